@@ -1,0 +1,28 @@
+# Two commands do everything on a fresh machine:  make run   and   make test
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup clean
+
+setup: $(STAMP)
+
+# torch goes in first, pinned: a bare `torch` requirement pulls a multi-GB CUDA build on Linux.
+# Elsewhere, point TORCH_PIP_ARGS at PyTorch's CPU wheel index (see README).
+TORCH ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m harness.run $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+clean:
+	rm -rf $(VENV) results/runs results/sweeps

@@ -1,0 +1,93 @@
+"""Typed schemas of the configuration, registered in Hydra's ConfigStore.
+
+``conf/config.yaml`` starts from ``base_config`` (the ``Config`` dataclass below), so every group
+merges onto a typed node: a misspelled key or a value of the wrong type fails at composition and
+names the key. Ranges and choices are checked by the builders, before any compute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class StreamConf:
+    family: str = "teacher"
+    n_features: int = 10
+    n_classes: int = 3
+    n_offline: int = 4000
+    val_fraction: float = 0.25
+    n_deploy: int = 8000
+    hidden: int = 32
+    gain: float = 1.5
+    label_noise: float = 0.05
+    rotation_deg: float = 90.0
+    shift_sd: float = 2.0
+    scale: float = 2.0
+
+
+@dataclass
+class DriftConf:
+    kind: str = "concept"
+    pattern: str = "sudden"
+    severity: float = 1.0
+    onset: int = 3000
+    width: int = 1000
+
+
+@dataclass
+class ModelConf:
+    kind: str = "mlp"
+    depth: int = 2
+
+
+@dataclass
+class SearchConf:
+    lr: List[float] = field(default_factory=lambda: [1e-3, 3e-3, 1e-2])
+    batch_size: List[int] = field(default_factory=lambda: [32, 128])
+    weight_decay: List[float] = field(default_factory=lambda: [0.0, 1e-4])
+    width: List[int] = field(default_factory=lambda: [32, 64, 128])
+
+
+@dataclass
+class OfflineConf:
+    n_trials: int = 6
+    max_epochs: int = 60
+    patience: int = 5
+    calibrate: bool = True
+    search: SearchConf = field(default_factory=SearchConf)
+
+
+@dataclass
+class ReplayConf:
+    label_delay: int = 0
+
+
+@dataclass
+class MetricsConf:
+    confidence_threshold: float = 0.9
+    window: int = 400
+    recovery_tolerance: float = 0.02
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    save_stream: bool = False
+    quiet: bool = False
+    threads: int = 1
+    stream: StreamConf = field(default_factory=StreamConf)
+    drift: DriftConf = field(default_factory=DriftConf)
+    model: ModelConf = field(default_factory=ModelConf)
+    offline: OfflineConf = field(default_factory=OfflineConf)
+    replay: ReplayConf = field(default_factory=ReplayConf)
+    metrics: MetricsConf = field(default_factory=MetricsConf)
+    # name -> {_target_: ..., constructor arguments}; checked against the target's signature
+    strategy: Dict[str, Any] = field(default_factory=dict)
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="base_config", node=Config)

@@ -1,0 +1,175 @@
+"""Pure metric functions on predicted class probabilities.
+
+Every function takes ``y_true`` of shape ``(n,)`` (integer labels in ``[0, K)``) and ``proba`` of
+shape ``(n, K)`` (rows are probability vectors) and returns a float. Definitions:
+
+- confidence = the largest class probability; ``y_pred`` = argmax, lowest index on ties.
+- confident mistake: ``y_pred != y_true`` and ``confidence >= tau``.
+- ECE: 15 equal-width confidence bins over [0, 1] (the first bin includes 0),
+  sum over bins of ``(n_b / n) * |accuracy_b - confidence_b|``.
+- Brier: mean over samples of the sum over classes of ``(p_k - 1[y = k])^2`` (not divided by K).
+- NLL: mean of ``-ln p_y`` with ``p`` clipped to ``[1e-15, 1]``.
+
+``*_score`` is higher-is-better, ``*_error`` / ``*_loss`` / ``*_rate`` lower-is-better.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ECE_BINS = 15
+NLL_EPS = 1e-15
+
+
+def _check(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true)
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim != 2:
+        raise ValueError(f"proba must have shape (n, K), got {proba.shape}")
+    if y_true.shape != (proba.shape[0],):
+        raise ValueError(f"y_true must have shape ({proba.shape[0]},), got {y_true.shape}")
+    if y_true.size and (y_true.min() < 0 or y_true.max() >= proba.shape[1]):
+        raise ValueError(f"labels must lie in [0, {proba.shape[1]}), got {y_true.min()}..{y_true.max()}")
+    return y_true.astype(int), proba
+
+
+def predict(proba) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(y_pred, confidence)``: argmax (lowest index on ties) and the largest probability.
+
+    >>> predict([[0.5, 0.5], [0.2, 0.8]])
+    (array([0, 1]), array([0.5, 0.8]))
+    """
+    proba = np.asarray(proba, dtype=float)
+    return proba.argmax(axis=1), proba.max(axis=1)
+
+
+def accuracy_score(y_true, proba) -> float:
+    """Share of samples whose argmax equals the label.
+
+    >>> accuracy_score([0, 1, 1], [[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    0.6666666666666666
+    """
+    y_true, proba = _check(y_true, proba)
+    if not y_true.size:
+        return float("nan")
+    return float(np.mean(predict(proba)[0] == y_true))
+
+
+def ece_error(y_true, proba, *, n_bins: int = ECE_BINS) -> float:
+    """Expected calibration error over equal-width confidence bins.
+
+    A confidence lands in bin ``b`` when ``b/n_bins < c <= (b+1)/n_bins``; 0 goes to the first bin.
+
+    >>> ece_error([0, 1], [[0.9, 0.1], [0.8, 0.2]])  # bins at 0.9 (right) and 0.8 (wrong)
+    0.45
+    """
+    y_true, proba = _check(y_true, proba)
+    if not y_true.size:
+        return float("nan")
+    y_pred, confidence = predict(proba)
+    correct = (y_pred == y_true).astype(float)
+    # Edges as exact fractions k/n_bins so that a confidence written as k/n_bins lands in the lower bin.
+    edges = np.arange(n_bins + 1) / n_bins
+    bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    n = len(y_true)
+    total = 0.0
+    for b in np.unique(bins):
+        in_bin = bins == b
+        total += in_bin.sum() / n * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(total)
+
+
+def brier_loss(y_true, proba) -> float:
+    """Mean over samples of the squared distance between ``proba`` and the one-hot label.
+
+    >>> brier_loss([0], [[0.75, 0.25]])
+    0.125
+    """
+    y_true, proba = _check(y_true, proba)
+    if not y_true.size:
+        return float("nan")
+    onehot = np.eye(proba.shape[1])[y_true]
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+
+
+def nll_loss(y_true, proba) -> float:
+    """Mean negative log-likelihood of the true label, probabilities clipped to [1e-15, 1].
+
+    >>> round(nll_loss([1], [[0.5, 0.5]]), 6)
+    0.693147
+    """
+    y_true, proba = _check(y_true, proba)
+    if not y_true.size:
+        return float("nan")
+    p_true = np.clip(proba[np.arange(len(y_true)), y_true], NLL_EPS, 1.0)
+    return float(np.mean(-np.log(p_true)))
+
+
+def confident_error_rate(y_true, proba, *, tau: float = 0.9) -> float:
+    """Share of all samples that are wrong with confidence >= tau (hallucination-like mistakes).
+
+    >>> confident_error_rate([0, 0, 1, 1], [[0.05, 0.95], [0.5, 0.5], [0.1, 0.9], [0.92, 0.08]])
+    0.5
+    """
+    y_true, proba = _check(y_true, proba)
+    if not y_true.size:
+        return float("nan")
+    y_pred, confidence = predict(proba)
+    return float(np.mean((y_pred != y_true) & (confidence >= tau)))
+
+
+def confident_error_share(y_true, proba, *, tau: float = 0.9) -> float:
+    """Share of the mistakes that were made with confidence >= tau; NaN when there is no mistake.
+
+    >>> confident_error_share([0, 0, 1], [[0.05, 0.95], [0.6, 0.4], [0.4, 0.6]])
+    0.5
+    """
+    y_true, proba = _check(y_true, proba)
+    y_pred, confidence = predict(proba)
+    wrong = y_pred != y_true
+    if not wrong.any():
+        return float("nan")
+    return float(np.mean(confidence[wrong] >= tau))
+
+
+def mean_confidence(y_true, proba) -> float:
+    """Mean of the largest class probability.
+
+    >>> mean_confidence([0, 1], [[0.9, 0.1], [0.3, 0.7]])
+    0.8
+    """
+    y_true, proba = _check(y_true, proba)
+    if not y_true.size:
+        return float("nan")
+    return float(np.mean(predict(proba)[1]))
+
+
+def trailing_error(errors, window: int) -> np.ndarray:
+    """Error rate of the trailing ``window`` samples ending at each index (NaN before a full window).
+
+    >>> trailing_error([1, 0, 0, 1], 2)
+    array([nan, 0.5, 0. , 0.5])
+    """
+    errors = np.asarray(errors, dtype=float)
+    out = np.full(errors.shape, np.nan)
+    if window <= len(errors):
+        cumulative = np.concatenate([[0.0], np.cumsum(errors)])
+        out[window - 1 :] = (cumulative[window:] - cumulative[:-window]) / window
+    return out
+
+
+def recovery_samples(errors, *, start: int, baseline: float, window: int, tolerance: float) -> float:
+    """Samples after ``start`` until the trailing-window error is back within ``tolerance`` of ``baseline``.
+
+    Only windows lying entirely at or after ``start`` count, so the answer is at least ``window``;
+    NaN if the error never comes back.
+
+    >>> recovery_samples([1, 1, 1, 1, 0, 0, 0], start=2, baseline=0.0, window=2, tolerance=0.02)
+    4.0
+    >>> recovery_samples([1, 1, 1], start=0, baseline=0.0, window=2, tolerance=0.02)
+    nan
+    """
+    errors = np.asarray(errors, dtype=float)[start:]
+    rolling = trailing_error(errors, window)
+    hits = np.flatnonzero(rolling <= baseline + tolerance)
+    return float(hits[0] + 1) if hits.size else float("nan")

@@ -1,0 +1,74 @@
+"""Torch networks of the pre-deployment pipeline, and what is measured on them."""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+from torch import nn
+
+from harness.errors import ConfigError
+
+MODEL_KINDS = ("mlp", "logistic")
+
+
+def build_network(kind: str, *, n_features: int, n_classes: int, width: int, depth: int) -> nn.Module:
+    """Logits network ``(n, n_features) -> (n, n_classes)``: a ReLU MLP or a linear (logistic) model."""
+    if kind == "logistic":
+        return nn.Linear(n_features, n_classes)
+    if kind != "mlp":
+        raise ConfigError(f"model.kind={kind!r} is not one of {list(MODEL_KINDS)}")
+    layers: list[nn.Module] = []
+    size = n_features
+    for _ in range(depth):
+        layers += [nn.Linear(size, width), nn.ReLU()]
+        size = width
+    layers.append(nn.Linear(size, n_classes))
+    return nn.Sequential(*layers)
+
+
+class Calibrated(nn.Module):
+    """Class probabilities ``softmax(net(x) / temperature)``: the artifact that ships."""
+
+    def __init__(self, net: nn.Module, temperature: float = 1.0):
+        super().__init__()
+        self.net = net
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x) / self.temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.logits(x), dim=1)
+
+
+def freeze(module: nn.Module) -> nn.Module:
+    """Put ``module`` in inference mode for good: ``eval()`` and no parameter takes a gradient."""
+    module.eval()
+    module.requires_grad_(False)
+    return module
+
+
+def weights_sha256(module: nn.Module) -> str:
+    """SHA-256 over every parameter and buffer (name, dtype, shape and bytes), in state-dict order."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        data = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{data.dtype}:{tuple(data.shape)}".encode())
+        digest.update(data.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def tensor_bytes(module: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> int:
+    """Bytes held by the parameters, buffers and (if given) the optimiser state."""
+    total = sum(t.numel() * t.element_size() for t in module.state_dict().values())
+    if optimizer is not None:
+        for state in optimizer.state.values():
+            total += sum(v.numel() * v.element_size() for v in state.values() if torch.is_tensor(v))
+    return total
+
+
+def predict_proba(module: nn.Module, X) -> "torch.Tensor":
+    """Probabilities of a probability-output module on a float32 array, without building a graph."""
+    with torch.inference_mode():
+        return module(torch.as_tensor(X, dtype=torch.float32))

@@ -1,0 +1,73 @@
+"""From the tuned network to the shipped artifact: calibrate, freeze, hash, export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.models import Calibrated, freeze, weights_sha256
+from harness.offline.calibrate import fit_temperature
+from harness.offline.tune import search
+from harness.streams.base import OfflineData
+
+
+@dataclass
+class Pretrained:
+    """The outcome of pre-deployment optimisation, shared by every strategy that builds on it."""
+
+    module: Calibrated  # frozen: eval(), no gradients; outputs class probabilities
+    params: dict  # the chosen hyper-parameters (lr, batch_size, weight_decay, width)
+    depth: int
+    model_kind: str
+    temperature: float
+    sha256: str  # of the frozen weights, temperature included
+    search: list[dict]  # one record per trial
+
+
+def optimise_and_freeze(
+    data: OfflineData,
+    *,
+    model_kind: str,
+    depth: int,
+    n_classes: int,
+    space: dict,
+    n_trials: int,
+    max_epochs: int,
+    patience: int,
+    calibrate: bool,
+    seed: int,
+) -> Pretrained:
+    """Tune on the validation split, keep the best network, fit its temperature there, freeze it."""
+    best, params, records = search(
+        data, model_kind=model_kind, depth=depth, n_classes=n_classes, space=space,
+        n_trials=n_trials, max_epochs=max_epochs, patience=patience, seed=seed,
+    )  # fmt: skip
+    temperature = 1.0
+    if calibrate:
+        with torch.inference_mode():
+            val_logits = best.net(torch.as_tensor(data.X_val)).numpy()
+        temperature = fit_temperature(val_logits, data.y_val)
+    module = freeze(Calibrated(best.net, temperature))
+    return Pretrained(module, params, depth, model_kind, temperature, weights_sha256(module), records)
+
+
+def export(module: nn.Module, n_features: int, path: Path) -> None:
+    """Save ``module`` as a ``torch.export`` program: float32 ``(n, n_features)`` in, probabilities out."""
+    example = torch.zeros(2, n_features, dtype=torch.float32)
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(module, (example,), dynamic_shapes={"x": {0: batch}})
+    torch.export.save(program, str(path))
+
+
+def load_exported(path: Path):
+    """The exported program as a callable module (no harness class needed)."""
+    return torch.export.load(str(path)).module()
+
+
+def exported_proba(path: Path, X: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        return load_exported(path)(torch.as_tensor(X, dtype=torch.float32)).numpy()

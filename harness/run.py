@@ -1,0 +1,253 @@
+"""One experiment: optimise and freeze offline, replay the drifting stream, measure, write, draw.
+
+``python -m harness.run [overrides]`` is a thin Hydra entry over :func:`run`, which tests call
+directly with a composed config and an output directory.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import hydra
+import numpy as np
+import pandas as pd
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+import harness
+from harness import config
+from harness.errors import ConfigError
+from harness.models import MODEL_KINDS, weights_sha256
+from harness.offline import export, optimise_and_freeze
+from harness.plots import plot_run
+from harness.replay import replay
+from harness.results import RESULT, write_json, write_table
+from harness.streams import build_stream
+from harness.summary import costs_table, headline, predictions_table, summary_table, windows_table
+
+log = logging.getLogger("harness")
+config.register()
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    summary: pd.DataFrame
+    costs: pd.DataFrame
+    result: dict
+
+
+def build_strategies(strategy_cfg: DictConfig) -> dict:
+    """Instantiate every configured strategy; unknown arguments fail with the allowed ones."""
+    if not strategy_cfg:
+        raise ConfigError("strategy=[] is empty; choose at least one, e.g. strategy=[frozen,river_logreg]")
+    strategies = {}
+    for name, node in strategy_cfg.items():
+        target = node.get("_target_") if isinstance(node, DictConfig) else None
+        if target is None:
+            raise ConfigError(f"strategy.{name} has no _target_ (a class implementing the strategy protocol)")
+        try:
+            cls = get_class(target)
+        except Exception as error:
+            raise ConfigError(f"strategy.{name}._target_={target!r} cannot be imported: {error}") from None
+        allowed = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
+        unknown = [key for key in node if not str(key).startswith("_") and key not in allowed]
+        if unknown:
+            raise ConfigError(f"strategy.{name}.{unknown[0]} is not an argument of {target}; allowed: {allowed}")
+        try:
+            strategies[name] = instantiate(node)
+        except Exception as error:
+            raise ConfigError(f"strategy.{name} could not be built: {error}") from None
+    return strategies
+
+
+def check_config(cfg: DictConfig) -> None:
+    """The range checks that no builder does; raise ConfigError before any compute."""
+    checks = [
+        ("model.kind", cfg.model.kind, cfg.model.kind in MODEL_KINDS, f"one of {list(MODEL_KINDS)}"),
+        ("model.depth", cfg.model.depth, cfg.model.depth >= 0, ">= 0"),
+        ("offline.n_trials", cfg.offline.n_trials, cfg.offline.n_trials >= 1, ">= 1"),
+        ("offline.max_epochs", cfg.offline.max_epochs, cfg.offline.max_epochs >= 1, ">= 1"),
+        ("offline.patience", cfg.offline.patience, cfg.offline.patience >= 1, ">= 1"),
+        ("replay.label_delay", cfg.replay.label_delay, 0 <= cfg.replay.label_delay < cfg.stream.n_deploy,
+         f"in [0, stream.n_deploy={cfg.stream.n_deploy})"),
+        ("metrics.confidence_threshold", cfg.metrics.confidence_threshold,
+         0.0 <= cfg.metrics.confidence_threshold <= 1.0, "in [0, 1]"),
+        ("metrics.window", cfg.metrics.window, 1 <= cfg.metrics.window <= cfg.stream.n_deploy,
+         f"in [1, stream.n_deploy={cfg.stream.n_deploy}]"),
+        ("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, cfg.metrics.recovery_tolerance >= 0, ">= 0"),
+        ("threads", cfg.threads, cfg.threads >= 1, ">= 1"),
+    ]  # fmt: skip
+    for key, value, ok, allowed in checks:
+        if not ok:
+            raise ConfigError(f"{key}={value} is invalid: must be {allowed}")
+    for key, values in cfg.offline.search.items():
+        if not values:
+            raise ConfigError(f"offline.search.{key}=[] is empty; give at least one value")
+        if min(values) < 0 or (key != "weight_decay" and min(values) <= 0):
+            raise ConfigError(f"offline.search.{key}={list(values)} must hold positive values")
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+
+
+def versions() -> dict:
+    import river
+
+    return {
+        "harness": harness.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "river": river.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def run(cfg: DictConfig, output_dir: Path) -> RunResult:
+    """Run one experiment into ``output_dir``; ``result.json`` is written last."""
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
+    strategies = build_strategies(cfg.strategy)
+    check_config(cfg)
+    seed_everything(cfg.seed, cfg.threads)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    offline = stream.offline()
+    log.info("pre-deployment optimisation: %d trials on %d train / %d validation samples",
+             cfg.offline.n_trials, len(offline.y_train), len(offline.y_val))  # fmt: skip
+    pretrained = optimise_and_freeze(
+        offline,
+        model_kind=cfg.model.kind,
+        depth=cfg.model.depth,
+        n_classes=stream.n_classes,
+        space=OmegaConf.to_container(cfg.offline.search),
+        n_trials=cfg.offline.n_trials,
+        max_epochs=cfg.offline.max_epochs,
+        patience=cfg.offline.patience,
+        calibrate=cfg.offline.calibrate,
+        seed=cfg.seed,
+    )
+    export(pretrained.module, stream.n_features, output_dir / "frozen_model.pt2")
+    write_table(output_dir / "offline_search.csv", pd.DataFrame(pretrained.search))
+    log.info("frozen: %s, temperature %.3f", pretrained.params, pretrained.temperature)
+
+    for strategy in strategies.values():
+        strategy.fit_offline(offline, pretrained)
+    deploy = stream.deploy()
+    records = replay(
+        deploy,
+        strategies,
+        n_classes=stream.n_classes,
+        label_delay=cfg.replay.label_delay,
+        memory_every=cfg.metrics.window,
+        progress=not cfg.quiet,
+    )
+    sha_after = weights_sha256(pretrained.module)
+
+    tau = cfg.metrics.confidence_threshold
+    summary = summary_table(deploy, records, tau=tau)
+    costs = costs_table(records)
+    write_json(output_dir / "stream.json", stream.describe())
+    write_table(output_dir / "predictions.parquet", predictions_table(deploy, records))
+    write_table(output_dir / "summary.csv", summary)
+    write_table(output_dir / "windows.csv", windows_table(deploy, records, tau=tau, window=cfg.metrics.window))
+    write_table(output_dir / "costs.csv", costs)
+    if cfg.save_stream:
+        write_stream(output_dir, offline, deploy)
+    plot_run(output_dir)
+
+    per_strategy = headline(
+        deploy, records, stream.schedule, tau=tau, window=cfg.metrics.window,
+        tolerance=cfg.metrics.recovery_tolerance,
+    )  # fmt: skip
+    for row in costs.itertuples():
+        per_strategy[row.strategy]["samples_per_s"] = row.samples_per_s
+    result = {
+        "status": "ok",
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": time.perf_counter() - started,
+        "seed": cfg.seed,
+        "overrides": _overrides(),
+        "strategies": per_strategy,
+        "frozen_model": {
+            "sha256_before": pretrained.sha256,
+            "sha256_after": sha_after,
+            "unchanged": pretrained.sha256 == sha_after,
+            "temperature": pretrained.temperature,
+            "params": pretrained.params,
+        },
+        "schedule": stream.schedule.as_dict(),
+        "versions": versions(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+    write_json(output_dir / RESULT, result)
+    return RunResult(output_dir, summary, costs, result)
+
+
+def write_stream(output_dir: Path, offline, deploy) -> None:
+    """The exact data of the run, so that anyone can replay it through another tool."""
+    def frame(X, **columns):
+        return pd.DataFrame({**{f"x_{i}": X[:, i] for i in range(X.shape[1])}, **columns})
+
+    n_train = len(offline.y_train)
+    offline_frame = frame(
+        np.vstack([offline.X_train, offline.X_val]),
+        y=np.concatenate([offline.y_train, offline.y_val]),
+        t=np.arange(n_train + len(offline.y_val)),
+        split=["train"] * n_train + ["val"] * len(offline.y_val),
+    )
+    deploy_frame = frame(deploy.X, y=deploy.y, t=deploy.t, phase=deploy.phase, novel=deploy.novel,
+                         drift_progress=deploy.drift_progress)  # fmt: skip
+    write_table(output_dir / "stream_offline.parquet", offline_frame)
+    write_table(output_dir / "stream_deploy.parquet", deploy_frame)
+
+
+def _overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def format_headline(result: dict) -> str:
+    """The short per-strategy table printed at the end of a run."""
+    rows = [
+        {
+            "strategy": name,
+            "acc pre": values["accuracy_pre"],
+            "acc post": values["accuracy_post"],
+            "drift-induced err": values["drift_induced_error"],
+            "conf. err post": values["confident_error_rate_post"],
+            "samples/s": values["samples_per_s"],
+        }
+        for name, values in result["strategies"].items()
+    ]
+    return pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}")
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        outcome = run(cfg, output_dir)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    if not cfg.quiet:
+        print(format_headline(outcome.result))
+        print(f"results: {output_dir}  ({outcome.result['wall_time_s']:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""From replay records to the tables of the results contract (pure: no model is run here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harness import metrics
+from harness.replay import Record
+from harness.streams.base import PHASES, DeployData, DriftSchedule
+
+
+def _scores(y: np.ndarray, proba: np.ndarray, tau: float) -> dict:
+    return {
+        "n": len(y),
+        "accuracy": metrics.accuracy_score(y, proba),
+        "ece": metrics.ece_error(y, proba),
+        "brier": metrics.brier_loss(y, proba),
+        "nll": metrics.nll_loss(y, proba),
+        "confident_error_rate": metrics.confident_error_rate(y, proba, tau=tau),
+        "confident_error_share": metrics.confident_error_share(y, proba, tau=tau),
+        "mean_confidence": metrics.mean_confidence(y, proba),
+    }
+
+
+def predictions_table(data: DeployData, records: dict[str, Record]) -> pd.DataFrame:
+    """One row per (strategy, deployment sample)."""
+    frames = []
+    for name, record in records.items():
+        y_pred, confidence = metrics.predict(record.proba)
+        frame = pd.DataFrame(
+            {
+                "strategy": name,
+                "t": data.t,
+                "y_true": data.y,
+                "y_pred": y_pred,
+                "confidence": confidence,
+                **{f"p_{k}": record.proba[:, k] for k in range(record.proba.shape[1])},
+                "phase": data.phase,
+                "novel": data.novel,
+                "label_used": record.label_used,
+            }
+        )
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def summary_table(data: DeployData, records: dict[str, Record], *, tau: float) -> pd.DataFrame:
+    """One row per (strategy, phase), phase in pre/drift/post/all."""
+    rows = []
+    for name, record in records.items():
+        for phase in (*PHASES, "all"):
+            mask = np.ones(len(data), bool) if phase == "all" else data.phase == phase
+            rows.append({"strategy": name, "phase": phase, **_scores(data.y[mask], record.proba[mask], tau)})
+    return pd.DataFrame(rows)
+
+
+def windows_table(data: DeployData, records: dict[str, Record], *, tau: float, window: int) -> pd.DataFrame:
+    """One row per (strategy, tumbling window of ``window`` samples); the last may be shorter."""
+    rows = []
+    for name, record in records.items():
+        memory_t = np.asarray(record.memory_t)
+        for index, start in enumerate(range(0, len(data), window)):
+            end = min(start + window, len(data))
+            y, proba = data.y[start:end], record.proba[start:end]
+            measured = np.flatnonzero(memory_t <= end)
+            rows.append(
+                {
+                    "strategy": name,
+                    "window": index,
+                    "t_end": end,
+                    "accuracy": metrics.accuracy_score(y, proba),
+                    "ece": metrics.ece_error(y, proba),
+                    "confident_error_rate": metrics.confident_error_rate(y, proba, tau=tau),
+                    "mean_confidence": metrics.mean_confidence(y, proba),
+                    "model_bytes": record.memory_bytes[measured[-1]] if measured.size else np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def costs_table(records: dict[str, Record]) -> pd.DataFrame:
+    """One row per strategy: time, latency percentiles, memory and updates."""
+    rows = []
+    for name, record in records.items():
+        n = len(record.latency_us)
+        total = record.predict_s + record.learn_s
+        rows.append(
+            {
+                "strategy": name,
+                "predict_s": record.predict_s,
+                "learn_s": record.learn_s,
+                "samples_per_s": n / total if total > 0 else np.nan,
+                "latency_p50_us": float(np.percentile(record.latency_us, 50)),
+                "latency_p99_us": float(np.percentile(record.latency_us, 99)),
+                "model_bytes": record.memory_bytes[-1],
+                "peak_model_bytes": max(record.memory_bytes),
+                "n_updates": record.n_updates,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def headline(
+    data: DeployData,
+    records: dict[str, Record],
+    schedule: DriftSchedule,
+    *,
+    tau: float,
+    window: int,
+    tolerance: float,
+) -> dict[str, dict]:
+    """Per strategy: drift-induced error, recovery and the numbers a reader looks at first."""
+    out = {}
+    pre, post = data.phase == "pre", data.phase == "post"
+    for name, record in records.items():
+        errors = (metrics.predict(record.proba)[0] != data.y).astype(float)
+        error_pre = errors[pre].mean() if pre.any() else np.nan
+        error_post = errors[post].mean() if post.any() else np.nan
+        recovery = (
+            metrics.recovery_samples(
+                errors, start=schedule.onset + schedule.width, baseline=error_pre, window=window, tolerance=tolerance
+            )
+            if pre.any()
+            else np.nan
+        )
+        out[name] = {
+            "accuracy_pre": 1 - error_pre,
+            "accuracy_post": 1 - error_post,
+            "drift_induced_error": error_post - error_pre,
+            "recovery_samples": recovery,
+            "confident_error_rate_post": metrics.confident_error_rate(data.y[post], record.proba[post], tau=tau),
+            "ece_post": metrics.ece_error(data.y[post], record.proba[post]),
+        }
+    return {name: {k: float(v) for k, v in values.items()} for name, values in out.items()}
