@@ -121,7 +121,7 @@ def confident_error_rate(y_true, proba, *, tau: float = 0.9) -> float:
 def confident_error_share(y_true, proba, *, tau: float = 0.9) -> float:
     """Share of the mistakes that were made with confidence >= tau; NaN when there is no mistake.
 
-    >>> confident_error_share([0, 0, 1], [[0.05, 0.95], [0.6, 0.4], [0.4, 0.6]])
+    >>> confident_error_share([0, 0, 1], [[0.05, 0.95], [0.6, 0.4], [0.6, 0.4]])
     0.5
     """
     y_true, proba = _check(y_true, proba)

@@ -1,0 +1,35 @@
+"""Shared fixtures: compose the real Hydra config, shrunk so that a whole run takes seconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from harness import config
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+# A complete run in a few seconds: small stream, two-trial search, short training.
+TINY = [
+    "stream.n_offline=800",
+    "stream.n_deploy=1200",
+    "drift.onset=500",
+    "metrics.window=100",
+    "offline.n_trials=2",
+    "offline.max_epochs=15",
+    "quiet=true",
+]
+
+
+def compose_config(overrides=(), *, tiny: bool = True):
+    """The config ``python -m harness.run`` would see with these overrides."""
+    config.register()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=[*(TINY if tiny else []), *overrides])
+
+
+@pytest.fixture
+def compose_cfg():
+    return compose_config
