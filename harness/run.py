@@ -6,9 +6,12 @@ directly with a composed config and an output directory.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import platform
+import re
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -35,6 +39,7 @@ from harness.streams import build_stream
 from harness.summary import costs_table, headline, predictions_table, summary_table, windows_table
 
 log = logging.getLogger("harness")
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 config.register()
 
 
@@ -236,13 +241,31 @@ def format_headline(result: dict) -> str:
     return pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}")
 
 
+def check_strategy_list(argv: list[str]) -> None:
+    """Hydra lists the available options for ``strategy=x`` but not for ``strategy=[x,y]``: do it here."""
+    available = sorted(path.stem for path in (CONF_DIR / "strategy").glob("*.yaml"))
+    for arg in argv:
+        match = re.fullmatch(r"strategy=\[(.*)\]", arg)
+        names = [name.strip() for name in match.group(1).split(",")] if match else []
+        unknown = [name for name in names if name and name not in available]
+        if unknown:
+            print(f"error: strategy={unknown[0]} is not a strategy; available: {available}", file=sys.stderr)
+            sys.exit(2)
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     output_dir = Path(HydraConfig.get().runtime.output_dir)
+    if cfg.quiet:
+        log.setLevel(logging.WARNING)
     try:
         outcome = run(cfg, output_dir)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
+        if HydraConfig.get().mode == RunMode.RUN and not (output_dir / RESULT).exists():
+            shutil.rmtree(output_dir, ignore_errors=True)  # nothing was computed: leave no trace
+            with contextlib.suppress(OSError):
+                output_dir.parent.rmdir()  # the date folder, if this was its only run
         sys.exit(2)
     if not cfg.quiet:
         print(format_headline(outcome.result))
@@ -250,4 +273,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    check_strategy_list(sys.argv[1:])
     main()

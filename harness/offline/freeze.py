@@ -70,4 +70,4 @@ def load_exported(path: Path):
 
 def exported_proba(path: Path, X: np.ndarray) -> np.ndarray:
     with torch.inference_mode():
-        return load_exported(path)(torch.as_tensor(X, dtype=torch.float32)).numpy()
+        return load_exported(path)(torch.tensor(X, dtype=torch.float32)).numpy()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from harness.offline.freeze import Pretrained
 from harness.streams.base import OfflineData
 
 
-def feature_names(n_features: int) -> list[str]:
-    return [f"x_{i}" for i in range(n_features)]
+@functools.cache
+def feature_names(n_features: int) -> tuple[str, ...]:
+    return tuple(f"x_{i}" for i in range(n_features))
 
 
 def to_dicts(X: np.ndarray) -> list[dict]:
@@ -46,14 +49,16 @@ class RiverClassifier:
                 self.model.learn_one(row, label)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(X), self.n_classes))
-        for i, row in enumerate(self._rows(X)):
-            answer = self.model.predict_proba_one(row)
-            for label, p in answer.items():
-                out[i, int(label)] = p
-            total = out[i].sum()
-            out[i] = out[i] / total if total > 0 else 1.0 / self.n_classes
-        return out
+        # Plain Python per row: numpy calls on one-row arrays would cost more than River's prediction.
+        k = self.n_classes
+        out = []
+        for row in self._rows(X):
+            p = [0.0] * k
+            for label, value in self.model.predict_proba_one(row).items():
+                p[int(label)] = value
+            total = sum(p)
+            out.append([v / total for v in p] if total > 0 else [1.0 / k] * k)
+        return np.array(out)
 
     def learn(self, X: np.ndarray, y: np.ndarray) -> None:
         for row, label in zip(self._rows(X), y.tolist()):
