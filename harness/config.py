@@ -78,6 +78,7 @@ class Config:
     seed: int = 0
     save_stream: bool = False
     quiet: bool = False
+    rerun: bool = False  # redo a job whose result.json says it finished
     threads: int = 1
     stream: StreamConf = field(default_factory=StreamConf)
     drift: DriftConf = field(default_factory=DriftConf)

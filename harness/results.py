@@ -48,9 +48,12 @@ def write_table(path: Path, frame) -> Path:
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
-def is_finished(run_dir: Path) -> bool:
-    return (Path(run_dir) / RESULT).is_file()
+def read_result(run_dir: Path) -> dict | None:
+    """The run's ``result.json``, or None for an unfinished run."""
+    path = Path(run_dir) / RESULT
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
-def read_result(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / RESULT).read_text())
+def finished_ok(run_dir: Path) -> bool:
+    result = read_result(run_dir)
+    return result is not None and result.get("status") == "ok"

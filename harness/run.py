@@ -14,6 +14,7 @@ import re
 import shutil
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +35,7 @@ from harness.models import MODEL_KINDS, weights_sha256
 from harness.offline import export, optimise_and_freeze
 from harness.plots import plot_run
 from harness.replay import replay
-from harness.results import RESULT, write_json, write_table
+from harness.results import RESULT, finished_ok, write_json, write_table
 from harness.streams import build_stream
 from harness.summary import costs_table, headline, predictions_table, summary_table, windows_table
 
@@ -254,22 +255,53 @@ def check_strategy_list(argv: list[str]) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> str:
+    """Run one job. In a sweep, a finished job is skipped and a failing one is recorded as failed
+    (``result.json`` with the error) while the others go on; the sweep's summary counts them."""
     output_dir = Path(HydraConfig.get().runtime.output_dir)
+    single = HydraConfig.get().mode == RunMode.RUN
     if cfg.quiet:
         log.setLevel(logging.WARNING)
+    if not cfg.rerun and finished_ok(output_dir):
+        log.info("skipped: %s is finished (rerun=true forces)", output_dir)
+        return "skipped"
     try:
         outcome = run(cfg, output_dir)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
-        if HydraConfig.get().mode == RunMode.RUN and not (output_dir / RESULT).exists():
+        if single:
             shutil.rmtree(output_dir, ignore_errors=True)  # nothing was computed: leave no trace
             with contextlib.suppress(OSError):
                 output_dir.parent.rmdir()  # the date folder, if this was its only run
-        sys.exit(2)
-    if not cfg.quiet:
+            sys.exit(2)
+        write_failure(output_dir, error)
+        return "failed"
+    except Exception as error:
+        write_failure(output_dir, error)
+        if single:
+            raise
+        log.error("failed: %s: %s: %s", output_dir, type(error).__name__, error)
+        return "failed"
+    if not cfg.quiet and single:
         print(format_headline(outcome.result))
         print(f"results: {output_dir}  ({outcome.result['wall_time_s']:.1f} s)")
+    return "done"
+
+
+def write_failure(output_dir: Path, error: BaseException) -> None:
+    """``result.json`` of a failed job: what failed and where, so the sweep can go on and say so."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_json(
+        output_dir / RESULT,
+        {
+            "status": "failed",
+            "error_type": type(error).__name__,
+            "message": str(error),
+            "traceback": traceback.format_exc(),
+            "overrides": _overrides(),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
 
 
 if __name__ == "__main__":

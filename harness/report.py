@@ -1,0 +1,212 @@
+"""Aggregate run directories into tidy tables and comparison tables. Reads results only.
+
+    python -m harness.report DIR [DIR ...] [--out DIR] [--metric accuracy]
+
+Writes ``runs.parquet`` (one row per run x strategy x phase, every swept config value its own
+column), ``windows.parquet``, ``costs.parquet``, ``runs_failed.csv`` and, per phase,
+``comparison_<phase>.md`` / ``.tex``: mean +/- std over seeds per strategy and condition, the
+average rank of each strategy across conditions, a Friedman test and pairwise Wilcoxon
+signed-rank tests with Holm's correction (scipy.stats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from harness.results import read_result, write_table
+
+# Always reported, swept or not: what a reader needs to tell runs apart.
+KEY_COLUMNS = ("stream.family", "drift.kind", "drift.pattern", "drift.severity", "replay.label_delay", "seed")
+HIGHER_IS_BETTER = {"accuracy": True, "ece": False, "brier": False, "nll": False,
+                    "confident_error_rate": False, "confident_error_share": False}  # fmt: skip
+
+
+@dataclass
+class Collection:
+    runs: pd.DataFrame
+    windows: pd.DataFrame
+    costs: pd.DataFrame
+    failed: list[dict] = field(default_factory=list)  # {run, error_type, message}
+    unfinished: list[Path] = field(default_factory=list)
+
+
+def find_run_dirs(roots: list[Path]) -> list[Path]:
+    """Every directory below ``roots`` that Hydra made for a job (it holds ``.hydra/``)."""
+    found = set()
+    for root in map(Path, roots):
+        if (root / ".hydra").is_dir():
+            found.add(root)
+        found.update(path.parent for path in root.rglob(".hydra") if path.is_dir())
+    return sorted(found)
+
+
+def _lookup(config: dict, dotted: str):
+    node = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def config_columns(run_dir: Path) -> dict:
+    """The key columns and every overridden key of a run, with the resolved (typed) values."""
+    config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text()) or {}
+    overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    keys = list(KEY_COLUMNS)
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        # hydra.* is the launcher's business; the strategy is a column of every table already
+        if not key.startswith(("hydra.", "strategy")) and key not in keys:
+            keys.append(key)
+    columns = {}
+    for key in keys:
+        value = _lookup(config, key)
+        if value is None and key not in KEY_COLUMNS:  # a group choice such as strategy=[...]
+            value = next(o.split("=", 1)[1] for o in overrides if o.split("=", 1)[0].lstrip("+~") == key)
+        columns[key] = value if not isinstance(value, (dict, list)) else str(value)
+    return columns
+
+
+def collect(roots: list[Path]) -> Collection:
+    """Read every run below ``roots``; failed and unfinished runs are listed, not read."""
+    runs, windows, costs = [], [], []
+    failed, unfinished = [], []
+    for run_dir in find_run_dirs(roots):
+        result = read_result(run_dir)
+        if result is None:
+            unfinished.append(run_dir)
+            continue
+        if result.get("status") != "ok":
+            failed.append({"run": str(run_dir), "error_type": result.get("error_type"), "message": result.get("message")})
+            continue
+        columns = {"run": str(run_dir), **config_columns(run_dir)}
+        for frame, name in ((runs, "summary.csv"), (windows, "windows.csv"), (costs, "costs.csv")):
+            frame.append(pd.read_csv(run_dir / name).assign(**columns))
+        headline = pd.DataFrame.from_dict(result["strategies"], orient="index")
+        runs[-1] = runs[-1].merge(
+            headline[["drift_induced_error", "recovery_samples"]], left_on="strategy", right_index=True
+        )
+    def concat(frames):
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    return Collection(concat(runs), concat(windows), concat(costs), failed, unfinished)
+
+
+def condition_columns(runs: pd.DataFrame) -> list[str]:
+    """Config columns that vary across runs, seed excluded: what defines a condition."""
+    config = [c for c in runs.columns if "." in c and c != "run"]
+    return [c for c in config if runs[c].astype(str).nunique() > 1]
+
+
+def comparison(runs: pd.DataFrame, *, phase: str, metric: str = "accuracy") -> dict:
+    """Mean/std over seeds per (condition, strategy), average ranks, Friedman and post-hoc tests."""
+    rows = runs[runs.phase == phase]
+    conditions = condition_columns(runs)
+    group = conditions + ["strategy"]
+    table = rows.groupby(group, dropna=False)[metric].agg(["mean", "std", "count"]).reset_index()
+    means = table.pivot_table(index=conditions or None, columns="strategy", values="mean") if conditions else (
+        table.set_index("strategy")["mean"].to_frame().T
+    )
+    ranks = means.rank(axis=1, ascending=not HIGHER_IS_BETTER.get(metric, True))
+    out = {"table": table, "means": means, "average_rank": ranks.mean().sort_values(), "friedman": None,
+           "posthoc": None, "conditions": conditions}  # fmt: skip
+    complete = means.dropna()
+    if complete.shape[1] >= 3 and complete.shape[0] >= 2:
+        statistic, p_value = stats.friedmanchisquare(*[complete[c].to_numpy() for c in complete.columns])
+        out["friedman"] = {"statistic": float(statistic), "p_value": float(p_value),
+                           "n_conditions": complete.shape[0], "n_strategies": complete.shape[1]}  # fmt: skip
+        out["posthoc"] = pairwise_wilcoxon_holm(complete)
+    return out
+
+
+def pairwise_wilcoxon_holm(means: pd.DataFrame) -> pd.DataFrame:
+    """Wilcoxon signed-rank test for every pair of strategies (columns) over the conditions (rows),
+    p-values adjusted by Holm's step-down method (scipy has the test, not the adjustment)."""
+    pairs = []
+    names = list(means.columns)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            diff = means[a] - means[b]
+            p = 1.0 if np.allclose(diff, 0) else float(stats.wilcoxon(means[a], means[b]).pvalue)
+            pairs.append({"a": a, "b": b, "mean_difference": float(diff.mean()), "p_value": p})
+    frame = pd.DataFrame(pairs).sort_values("p_value", ignore_index=True)
+    m = len(frame)
+    adjusted = np.maximum.accumulate([min(1.0, (m - k) * p) for k, p in enumerate(frame.p_value)])
+    return frame.assign(p_holm=adjusted)
+
+
+def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, str]:
+    """The comparison as markdown and as LaTeX."""
+    table, conditions = result["table"], result["conditions"]
+    cells = table.assign(value=[f"{m:.3f} ± {s:.3f}" if c > 1 else f"{m:.3f}"
+                                for m, s, c in zip(table["mean"], table["std"].fillna(0), table["count"])])  # fmt: skip
+    wide = cells.pivot_table(index=conditions or None, columns="strategy", values="value", aggfunc="first") if conditions else (
+        cells.set_index("strategy")[["value"]].T
+    )
+    wide = wide.reset_index() if conditions else wide
+    ranks = result["average_rank"].to_frame("average rank").T
+    title = f"{metric}, phase {phase} (mean ± std over seeds)"
+    md = [f"### {title}", "", wide.to_markdown(index=False), "", ranks.to_markdown(floatfmt=".2f"), ""]
+    tex = [f"% {title}", wide.to_latex(index=False, float_format="%g").replace("±", r"$\pm$"),
+           ranks.to_latex(float_format="%.2f")]  # fmt: skip
+    if result["friedman"]:
+        f = result["friedman"]
+        line = (f"Friedman test over {f['n_conditions']} conditions x {f['n_strategies']} strategies: "
+                f"chi2 = {f['statistic']:.3f}, p = {f['p_value']:.3g}")  # fmt: skip
+        md += [line, "", "Pairwise Wilcoxon signed-rank, Holm-adjusted:", "",
+               result["posthoc"].to_markdown(index=False, floatfmt=".3g"), ""]  # fmt: skip
+        tex += [f"% {line}", result["posthoc"].to_latex(index=False, float_format="%.3g")]
+    else:
+        md.append("Friedman test: needs at least 3 strategies and 2 conditions.")
+    return "\n".join(md) + "\n", "\n".join(tex)
+
+
+def write_report(collection: Collection, out: Path, *, metric: str = "accuracy") -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in (("runs", collection.runs), ("windows", collection.windows), ("costs", collection.costs)):
+        written.append(write_table(out / f"{name}.parquet", frame))
+    written.append(write_table(out / "runs_failed.csv", pd.DataFrame(
+        collection.failed + [{"run": str(p), "error_type": "unfinished", "message": "no result.json"}
+                             for p in collection.unfinished], columns=["run", "error_type", "message"])))  # fmt: skip
+    if not collection.runs.empty:
+        for phase in ("pre", "post", "all"):
+            md, tex = format_comparison(comparison(collection.runs, phase=phase, metric=metric), metric=metric, phase=phase)
+            (out / f"comparison_{phase}.md").write_text(md)
+            (out / f"comparison_{phase}.tex").write_text(tex)
+            written += [out / f"comparison_{phase}.md", out / f"comparison_{phase}.tex"]
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dirs", nargs="+", type=Path, help="run or sweep directories")
+    parser.add_argument("--out", type=Path, help="where to write (default: the first DIR)")
+    parser.add_argument("--metric", default="accuracy", choices=sorted(HIGHER_IS_BETTER))
+    args = parser.parse_args(argv)
+    missing = [str(d) for d in args.dirs if not d.is_dir()]
+    if missing:
+        parser.error(f"not a directory: {', '.join(missing)}")
+    collection = collect(args.dirs)
+    out = args.out or args.dirs[0]
+    write_report(collection, out, metric=args.metric)
+    n_ok = collection.runs["run"].nunique() if not collection.runs.empty else 0
+    print(f"report: {n_ok} runs read, {len(collection.failed)} failed, {len(collection.unfinished)} unfinished -> {out}")
+    for failure in collection.failed:
+        print(f"  failed: {failure['run']}: {failure['error_type']}: {failure['message']}")
+    for path in collection.unfinished:
+        print(f"  unfinished: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

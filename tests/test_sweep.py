@@ -1,0 +1,128 @@
+"""Real multiruns in a temporary directory: launchers agree, re-runs resume, failures are isolated."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness.report import collect, main as report_main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
+        "offline.n_trials=2", "offline.max_epochs=10", "strategy=[frozen,river_logreg]", "quiet=true"]  # fmt: skip
+KEYS = ["drift.severity", "seed", "strategy", "phase"]
+
+
+def multirun(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.run", "-m", *TINY, *overrides, f"hydra.sweep.dir={sweep_dir}"],
+        cwd=sweep_dir.parent, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    return sorted(p.parent for p in sweep_dir.glob("*/.hydra"))
+
+
+def numbers(sweep_dir: Path) -> pd.DataFrame:
+    runs = collect([sweep_dir]).runs
+    return runs.sort_values(KEYS)[KEYS + ["accuracy", "nll", "ece"]].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def basic(tmp_path_factory):
+    sweep = tmp_path_factory.mktemp("basic") / "sweep"
+    done = multirun(sweep, "drift.severity=0,1", "seed=0,1")
+    assert done.returncode == 0, done.stderr
+    return sweep, done
+
+
+def test_sweep_runs_every_cell_and_counts_them(basic):
+    sweep, done = basic
+    assert len(job_dirs(sweep)) == 4
+    assert "sweep: 4 done, 0 skipped, 0 failed" in done.stderr
+    for name in ("runs.parquet", "windows.parquet", "costs.parquet", "comparison_post.md", "comparison_post.tex"):
+        assert (sweep / name).is_file(), name
+
+
+def test_job_directories_are_named_by_their_overrides(basic):
+    sweep, _ = basic
+    names = {p.name for p in job_dirs(sweep)}
+    assert any("drift.severity=1" in n and "seed=0" in n for n in names)
+    assert not any("quiet" in n for n in names)  # keys that do not change numbers stay out
+
+
+def test_config_columns_match_each_runs_overrides(basic):
+    sweep, _ = basic
+    runs = pd.read_parquet(sweep / "runs.parquet")
+    for run_dir, rows in runs.groupby("run"):
+        overrides = dict(o.split("=", 1) for o in json.loads((Path(run_dir) / "result.json").read_text())["overrides"])
+        assert float(overrides["drift.severity"]) == rows["drift.severity"].unique().item()
+        assert int(overrides["seed"]) == rows["seed"].unique().item()
+        assert int(overrides["stream.n_deploy"]) == rows["stream.n_deploy"].unique().item()
+
+
+def test_second_invocation_skips_everything(basic):
+    sweep, _ = basic
+    before = {p: (p / "result.json").stat().st_mtime_ns for p in job_dirs(sweep)}
+    again = multirun(sweep, "drift.severity=0,1", "seed=0,1")
+    assert again.returncode == 0
+    assert "sweep: 0 done, 4 skipped, 0 failed" in again.stderr
+    assert before == {p: (p / "result.json").stat().st_mtime_ns for p in job_dirs(sweep)}
+
+
+def test_launchers_give_the_same_numbers(basic, tmp_path):
+    reference = numbers(basic[0])
+    for launcher in (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], ["hydra/launcher=submitit_local"]):
+        sweep = tmp_path / launcher[0].split("=")[1]
+        done = multirun(sweep, "drift.severity=0,1", "seed=0,1", *launcher)
+        assert done.returncode == 0, done.stderr
+        pd.testing.assert_frame_equal(numbers(sweep), reference)
+
+
+def test_unfinished_job_is_redone_and_a_grid_grows_by_its_new_cells(tmp_path):
+    sweep = tmp_path / "sweep"
+    assert multirun(sweep, "drift.severity=0,1").returncode == 0
+    killed = next(p for p in job_dirs(sweep) if "drift.severity=1" in p.name)
+    (killed / "result.json").unlink()
+    (killed / "summary.csv").write_text("half-written")
+    again = multirun(sweep, "drift.severity=0,0.5,1")
+    assert "sweep: 2 done, 1 skipped, 0 failed" in again.stderr
+    assert pd.read_csv(killed / "summary.csv")["accuracy"].notna().any()
+    assert json.loads((killed / "result.json").read_text())["status"] == "ok"
+
+
+def test_failing_job_is_recorded_and_its_siblings_finish(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    done = multirun(sweep, "drift.severity=0,1,1.5")
+    assert done.returncode != 0
+    assert "sweep: 2 done, 0 skipped, 1 failed" in done.stderr
+    failed = next(p for p in job_dirs(sweep) if "drift.severity=1.5" in p.name)
+    result = json.loads((failed / "result.json").read_text())
+    assert result["status"] == "failed"
+    assert result["error_type"] == "ConfigError" and "drift.severity=1.5 is outside [0, 1]" in result["message"]
+    assert "Traceback" in result["traceback"]
+
+    assert report_main([str(sweep), "--out", str(tmp_path / "report")]) == 0
+    printed = capsys.readouterr().out
+    assert "2 runs read, 1 failed" in printed and "drift.severity=1.5" in printed
+    runs = pd.read_parquet(tmp_path / "report" / "runs.parquet")
+    assert sorted(runs["drift.severity"].unique()) == [0.0, 1.0]
+    failures = pd.read_csv(tmp_path / "report" / "runs_failed.csv")
+    assert failures["error_type"].tolist() == ["ConfigError"]
+
+
+def test_preset_defines_its_own_grid_and_the_command_line_overrides_it(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.run", "experiment=quick_sweep", *TINY, "drift.kind=concept",
+         "drift.severity=1", "seed=3", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    names = [p.name for p in job_dirs(tmp_path / "sweep")]
+    assert len(names) == 1 and "seed=3" in names[0]
