@@ -66,17 +66,9 @@ def ece_error(y_true, proba, *, n_bins: int = ECE_BINS) -> float:
     y_true, proba = _check(y_true, proba)
     if not y_true.size:
         return float("nan")
-    y_pred, confidence = predict(proba)
-    correct = (y_pred == y_true).astype(float)
-    # Edges as exact fractions k/n_bins so that a confidence written as k/n_bins lands in the lower bin.
-    edges = np.arange(n_bins + 1) / n_bins
-    bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
-    n = len(y_true)
-    total = 0.0
-    for b in np.unique(bins):
-        in_bin = bins == b
-        total += in_bin.sum() / n * abs(correct[in_bin].mean() - confidence[in_bin].mean())
-    return float(total)
+    confidence, accuracy, counts = reliability_bins(y_true, proba, n_bins=n_bins)
+    filled = counts > 0
+    return float(np.sum(counts[filled] / len(y_true) * np.abs(accuracy[filled] - confidence[filled])))
 
 
 def brier_loss(y_true, proba) -> float:
@@ -173,3 +165,41 @@ def recovery_samples(errors, *, start: int, baseline: float, window: int, tolera
     rolling = trailing_error(errors, window)
     hits = np.flatnonzero(rolling <= baseline + tolerance)
     return float(hits[0] + 1) if hits.size else float("nan")
+
+
+def accuracy_above(y_true, proba, taus) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and count of the predictions made with confidence >= tau, for each tau
+    (Ovadia et al. 2019's confidence-versus-accuracy and count-versus-confidence curves).
+
+    >>> accuracy_above([0, 1, 1], [[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]], [0.0, 0.7, 0.95])
+    (array([0.66666667, 1.        ,        nan]), array([3, 2, 0]))
+    """
+    y_true, proba = _check(y_true, proba)
+    y_pred, confidence = predict(proba)
+    correct = y_pred == y_true
+    taus = np.asarray(taus, dtype=float)
+    above = confidence[None, :] >= taus[:, None]
+    counts = above.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        accuracy = np.where(counts > 0, (above & correct[None, :]).sum(axis=1) / np.maximum(counts, 1), np.nan)
+    return accuracy, counts
+
+
+def reliability_bins(y_true, proba, *, n_bins: int = ECE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per confidence bin (as in ``ece_error``): mean confidence, accuracy and count; NaN where empty.
+
+    >>> conf, acc, n = reliability_bins([0, 1], [[0.9, 0.1], [0.8, 0.2]], n_bins=5)
+    >>> n.tolist(), acc[3:].tolist()
+    ([0, 0, 0, 1, 1], [0.0, 1.0])
+    """
+    y_true, proba = _check(y_true, proba)
+    y_pred, confidence = predict(proba)
+    correct = (y_pred == y_true).astype(float)
+    # Edges as exact fractions k/n_bins so that a confidence written as k/n_bins lands in the lower bin.
+    edges = np.arange(n_bins + 1) / n_bins
+    bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    counts = np.bincount(bins, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(bins, weights=confidence, minlength=n_bins) / counts
+        accuracy = np.bincount(bins, weights=correct, minlength=n_bins) / counts
+    return mean_conf, accuracy, counts

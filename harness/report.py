@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from harness import metrics
 from harness.results import read_result, write_table
 
 # Always reported, swept or not: what a reader needs to tell runs apart.
@@ -29,11 +30,17 @@ HIGHER_IS_BETTER = {"accuracy": True, "ece": False, "brier": False, "nll": False
                     "confident_error_rate": False, "confident_error_share": False}  # fmt: skip
 
 
+TAUS = np.round(np.arange(0.0, 1.0, 0.1), 1)  # confidence thresholds of the Ovadia-style curves
+TABLES = ("runs", "windows", "costs", "confidence", "reliability")
+
+
 @dataclass
 class Collection:
-    runs: pd.DataFrame
-    windows: pd.DataFrame
-    costs: pd.DataFrame
+    runs: pd.DataFrame  # run x strategy x phase: summary.csv + headline metrics
+    windows: pd.DataFrame  # run x strategy x window
+    costs: pd.DataFrame  # run x strategy
+    confidence: pd.DataFrame  # run x strategy x phase (pre/post) x tau: accuracy, count
+    reliability: pd.DataFrame  # run x strategy x phase (pre/post) x bin: confidence, accuracy, count
     failed: list[dict] = field(default_factory=list)  # {run, error_type, message}
     unfinished: list[Path] = field(default_factory=list)
 
@@ -76,9 +83,24 @@ def config_columns(run_dir: Path) -> dict:
     return columns
 
 
+def prediction_tables(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Confidence curves and reliability bins per strategy, before and after the drift."""
+    curves, bins = [], []
+    proba_columns = sorted((c for c in predictions.columns if c.startswith("p_")), key=lambda c: int(c[2:]))
+    for (strategy, phase), rows in predictions[predictions.phase.isin(["pre", "post"])].groupby(["strategy", "phase"]):
+        y, proba = rows["y_true"].to_numpy(), rows[proba_columns].to_numpy()
+        accuracy, count = metrics.accuracy_above(y, proba, TAUS)
+        curves.append(pd.DataFrame({"strategy": strategy, "phase": phase, "tau": TAUS, "accuracy": accuracy,
+                                    "count": count, "share": count / len(y)}))  # fmt: skip
+        confidence, accuracy, count = metrics.reliability_bins(y, proba)
+        bins.append(pd.DataFrame({"strategy": strategy, "phase": phase, "bin": np.arange(len(count)),
+                                  "confidence": confidence, "accuracy": accuracy, "count": count}))  # fmt: skip
+    return pd.concat(curves, ignore_index=True), pd.concat(bins, ignore_index=True)
+
+
 def collect(roots: list[Path]) -> Collection:
     """Read every run below ``roots``; failed and unfinished runs are listed, not read."""
-    runs, windows, costs = [], [], []
+    tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     failed, unfinished = [], []
     for run_dir in find_run_dirs(roots):
         result = read_result(run_dir)
@@ -88,22 +110,27 @@ def collect(roots: list[Path]) -> Collection:
         if result.get("status") != "ok":
             failed.append({"run": str(run_dir), "error_type": result.get("error_type"), "message": result.get("message")})
             continue
-        columns = {"run": str(run_dir), **config_columns(run_dir)}
-        for frame, name in ((runs, "summary.csv"), (windows, "windows.csv"), (costs, "costs.csv")):
-            frame.append(pd.read_csv(run_dir / name).assign(**columns))
+        columns = {"run": str(run_dir), **config_columns(run_dir),
+                   "schedule.onset": result["schedule"]["onset"], "schedule.width": result["schedule"]["width"]}  # fmt: skip
         headline = pd.DataFrame.from_dict(result["strategies"], orient="index")
-        runs[-1] = runs[-1].merge(
+        summary = pd.read_csv(run_dir / "summary.csv").merge(
             headline[["drift_induced_error", "recovery_samples"]], left_on="strategy", right_index=True
         )
+        confidence, reliability = prediction_tables(pd.read_parquet(run_dir / "predictions.parquet"))
+        read = {"runs": summary, "windows": pd.read_csv(run_dir / "windows.csv"),
+                "costs": pd.read_csv(run_dir / "costs.csv"), "confidence": confidence, "reliability": reliability}  # fmt: skip
+        for name, frame in read.items():
+            tables[name].append(frame.assign(**columns))
+
     def concat(frames):
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    return Collection(concat(runs), concat(windows), concat(costs), failed, unfinished)
+    return Collection(**{name: concat(frames) for name, frames in tables.items()}, failed=failed, unfinished=unfinished)
 
 
 def condition_columns(runs: pd.DataFrame) -> list[str]:
     """Config columns that vary across runs, seed excluded: what defines a condition."""
-    config = [c for c in runs.columns if "." in c and c != "run"]
+    config = [c for c in runs.columns if "." in c and not c.startswith("schedule.")]
     return [c for c in config if runs[c].astype(str).nunique() > 1]
 
 
@@ -170,11 +197,13 @@ def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, st
     return "\n".join(md) + "\n", "\n".join(tex)
 
 
-def write_report(collection: Collection, out: Path, *, metric: str = "accuracy") -> list[Path]:
+def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
+                 figures: list[str] | None = None) -> list[Path]:  # fmt: skip
+    """Tables, comparison tables and (unless ``figures == []``) figures into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, frame in (("runs", collection.runs), ("windows", collection.windows), ("costs", collection.costs)):
-        written.append(write_table(out / f"{name}.parquet", frame))
+    for name in TABLES:
+        written.append(write_table(out / f"{name}.parquet", getattr(collection, name)))
     written.append(write_table(out / "runs_failed.csv", pd.DataFrame(
         collection.failed + [{"run": str(p), "error_type": "unfinished", "message": "no result.json"}
                              for p in collection.unfinished], columns=["run", "error_type", "message"])))  # fmt: skip
@@ -184,6 +213,11 @@ def write_report(collection: Collection, out: Path, *, metric: str = "accuracy")
             (out / f"comparison_{phase}.md").write_text(md)
             (out / f"comparison_{phase}.tex").write_text(tex)
             written += [out / f"comparison_{phase}.md", out / f"comparison_{phase}.tex"]
+        if figures != []:
+            from harness.plots import draw_figures  # matplotlib only when figures are asked for
+
+            tables = {name: getattr(collection, name) for name in TABLES}
+            written += draw_figures(tables, out / "figures", conditions=condition_columns(collection.runs), names=figures)
     return written
 
 
@@ -192,13 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dirs", nargs="+", type=Path, help="run or sweep directories")
     parser.add_argument("--out", type=Path, help="where to write (default: the first DIR)")
     parser.add_argument("--metric", default="accuracy", choices=sorted(HIGHER_IS_BETTER))
+    parser.add_argument("--figures", nargs="*", help="figures to draw (default: all the data supports; none: no figure)")
     args = parser.parse_args(argv)
     missing = [str(d) for d in args.dirs if not d.is_dir()]
     if missing:
         parser.error(f"not a directory: {', '.join(missing)}")
     collection = collect(args.dirs)
     out = args.out or args.dirs[0]
-    write_report(collection, out, metric=args.metric)
+    write_report(collection, out, metric=args.metric, figures=args.figures)
     n_ok = collection.runs["run"].nunique() if not collection.runs.empty else 0
     print(f"report: {n_ok} runs read, {len(collection.failed)} failed, {len(collection.unfinished)} unfinished -> {out}")
     for failure in collection.failed:
