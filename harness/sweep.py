@@ -48,11 +48,37 @@ def job_states(sweep_dir: Path, since: float) -> Counter:
     return states
 
 
+def shrink(source: Path, target: Path, *, max_width: int = 1000) -> Path:
+    """A web-sized copy of a figure (palette PNG), small enough to commit."""
+    from PIL import Image  # matplotlib's own dependency
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(source) as image:
+        image.thumbnail((max_width, max_width * 4))
+        image.convert("RGB").quantize(colors=128).save(target, optimize=True)
+    return target
+
+
 class SweepCallback(Callback):
-    def __init__(self, report: bool = True, progress: bool = True, poll_s: float = 1.0):
+    """At the end of a multirun: count the jobs, aggregate them with ``harness.report`` (drawing
+    ``figures``, default all that the data supports) and copy the ``reference`` figures, shrunk,
+    to ``reference_dir/<sweep name>/`` (the small figures the documentation embeds)."""
+
+    def __init__(
+        self,
+        report: bool = True,
+        progress: bool = True,
+        poll_s: float = 1.0,
+        figures: list[str] | None = None,
+        reference: list[str] | None = None,
+        reference_dir: str = "results/reference",
+    ):
         self.report = report
         self.progress = progress
         self.poll_s = poll_s
+        self.figures = list(figures) if figures is not None else None
+        self.reference = list(reference or [])
+        self.reference_dir = Path(reference_dir)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -94,6 +120,8 @@ class SweepCallback(Callback):
             file=sys.stderr,
         )
         if self.report:
-            write_report(collect([self.sweep_dir]), self.sweep_dir)
+            write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
+            for name in self.reference:
+                shrink(self.sweep_dir / "figures" / f"{name}.png", self.reference_dir / self.sweep_dir.name / f"{name}.png")
         if states["failed"] or states["running"]:
             sys.exit(1)  # a SystemExit is not swallowed by Hydra's callback wrapper
