@@ -22,8 +22,26 @@ class Record:
     predict_s: float = 0.0
     learn_s: float = 0.0
     n_updates: int = 0
+    n_retrains: int = 0
+    detections: np.ndarray | None = None  # stream times t of the detector's detections; None: no detector
     memory_t: list[int] = field(default_factory=list)  # sample index at which memory was measured
     memory_bytes: list[int] = field(default_factory=list)
+
+
+def label_mask(n: int, fraction: float, seed: int) -> np.ndarray:
+    """Which of ``n`` deployment labels are ever revealed: exactly ``round(fraction * n)`` of them
+    (at least one), drawn without replacement from a generator seeded by ``seed`` alone, so that
+    every strategy of a run sees the same ones. ``fraction=1`` reveals all.
+
+    >>> label_mask(10, 0.3, seed=0).sum(), bool(label_mask(4, 1.0, seed=0).all())
+    (np.int64(3), True)
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction={fraction} is outside (0, 1]")
+    mask = np.zeros(n, dtype=bool)
+    chosen = np.random.default_rng([seed, 4242]).choice(n, size=max(1, int(round(fraction * n))), replace=False)
+    mask[chosen] = True
+    return mask
 
 
 def replay(
@@ -32,6 +50,7 @@ def replay(
     *,
     n_classes: int,
     label_delay: int = 0,
+    labelled: np.ndarray | None = None,
     memory_every: int = 500,
     progress: bool = True,
 ) -> dict[str, Record]:
@@ -39,10 +58,17 @@ def replay(
 
     Each strategy predicts ``strategy.step`` samples at a time; after each block it learns from the
     samples whose label has arrived: the label of sample ``j`` arrives once the prediction of sample
-    ``j + label_delay`` is recorded. No strategy ever sees a label before its prediction is stored.
-    Model memory is measured every ``memory_every`` samples and at the end.
+    ``j + label_delay`` is recorded, and only if ``labelled[j]`` (a ``(n,)`` bool mask shared by all
+    strategies; ``None`` reveals every label). No strategy ever sees a label before its prediction is
+    stored. Model memory is measured every ``memory_every`` samples and at the end. A strategy's
+    detections (positions in the sequence of labels it learned from) become stream times ``t``.
     """
     n = len(data)
+    all_labelled = labelled is None or bool(np.all(labelled))
+    labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
+    if labelled.shape != (n,):
+        raise ValueError(f"labelled must have shape ({n},), got {labelled.shape}")
+    labelled_t = np.flatnonzero(labelled)
     records: dict[str, Record] = {}
     bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
     for name, strategy in strategies.items():
@@ -52,7 +78,7 @@ def replay(
             label_used=np.zeros(n, dtype=bool),
             latency_us=np.empty(n),
         )
-        learned = 0  # samples [0, learned) have been learned from
+        learned = 0  # labels of samples [0, learned) have arrived
         next_memory = 0
         for start in range(0, n, strategy.step):
             end = min(start + strategy.step, n)
@@ -65,11 +91,17 @@ def replay(
 
             available = max(0, end - label_delay)
             if available > learned:
-                X_new = block if (learned, available) == (start, end) else data.X[learned:available]
-                tic = time.perf_counter()
-                strategy.learn(X_new, data.y[learned:available])
-                record.learn_s += time.perf_counter() - tic
-                record.label_used[learned:available] = True
+                if all_labelled:
+                    X_new = block if (learned, available) == (start, end) else data.X[learned:available]
+                    y_new = data.y[learned:available]
+                else:
+                    arrived = labelled[learned:available]
+                    X_new, y_new = data.X[learned:available][arrived], data.y[learned:available][arrived]
+                if len(y_new):
+                    tic = time.perf_counter()
+                    strategy.learn(X_new, y_new)
+                    record.learn_s += time.perf_counter() - tic
+                    record.label_used[learned:available] = labelled[learned:available]
                 learned = available
 
             if end >= next_memory or end == n:
@@ -78,6 +110,9 @@ def replay(
                 next_memory = end + memory_every
             bar.update(end - start)
         record.n_updates = strategy.n_updates
+        record.n_retrains = strategy.n_retrains
+        if strategy.detections is not None:
+            record.detections = labelled_t[np.asarray(strategy.detections, dtype=int)]
         records[name] = record
     bar.close()
     return records

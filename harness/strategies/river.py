@@ -21,16 +21,19 @@ def to_dicts(X: np.ndarray) -> list[dict]:
 class RiverClassifier:
     """Adapts a River classifier (``predict_proba_one`` / ``learn_one``) to the strategy protocol.
 
-    The warm start replays every offline sample through ``learn_one`` (train, then validation, in
-    stream order), so it starts from the same evidence as the frozen model. Probabilities are mapped
+    The warm start (``warm_start=True``) replays every offline sample through ``learn_one`` (train,
+    then validation, in stream order), so it starts from the same evidence as the frozen model. Probabilities are mapped
     by class index; a class River has not seen gets 0, an empty answer becomes uniform.
     """
 
     step = 1
+    n_retrains = 0
+    detections = None
 
-    def __init__(self, *, model, n_classes: int):
+    def __init__(self, *, model, n_classes: int, warm_start: bool = True):
         self.model = model
         self.n_classes = n_classes
+        self.warm_start = warm_start
         self.n_updates = 0
         self._last: tuple[np.ndarray | None, list[dict]] = (None, [])
 
@@ -41,18 +44,21 @@ class RiverClassifier:
         return self._last[1]
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
+        if not self.warm_start:
+            return
         for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
             for row, label in zip(to_dicts(X), y.tolist()):
                 self.model.learn_one(row, label)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(X), self.n_classes))
+        out = np.empty((len(X), self.n_classes))
+        uniform = [1.0 / self.n_classes] * self.n_classes
         for i, row in enumerate(self._rows(X)):
-            answer = self.model.predict_proba_one(row)
-            for label, p in answer.items():
-                out[i, int(label)] = p
-            total = out[i].sum()
-            out[i] = out[i] / total if total > 0 else 1.0 / self.n_classes
+            p = [0.0] * self.n_classes
+            for label, value in self.model.predict_proba_one(row).items():
+                p[int(label)] = value
+            total = sum(p)
+            out[i] = [v / total for v in p] if total > 0 else uniform
         return out
 
     def learn(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -62,3 +68,6 @@ class RiverClassifier:
 
     def model_bytes(self) -> int:
         return int(self.model._raw_memory_usage)
+
+    def fingerprint(self) -> None:
+        return None
