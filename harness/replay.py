@@ -60,7 +60,7 @@ def replay(
     samples whose label has arrived: the label of sample ``j`` arrives once the prediction of sample
     ``j + label_delay`` is recorded, and only if ``labelled[j]`` (a ``(n,)`` bool mask shared by all
     strategies; ``None`` reveals every label). No strategy ever sees a label before its prediction is
-    stored. Model memory is measured every ``memory_every`` samples and at the end. A strategy's
+    stored. Inputs are handed over as slices of ``strategy.prepare(data.X)``. Model memory is measured every ``memory_every`` samples and at the end. A strategy's
     detections (positions in the sequence of labels it learned from) become stream times ``t``.
     """
     n = len(data)
@@ -73,42 +73,55 @@ def replay(
     bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
     for name, strategy in strategies.items():
         bar.set_description(f"replay {name}")
-        record = Record(
-            proba=np.empty((n, n_classes)),
-            label_used=np.zeros(n, dtype=bool),
-            latency_us=np.empty(n),
-        )
+        proba = np.empty((n, n_classes))
+        elapsed_per_block: list[float] = []
+        predict_s = learn_s = 0.0
+        memory_t: list[int] = []
+        memory_bytes: list[int] = []
+        inputs = strategy.prepare(data.X)
+        step = strategy.step
         learned = 0  # labels of samples [0, learned) have arrived
         next_memory = 0
-        for start in range(0, n, strategy.step):
-            end = min(start + strategy.step, n)
-            block = data.X[start:end]
+        for start in range(0, n, step):
+            end = min(start + step, n)
+            block = inputs[start:end]
             tic = time.perf_counter()
-            record.proba[start:end] = strategy.predict_proba(block)
+            proba[start:end] = strategy.predict_proba(block)
             elapsed = time.perf_counter() - tic
-            record.predict_s += elapsed
-            record.latency_us[start:end] = elapsed * 1e6 / (end - start)
+            predict_s += elapsed
+            elapsed_per_block.append(elapsed)
 
-            available = max(0, end - label_delay)
+            available = end - label_delay
             if available > learned:
                 if all_labelled:
-                    X_new = block if (learned, available) == (start, end) else data.X[learned:available]
+                    X_new = block if learned == start and available == end else inputs[learned:available]
                     y_new = data.y[learned:available]
                 else:
-                    arrived = labelled[learned:available]
-                    X_new, y_new = data.X[learned:available][arrived], data.y[learned:available][arrived]
+                    arrived = learned + np.flatnonzero(labelled[learned:available])
+                    X_new = inputs[arrived] if isinstance(inputs, np.ndarray) else [inputs[i] for i in arrived]
+                    y_new = data.y[arrived]
                 if len(y_new):
                     tic = time.perf_counter()
                     strategy.learn(X_new, y_new)
-                    record.learn_s += time.perf_counter() - tic
-                    record.label_used[learned:available] = labelled[learned:available]
+                    learn_s += time.perf_counter() - tic
                 learned = available
 
             if end >= next_memory or end == n:
-                record.memory_t.append(end)
-                record.memory_bytes.append(strategy.model_bytes())
+                memory_t.append(end)
+                memory_bytes.append(strategy.model_bytes())
                 next_memory = end + memory_every
-            bar.update(end - start)
+            if progress:
+                bar.update(end - start)
+        sizes = np.diff(np.append(np.arange(0, n, step), n))
+        record = Record(
+            proba=proba,
+            label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
+            latency_us=np.repeat(np.asarray(elapsed_per_block) * 1e6 / sizes, sizes),
+            predict_s=predict_s,
+            learn_s=learn_s,
+            memory_t=memory_t,
+            memory_bytes=memory_bytes,
+        )
         record.n_updates = strategy.n_updates
         record.n_retrains = strategy.n_retrains
         if strategy.detections is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -32,10 +33,16 @@ class Strategy(Protocol):
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None: ...
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Float32 ``(n, d)`` in, ``(n, n_classes)`` probabilities out (rows sum to 1)."""
+    def prepare(self, X: np.ndarray) -> Sequence:
+        """The deployment inputs (float32 ``(n, d)``) in the form ``predict_proba`` and ``learn`` take,
+        made once before the loop, which hands them slices of it (torch: ``X`` itself; River: one
+        feature dict per row, so that no row is converted inside the timed calls)."""
 
-    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
+    def predict_proba(self, X: Sequence) -> np.ndarray:
+        """``n`` inputs (a float32 ``(n, d)`` array or ``n`` prepared rows) in, ``(n, n_classes)``
+        probabilities out (rows sum to 1)."""
+
+    def learn(self, X: Sequence, y: np.ndarray) -> None:
         """Labelled samples whose predictions are already recorded, in time order."""
 
     def model_bytes(self) -> int:
@@ -52,6 +59,6 @@ def missing_members(obj) -> list[str]:
     >>> missing_members(object())[:3]
     ['step', 'n_updates', 'n_retrains']
     """
-    members = ["step", "n_updates", "n_retrains", "detections", "fit_offline", "predict_proba", "learn",
-               "model_bytes", "fingerprint"]  # fmt: skip
+    members = ["step", "n_updates", "n_retrains", "detections", "fit_offline", "prepare", "predict_proba",
+               "learn", "model_bytes", "fingerprint"]  # fmt: skip
     return [name for name in members if not hasattr(obj, name)]

@@ -52,6 +52,9 @@ class FrozenEnsemble:
             for m in range(self.n_members)
         ]  # fmt: skip
 
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         total = sum(predict_proba(member, X).numpy().astype(np.float64) for member in self.members)
         return total / len(self.members)

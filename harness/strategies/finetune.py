@@ -61,6 +61,9 @@ class Finetune:
             self._replay_X = torch.as_tensor(X[keep], dtype=torch.float32)
             self._replay_y = torch.as_tensor(y[keep], dtype=torch.long)
 
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         self.module.eval()
         return predict_proba(self.module, X).numpy().astype(np.float64)

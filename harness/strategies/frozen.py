@@ -29,6 +29,9 @@ class Frozen:
         module = pretrained.module
         self.module = module if self.calibrated else freeze(Calibrated(module.net, 1.0))
 
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return predict_proba(self.module, X).numpy().astype(np.float64)
 

@@ -55,6 +55,9 @@ class _Retraining:
         self.n_updates = 0
         self.n_retrains = 0
 
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return predict_proba(self.module, X).numpy().astype(np.float64)
 

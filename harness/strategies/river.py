@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from harness.offline.freeze import Pretrained
@@ -18,12 +20,26 @@ def to_dicts(X: np.ndarray) -> list[dict]:
     return [dict(zip(keys, row)) for row in X.tolist()]
 
 
+_shared: dict = {}  # {"source": weakref to the last array converted by shared_dicts, "rows": its dicts}
+
+
+def shared_dicts(X: np.ndarray) -> list[dict]:
+    """``to_dicts(X)``, converted once and shared by every River strategy replayed on the same array
+    (River only reads its inputs); forgotten when ``X`` is garbage-collected or another array comes."""
+    source = _shared.get("source")
+    if source is None or source() is not X:
+        _shared.clear()
+        _shared.update(source=weakref.ref(X, lambda _: _shared.clear()), rows=to_dicts(X))
+    return _shared["rows"]
+
+
 class RiverClassifier:
     """Adapts a River classifier (``predict_proba_one`` / ``learn_one``) to the strategy protocol.
 
     The warm start (``warm_start=True``) replays every offline sample through ``learn_one`` (train,
-    then validation, in stream order), so it starts from the same evidence as the frozen model. Probabilities are mapped
-    by class index; a class River has not seen gets 0, an empty answer becomes uniform.
+    then validation, in stream order), so it starts from the same evidence as the frozen model.
+    Probabilities are mapped by class index; a class River has not seen gets 0, an empty answer
+    (before any label) becomes uniform. Any River classifier fits: name it by its ``_target_`` path.
     """
 
     step = 1
@@ -35,13 +51,6 @@ class RiverClassifier:
         self.n_classes = n_classes
         self.warm_start = warm_start
         self.n_updates = 0
-        self._last: tuple[np.ndarray | None, list[dict]] = (None, [])
-
-    def _rows(self, X: np.ndarray) -> list[dict]:
-        # The loop hands the same block to predict_proba and then to learn: convert it once.
-        if X is not self._last[0]:
-            self._last = (X, to_dicts(X))
-        return self._last[1]
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         if not self.warm_start:
@@ -50,19 +59,23 @@ class RiverClassifier:
             for row, label in zip(to_dicts(X), y.tolist()):
                 self.model.learn_one(row, label)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty((len(X), self.n_classes))
-        uniform = [1.0 / self.n_classes] * self.n_classes
-        for i, row in enumerate(self._rows(X)):
+    def prepare(self, X: np.ndarray) -> list[dict]:
+        return shared_dicts(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        rows = X if isinstance(X, list) else to_dicts(X)
+        out = []
+        for row in rows:
             p = [0.0] * self.n_classes
             for label, value in self.model.predict_proba_one(row).items():
                 p[int(label)] = value
             total = sum(p)
-            out[i] = [v / total for v in p] if total > 0 else uniform
-        return out
+            out.append([v / total for v in p] if total > 0 else [1.0 / self.n_classes] * self.n_classes)
+        return np.array(out, dtype=np.float64).reshape(len(rows), self.n_classes)
 
-    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
-        for row, label in zip(self._rows(X), y.tolist()):
+    def learn(self, X, y: np.ndarray) -> None:
+        rows = X if isinstance(X, list) else to_dicts(X)
+        for row, label in zip(rows, y.tolist()):
             self.model.learn_one(row, label)
         self.n_updates += len(y)
 
