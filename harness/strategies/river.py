@@ -64,14 +64,15 @@ class RiverClassifier:
 
     def predict_proba(self, X) -> np.ndarray:
         rows = X if isinstance(X, list) else to_dicts(X)
-        out = []
-        for row in rows:
-            p = [0.0] * self.n_classes
+        k = self.n_classes
+        out = np.empty((len(rows), k))
+        for i, row in enumerate(rows):
+            p = [0.0] * k
             for label, value in self.model.predict_proba_one(row).items():
                 p[int(label)] = value
             total = sum(p)
-            out.append([v / total for v in p] if total > 0 else [1.0 / self.n_classes] * self.n_classes)
-        return np.array(out, dtype=np.float64).reshape(len(rows), self.n_classes)
+            out[i] = (p if total == 1.0 else [v / total for v in p]) if total > 0 else [1.0 / k] * k
+        return out
 
     def learn(self, X, y: np.ndarray) -> None:
         rows = X if isinstance(X, list) else to_dicts(X)
