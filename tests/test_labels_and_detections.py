@@ -75,5 +75,5 @@ def test_label_fraction_outside_its_range_is_refused(tmp_path):
 
 def test_a_target_without_the_protocol_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="lacks the strategy protocol"):
-        run(compose_config(["strategy=[frozen]", "strategy.frozen._target_=collections.OrderedDict",
+        run(compose_config(["strategy=[frozen]", "strategy.frozen._target_=argparse.Namespace",
                             "~strategy.frozen.step", "~strategy.frozen.calibrated"]), tmp_path)  # fmt: skip
