@@ -174,11 +174,10 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         progress=not cfg.quiet,
     )
     sha_after = weights_sha256(pretrained.module)
-    static_weights = {
-        name: {"sha256_before": before, "sha256_after": strategies[name].fingerprint(),
-               "unchanged": before == strategies[name].fingerprint()}
-        for name, before in static_before.items()
-    }  # fmt: skip
+    static_weights = {}
+    for name, before in static_before.items():
+        after = strategies[name].fingerprint()
+        static_weights[name] = {"sha256_before": before, "sha256_after": after, "unchanged": before == after}
 
     tau = cfg.metrics.confidence_threshold
     summary = summary_table(deploy, records, tau=tau)
@@ -188,9 +187,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     write_table(output_dir / "summary.csv", summary)
     write_table(output_dir / "windows.csv", windows_table(deploy, records, tau=tau, window=cfg.metrics.window))
     write_table(output_dir / "costs.csv", costs)
-    detections = detections_table(records)
     if any(record.detections is not None for record in records.values()):
-        write_table(output_dir / "detections.csv", detections)
+        write_table(output_dir / "detections.csv", detections_table(records))
     if cfg.save_stream:
         write_stream(output_dir, offline, deploy)
     plot_run(output_dir)
