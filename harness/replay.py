@@ -73,33 +73,34 @@ def replay(
     bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
     for name, strategy in strategies.items():
         bar.set_description(f"replay {name}")
-        proba = np.empty((n, n_classes))
+        blocks: list[np.ndarray] = []
         elapsed_per_block: list[float] = []
-        predict_s = learn_s = 0.0
+        learn_s = 0.0
         memory_t: list[int] = []
         memory_bytes: list[int] = []
         inputs = strategy.prepare(data.X)
         step = strategy.step
+        y = data.y
         learned = 0  # labels of samples [0, learned) have arrived
         next_memory = 0
         for start in range(0, n, step):
-            end = min(start + step, n)
+            end = start + step if start + step < n else n
             block = inputs[start:end]
             tic = time.perf_counter()
-            proba[start:end] = strategy.predict_proba(block)
+            answer = strategy.predict_proba(block)
             elapsed = time.perf_counter() - tic
-            predict_s += elapsed
+            blocks.append(answer)
             elapsed_per_block.append(elapsed)
 
             available = end - label_delay
             if available > learned:
                 if all_labelled:
                     X_new = block if learned == start and available == end else inputs[learned:available]
-                    y_new = data.y[learned:available]
+                    y_new = y[learned:available]
                 else:
                     arrived = learned + np.flatnonzero(labelled[learned:available])
                     X_new = inputs[arrived] if isinstance(inputs, np.ndarray) else [inputs[i] for i in arrived]
-                    y_new = data.y[arrived]
+                    y_new = y[arrived]
                 if len(y_new):
                     tic = time.perf_counter()
                     strategy.learn(X_new, y_new)
@@ -112,12 +113,15 @@ def replay(
                 next_memory = end + memory_every
             if progress:
                 bar.update(end - start)
+        proba = np.concatenate(blocks).astype(np.float64, copy=False)
+        if proba.shape != (n, n_classes):
+            raise ValueError(f"strategy {name} predicted probabilities of shape {proba.shape}, not ({n}, {n_classes})")
         sizes = np.diff(np.append(np.arange(0, n, step), n))
         record = Record(
             proba=proba,
             label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
             latency_us=np.repeat(np.asarray(elapsed_per_block) * 1e6 / sizes, sizes),
-            predict_s=predict_s,
+            predict_s=float(sum(elapsed_per_block)),
             learn_s=learn_s,
             memory_t=memory_t,
             memory_bytes=memory_bytes,

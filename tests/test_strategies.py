@@ -7,7 +7,7 @@ import pytest
 from river import naive_bayes
 
 from harness.replay import label_mask
-from harness.strategies.river import RiverClassifier, to_dicts
+from harness.strategies.river import RiverClassifier, shared_dicts, to_dicts
 from tests.helpers import K, STATIC, STRATEGIES, build, make_data, pretrained, run_strategy, with_labels
 
 
@@ -35,10 +35,13 @@ def test_probabilities_are_valid_before_and_after_labels(name):
 def test_inputs_are_not_mutated(name):
     offline, deploy = make_data()
     copies = [a.copy() for a in (offline.X_train, offline.y_train, offline.X_val, offline.y_val, deploy.X, deploy.y)]
-    run_strategy(build(name), offline, deploy, labelled=label_mask(len(deploy), 0.6, seed=1), label_delay=2)
+    strategy = build(name)
+    run_strategy(strategy, offline, deploy, labelled=label_mask(len(deploy), 0.6, seed=1), label_delay=2)
     for before, after in zip(copies, (offline.X_train, offline.y_train, offline.X_val, offline.y_val, deploy.X,
                                       deploy.y)):  # fmt: skip
         np.testing.assert_array_equal(before, after)
+    if isinstance(strategy, RiverClassifier):  # the feature dicts shared by River strategies, too
+        assert shared_dicts(deploy.X) == to_dicts(deploy.X)
 
 
 @pytest.mark.parametrize("name", STRATEGIES)

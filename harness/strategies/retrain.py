@@ -164,7 +164,7 @@ class RetrainTriggered(_Retraining):
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         super().fit_offline(data, pretrained)
         self._detector = self._fresh_detector()
-        self.detections: list[int] = []
+        self.detections = []
         self._seen = 0  # labelled samples learned from so far
         self._gathered: list[tuple[np.ndarray, np.ndarray]] | None = None  # None: watching
 
