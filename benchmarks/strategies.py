@@ -4,13 +4,18 @@ For every River strategy: the harness's replay (``harness.replay.replay``, with 
 measurement every ``metrics.window`` samples) against the same River model, built from the same
 ``conf/strategy/*.yaml`` node and warm-started on the same offline rows, in a bare test-then-train
 loop (``predict_proba_one`` then ``learn_one``) over pre-converted dicts. Both sides are timed
-interleaved, best of ``--repeats``; the ratio harness / bare is the harness's overhead (goal <= 1.10).
-Both sides must reach the same accuracy, or the comparison is void.
+interleaved, best of ``--repeats``; the ratio harness / bare is the harness's overhead (goal <= 1.10),
+once as a run replays (memory measured every ``metrics.window`` samples, River's ``_raw_memory_usage``
+walks the whole model) and once with a single memory measurement at the end. Both sides must reach
+the same accuracy, or the comparison is void.
 
 Then the frozen network's batched prediction throughput (samples/s) at several batch sizes.
 
-    python benchmarks/strategies.py            # about two minutes on 2 cores
+    python benchmarks/strategies.py            # about four minutes on 2 cores
     python benchmarks/strategies.py --quick    # a few seconds, for a smoke check
+
+It prints the path of the ``harness`` package it measures: run it with the project installed from
+this checkout (or ``PYTHONPATH=.``).
 """
 
 from __future__ import annotations
@@ -93,18 +98,20 @@ def main() -> None:
     window = cfg.metrics.window
 
     print(f"harness: {Path(harness.__file__).parent}")
-    print(f"{'strategy':<22}{'n':>7}{'bare/s':>10}{'harness/s':>11}{'ratio':>7}   accuracy (bare = harness)")
+    print(f"{'strategy':<22}{'n':>7}{'bare/s':>10}{'harness/s':>11}{'ratio':>7}{'no probes':>11}"
+          "   accuracy (bare = harness)")
     for name, n in RIVER.items():
         n = int(n * scale)
         deploy = type(deploy_all)(*(getattr(deploy_all, f)[:n] for f in deploy_all.__dataclass_fields__))
         rows, y = to_dicts(deploy.X), deploy.y.tolist()
-        bare, through = [], []
+        bare, through, unprobed = [], [], []
         for _ in range(repeats):
             bare.append(time_bare(cfg, name, offline_rows, offline_y, rows, y))
             through.append(time_harness(cfg, name, offline, deploy, stream.n_classes, window))
-        b, h = min(t for t, _ in bare), min(t for t, _ in through)
+            unprobed.append(time_harness(cfg, name, offline, deploy, stream.n_classes, n))
+        b, h, u = (min(t for t, _ in times) for times in (bare, through, unprobed))
         same = "yes" if bare[0][1] == through[0][1] else f"NO ({bare[0][1]:.4f} vs {through[0][1]:.4f})"
-        print(f"{name:<22}{n:>7}{n / b:>10,.0f}{n / h:>11,.0f}{h / b:>7.3f}   {through[0][1]:.4f} ({same})")
+        print(f"{name:<22}{n:>7}{n / b:>10,.0f}{n / h:>11,.0f}{h / b:>7.3f}{u / b:>11.3f}   {through[0][1]:.4f} ({same})")
 
     print("\nfrozen network, batched prediction (float32 numpy in, float64 probabilities out)")
     pretrained = optimise_and_freeze(

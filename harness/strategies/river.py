@@ -71,7 +71,9 @@ class RiverClassifier:
             for label, value in self.model.predict_proba_one(row).items():
                 p[int(label)] = value
             total = sum(p)
-            out[i] = (p if total == 1.0 else [v / total for v in p]) if total > 0 else [1.0 / k] * k
+            if not 0.999999999 < total < 1.000000001:  # renormalise only when River's answer needs it
+                p = [v / total for v in p] if total > 0 else [1.0 / k] * k
+            out[i] = p
         return out
 
     def learn(self, X, y: np.ndarray) -> None:
