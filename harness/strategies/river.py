@@ -69,7 +69,7 @@ class RiverClassifier:
         for i, row in enumerate(rows):
             p = [0.0] * k
             for label, value in self.model.predict_proba_one(row).items():
-                p[int(label)] = value
+                p[label] = value  # int or bool labels index the list directly
             total = sum(p)
             if not 0.999999999 < total < 1.000000001:  # renormalise only when River's answer needs it
                 p = [v / total for v in p] if total > 0 else [1.0 / k] * k
