@@ -64,6 +64,7 @@ class OfflineConf:
 @dataclass
 class ReplayConf:
     label_delay: int = 0
+    label_fraction: float = 1.0
 
 
 @dataclass
@@ -71,6 +72,7 @@ class MetricsConf:
     confidence_threshold: float = 0.9
     window: int = 400
     recovery_tolerance: float = 0.02
+    max_detection_delay: int = 1000
 
 
 @dataclass

@@ -34,10 +34,19 @@ from harness.errors import ConfigError
 from harness.models import MODEL_KINDS, weights_sha256
 from harness.offline import export, optimise_and_freeze
 from harness.plots import plot_run
-from harness.replay import replay
+from harness.replay import label_mask, replay
 from harness.results import RESULT, finished_ok, write_json, write_table
 from harness.streams import build_stream
-from harness.summary import costs_table, headline, predictions_table, summary_table, windows_table
+from harness.strategies.base import missing_members
+from harness.summary import (
+    costs_table,
+    detection_summary,
+    detections_table,
+    headline,
+    predictions_table,
+    summary_table,
+    windows_table,
+)
 
 log = logging.getLogger("harness")
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -73,6 +82,9 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
             strategies[name] = instantiate(node)
         except Exception as error:
             raise ConfigError(f"strategy.{name} could not be built: {error}") from None
+        missing = missing_members(strategies[name])
+        if missing:
+            raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}")
     return strategies
 
 
@@ -86,6 +98,9 @@ def check_config(cfg: DictConfig) -> None:
         ("offline.patience", cfg.offline.patience, cfg.offline.patience >= 1, ">= 1"),
         ("replay.label_delay", cfg.replay.label_delay, 0 <= cfg.replay.label_delay < cfg.stream.n_deploy,
          f"in [0, stream.n_deploy={cfg.stream.n_deploy})"),
+        ("replay.label_fraction", cfg.replay.label_fraction, 0.0 < cfg.replay.label_fraction <= 1.0, "in (0, 1]"),
+        ("metrics.max_detection_delay", cfg.metrics.max_detection_delay, cfg.metrics.max_detection_delay >= 0,
+         ">= 0"),
         ("metrics.confidence_threshold", cfg.metrics.confidence_threshold,
          0.0 <= cfg.metrics.confidence_threshold <= 1.0, "in [0, 1]"),
         ("metrics.window", cfg.metrics.window, 1 <= cfg.metrics.window <= cfg.stream.n_deploy,
@@ -153,16 +168,22 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
 
     for strategy in strategies.values():
         strategy.fit_offline(offline, pretrained)
+    static_before = {name: sha for name, s in strategies.items() if (sha := s.fingerprint()) is not None}
     deploy = stream.deploy()
     records = replay(
         deploy,
         strategies,
         n_classes=stream.n_classes,
         label_delay=cfg.replay.label_delay,
+        labelled=label_mask(len(deploy), cfg.replay.label_fraction, cfg.seed),
         memory_every=cfg.metrics.window,
         progress=not cfg.quiet,
     )
     sha_after = weights_sha256(pretrained.module)
+    static_weights = {}
+    for name, before in static_before.items():
+        after = strategies[name].fingerprint()
+        static_weights[name] = {"sha256_before": before, "sha256_after": after, "unchanged": before == after}
 
     tau = cfg.metrics.confidence_threshold
     summary = summary_table(deploy, records, tau=tau)
@@ -172,6 +193,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     write_table(output_dir / "summary.csv", summary)
     write_table(output_dir / "windows.csv", windows_table(deploy, records, tau=tau, window=cfg.metrics.window))
     write_table(output_dir / "costs.csv", costs)
+    if any(record.detections is not None for record in records.values()):
+        write_table(output_dir / "detections.csv", detections_table(records))
     if cfg.save_stream:
         write_stream(output_dir, offline, deploy)
     plot_run(output_dir)
@@ -189,6 +212,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "seed": cfg.seed,
         "overrides": _overrides(),
         "strategies": per_strategy,
+        "detections": detection_summary(records, stream.schedule, max_delay=cfg.metrics.max_detection_delay),
+        "static_weights": static_weights,
         "frozen_model": {
             "sha256_before": pretrained.sha256,
             "sha256_after": sha_after,

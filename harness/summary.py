@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from harness import metrics
+from harness.detection import detection_scores, schedule_drifts
 from harness.replay import Record
 from harness.streams.base import PHASES, DeployData, DriftSchedule
 
@@ -96,9 +97,31 @@ def costs_table(records: dict[str, Record]) -> pd.DataFrame:
                 "model_bytes": record.memory_bytes[-1],
                 "peak_model_bytes": max(record.memory_bytes),
                 "n_updates": record.n_updates,
+                "n_retrains": record.n_retrains,
             }
         )
     return pd.DataFrame(rows)
+
+
+def detections_table(records: dict[str, Record]) -> pd.DataFrame:
+    """One row per detection of every strategy that has a detector: ``strategy``, ``t``."""
+    rows = [
+        {"strategy": name, "t": int(t)}
+        for name, record in records.items()
+        if record.detections is not None
+        for t in record.detections
+    ]
+    return pd.DataFrame(rows, columns=["strategy", "t"])
+
+
+def detection_summary(records: dict[str, Record], schedule: DriftSchedule, *, max_delay: int) -> dict[str, dict]:
+    """Per strategy with a detector: its detections scored against ``schedule`` (see harness.detection)."""
+    drifts = schedule_drifts(schedule)
+    return {
+        name: detection_scores(record.detections, drifts, max_delay=max_delay)
+        for name, record in records.items()
+        if record.detections is not None
+    }
 
 
 def headline(

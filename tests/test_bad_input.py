@@ -29,7 +29,7 @@ BAD_VALUES = [
     ("metrics.confidence_threshold=1.5", r"metrics.confidence_threshold=1.5 is invalid: must be in \[0, 1\]"),
     ("offline.search.lr=[]", r"offline.search.lr=\[\] is empty"),
     ("strategy=[]", r"strategy=\[\] is empty"),
-    ("+strategy.frozen.stepp=3", r"strategy.frozen.stepp is not an argument of .*Frozen; allowed: \['step'\]"),
+    ("+strategy.frozen.stepp=3", r"strategy.frozen.stepp is not an argument of .*Frozen; allowed: \['step', 'calibrated'\]"),
 ]
 
 

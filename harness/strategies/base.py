@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -18,17 +19,46 @@ class Strategy(Protocol):
     labels that have arrived (1 = strictly per sample, as River learners are evaluated).
     ``fit_offline`` sees the same pre-deployment evidence as every other strategy: the offline data
     and the outcome of the pre-deployment optimisation (use either or both).
+
+    ``n_updates`` counts learning steps (a River ``learn_one``, a gradient step), ``n_retrains``
+    trainings from scratch. ``detections`` is ``None`` for a strategy without a drift detector;
+    otherwise the positions, in the sequence of labels it has learned from (0-based), of the labels
+    whose error made its detector fire. The replay loop maps them to stream time ``t``.
     """
 
     step: int
     n_updates: int
+    n_retrains: int
+    detections: list[int] | None
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None: ...
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Float32 ``(n, d)`` in, ``(n, n_classes)`` probabilities out (rows sum to 1)."""
+    def prepare(self, X: np.ndarray) -> Sequence:
+        """The deployment inputs (float32 ``(n, d)``) in the form ``predict_proba`` and ``learn`` take,
+        made once before the loop, which hands them slices of it (torch: ``X`` itself; River: one
+        feature dict per row, so that no row is converted inside the timed calls)."""
 
-    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
+    def predict_proba(self, X: Sequence) -> np.ndarray:
+        """``n`` inputs (a float32 ``(n, d)`` array or ``n`` prepared rows) in, ``(n, n_classes)``
+        probabilities out (rows sum to 1)."""
+
+    def learn(self, X: Sequence, y: np.ndarray) -> None:
         """Labelled samples whose predictions are already recorded, in time order."""
 
-    def model_bytes(self) -> int: ...
+    def model_bytes(self) -> int:
+        """Memory the strategy holds to predict and learn (torch: parameters, buffers, optimiser
+        state and sample buffers; River: its own ``_raw_memory_usage``)."""
+
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the weights a static strategy promises never to change; ``None`` if it learns."""
+
+
+def missing_members(obj) -> list[str]:
+    """Protocol members ``obj`` lacks (empty when it can be replayed).
+
+    >>> missing_members(object())[:3]
+    ['step', 'n_updates', 'n_retrains']
+    """
+    members = ["step", "n_updates", "n_retrains", "detections", "fit_offline", "prepare", "predict_proba",
+               "learn", "model_bytes", "fingerprint"]  # fmt: skip
+    return [name for name in members if not hasattr(obj, name)]

@@ -15,36 +15,80 @@ from harness.streams.base import OfflineData
 
 class Finetune:
     """Starts from the pre-deployment weights (temperature kept) and takes one Adam step on the
-    cross-entropy of every ``batch_size`` labelled samples; ``lr=None`` reuses the tuned rate."""
+    cross-entropy of every ``batch_size`` labelled samples; ``lr=None`` reuses the tuned rate.
 
-    def __init__(self, *, lr: float | None = None, batch_size: int = 32):
+    Replay (against forgetting): with ``replay_share > 0`` each step's mini-batch also holds
+    pre-deployment samples, drawn at random from a buffer of ``replay_size`` offline samples kept
+    from ``fit_offline``, so that they make up ``replay_share`` of the mixed batch
+    (``round(b * share / (1 - share))`` of them next to ``b`` new ones). The buffer counts in the
+    model's memory. Draws are seeded by ``seed``.
+    """
+
+    n_retrains = 0
+    detections = None
+
+    def __init__(
+        self, *, lr: float | None = None, batch_size: int = 32, replay_share: float = 0.0,
+        replay_size: int = 1000, seed: int = 0,
+    ):  # fmt: skip
+        if not 0.0 <= replay_share < 1.0:
+            raise ValueError(f"replay_share={replay_share} is outside [0, 1)")
+        if batch_size < 1 or replay_size < 1:
+            raise ValueError(f"batch_size={batch_size} and replay_size={replay_size} must be >= 1")
         self.lr = lr
         self.batch_size = batch_size
+        self.replay_share = replay_share
+        self.replay_size = replay_size
+        self.seed = seed
         self.step = batch_size
         self.n_updates = 0
         self.module = None
         self.optimizer = None
+        self._replay_X = self._replay_y = None
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         self.module = copy.deepcopy(pretrained.module)
         self.module.net.requires_grad_(True)
         lr = self.lr if self.lr is not None else pretrained.params["lr"]
         self.optimizer = torch.optim.Adam(self.module.net.parameters(), lr=lr)
+        self.n_updates = 0
+        self._rng = np.random.default_rng([self.seed, 31])
+        self._replay_X = self._replay_y = None
+        if self.replay_share > 0:
+            X = np.concatenate([data.X_train, data.X_val])
+            y = np.concatenate([data.y_train, data.y_val])
+            keep = self._rng.choice(len(y), size=min(self.replay_size, len(y)), replace=False)
+            self._replay_X = torch.as_tensor(X[keep], dtype=torch.float32)
+            self._replay_y = torch.as_tensor(y[keep], dtype=torch.long)
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         self.module.eval()
         return predict_proba(self.module, X).numpy().astype(np.float64)
+
+    def _mixed(self, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._replay_X is None:
+            return X, y
+        n_old = int(round(len(y) * self.replay_share / (1 - self.replay_share)))
+        old = torch.as_tensor(self._rng.integers(0, len(self._replay_y), size=n_old))
+        return torch.cat([X, self._replay_X[old]]), torch.cat([y, self._replay_y[old]])
 
     def learn(self, X: np.ndarray, y: np.ndarray) -> None:
         self.module.train()
         Xt = torch.as_tensor(X, dtype=torch.float32)
         yt = torch.as_tensor(y, dtype=torch.long)
         for start in range(0, len(yt), self.batch_size):
-            batch = slice(start, start + self.batch_size)
+            batch_X, batch_y = self._mixed(Xt[start : start + self.batch_size], yt[start : start + self.batch_size])
             self.optimizer.zero_grad()
-            nn.functional.cross_entropy(self.module.logits(Xt[batch]), yt[batch]).backward()
+            nn.functional.cross_entropy(self.module.logits(batch_X), batch_y).backward()
             self.optimizer.step()
             self.n_updates += 1
 
     def model_bytes(self) -> int:
-        return tensor_bytes(self.module, self.optimizer)
+        replay = 0 if self._replay_X is None else self._replay_X.nbytes + self._replay_y.nbytes
+        return tensor_bytes(self.module, self.optimizer) + replay
+
+    def fingerprint(self) -> None:
+        return None

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.models import predict_proba, tensor_bytes
+from harness.models import Calibrated, freeze, predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
 from harness.streams.base import OfflineData
 
 
 class Frozen:
-    """Serves the frozen, temperature-scaled network; ``learn`` ignores every label."""
+    """Serves the frozen network; ``learn`` ignores every label.
+
+    ``calibrated=True`` serves the shipped artifact (temperature-scaled); ``False`` serves the same
+    frozen weights at temperature 1, to show what calibration buys under drift.
+    """
 
     n_updates = 0
+    n_retrains = 0
+    detections = None
 
-    def __init__(self, *, step: int = 256):
+    def __init__(self, *, step: int = 256, calibrated: bool = True):
         self.step = step
+        self.calibrated = calibrated
         self.module = None
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
-        self.module = pretrained.module
+        module = pretrained.module
+        self.module = module if self.calibrated else freeze(Calibrated(module.net, 1.0))
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return predict_proba(self.module, X).numpy().astype(np.float64)
@@ -29,3 +40,6 @@ class Frozen:
 
     def model_bytes(self) -> int:
         return tensor_bytes(self.module)
+
+    def fingerprint(self) -> str:
+        return weights_sha256(self.module)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import weakref
 
 import numpy as np
 
@@ -10,9 +10,8 @@ from harness.offline.freeze import Pretrained
 from harness.streams.base import OfflineData
 
 
-@functools.cache
-def feature_names(n_features: int) -> tuple[str, ...]:
-    return tuple(f"x_{i}" for i in range(n_features))
+def feature_names(n_features: int) -> list[str]:
+    return [f"x_{i}" for i in range(n_features)]
 
 
 def to_dicts(X: np.ndarray) -> list[dict]:
@@ -21,49 +20,70 @@ def to_dicts(X: np.ndarray) -> list[dict]:
     return [dict(zip(keys, row)) for row in X.tolist()]
 
 
+_shared: dict = {}  # {"source": weakref to the last array converted by shared_dicts, "rows": its dicts}
+
+
+def shared_dicts(X: np.ndarray) -> list[dict]:
+    """``to_dicts(X)``, converted once and shared by every River strategy replayed on the same array
+    (River only reads its inputs); forgotten when ``X`` is garbage-collected or another array comes."""
+    source = _shared.get("source")
+    if source is None or source() is not X:
+        _shared.clear()
+        _shared.update(source=weakref.ref(X, lambda _: _shared.clear()), rows=to_dicts(X))
+    return _shared["rows"]
+
+
 class RiverClassifier:
     """Adapts a River classifier (``predict_proba_one`` / ``learn_one``) to the strategy protocol.
 
-    The warm start replays every offline sample through ``learn_one`` (train, then validation, in
-    stream order), so it starts from the same evidence as the frozen model. Probabilities are mapped
-    by class index; a class River has not seen gets 0, an empty answer becomes uniform.
+    The warm start (``warm_start=True``) replays every offline sample through ``learn_one`` (train,
+    then validation, in stream order), so it starts from the same evidence as the frozen model.
+    Probabilities are mapped by class index; a class River has not seen gets 0, an empty answer
+    (before any label) becomes uniform. Any River classifier fits: name it by its ``_target_`` path.
     """
 
     step = 1
+    n_retrains = 0
+    detections = None
 
-    def __init__(self, *, model, n_classes: int):
+    def __init__(self, *, model, n_classes: int, warm_start: bool = True):
         self.model = model
         self.n_classes = n_classes
+        self.warm_start = warm_start
         self.n_updates = 0
-        self._last: tuple[np.ndarray | None, list[dict]] = (None, [])
-
-    def _rows(self, X: np.ndarray) -> list[dict]:
-        # The loop hands the same block to predict_proba and then to learn: convert it once.
-        if X is not self._last[0]:
-            self._last = (X, to_dicts(X))
-        return self._last[1]
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
+        if not self.warm_start:
+            return
         for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
             for row, label in zip(to_dicts(X), y.tolist()):
                 self.model.learn_one(row, label)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        # Plain Python per row: numpy calls on one-row arrays would cost more than River's prediction.
+    def prepare(self, X: np.ndarray) -> list[dict]:
+        return shared_dicts(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        rows = X if isinstance(X, list) else to_dicts(X)
         k = self.n_classes
-        out = []
-        for row in self._rows(X):
+        out = np.empty((len(rows), k))
+        for i, row in enumerate(rows):
             p = [0.0] * k
             for label, value in self.model.predict_proba_one(row).items():
-                p[int(label)] = value
+                p[label] = value  # int or bool labels index the list directly
             total = sum(p)
-            out.append([v / total for v in p] if total > 0 else [1.0 / k] * k)
-        return np.array(out)
+            if not 0.999999999 < total < 1.000000001:  # renormalise only when River's answer needs it
+                p = [v / total for v in p] if total > 0 else [1.0 / k] * k
+            out[i] = p
+        return out
 
-    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
-        for row, label in zip(self._rows(X), y.tolist()):
+    def learn(self, X, y: np.ndarray) -> None:
+        rows = X if isinstance(X, list) else to_dicts(X)
+        for row, label in zip(rows, y.tolist()):
             self.model.learn_one(row, label)
         self.n_updates += len(y)
 
     def model_bytes(self) -> int:
         return int(self.model._raw_memory_usage)
+
+    def fingerprint(self) -> None:
+        return None

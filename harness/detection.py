@@ -1,0 +1,57 @@
+"""Scoring a drift detector's detections against the known drift schedule, as MOA and CapyMOA do.
+
+A drift occupies ``[start, end]`` in stream time (``start = onset``, ``end = onset + width``; a
+sudden drift has ``start == end``). A detection at ``t`` is *true* when it lies in a drift's
+acceptance window ``[start, end + max_delay]`` (cut short at the next drift's start), a *false
+alarm* otherwise; a drift with no detection in its window is *missed*; the *detection delay* of a
+detected drift is its first detection's ``t - start``. Unlike CapyMOA, detections before ``start``
+never count as true: the schedule is known exactly here, so no tolerance before onset is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.streams.base import DriftSchedule
+
+
+def schedule_drifts(schedule: DriftSchedule) -> list[tuple[int, int]]:
+    """The ``(start, end)`` drift intervals of ``schedule``: none for a no-drift control."""
+    if schedule.pattern == "none" or schedule.severity == 0:
+        return []
+    return [(schedule.onset, schedule.onset + schedule.width)]
+
+
+def detection_scores(detections: Sequence[int], drifts: Sequence[tuple[int, int]], *, max_delay: int) -> dict:
+    """Counts and mean delay of ``detections`` (stream times) against ``drifts`` (sorted intervals).
+
+    >>> detection_scores([100, 520, 560, 1900], [(500, 600)], max_delay=1000)
+    {'n_drifts': 1, 'n_detections': 4, 'true_detections': 2, 'false_alarms': 2, 'missed_drifts': 0, 'mean_detection_delay': 20.0}
+    >>> detection_scores([], [(500, 500)], max_delay=100)["missed_drifts"]
+    1
+    >>> detection_scores([10, 20], [], max_delay=100)["false_alarms"]
+    2
+    """
+    if max_delay < 0:
+        raise ValueError(f"max_delay={max_delay} must be >= 0")
+    t = np.sort(np.asarray(detections, dtype=int))
+    true = np.zeros(len(t), dtype=bool)
+    delays = []
+    for index, (start, end) in enumerate(drifts):
+        stop = end + max_delay
+        if index + 1 < len(drifts):
+            stop = min(stop, drifts[index + 1][0] - 1)
+        inside = (t >= start) & (t <= stop)
+        true |= inside
+        if inside.any():
+            delays.append(int(t[inside][0]) - start)
+    return {
+        "n_drifts": len(drifts),
+        "n_detections": len(t),
+        "true_detections": int(true.sum()),
+        "false_alarms": int((~true).sum()),
+        "missed_drifts": len(drifts) - len(delays),
+        "mean_detection_delay": float(np.mean(delays)) if delays else float("nan"),
+    }

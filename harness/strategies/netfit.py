@@ -1,0 +1,70 @@
+"""Training a fresh network with the hyper-parameters chosen before deployment (no new search).
+
+Shared by the strategies that retrain after deployment and by the deep ensemble: each builds the
+network the search selected (``pretrained.model_kind``, ``depth``, ``params["width"]``), trains it
+with the selected ``lr``, ``batch_size`` and ``weight_decay`` and early stopping on a validation
+split, optionally fits a temperature there, and freezes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from harness.models import Calibrated, build_network, freeze
+from harness.offline.calibrate import fit_temperature
+from harness.offline.freeze import Pretrained
+from harness.offline.train import train_network
+
+
+def n_outputs(pretrained: Pretrained) -> int:
+    """Number of classes of the pre-deployment network (its last layer's width)."""
+    last = [m for m in pretrained.module.net.modules() if isinstance(m, torch.nn.Linear)][-1]
+    return last.out_features
+
+
+def chronological_split(n: int, val_fraction: float) -> tuple[slice, slice]:
+    """Train on the oldest ``1 - val_fraction`` of ``n`` samples, validate on the newest (at least 1).
+
+    >>> chronological_split(10, 0.3)
+    (slice(0, 7, None), slice(7, 10, None))
+    """
+    n_val = min(max(1, int(round(n * val_fraction))), n - 1)
+    return slice(0, n - n_val), slice(n - n_val, n)
+
+
+def fit_network(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    pretrained: Pretrained,
+    max_epochs: int,
+    patience: int,
+    calibrate: bool,
+    seed: int,
+) -> tuple[Calibrated, int]:
+    """A frozen ``Calibrated`` network trained from scratch on ``(X_train, y_train)`` (float32
+    ``(n, d)``, int ``(n,)``), early-stopped and (if ``calibrate``) temperature-scaled on the
+    validation arrays, and the number of gradient steps it took. Seeded: the same inputs and
+    ``seed`` give the same weights."""
+    params = pretrained.params
+    with torch.random.fork_rng():  # seeded initialisation without moving the global RNG
+        torch.manual_seed(seed)
+        net = build_network(
+            pretrained.model_kind, n_features=X_train.shape[1], n_classes=n_outputs(pretrained),
+            width=params["width"], depth=pretrained.depth,
+        )  # fmt: skip
+    result = train_network(
+        net, X_train, y_train, X_val, y_val,
+        lr=params["lr"], batch_size=params["batch_size"], weight_decay=params["weight_decay"],
+        max_epochs=max_epochs, patience=patience, seed=seed,
+    )  # fmt: skip
+    temperature = 1.0
+    if calibrate:
+        with torch.inference_mode():
+            logits = result.net(torch.as_tensor(X_val, dtype=torch.float32)).numpy()
+        temperature = fit_temperature(logits, y_val)
+    steps = result.epochs * -(-len(y_train) // params["batch_size"])
+    return freeze(Calibrated(result.net, temperature)), steps
