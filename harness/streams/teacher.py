@@ -15,6 +15,15 @@ Drift, at full strength (``severity * progress = 1``):
   the class priors; only ``P(y | x)`` moves.
 - ``covariate``: inputs are scaled by ``1 + (scale - 1) * severity`` and translated by
   ``shift_sd * severity`` standard deviations along a random unit direction; the teacher is unchanged.
+- ``label``: a drifting sample is, with chance ``severity``, redrawn from the offline distribution
+  conditioned on a class drawn from the target prior (class 0 gets ``1 - (K-1) minority_prior``,
+  every other class ``minority_prior``): the priors move, ``P(x | y)`` stays.
+- ``novel``: a drifting sample is, with chance ``novel_share``, replaced by one from a cluster
+  ``N(severity * novel_distance * u, novel_spread^2 I)`` along a random unit direction ``u``,
+  labelled by the same teacher (marked ``novel``); the other inputs and the teacher are unchanged.
+
+For ``incremental`` drift every sample carries its own amount ``progress * severity`` (a rotation or a
+translation part of the way); the mixing kinds (label, novel) use it as a chance.
 
 Every RNG is made from ``seed`` inside the method that draws, so iterating twice gives the same data.
 The deployment stream uses the same draws whatever the severity (common random numbers), so runs
@@ -28,14 +37,15 @@ from functools import cached_property
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
+from harness.streams.shift import check_minority_prior, draw_classes, take_by_class, target_prior, unit_vector
 
 _TEACHER, _DRIFT, _OFFLINE, _DEPLOY = range(4)  # independent RNG streams per purpose
 
 
 class TeacherStream:
     family = "teacher"
-    kinds = ("none", "concept", "covariate")
+    kinds = ("none", "concept", "covariate", "label", "novel")
 
     def __init__(
         self,
@@ -53,6 +63,10 @@ class TeacherStream:
         rotation_deg: float = 90.0,
         shift_sd: float = 2.0,
         scale: float = 2.0,
+        minority_prior: float = 0.05,
+        novel_distance: float = 6.0,
+        novel_spread: float = 0.5,
+        novel_share: float = 0.3,
     ):
         check_positive("stream.n_features", n_features, 2)
         check_positive("stream.n_classes", n_classes, 2)
@@ -63,6 +77,10 @@ class TeacherStream:
             raise ConfigError(f"stream.val_fraction={val_fraction} is outside (0, 1)")
         if not 0.0 <= label_noise < 1.0:
             raise ConfigError(f"stream.label_noise={label_noise} is outside [0, 1)")
+        check_minority_prior(minority_prior, n_classes)
+        if not 0.0 < novel_share <= 1.0:
+            raise ConfigError(f"stream.novel_share={novel_share} is outside (0, 1]")
+        check_positive("stream.novel_spread", novel_spread, 0)
         schedule.check(n_deploy, self.kinds, self.family)
         self.schedule = schedule
         self.seed = seed
@@ -77,6 +95,10 @@ class TeacherStream:
         self.rotation_deg = rotation_deg
         self.shift_sd = shift_sd
         self.scale = scale
+        self.minority_prior = minority_prior
+        self.novel_distance = novel_distance
+        self.novel_spread = novel_spread
+        self.novel_share = novel_share
 
     # -- the labelling function -------------------------------------------------------------
 
@@ -100,17 +122,18 @@ class TeacherStream:
         return (np.sin(np.asarray(x, dtype=float) @ w1.T + b1) @ w2.T + offsets).argmax(axis=1)
 
     @cached_property
-    def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray]:
-        """A random orthogonal basis (rotation planes) and a random unit direction (translation)."""
+    def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A random orthogonal basis (rotation planes), a unit direction (translation), another (novel)."""
         rng = self._rng(_DRIFT)
         q, _ = np.linalg.qr(rng.normal(size=(self.n_features, self.n_features)))
         direction = rng.normal(size=self.n_features)
-        return q, direction / np.linalg.norm(direction)
+        return q, direction / np.linalg.norm(direction), unit_vector(rng, self.n_features)
 
-    def _rotate(self, x: np.ndarray, degrees: float) -> np.ndarray:
-        q, _ = self._drift_geometry
+    def _rotate(self, x: np.ndarray, degrees) -> np.ndarray:
+        """``x`` rotated by ``degrees`` (scalar or one per row) in every plane of the drift basis."""
+        q = self._drift_geometry[0]
         z = x @ q  # coordinates in the rotation basis
-        angle = np.deg2rad(degrees)
+        angle = np.deg2rad(np.asarray(degrees, dtype=float))[..., None]
         cos, sin = np.cos(angle), np.sin(angle)
         rotated = z.copy()
         pairs = self.n_features // 2 * 2
@@ -130,38 +153,42 @@ class TeacherStream:
         rng = self._rng(_OFFLINE)
         x = rng.normal(size=(self.n_offline, self.n_features))
         y = self._noisy(self.teacher(x), rng)
-        n_val = max(1, int(round(self.n_offline * self.val_fraction)))
-        n_train = self.n_offline - n_val
-        x = x.astype(np.float32)
-        return OfflineData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+        return split_offline(x, y, self.val_fraction)
+
+    def _unshifted(self, round_: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh draws of the offline distribution (for label shift), seeded by ``round_``."""
+        rng = np.random.default_rng([self.seed, _DEPLOY, 2, round_])
+        x = rng.normal(size=(size, self.n_features))
+        return x, self._noisy(self.teacher(x), rng)
 
     def deploy(self) -> DeployData:
         rng = self._rng(_DEPLOY)
         s = self.schedule
         t = np.arange(self.n_deploy)
-        progress = s.progress(t)
-        new_concept = rng.random(self.n_deploy) < progress
+        share = s.amount(t, rng)  # of the new concept, per sample
         x = rng.normal(size=(self.n_deploy, self.n_features))
         noise_rng = np.random.default_rng([self.seed, _DEPLOY, 1])
-        amount = new_concept * s.severity
+        kind_rng = np.random.default_rng([self.seed, _DEPLOY, 3])
+        amount = share * s.severity
+        novel = np.zeros(self.n_deploy, dtype=bool)
+        _, direction, novel_direction = self._drift_geometry
         if s.kind == "covariate":
-            _, direction = self._drift_geometry
             x = x * (1.0 + amount * (self.scale - 1.0))[:, None] + (amount * self.shift_sd)[:, None] * direction
-            y = self.teacher(x)
-        elif s.kind == "concept":
-            y = self.teacher(x)
-            if amount.any():
-                y[new_concept] = self.teacher(self._rotate(x[new_concept], s.severity * self.rotation_deg))
-        else:
-            y = self.teacher(x)
-        return DeployData(
-            X=x.astype(np.float32),
-            y=self._noisy(y, noise_rng).astype(np.int64),
-            t=t,
-            phase=s.phase(t),
-            drift_progress=progress,
-            novel=np.zeros(self.n_deploy, dtype=bool),
-        )
+        elif s.kind == "novel":
+            novel = (kind_rng.random(self.n_deploy) < share * self.novel_share) & (s.severity > 0)
+            centre = s.severity * self.novel_distance * novel_direction
+            x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
+        y = self.teacher(x)
+        if s.kind == "concept" and amount.any():
+            moved = amount > 0
+            y[moved] = self.teacher(self._rotate(x[moved], amount[moved] * self.rotation_deg))
+        y = self._noisy(y, noise_rng)
+        if s.kind == "label":
+            wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
+            shifted = wanted >= 0
+            if shifted.any():
+                x[shifted], y[shifted] = take_by_class(wanted[shifted], self._unshifted)
+        return deploy_data(s, x, y, novel)
 
     def describe(self) -> dict:
         """Parameters and the drift in concrete units, for ``stream.json``."""
@@ -177,10 +204,14 @@ class TeacherStream:
             "hidden": self.hidden,
             "gain": self.gain,
             "label_noise": self.label_noise,
-            "schedule": s.as_dict(),
+            "schedule": s.as_dict(self.n_deploy),
             "drift_units": {
                 "concept": {"rotation_deg": s.severity * self.rotation_deg},
                 "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
+                "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
+                                           + (1 - s.severity) / self.n_classes).tolist()},
+                "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
+                          "share": self.novel_share},
             }.get(s.kind, {}),
         }
 
