@@ -1,6 +1,7 @@
 """The ``gaussian_classes`` family: class-conditional Gaussians, multiclass, vectorised in numpy.
 
-Offline, ``y`` is drawn from the uniform prior over ``n_classes`` classes and ``x | y ~ N(mu_y,
+Offline, ``y`` is drawn from a prior where class 0 has ``offline_majority`` and the other classes
+share the rest (``1 / n_classes``: balanced), and ``x | y ~ N(mu_y,
 diag(sigma_y^2))``: the means lie at ``separation`` from the origin along random directions, the
 standard deviations are drawn per class and feature in [0.5, 2] (so the Bayes boundary is quadratic).
 The labelling function of this family is the Bayes posterior ``P(y | x)`` of that mixture; a label is
@@ -12,8 +13,8 @@ Drift, at full strength (``severity * amount = 1``):
   direction; labels are drawn from the offline posterior at the moved ``x``.
 - ``concept``: ``x`` keeps its offline distribution; labels are drawn from the posterior of the
   mixture rotated by ``rotation_deg`` in every plane of a random orthogonal basis.
-- ``label``: the class prior moves to the target prior (class 0 the majority, every other class
-  ``minority_prior``); ``x | y`` is unchanged.
+- ``label``: the class prior moves to the target prior (class 0 becomes the minority with
+  ``minority_prior``, the other classes share the rest); ``x | y`` is unchanged.
 - ``novel``: a share ``novel_share`` of the drifting samples comes from ``N(severity *
   novel_distance * u, novel_spread^2 I)``, labelled by the offline posterior, marked ``novel``.
 """
@@ -26,7 +27,7 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
-from harness.streams.shift import check_minority_prior, draw_classes, target_prior, unit_vector
+from harness.streams.shift import check_minority_prior, draw_classes, majority_prior, target_prior, unit_vector
 
 _MODEL, _DRIFT, _OFFLINE, _DEPLOY = range(4)
 
@@ -47,11 +48,12 @@ class GaussianClassesStream:
         n_deploy: int = 8000,
         separation: float = 2.0,
         rotation_deg: float = 90.0,
-        shift_sd: float = 2.0,
-        scale: float = 2.0,
+        shift_sd: float = 4.0,
+        scale: float = 3.0,
+        offline_majority: float = 0.6,
         minority_prior: float = 0.05,
-        novel_distance: float = 6.0,
-        novel_spread: float = 0.5,
+        novel_distance: float = 10.0,
+        novel_spread: float = 2.0,
         novel_share: float = 0.3,
     ):
         check_positive("stream.n_features", n_features, 2)
@@ -65,6 +67,8 @@ class GaussianClassesStream:
         if not 0.0 < novel_share <= 1.0:
             raise ConfigError(f"stream.novel_share={novel_share} is outside (0, 1]")
         check_minority_prior(minority_prior, n_classes)
+        self.prior = majority_prior(offline_majority, n_classes)
+        self.offline_majority = offline_majority
         schedule.check(n_deploy, self.kinds, self.family)
         self.schedule, self.seed = schedule, seed
         self.n_features, self.n_classes = n_features, n_classes
@@ -95,7 +99,7 @@ class GaussianClassesStream:
         """``log P(y | x)`` up to a per-row constant under the offline mixture, ``(n, K)``."""
         means, sds = self._mixture
         z = (np.asarray(x, dtype=float)[:, None, :] - means) / sds
-        return -0.5 * (z**2).sum(axis=2) - np.log(sds).sum(axis=1)
+        return -0.5 * (z**2).sum(axis=2) - np.log(sds).sum(axis=1) + np.log(self.prior)
 
     def _label(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return (self.log_posterior(x) + rng.gumbel(size=(len(x), self.n_classes))).argmax(axis=1)
@@ -117,7 +121,7 @@ class GaussianClassesStream:
 
     def offline(self) -> OfflineData:
         rng = self._rng(_OFFLINE)
-        y = rng.integers(0, self.n_classes, size=self.n_offline)
+        y = rng.choice(self.n_classes, size=self.n_offline, p=self.prior)
         return split_offline(self._conditional(y, rng), y, self.val_fraction)
 
     def deploy(self) -> DeployData:
@@ -126,7 +130,7 @@ class GaussianClassesStream:
         kind_rng = self._rng(_DEPLOY, 1)
         share = s.amount(np.arange(self.n_deploy), rng)
         amount = share * s.severity
-        y = rng.integers(0, self.n_classes, size=self.n_deploy)
+        y = rng.choice(self.n_classes, size=self.n_deploy, p=self.prior)
         novel = np.zeros(self.n_deploy, dtype=bool)
         if s.kind == "label":
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
@@ -154,12 +158,12 @@ class GaussianClassesStream:
             "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
             "concept": {"rotation_deg": s.severity * self.rotation_deg},
             "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
-                                       + (1 - s.severity) / self.n_classes).tolist()},  # fmt: skip
+                                       + (1 - s.severity) * self.prior).tolist()},  # fmt: skip
             "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
                       "share": self.novel_share},  # fmt: skip
         }
         params = ("seed", "n_features", "n_classes", "n_offline", "val_fraction", "n_deploy", "separation",
-                  "rotation_deg", "shift_sd", "scale", "minority_prior", "novel_distance", "novel_spread",
+                  "rotation_deg", "shift_sd", "scale", "offline_majority", "minority_prior", "novel_distance", "novel_spread",
                   "novel_share")  # fmt: skip
         return {"family": self.family, **{p: getattr(self, p) for p in params},
                 "schedule": s.as_dict(self.n_deploy), "drift_units": units.get(s.kind, {})}  # fmt: skip

@@ -10,7 +10,8 @@ test sets:
   or above its ``severity * quantile`` quantile (ties kept together; the top group of values if the
   quantile falls above it). The selection depends on ``x`` alone, so ``P(y | x)`` is the data's own.
 - ``label``: a drifting sample is, with chance ``severity``, drawn among the pool rows of a class
-  drawn from the target prior (class 0 gets ``1 - minority_prior``): ``P(x | y)`` is the data's own.
+  drawn from the target prior (class 0 gets ``minority_prior``, the other class the rest): ``P(x | y)``
+  is the data's own.
 - ``concept``: rows are drawn as without drift, but a drifting sample whose ``shift_feature`` lies at
   or above its ``quantile`` quantile has its label swapped (``y -> (y + 1) mod K``) with chance
   ``severity``: ``P(x)`` is the data's own, ``P(y | x)`` changes in that region.
@@ -47,7 +48,10 @@ class RealStream:
         shift_feature: str,
         quantile: float = 0.75,
         minority_prior: float = 0.1,
+        n_classes: int = 2,
     ):
+        if n_classes != self.n_classes:
+            raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
         n_rows = self.dataset.n_samples
         if not 10 <= n_offline <= n_rows - 100:
             raise ConfigError(f"stream.n_offline={n_offline} is outside [10, {n_rows - 100}] (stream={self.family} "
@@ -86,10 +90,9 @@ class RealStream:
         amount = s.amount(np.arange(self.n_deploy), rng) * s.severity
         uniform = rng.random(self.n_deploy)
         feature = x[:, self.columns.index(self.shift_feature)]
+        index = np.floor(uniform * len(y)).astype(np.int64)
         if s.kind == "covariate":
-            index = self._above_quantile(feature, amount * self.quantile, uniform)
-        else:
-            index = np.floor(uniform * len(y)).astype(np.int64)
+            index = np.where(amount > 0, self._above_quantile(feature, amount * self.quantile, uniform), index)
         labels = y[index]
         if s.kind == "concept":
             region = np.isin(index, self._above_quantile(feature, np.full(1, self.quantile), None))

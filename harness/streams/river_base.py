@@ -52,8 +52,11 @@ class RiverStream:
         val_fraction: float = 0.25,
         n_deploy: int = 8000,
         standardize: bool = True,
+        n_classes: int | None = None,
         **params,
     ):
+        if n_classes is not None and n_classes != self.n_classes:
+            raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
         check_positive("stream.n_offline", n_offline, 10)
         check_positive("stream.n_deploy", n_deploy, 1)
         if not 0.0 < val_fraction < 1.0:

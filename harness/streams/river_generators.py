@@ -126,7 +126,7 @@ class RandomRBFDriftStream(RiverStream):
         if n_classes < 2:
             raise ConfigError(f"stream.n_classes={n_classes} must be >= 2")
         self.n_classes = n_classes
-        super().__init__(schedule, **rest)
+        super().__init__(schedule, n_classes=n_classes, **rest)
 
     def check_params(self, *, n_features: int, n_centroids: int, n_drift_centroids: int,
                      drift_magnitude: float) -> None:  # fmt: skip

@@ -5,6 +5,7 @@ as ``stream/<family>_schema``; each ``conf/stream/<family>.yaml`` extends its sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass
@@ -26,6 +27,7 @@ class TeacherConf(_Common):
     rotation_deg: float = 90.0
     shift_sd: float = 2.0
     scale: float = 2.0
+    offline_majority: Optional[float] = None
     minority_prior: float = 0.05
     novel_distance: float = 6.0
     novel_spread: float = 0.5
@@ -39,16 +41,18 @@ class GaussianClassesConf(_Common):
     n_classes: int = 3
     separation: float = 2.0
     rotation_deg: float = 90.0
-    shift_sd: float = 2.0
-    scale: float = 2.0
+    shift_sd: float = 4.0
+    scale: float = 3.0
+    offline_majority: float = 0.6
     minority_prior: float = 0.05
-    novel_distance: float = 6.0
-    novel_spread: float = 0.5
+    novel_distance: float = 10.0
+    novel_spread: float = 2.0
     novel_share: float = 0.3
 
 
 @dataclass
 class _River(_Common):
+    n_classes: int = 2  # fixed by the generator (read by strategies as ${stream.n_classes})
     standardize: bool = True
 
 
@@ -97,6 +101,7 @@ class MixedConf(_River):
 @dataclass
 class LEDConf(_River):
     family: str = "led"
+    n_classes: int = 10
     noise_percentage: float = 0.1
     n_drift_features: int = 7
 
@@ -123,6 +128,7 @@ class RandomRBFConf(_River):
 @dataclass
 class PhishingConf(_Common):
     family: str = "phishing"
+    n_classes: int = 2  # fixed by the data set (read by strategies as ${stream.n_classes})
     n_offline: int = 600
     n_deploy: int = 4000
     shift_feature: str = "empty_server_form_handler"
@@ -133,6 +139,7 @@ class PhishingConf(_Common):
 @dataclass
 class BananasConf(_Common):
     family: str = "bananas"
+    n_classes: int = 2  # fixed by the data set (read by strategies as ${stream.n_classes})
     n_offline: int = 2500
     n_deploy: int = 4000
     shift_feature: str = "1"

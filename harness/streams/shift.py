@@ -16,19 +16,32 @@ from harness.streams.base import check_fraction
 
 
 def check_minority_prior(value: float, n_classes: int) -> None:
-    """The target prior gives ``value`` to every class but class 0, so it must be below ``1 / (K - 1)``."""
+    """Class 0 gets ``value`` in the target prior, the others share the rest: ``value`` in [0, 1/K]."""
     check_fraction("stream.minority_prior", value, 0.0, 1.0 / n_classes, open_low=False, open_high=False)
 
 
-def target_prior(n_classes: int, minority_prior: float) -> np.ndarray:
-    """The prior a label shift of severity 1 moves to: class 0 is the majority, every other class has
-    ``minority_prior``.
+def majority_prior(value: float, n_classes: int) -> np.ndarray:
+    """An offline prior where class 0 has ``value`` and the other classes share the rest equally
+    (``value = 1/K``: balanced); ``value`` must lie in [1/K, 1).
 
-    >>> target_prior(3, 0.05).round(3).tolist()
-    [0.9, 0.05, 0.05]
+    >>> majority_prior(0.6, 3).round(3).tolist()
+    [0.6, 0.2, 0.2]
     """
-    prior = np.full(n_classes, float(minority_prior))
-    prior[0] = 1.0 - minority_prior * (n_classes - 1)
+    check_fraction("stream.offline_majority", value, 1.0 / n_classes, 1.0, open_low=False)
+    prior = np.full(n_classes, (1.0 - value) / (n_classes - 1))
+    prior[0] = value
+    return prior
+
+
+def target_prior(n_classes: int, minority_prior: float) -> np.ndarray:
+    """The prior a label shift of severity 1 moves to: class 0 (the offline majority, when there is
+    one) becomes the minority with ``minority_prior``, the other classes share the rest equally.
+
+    >>> target_prior(3, 0.1).round(3).tolist()
+    [0.1, 0.45, 0.45]
+    """
+    prior = np.full(n_classes, (1.0 - minority_prior) / (n_classes - 1))
+    prior[0] = minority_prior
     return prior
 
 

@@ -3,7 +3,7 @@
 Inputs are ``x ~ N(0, I_d)``. A random one-hidden-layer network with sine units (random Fourier
 features) gives the labels: ``y = argmax(W2 sin(W1 x + b1) + c)``, rows of ``W1`` drawn with scale
 ``gain / sqrt(d)``, the class offsets ``c`` set so that the classes are balanced on the offline
-distribution; then a share ``label_noise`` of the labels is replaced by a uniformly drawn class.
+distribution (or class 0 has ``offline_majority`` and the others share the rest); then a share ``label_noise`` of the labels is replaced by a uniformly drawn class.
 Sine units keep bending outside the training data, where a ReLU network extrapolates linearly:
 that is what makes inputs the model has never seen dangerous (a tanh teacher saturates out there
 and moving the inputs costs a frozen model only a few points).
@@ -16,8 +16,8 @@ Drift, at full strength (``severity * progress = 1``):
 - ``covariate``: inputs are scaled by ``1 + (scale - 1) * severity`` and translated by
   ``shift_sd * severity`` standard deviations along a random unit direction; the teacher is unchanged.
 - ``label``: a drifting sample is, with chance ``severity``, redrawn from the offline distribution
-  conditioned on a class drawn from the target prior (class 0 gets ``1 - (K-1) minority_prior``,
-  every other class ``minority_prior``): the priors move, ``P(x | y)`` stays.
+  conditioned on a class drawn from the target prior (class 0 gets ``minority_prior``, the other
+  classes share the rest): the priors move, ``P(x | y)`` stays.
 - ``novel``: a drifting sample is, with chance ``novel_share``, replaced by one from a cluster
   ``N(severity * novel_distance * u, novel_spread^2 I)`` along a random unit direction ``u``,
   labelled by the same teacher (marked ``novel``); the other inputs and the teacher are unchanged.
@@ -38,7 +38,14 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
-from harness.streams.shift import check_minority_prior, draw_classes, take_by_class, target_prior, unit_vector
+from harness.streams.shift import (
+    check_minority_prior,
+    draw_classes,
+    majority_prior,
+    take_by_class,
+    target_prior,
+    unit_vector,
+)
 
 _TEACHER, _DRIFT, _OFFLINE, _DEPLOY = range(4)  # independent RNG streams per purpose
 
@@ -63,6 +70,7 @@ class TeacherStream:
         rotation_deg: float = 90.0,
         shift_sd: float = 2.0,
         scale: float = 2.0,
+        offline_majority: float | None = None,
         minority_prior: float = 0.05,
         novel_distance: float = 6.0,
         novel_spread: float = 0.5,
@@ -78,6 +86,8 @@ class TeacherStream:
         if not 0.0 <= label_noise < 1.0:
             raise ConfigError(f"stream.label_noise={label_noise} is outside [0, 1)")
         check_minority_prior(minority_prior, n_classes)
+        self.prior = np.full(n_classes, 1.0 / n_classes) if offline_majority is None else majority_prior(
+            offline_majority, n_classes)  # fmt: skip
         if not 0.0 < novel_share <= 1.0:
             raise ConfigError(f"stream.novel_share={novel_share} is outside (0, 1]")
         check_positive("stream.novel_spread", novel_spread, 0)
@@ -96,6 +106,7 @@ class TeacherStream:
         self.shift_sd = shift_sd
         self.scale = scale
         self.minority_prior = minority_prior
+        self.offline_majority = offline_majority
         self.novel_distance = novel_distance
         self.novel_spread = novel_spread
         self.novel_share = novel_share
@@ -113,7 +124,7 @@ class TeacherStream:
         b1 = rng.normal(size=h) * 0.5
         w2 = rng.normal(size=(k, h)) / np.sqrt(h)
         sample = rng.normal(size=(20_000, d))
-        offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T)
+        offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T, self.prior)
         return w1, b1, w2, offsets
 
     def teacher(self, x: np.ndarray) -> np.ndarray:
@@ -204,20 +215,22 @@ class TeacherStream:
             "hidden": self.hidden,
             "gain": self.gain,
             "label_noise": self.label_noise,
+            "offline_majority": self.offline_majority,
+            "minority_prior": self.minority_prior,
             "schedule": s.as_dict(self.n_deploy),
             "drift_units": {
                 "concept": {"rotation_deg": s.severity * self.rotation_deg},
                 "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
                 "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
-                                           + (1 - s.severity) / self.n_classes).tolist()},
+                                           + (1 - s.severity) * self.prior).tolist()},
                 "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
                           "share": self.novel_share},
             }.get(s.kind, {}),
         }
 
 
-def _balancing_offsets(logits: np.ndarray, steps: int = 200, lr: float = 0.5) -> np.ndarray:
-    """Class offsets that make the argmax classes (nearly) equally frequent on ``logits``' inputs.
+def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, lr: float = 0.5) -> np.ndarray:
+    """Class offsets that make the argmax classes' frequencies on ``logits``' inputs (nearly) ``prior``.
 
     A plain fixed-point iteration: no library solves "equalise argmax frequencies".
     """
@@ -225,5 +238,5 @@ def _balancing_offsets(logits: np.ndarray, steps: int = 200, lr: float = 0.5) ->
     offsets = np.zeros(k)
     for _ in range(steps):
         freq = np.bincount((logits + offsets).argmax(axis=1), minlength=k) / len(logits)
-        offsets -= lr * (freq - 1.0 / k)
+        offsets -= lr * (freq - prior)
     return offsets - offsets.mean()
