@@ -63,8 +63,11 @@ def test_a_different_seed_gives_different_data(family):
 
 @pytest.mark.parametrize(("family", "kind"), sorted({(f, k) for f, k, _ in CASES if k != "none"}))
 def test_severity_zero_is_the_undrifted_stream(family, kind):
-    """Severity 0 draws exactly the stream of kind ``none`` (the same random numbers, no change)."""
-    _, _, still = data(family, "none", "sudden")
+    """Severity 0 draws exactly the stream of kind ``none`` (the same random numbers, no change); a
+    real-data covariate experiment differs by its biased offline sample, so it is compared with the
+    same experiment without drift."""
+    reference = ("covariate", "none") if kind == "covariate" and family in ("phishing", "bananas") else ("none", "sudden")
+    _, _, still = data(family, *reference)
     _, _, zero = data(family, kind, "sudden", severity=0.0)
     np.testing.assert_array_equal(zero.X, still.X)
     np.testing.assert_array_equal(zero.y, still.y)

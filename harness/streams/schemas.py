@@ -131,8 +131,10 @@ class PhishingConf(_Common):
     n_classes: int = 2  # fixed by the data set (read by strategies as ${stream.n_classes})
     n_offline: int = 600
     n_deploy: int = 4000
-    shift_feature: str = "empty_server_form_handler"
+    shift_feature: str = "popup_window"
+    shift_side: str = "low"
     quantile: float = 0.75
+    offline_keep: float = 0.1
     minority_prior: float = 0.1
 
 
@@ -142,8 +144,10 @@ class BananasConf(_Common):
     n_classes: int = 2  # fixed by the data set (read by strategies as ${stream.n_classes})
     n_offline: int = 2500
     n_deploy: int = 4000
-    shift_feature: str = "1"
+    shift_feature: str = "2"
+    shift_side: str = "high"
     quantile: float = 0.75
+    offline_keep: float = 0.1
     minority_prior: float = 0.1
 
 
