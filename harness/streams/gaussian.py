@@ -9,8 +9,9 @@ drawn from it (Gumbel-max) whenever ``x`` is drawn before ``y``.
 
 Drift, at full strength (``severity * amount = 1``):
 
-- ``covariate``: ``x`` is scaled by ``scale`` and translated by ``shift_sd`` along a random unit
-  direction; labels are drawn from the offline posterior at the moved ``x``.
+- ``covariate``: ``x`` is scaled by ``scale`` (about the origin; below 1 the inputs crowd into the
+  region where the classes overlap) and translated by ``shift_sd`` along a random unit direction;
+  labels are drawn from the offline posterior at the moved ``x``.
 - ``concept``: ``x`` keeps its offline distribution; labels are drawn from the posterior of the
   mixture rotated by ``rotation_deg`` in every plane of a random orthogonal basis.
 - ``label``: the class prior moves to the target prior (class 0 becomes the minority with
@@ -48,8 +49,8 @@ class GaussianClassesStream:
         n_deploy: int = 8000,
         separation: float = 2.0,
         rotation_deg: float = 90.0,
-        shift_sd: float = 4.0,
-        scale: float = 3.0,
+        shift_sd: float = 2.0,
+        scale: float = 0.3,
         offline_majority: float = 0.6,
         minority_prior: float = 0.05,
         novel_distance: float = 10.0,
@@ -106,7 +107,8 @@ class GaussianClassesStream:
 
     def _conditional(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         means, sds = self._mixture
-        return means[y] + sds[y] * rng.normal(size=(len(y), self.n_features))
+        noise = rng.standard_normal(size=(len(y), self.n_features), dtype=np.float32)
+        return means.astype(np.float32)[y] + sds.astype(np.float32)[y] * noise
 
     def _rotate(self, x: np.ndarray, degrees: np.ndarray) -> np.ndarray:
         """``x`` rotated by ``degrees`` (one per row) in every plane of the drift basis."""

@@ -41,8 +41,8 @@ class GaussianClassesConf(_Common):
     n_classes: int = 3
     separation: float = 2.0
     rotation_deg: float = 90.0
-    shift_sd: float = 4.0
-    scale: float = 3.0
+    shift_sd: float = 2.0
+    scale: float = 0.3
     offline_majority: float = 0.6
     minority_prior: float = 0.05
     novel_distance: float = 10.0

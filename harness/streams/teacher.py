@@ -189,11 +189,12 @@ class TeacherStream:
             novel = (kind_rng.random(self.n_deploy) < share * self.novel_share) & (s.severity > 0)
             centre = s.severity * self.novel_distance * novel_direction
             x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
-        y = self.teacher(x)
+        seen = x
         if s.kind == "concept" and amount.any():
             moved = amount > 0
-            y[moved] = self.teacher(self._rotate(x[moved], amount[moved] * self.rotation_deg))
-        y = self._noisy(y, noise_rng)
+            seen = x.copy()
+            seen[moved] = self._rotate(x[moved], amount[moved] * self.rotation_deg)  # what the teacher sees
+        y = self._noisy(self.teacher(seen), noise_rng)
         if s.kind == "label":
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
             shifted = wanted >= 0
