@@ -9,7 +9,7 @@ from harness.streams import FAMILIES, build_stream
 from harness.streams.base import PATTERNS
 from harness.streams.schemas import SCHEMAS
 
-N_OFFLINE, N_DEPLOY, ONSET, WIDTH, PERIOD = 300, 600, 200, 150, 150
+N_OFFLINE, N_DEPLOY, ONSET, WIDTH, PERIOD = 300, 600, 200, 100, 200
 
 
 def drift(kind: str, pattern: str = "sudden", severity: float = 1.0, **rest) -> dict:

@@ -25,7 +25,7 @@ SMALL = {"phishing": ["stream.n_offline=500"]}  # the tiny config's 800 offline 
         ("teacher", {"onset": 700}, {}, "drift.onset=700 is outside [0, stream.n_deploy=600)"),
         ("teacher", {"pattern": "gradual", "width": 500}, {}, "drift.onset + drift.width = 700 exceeds"),
         ("teacher", {"pattern": "incremental", "width": 0}, {}, "drift.width=0 must be >= 1"),
-        ("teacher", {"pattern": "recurring", "period": 0}, {}, "drift.period=0 must be >= max(1, drift.width=150)"),
+        ("teacher", {"pattern": "recurring", "period": 0}, {}, "drift.period=0 must be >= max(1, drift.width=100)"),
         ("sea", {"pattern": "recurring", "period": 400}, {}, "drift.onset + drift.period = 600 must be < stream.n_deploy=600"),
         ("teacher", {"pattern": "recurring", "transition": "slow"}, {}, "drift.transition='slow' is not one of"),
         ("sea", {"kind": "label"}, {}, "streams that support it: ['teacher', 'gaussian_classes', 'phishing', 'bananas']"),

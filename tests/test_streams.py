@@ -45,8 +45,10 @@ def test_phases_and_progress_follow_the_schedule(family, kind, pattern):
     elif pattern == "sudden":
         np.testing.assert_array_equal(progress, (t >= ONSET).astype(float))
     else:  # recurring, gradual switches of WIDTH samples every PERIOD samples
+        assert WIDTH < PERIOD and ONSET + 2 * PERIOD >= N_DEPLOY
         np.testing.assert_allclose(progress[ONSET + WIDTH : ONSET + PERIOD], 1.0)
-        np.testing.assert_allclose(progress[ONSET + PERIOD + WIDTH : ONSET + 2 * PERIOD], 0.0)
+        np.testing.assert_allclose(progress[ONSET + PERIOD + WIDTH :], 0.0)
+        assert progress[ONSET + WIDTH // 2] == pytest.approx(0.5, abs=0.01)
         assert progress[ONSET + PERIOD + WIDTH // 2] == pytest.approx(0.5, abs=0.01)
     schedule = stream.describe()["schedule"]
     points = {"none": [], "recurring": list(range(ONSET, N_DEPLOY, PERIOD))}.get(pattern, [ONSET])
