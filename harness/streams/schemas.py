@@ -122,7 +122,7 @@ class RandomRBFConf(_River):
     n_features: int = 10
     n_centroids: int = 50
     n_drift_centroids: int = 50
-    drift_magnitude: float = 0.5
+    drift_magnitude: float = 1.0
 
 
 @dataclass
@@ -146,7 +146,7 @@ class BananasConf(_Common):
     n_deploy: int = 4000
     shift_feature: str = "2"
     shift_side: str = "high"
-    quantile: float = 0.75
+    quantile: float = 0.85
     offline_keep: float = 0.1
     minority_prior: float = 0.1
 
