@@ -5,7 +5,7 @@ share the rest (``1 / n_classes``: balanced), and ``x | y ~ N(mu_y,
 diag(sigma_y^2))``: the means lie at ``separation`` from the origin along random directions, the
 standard deviations are drawn per class and feature in [0.5, 2] (so the Bayes boundary is quadratic).
 The labelling function of this family is the Bayes posterior ``P(y | x)`` of that mixture; a label is
-drawn from it (Gumbel-max) whenever ``x`` is drawn before ``y``.
+drawn from it (inverse CDF) whenever ``x`` is drawn before ``y``.
 
 Drift, at full strength (``severity * amount = 1``):
 
@@ -28,7 +28,14 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
-from harness.streams.shift import check_minority_prior, draw_classes, majority_prior, target_prior, unit_vector
+from harness.streams.shift import (
+    check_minority_prior,
+    draw_classes,
+    majority_prior,
+    rotate_planes,
+    target_prior,
+    unit_vector,
+)
 
 _MODEL, _DRIFT, _OFFLINE, _DEPLOY = range(4)
 
@@ -99,11 +106,15 @@ class GaussianClassesStream:
     def log_posterior(self, x: np.ndarray) -> np.ndarray:
         """``log P(y | x)`` up to a per-row constant under the offline mixture, ``(n, K)``."""
         means, sds = self._mixture
-        z = (np.asarray(x, dtype=float)[:, None, :] - means) / sds
-        return -0.5 * (z**2).sum(axis=2) - np.log(sds).sum(axis=1) + np.log(self.prior)
+        precision = 1.0 / sds**2  # (K, d); the squares expand into two matrix products
+        x = np.asarray(x, dtype=float)
+        quadratic = (x**2) @ precision.T - 2.0 * x @ (means * precision).T + (means**2 * precision).sum(axis=1)
+        return -0.5 * quadratic - np.log(sds).sum(axis=1) + np.log(self.prior)
 
     def _label(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return (self.log_posterior(x) + rng.gumbel(size=(len(x), self.n_classes))).argmax(axis=1)
+        log_p = self.log_posterior(x)
+        cdf = np.cumsum(np.exp(log_p - log_p.max(axis=1, keepdims=True)), axis=1)
+        return (rng.random(len(x))[:, None] * cdf[:, -1:] > cdf[:, :-1]).sum(axis=1)
 
     def _conditional(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         means, sds = self._mixture
@@ -112,14 +123,7 @@ class GaussianClassesStream:
 
     def _rotate(self, x: np.ndarray, degrees: np.ndarray) -> np.ndarray:
         """``x`` rotated by ``degrees`` (one per row) in every plane of the drift basis."""
-        q = self._drift_geometry[0]
-        z = x @ q
-        angle = np.deg2rad(degrees)[:, None]
-        pairs = self.n_features // 2 * 2
-        a, b = z[:, 0:pairs:2].copy(), z[:, 1:pairs:2].copy()
-        z[:, 0:pairs:2] = np.cos(angle) * a - np.sin(angle) * b
-        z[:, 1:pairs:2] = np.sin(angle) * a + np.cos(angle) * b
-        return z @ q.T
+        return rotate_planes(x, self._drift_geometry[0], degrees)
 
     def offline(self) -> OfflineData:
         rng = self._rng(_OFFLINE)

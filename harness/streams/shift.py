@@ -90,6 +90,32 @@ def novel_cluster(
     return centre + spread * rng.normal(size=(n, len(centre)))
 
 
+def rotate_planes(x: np.ndarray, basis: np.ndarray, degrees: np.ndarray) -> np.ndarray:
+    """``x`` ``(n, d)`` rotated by ``degrees`` (``(n,)``, one angle per row) in every plane spanned by
+    consecutive column pairs of the orthogonal ``basis`` ``(d, d)``; a last odd axis stays. One
+    matrix product when every row has the same angle.
+
+    >>> rotate_planes(np.array([[1.0, 0.0]]), np.eye(2), np.array([90.0])).round(6).tolist()
+    [[0.0, 1.0]]
+    """
+    d = x.shape[1]
+    pairs = d // 2 * 2
+    degrees = np.asarray(degrees, dtype=float)
+    if degrees.size and np.all(degrees == degrees.flat[0]):
+        angle = np.deg2rad(degrees.flat[0])
+        block = np.eye(d)
+        block[0:pairs:2, 0:pairs:2] = block[1:pairs:2, 1:pairs:2] = np.eye(pairs // 2) * np.cos(angle)
+        block[1:pairs:2, 0:pairs:2] = np.eye(pairs // 2) * np.sin(angle)
+        block[0:pairs:2, 1:pairs:2] = -np.eye(pairs // 2) * np.sin(angle)
+        return x @ (basis @ block.T @ basis.T)
+    z = x @ basis
+    angle = np.deg2rad(degrees)[:, None]
+    a, b = z[:, 0:pairs:2].copy(), z[:, 1:pairs:2].copy()
+    z[:, 0:pairs:2] = np.cos(angle) * a - np.sin(angle) * b
+    z[:, 1:pairs:2] = np.sin(angle) * a + np.cos(angle) * b
+    return z @ basis.T
+
+
 def unit_vector(rng: np.random.Generator, d: int) -> np.ndarray:
     """A direction drawn uniformly on the unit sphere of dimension ``d``."""
     v = rng.normal(size=d)
