@@ -146,8 +146,8 @@ class BananasConf(_Common):
     n_deploy: int = 4000
     shift_feature: str = "2"
     shift_side: str = "high"
-    quantile: float = 0.85
-    offline_keep: float = 0.1
+    quantile: float = 0.75
+    offline_keep: float = 0.05
     minority_prior: float = 0.1
 
 

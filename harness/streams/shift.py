@@ -107,7 +107,7 @@ def rotate_planes(x: np.ndarray, basis: np.ndarray, degrees: np.ndarray) -> np.n
         block[0:pairs:2, 0:pairs:2] = block[1:pairs:2, 1:pairs:2] = np.eye(pairs // 2) * np.cos(angle)
         block[1:pairs:2, 0:pairs:2] = np.eye(pairs // 2) * np.sin(angle)
         block[0:pairs:2, 1:pairs:2] = -np.eye(pairs // 2) * np.sin(angle)
-        return x @ (basis @ block.T @ basis.T)
+        return x @ (basis @ block.T @ basis.T).astype(x.dtype)  # mixed dtypes would skip BLAS
     z = x @ basis
     angle = np.deg2rad(degrees)[:, None]
     a, b = z[:, 0:pairs:2].copy(), z[:, 1:pairs:2].copy()
