@@ -28,7 +28,6 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
-from river.datasets import synth
 
 from harness.errors import ConfigError
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
