@@ -73,8 +73,9 @@ def plot_stream_points(points: pd.DataFrame, *, ax: plt.Axes | None = None) -> p
     ``points`` holds ``pc_0``, ``pc_1``, ``y`` and ``novel`` (one part of ``stream_points.csv``)."""
     ax = ax or plt.gca()
     points = points.assign(sample=points["novel"].map({True: "novel", False: "known"}))
-    sns.scatterplot(data=points, x="pc_0", y="pc_1", hue="y", style="sample", style_order=["known", "novel"],
-                    palette="deep", s=8, alpha=0.6, linewidth=0, ax=ax)  # fmt: skip
+    style = {"style": "sample", "style_order": ["known", "novel"]} if points["novel"].any() else {}
+    sns.scatterplot(data=points, x="pc_0", y="pc_1", hue="y", palette="deep", s=8, alpha=0.6, linewidth=0, ax=ax,
+                    **style)  # fmt: skip
     ax.set_xlabel("principal component 1 (offline)")
     ax.set_ylabel("principal component 2 (offline)")
     return ax
