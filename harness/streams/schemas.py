@@ -1,5 +1,5 @@
 """Typed config schemas of the stream families, one dataclass each, registered in Hydra's ConfigStore
-as ``stream/<family>_schema``; each ``conf/stream/<family>.yaml`` extends its schema, so a misspelled
+as ``schema/stream/<family>``; each ``conf/stream/<family>.yaml`` extends its schema, so a misspelled
 ``stream.*`` key fails at composition naming the key. Field names are the constructors' arguments."""
 
 from __future__ import annotations
@@ -168,6 +168,6 @@ SCHEMAS = {
 
 
 def register(cs) -> None:
-    """Store every family's schema as ``stream/<family>_schema`` in the ConfigStore ``cs``."""
+    """Store every family's schema as ``schema/stream/<family>`` (outside the ``stream`` group, so ``stream=`` lists only the families) in the ConfigStore ``cs``."""
     for family, schema in SCHEMAS.items():
-        cs.store(group="stream", name=f"{family}_schema", node=schema)
+        cs.store(group="schema/stream", name=family, node=schema)
