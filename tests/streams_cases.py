@@ -28,8 +28,8 @@ def stream_params(family: str, **overrides) -> dict:
 def make(family: str, kind: str, pattern: str = "sudden", *, seed: int = 0, severity: float = 1.0, stream=None,
          drift_overrides=None):  # fmt: skip
     """A stream of ``family``; ``stream`` and ``drift_overrides`` are dicts of changed keys."""
-    return build_stream(stream_params(family, **(stream or {})), drift(kind, pattern, severity, **(drift_overrides or {})),
-                        seed)  # fmt: skip
+    params = stream_params(family, **(stream or {}))
+    return build_stream(params, drift(kind, pattern, severity, **(drift_overrides or {})), seed)
 
 
 @lru_cache(maxsize=None)

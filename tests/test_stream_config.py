@@ -26,23 +26,28 @@ SMALL = {"phishing": ["stream.n_offline=500"]}  # the tiny config's 800 offline 
         ("teacher", {"pattern": "gradual", "width": 500}, {}, "drift.onset + drift.width = 700 exceeds"),
         ("teacher", {"pattern": "incremental", "width": 0}, {}, "drift.width=0 must be >= 1"),
         ("teacher", {"pattern": "recurring", "period": 0}, {}, "drift.period=0 must be >= max(1, drift.width=100)"),
-        ("sea", {"pattern": "recurring", "period": 400}, {}, "drift.onset + drift.period = 600 must be < stream.n_deploy=600"),
+        ("sea", {"pattern": "recurring", "period": 400}, {},
+         "drift.onset + drift.period = 600 must be < stream.n_deploy=600"),
         ("teacher", {"pattern": "recurring", "transition": "slow"}, {}, "drift.transition='slow' is not one of"),
-        ("sea", {"kind": "label"}, {}, "streams that support it: ['teacher', 'gaussian_classes', 'phishing', 'bananas']"),
+        ("sea", {"kind": "label"}, {},
+         "streams that support it: ['teacher', 'gaussian_classes', 'phishing', 'bananas']"),
         ("phishing", {"kind": "novel"}, {}, "streams that support it: ['teacher', 'gaussian_classes']"),
-        ("sea", {"pattern": "incremental"}, {}, "streams that support it: ['teacher', 'gaussian_classes', 'hyperplane', 'random_rbf', 'phishing', 'bananas']"),
+        ("sea", {"pattern": "incremental"}, {},
+         "streams that support it: ['teacher', 'gaussian_classes', 'hyperplane', 'random_rbf', 'phishing', 'bananas']"),
         ("sea", {}, {"drift_concept": 4}, "stream.drift_concept=4 is not one of [0, 1, 2, 3]"),
-        ("gaussian_classes", {"kind": "label"}, {"minority_prior": 0.5}, "stream.minority_prior=0.5 is outside [0, 0.333333]"),
+        ("gaussian_classes", {"kind": "label"}, {"minority_prior": 0.5},
+         "stream.minority_prior=0.5 is outside [0, 0.333333]"),
         ("gaussian_classes", {}, {"offline_majority": 0.2}, "stream.offline_majority=0.2 is outside [0.333333, 1)"),
         ("phishing", {"kind": "covariate"}, {"shift_feature": "colour"}, "stream.shift_feature='colour' is not one of"),
         ("bananas", {"kind": "covariate"}, {"n_offline": 5250}, "stream.n_offline=5250 is outside [10, "),
-        ("bananas", {"kind": "covariate"}, {"shift_side": "left"}, "stream.shift_side='left' is not one of ['high', 'low']"),
+        ("bananas", {"kind": "covariate"}, {"shift_side": "left"},
+         "stream.shift_side='left' is not one of ['high', 'low']"),
         ("hyperplane", {}, {"n_drift_features": 11}, "stream.n_drift_features=11 is outside [1, stream.n_features]"),
         ("sea", {}, {"n_classes": 3}, "stream.n_classes=3 is fixed at 2 for stream=sea"),
     ],
 )
 def test_bad_input_is_a_config_error_naming_key_value_and_choices(family, drift, stream, message):
-    kind = drift.pop("kind", "concept" if "kind" not in drift and family != "phishing" else "covariate")
+    kind = drift.pop("kind", "concept")
     pattern = drift.pop("pattern", "sudden")
     severity = drift.pop("severity", 1.0)
     with pytest.raises(ConfigError) as error:

@@ -14,8 +14,9 @@ ids = [f"{f}-{k}-{p}" for f, k, p in CASES]
 def test_replays_identically_and_has_the_contract_shapes(family, kind, pattern):
     stream, offline, deploy = data(family, kind, pattern)
     again_offline, again_deploy = stream.offline(), stream.deploy()
-    for a, b in ((offline.X_train, again_offline.X_train), (offline.y_val, again_offline.y_val),
-                 (deploy.X, again_deploy.X), (deploy.y, again_deploy.y), (deploy.novel, again_deploy.novel)):  # fmt: skip
+    pairs = [(offline.X_train, again_offline.X_train), (offline.y_val, again_offline.y_val),
+             (deploy.X, again_deploy.X), (deploy.y, again_deploy.y), (deploy.novel, again_deploy.novel)]  # fmt: skip
+    for a, b in pairs:
         np.testing.assert_array_equal(a, b)
     d, k = stream.n_features, stream.n_classes
     assert offline.X_train.dtype == offline.X_val.dtype == deploy.X.dtype == np.float32
@@ -68,7 +69,8 @@ def test_severity_zero_is_the_undrifted_stream(family, kind):
     """Severity 0 draws exactly the stream of kind ``none`` (the same random numbers, no change); a
     real-data covariate experiment differs by its biased offline sample, so it is compared with the
     same experiment without drift."""
-    reference = ("covariate", "none") if kind == "covariate" and family in ("phishing", "bananas") else ("none", "sudden")
+    real_covariate = kind == "covariate" and family in ("phishing", "bananas")
+    reference = ("covariate", "none") if real_covariate else ("none", "sudden")
     _, _, still = data(family, *reference)
     _, _, zero = data(family, kind, "sudden", severity=0.0)
     np.testing.assert_array_equal(zero.X, still.X)

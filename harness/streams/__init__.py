@@ -59,7 +59,8 @@ def build_stream(stream: Mapping, drift: Mapping, seed: int):
         if value not in known:
             raise ConfigError(f"drift.{key}={value!r} is not one of {list(known)}")
         if value not in supported:
-            able = [name for name, other in FAMILIES.items() if value in (other.kinds if key == "kind" else patterns_of(other))]
+            able = [name for name, other in FAMILIES.items()
+                    if value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip
             raise ConfigError(
                 f"drift.{key}={value!r} is not supported by stream={family} (it supports {list(supported)}); "
                 f"streams that support it: {able}"

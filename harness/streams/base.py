@@ -52,7 +52,9 @@ class DriftSchedule:
         if self.kind not in KINDS:
             raise ConfigError(f"drift.kind={self.kind!r} is not one of {list(KINDS)}")
         if self.kind not in kinds:
-            raise ConfigError(f"drift.kind={self.kind!r} is not supported by stream={family} (it supports {list(kinds)})")
+            raise ConfigError(
+                f"drift.kind={self.kind!r} is not supported by stream={family} (it supports {list(kinds)})"
+            )
         if self.pattern not in PATTERNS:
             raise ConfigError(f"drift.pattern={self.pattern!r} is not one of {list(PATTERNS)}")
         if self.pattern not in patterns:

@@ -169,7 +169,7 @@ class GaussianClassesStream:
                       "share": self.novel_share},  # fmt: skip
         }
         params = ("seed", "n_features", "n_classes", "n_offline", "val_fraction", "n_deploy", "separation",
-                  "rotation_deg", "shift_sd", "scale", "offline_majority", "minority_prior", "novel_distance", "novel_spread",
-                  "novel_share")  # fmt: skip
+                  "rotation_deg", "shift_sd", "scale", "offline_majority", "minority_prior", "novel_distance",
+                  "novel_spread", "novel_share")  # fmt: skip
         return {"family": self.family, **{p: getattr(self, p) for p in params},
                 "schedule": s.as_dict(self.n_deploy), "drift_units": units.get(s.kind, {})}  # fmt: skip

@@ -168,6 +168,7 @@ SCHEMAS = {
 
 
 def register(cs) -> None:
-    """Store every family's schema as ``schema/stream/<family>`` (outside the ``stream`` group, so ``stream=`` lists only the families) in the ConfigStore ``cs``."""
+    """Store every family's schema in the ConfigStore ``cs`` as ``schema/stream/<family>``, outside the
+    ``stream`` group so that ``stream=`` lists only the families."""
     for family, schema in SCHEMAS.items():
         cs.store(group="schema/stream", name=family, node=schema)

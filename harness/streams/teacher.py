@@ -3,7 +3,8 @@
 Inputs are ``x ~ N(0, I_d)``. A random one-hidden-layer network with sine units (random Fourier
 features) gives the labels: ``y = argmax(W2 sin(W1 x + b1) + c)``, rows of ``W1`` drawn with scale
 ``gain / sqrt(d)``, the class offsets ``c`` set so that the classes are balanced on the offline
-distribution (or class 0 has ``offline_majority`` and the others share the rest); then a share ``label_noise`` of the labels is replaced by a uniformly drawn class.
+distribution (or class 0 has ``offline_majority`` and the others share the rest); then a share
+``label_noise`` of the labels is replaced by a uniformly drawn class.
 Sine units keep bending outside the training data, where a ReLU network extrapolates linearly:
 that is what makes inputs the model has never seen dangerous (a tanh teacher saturates out there
 and moving the inputs costs a frozen model only a few points).

@@ -47,7 +47,8 @@ def stream_points(offline: OfflineData, deploy: DeployData, onset: int, *, max_p
     ):
         keep = np.sort(rng.permutation(len(y))[:max_points])
         z = (x[keep] - mean) @ axes
-        frames.append(pd.DataFrame({"part": part, "pc_0": z[:, 0], "pc_1": z[:, 1], "y": y[keep], "novel": novel[keep]}))
+        columns = {"part": part, "pc_0": z[:, 0], "pc_1": z[:, 1], "y": y[keep], "novel": novel[keep]}
+        frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
 
 
