@@ -11,22 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
-
-@dataclass
-class StreamConf:
-    family: str = "teacher"
-    n_features: int = 10
-    n_classes: int = 3
-    n_offline: int = 4000
-    val_fraction: float = 0.25
-    n_deploy: int = 8000
-    hidden: int = 32
-    gain: float = 1.5
-    label_noise: float = 0.05
-    rotation_deg: float = 90.0
-    shift_sd: float = 2.0
-    scale: float = 2.0
+from harness.streams import schemas
 
 
 @dataclass
@@ -36,6 +23,8 @@ class DriftConf:
     severity: float = 1.0
     onset: int = 3000
     width: int = 1000
+    period: int = 0  # recurring drift: samples between switches of concept
+    transition: str = "sudden"  # recurring drift: sudden or gradual (over `width`) switches
 
 
 @dataclass
@@ -82,7 +71,8 @@ class Config:
     quiet: bool = False
     rerun: bool = False  # redo a job whose result.json says it finished
     threads: int = 1
-    stream: StreamConf = field(default_factory=StreamConf)
+    # typed by the selected conf/stream/<family>.yaml, which extends its schema (harness/streams/schemas.py)
+    stream: Any = MISSING
     drift: DriftConf = field(default_factory=DriftConf)
     model: ModelConf = field(default_factory=ModelConf)
     offline: OfflineConf = field(default_factory=OfflineConf)
@@ -93,4 +83,6 @@ class Config:
 
 
 def register() -> None:
-    ConfigStore.instance().store(name="base_config", node=Config)
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    schemas.register(cs)

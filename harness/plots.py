@@ -262,3 +262,57 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
             written.append(atomic_write(out / f"{name}{suffix}", lambda tmp: fig.savefig(tmp, dpi=130)))
         plt.close(fig)
     return written
+
+
+def plot_stream_points(points: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Samples on their first two principal components, coloured by class; novel ones as crosses.
+    ``points`` holds ``pc_0``, ``pc_1``, ``y`` and ``novel`` (one part of ``stream_points.csv``)."""
+    ax = ax or plt.gca()
+    points = points.assign(sample=points["novel"].map({True: "novel", False: "known"}))
+    style = {"style": "sample", "style_order": ["known", "novel"]} if points["novel"].any() else {}
+    sns.scatterplot(data=points, x="pc_0", y="pc_1", hue="y", palette="deep", s=8, alpha=0.6, linewidth=0, ax=ax,
+                    **style)  # fmt: skip
+    ax.set_xlabel("principal component 1 (offline)")
+    ax.set_ylabel("principal component 2 (offline)")
+    return ax
+
+
+def plot_class_priors(timeline: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Class shares per window and the mean ``drift_progress`` (dashed, black) against deployment time;
+    ``timeline`` is ``stream_timeline.csv``."""
+    ax = ax or plt.gca()
+    sns.lineplot(data=timeline, x="t_end", y="prior", hue="class", palette="deep", ax=ax)
+    progress = timeline.drop_duplicates("t_end")
+    ax.plot(progress["t_end"], progress["drift_progress"], color="black", linestyle="--", label="drift_progress")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("deployment time (samples)")
+    ax.set_ylabel("class share / drift progress")
+    ax.legend(fontsize="small", ncols=2)
+    return ax
+
+
+def plot_stream(run_dir: Path) -> Path:
+    """``stream.png`` of a run: offline vs deployment samples (after the onset) and the class priors
+    with ``drift_progress`` over time, from ``stream_points.csv`` and ``stream_timeline.csv``."""
+    run_dir = Path(run_dir)
+    points = pd.read_csv(run_dir / "stream_points.csv")
+    timeline = pd.read_csv(run_dir / "stream_timeline.csv")
+    stream = json.loads((run_dir / "stream.json").read_text())
+    schedule = stream["schedule"]
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    limits = points[["pc_0", "pc_1"]].quantile([0.0, 1.0])
+    for ax, part in zip(axes[:2], ("offline", "deployment")):
+        plot_stream_points(points[points["part"] == part], ax=ax)
+        ax.set_xlim(*limits["pc_0"])
+        ax.set_ylim(*limits["pc_1"])
+        ax.set_title(part if part == "offline" else f"deployment, t >= onset ({schedule['onset']})")
+    plot_class_priors(timeline, ax=axes[2])
+    mark_drift(axes[2], onset=schedule["onset"], width=schedule["width"])
+    axes[2].set_title("class priors and drift progress")
+    fig.suptitle(f"{stream['family']} stream, {schedule['kind']} drift ({schedule['pattern']}, "
+                 f"severity {schedule['severity']:g})")  # fmt: skip
+    fig.tight_layout()
+    path = atomic_write(run_dir / "stream.png", lambda tmp: fig.savefig(tmp, dpi=110))
+    plt.close(fig)
+    return path

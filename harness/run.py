@@ -33,10 +33,11 @@ from harness import config
 from harness.errors import ConfigError
 from harness.models import MODEL_KINDS, weights_sha256
 from harness.offline import export, optimise_and_freeze
-from harness.plots import plot_run
+from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
 from harness.results import RESULT, finished_ok, write_json, write_table
 from harness.streams import build_stream
+from harness.streams.view import write_stream_view
 from harness.strategies.base import missing_members
 from harness.summary import (
     costs_table,
@@ -198,6 +199,9 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     if cfg.save_stream:
         write_stream(output_dir, offline, deploy)
     plot_run(output_dir)
+    write_stream_view(output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes,
+                      window=cfg.metrics.window)  # fmt: skip
+    plot_stream(output_dir)
 
     per_strategy = headline(
         deploy, records, stream.schedule, tau=tau, window=cfg.metrics.window,

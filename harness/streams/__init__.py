@@ -1,14 +1,47 @@
-"""Synthetic streams whose drift is known exactly."""
+"""Streams whose drift is known exactly: synthetic families, River's generators, real data with
+induced shift. :func:`build_stream` checks every value before anything is drawn."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData
+from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData
+from harness.streams.gaussian import GaussianClassesStream
+from harness.streams.real import BananasStream, PhishingStream
+from harness.streams.river_generators import (
+    AgrawalStream,
+    HyperplaneStream,
+    LEDStream,
+    MixedStream,
+    RandomRBFDriftStream,
+    SEAStream,
+    SineStream,
+    STAGGERStream,
+)
 from harness.streams.teacher import TeacherStream
 
-FAMILIES = {"teacher": TeacherStream}
+FAMILIES = {
+    cls.family: cls
+    for cls in (
+        TeacherStream,
+        GaussianClassesStream,
+        SEAStream,
+        AgrawalStream,
+        HyperplaneStream,
+        RandomRBFDriftStream,
+        STAGGERStream,
+        SineStream,
+        MixedStream,
+        LEDStream,
+        PhishingStream,
+        BananasStream,
+    )
+}
+
+
+def patterns_of(cls) -> tuple[str, ...]:
+    return getattr(cls, "patterns", PATTERNS)
 
 
 def build_stream(stream: Mapping, drift: Mapping, seed: int):
@@ -17,8 +50,22 @@ def build_stream(stream: Mapping, drift: Mapping, seed: int):
     family = params.pop("family")
     if family not in FAMILIES:
         raise ConfigError(f"stream.family={family!r} is not one of {sorted(FAMILIES)}")
+    cls = FAMILIES[family]
     schedule = DriftSchedule(**dict(drift))
-    return FAMILIES[family](schedule, seed=seed, **params)
+    for key, value, supported, known in (
+        ("kind", schedule.kind, cls.kinds, KINDS),
+        ("pattern", schedule.pattern, patterns_of(cls), PATTERNS),
+    ):
+        if value not in known:
+            raise ConfigError(f"drift.{key}={value!r} is not one of {list(known)}")
+        if value not in supported:
+            able = [name for name, other in FAMILIES.items()
+                    if value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip
+            raise ConfigError(
+                f"drift.{key}={value!r} is not supported by stream={family} (it supports {list(supported)}); "
+                f"streams that support it: {able}"
+            )
+    return cls(schedule, seed=seed, **params)
 
 
-__all__ = ["DeployData", "DriftSchedule", "OfflineData", "build_stream", "FAMILIES"]
+__all__ = ["DeployData", "DriftSchedule", "OfflineData", "build_stream", "FAMILIES", "KINDS", "PATTERNS"]

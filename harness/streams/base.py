@@ -8,7 +8,9 @@ import numpy as np
 
 from harness.errors import ConfigError
 
-PATTERNS = ("none", "sudden", "gradual")
+KINDS = ("none", "covariate", "concept", "label", "novel")
+PATTERNS = ("none", "sudden", "gradual", "incremental", "recurring")
+TRANSITIONS = ("sudden", "gradual")
 PHASES = ("pre", "drift", "post")
 
 
@@ -16,10 +18,21 @@ PHASES = ("pre", "drift", "post")
 class DriftSchedule:
     """When and how strongly the deployment stream drifts.
 
-    ``pattern="sudden"`` switches at ``onset`` (its width is 0 whatever was asked);
-    ``pattern="gradual"`` draws each sample from the new concept with a chance rising linearly from 0
-    at ``onset`` to 1 at ``onset + width``; ``pattern="none"`` never changes, but still marks the
-    phases so that a no-drift control is summarised like every other run.
+    ``progress(t)`` in [0, 1] is how far sample ``t`` is from the old concept (0) toward the new one (1):
+
+    - ``sudden``: 0 before ``onset``, 1 from ``onset`` on (its width is 0 whatever was asked);
+    - ``gradual``: rises linearly over ``[onset, onset + width)``; each sample is drawn from the new
+      concept with that chance (see :meth:`amount`);
+    - ``incremental``: rises the same way, but every sample is drawn from a concept moved exactly
+      ``progress`` of the way (the generating parameters move continuously);
+    - ``recurring``: from ``onset`` on, switches to the new concept, back to the old one ``period``
+      samples later, and so on; each switch is sudden or, with ``transition="gradual"``, a linear ramp
+      over ``width`` samples (probabilistic mixing, as in ``gradual``);
+    - ``none``: 0 everywhere, but the phases are still marked so that a control is summarised alike.
+
+    ``severity`` scales the change itself (each family says in what units); severity 0 gives
+    progress 0, a deployment distribution equal to the offline one. Phases are those of the first
+    drift: ``pre`` before ``onset``, ``drift`` over ``[onset, onset + width)``, ``post`` afterwards.
     """
 
     kind: str
@@ -27,44 +40,105 @@ class DriftSchedule:
     severity: float
     onset: int
     width: int
+    period: int = 0
+    transition: str = "sudden"
 
     def __post_init__(self):
-        if self.pattern == "sudden":
+        if self.pattern == "sudden" or (self.pattern == "recurring" and self.transition == "sudden"):
             object.__setattr__(self, "width", 0)
 
-    def check(self, n_deploy: int, kinds: tuple[str, ...], family: str) -> None:
+    def check(self, n_deploy: int, kinds: tuple[str, ...], family: str, patterns: tuple[str, ...] = PATTERNS) -> None:
         """Raise ConfigError naming the key, the value and what is allowed."""
+        if self.kind not in KINDS:
+            raise ConfigError(f"drift.kind={self.kind!r} is not one of {list(KINDS)}")
         if self.kind not in kinds:
-            raise ConfigError(f"drift.kind={self.kind!r} is not one of {list(kinds)} (for stream={family})")
+            raise ConfigError(
+                f"drift.kind={self.kind!r} is not supported by stream={family} (it supports {list(kinds)})"
+            )
         if self.pattern not in PATTERNS:
             raise ConfigError(f"drift.pattern={self.pattern!r} is not one of {list(PATTERNS)}")
+        if self.pattern not in patterns:
+            raise ConfigError(
+                f"drift.pattern={self.pattern!r} is not supported by stream={family} (it supports {list(patterns)})"
+            )
         if not 0.0 <= self.severity <= 1.0:
             raise ConfigError(f"drift.severity={self.severity} is outside [0, 1]")
         if not 0 <= self.onset < n_deploy:
             raise ConfigError(f"drift.onset={self.onset} is outside [0, stream.n_deploy={n_deploy})")
-        if self.width < 0 or (self.pattern == "gradual" and self.width < 1):
-            raise ConfigError(f"drift.width={self.width} must be >= 1 for a gradual drift (>= 0 otherwise)")
+        ramps = self.pattern in ("gradual", "incremental") or (
+            self.pattern == "recurring" and self.transition == "gradual"
+        )
+        if self.width < 0 or (ramps and self.width < 1):
+            raise ConfigError(
+                f"drift.width={self.width} must be >= 1 for a gradual, incremental or gradually recurring "
+                "drift (>= 0 otherwise)"
+            )
         if self.onset + self.width > n_deploy:
             raise ConfigError(
                 f"drift.onset + drift.width = {self.onset + self.width} exceeds stream.n_deploy={n_deploy}"
             )
+        if self.pattern == "recurring":
+            if self.transition not in TRANSITIONS:
+                raise ConfigError(f"drift.transition={self.transition!r} is not one of {list(TRANSITIONS)}")
+            if self.period < max(1, self.width):
+                raise ConfigError(
+                    f"drift.period={self.period} must be >= max(1, drift.width={self.width}) for a recurring drift"
+                )
+            if self.onset + self.period >= n_deploy:
+                raise ConfigError(
+                    f"drift.onset + drift.period = {self.onset + self.period} must be < stream.n_deploy={n_deploy} "
+                    "so that the old concept recurs at least once"
+                )
+
+    def change_points(self, n_deploy: int) -> list[int]:
+        """Times at which a change of concept starts: ``[onset]``, or every switch of a recurring drift.
+
+        >>> DriftSchedule("concept", "recurring", 1.0, 10, 0, period=20).change_points(60)
+        [10, 30, 50]
+        """
+        if self.pattern == "none":
+            return []
+        if self.pattern == "recurring":
+            return list(range(self.onset, n_deploy, self.period))
+        return [self.onset]
 
     def progress(self, t: np.ndarray) -> np.ndarray:
-        """Share of the way from the old to the new concept at each time ``t``, in [0, 1]."""
+        """Share of the way from the old to the new concept at each time ``t``, in [0, 1].
+
+        >>> DriftSchedule("concept", "recurring", 1.0, 2, 2, period=4, transition="gradual").progress(range(12))
+        array([0. , 0. , 0. , 0.5, 1. , 1. , 1. , 0.5, 0. , 0. , 0. , 0.5])
+        """
         t = np.asarray(t)
         if self.pattern == "none" or self.severity == 0:
             return np.zeros(t.shape)
+        since = t - self.onset
+        if self.pattern == "recurring":
+            switches, since = np.divmod(np.maximum(since, 0), self.period)
+            ramp = np.ones(t.shape) if self.width == 0 else np.clip(since / self.width, 0.0, 1.0)
+            return np.where(t < self.onset, 0.0, np.where(switches % 2 == 0, ramp, 1.0 - ramp))
         if self.width == 0:
-            return (t >= self.onset).astype(float)
-        return np.clip((t - self.onset) / self.width, 0.0, 1.0)
+            return (since >= 0).astype(float)
+        return np.clip(since / self.width, 0.0, 1.0)
+
+    def amount(self, t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """How much of the new concept each sample is drawn from, in [0, 1]: ``progress`` itself for an
+        incremental drift, otherwise 1 with chance ``progress`` and 0 else. Always draws ``len(t)``
+        uniforms from ``rng`` so that runs differing only in their schedule share their other draws."""
+        progress = self.progress(t)
+        uniform = rng.random(progress.shape)
+        return progress if self.pattern == "incremental" else (uniform < progress).astype(float)
 
     def phase(self, t: np.ndarray) -> np.ndarray:
         """``pre`` before onset, ``drift`` during ``[onset, onset + width)``, ``post`` afterwards."""
         t = np.asarray(t)
         return np.where(t < self.onset, "pre", np.where(t < self.onset + self.width, "drift", "post"))
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def as_dict(self, n_deploy: int | None = None) -> dict:
+        """The schedule's fields, plus every change point when the stream length is given."""
+        out = asdict(self)
+        if n_deploy is not None:
+            out["change_points"] = self.change_points(n_deploy)
+        return out
 
 
 @dataclass(frozen=True)
@@ -95,3 +169,33 @@ class DeployData:
 def check_positive(name: str, value, minimum=1) -> None:
     if value < minimum:
         raise ConfigError(f"{name}={value} must be >= {minimum}")
+
+
+def check_fraction(name: str, value, low: float = 0.0, high: float = 1.0, *, open_low=True, open_high=True) -> None:
+    """``value`` must lie in the interval from ``low`` to ``high`` (open or closed ends)."""
+    ok = (low < value if open_low else low <= value) and (value < high if open_high else value <= high)
+    if not ok:
+        interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        raise ConfigError(f"{name}={value} is outside {interval}")
+
+
+def split_offline(x: np.ndarray, y: np.ndarray, val_fraction: float) -> OfflineData:
+    """The last ``val_fraction`` of ``(x, y)`` is validation, the rest training; float32 and int64."""
+    n_val = max(1, int(round(len(y) * val_fraction)))
+    n_train = len(y) - n_val
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y, dtype=np.int64)
+    return OfflineData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+
+
+def deploy_data(schedule: DriftSchedule, x: np.ndarray, y: np.ndarray, novel: np.ndarray | None = None) -> DeployData:
+    """Package a deployment stream of ``len(y)`` samples with its schedule's ground truth."""
+    t = np.arange(len(y))
+    return DeployData(
+        X=np.asarray(x, dtype=np.float32),
+        y=np.asarray(y, dtype=np.int64),
+        t=t,
+        phase=schedule.phase(t),
+        drift_progress=schedule.progress(t),
+        novel=np.zeros(len(y), dtype=bool) if novel is None else np.asarray(novel, dtype=bool),
+    )

@@ -3,7 +3,8 @@
 Inputs are ``x ~ N(0, I_d)``. A random one-hidden-layer network with sine units (random Fourier
 features) gives the labels: ``y = argmax(W2 sin(W1 x + b1) + c)``, rows of ``W1`` drawn with scale
 ``gain / sqrt(d)``, the class offsets ``c`` set so that the classes are balanced on the offline
-distribution; then a share ``label_noise`` of the labels is replaced by a uniformly drawn class.
+distribution (or class 0 has ``offline_majority`` and the others share the rest); then a share
+``label_noise`` of the labels is replaced by a uniformly drawn class.
 Sine units keep bending outside the training data, where a ReLU network extrapolates linearly:
 that is what makes inputs the model has never seen dangerous (a tanh teacher saturates out there
 and moving the inputs costs a frozen model only a few points).
@@ -15,6 +16,15 @@ Drift, at full strength (``severity * progress = 1``):
   the class priors; only ``P(y | x)`` moves.
 - ``covariate``: inputs are scaled by ``1 + (scale - 1) * severity`` and translated by
   ``shift_sd * severity`` standard deviations along a random unit direction; the teacher is unchanged.
+- ``label``: a drifting sample is, with chance ``severity``, redrawn from the offline distribution
+  conditioned on a class drawn from the target prior (class 0 gets ``minority_prior``, the other
+  classes share the rest): the priors move, ``P(x | y)`` stays.
+- ``novel``: a drifting sample is, with chance ``novel_share``, replaced by one from a cluster
+  ``N(severity * novel_distance * u, novel_spread^2 I)`` along a random unit direction ``u``,
+  labelled by the same teacher (marked ``novel``); the other inputs and the teacher are unchanged.
+
+For ``incremental`` drift every sample carries its own amount ``progress * severity`` (a rotation or a
+translation part of the way); the mixing kinds (label, novel) use it as a chance.
 
 Every RNG is made from ``seed`` inside the method that draws, so iterating twice gives the same data.
 The deployment stream uses the same draws whatever the severity (common random numbers), so runs
@@ -28,14 +38,23 @@ from functools import cached_property
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
+from harness.streams.shift import (
+    check_minority_prior,
+    draw_classes,
+    majority_prior,
+    rotate_planes,
+    take_by_class,
+    target_prior,
+    unit_vector,
+)
 
 _TEACHER, _DRIFT, _OFFLINE, _DEPLOY = range(4)  # independent RNG streams per purpose
 
 
 class TeacherStream:
     family = "teacher"
-    kinds = ("none", "concept", "covariate")
+    kinds = ("none", "concept", "covariate", "label", "novel")
 
     def __init__(
         self,
@@ -53,6 +72,11 @@ class TeacherStream:
         rotation_deg: float = 90.0,
         shift_sd: float = 2.0,
         scale: float = 2.0,
+        offline_majority: float | None = None,
+        minority_prior: float = 0.05,
+        novel_distance: float = 6.0,
+        novel_spread: float = 0.5,
+        novel_share: float = 0.3,
     ):
         check_positive("stream.n_features", n_features, 2)
         check_positive("stream.n_classes", n_classes, 2)
@@ -63,6 +87,12 @@ class TeacherStream:
             raise ConfigError(f"stream.val_fraction={val_fraction} is outside (0, 1)")
         if not 0.0 <= label_noise < 1.0:
             raise ConfigError(f"stream.label_noise={label_noise} is outside [0, 1)")
+        check_minority_prior(minority_prior, n_classes)
+        self.prior = np.full(n_classes, 1.0 / n_classes) if offline_majority is None else majority_prior(
+            offline_majority, n_classes)  # fmt: skip
+        if not 0.0 < novel_share <= 1.0:
+            raise ConfigError(f"stream.novel_share={novel_share} is outside (0, 1]")
+        check_positive("stream.novel_spread", novel_spread, 0)
         schedule.check(n_deploy, self.kinds, self.family)
         self.schedule = schedule
         self.seed = seed
@@ -77,6 +107,11 @@ class TeacherStream:
         self.rotation_deg = rotation_deg
         self.shift_sd = shift_sd
         self.scale = scale
+        self.minority_prior = minority_prior
+        self.offline_majority = offline_majority
+        self.novel_distance = novel_distance
+        self.novel_spread = novel_spread
+        self.novel_share = novel_share
 
     # -- the labelling function -------------------------------------------------------------
 
@@ -91,33 +126,28 @@ class TeacherStream:
         b1 = rng.normal(size=h) * 0.5
         w2 = rng.normal(size=(k, h)) / np.sqrt(h)
         sample = rng.normal(size=(20_000, d))
-        offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T)
+        offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T, self.prior)
         return w1, b1, w2, offsets
 
     def teacher(self, x: np.ndarray) -> np.ndarray:
-        """Noise-free labels of the pre-deployment concept for inputs ``x`` of shape ``(n, d)``."""
-        w1, b1, w2, offsets = self._teacher_params
-        return (np.sin(np.asarray(x, dtype=float) @ w1.T + b1) @ w2.T + offsets).argmax(axis=1)
+        """Noise-free labels of the pre-deployment concept for inputs ``x`` of shape ``(n, d)``.
+
+        Evaluated in float32, where numpy's sine is vectorised (several times faster than in float64;
+        on a million draws not one label differed)."""
+        w1, b1, w2, offsets = (p.astype(np.float32) for p in self._teacher_params)
+        return (np.sin(np.asarray(x, dtype=np.float32) @ w1.T + b1) @ w2.T + offsets).argmax(axis=1)
 
     @cached_property
-    def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray]:
-        """A random orthogonal basis (rotation planes) and a random unit direction (translation)."""
+    def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A random orthogonal basis (rotation planes), a unit direction (translation), another (novel)."""
         rng = self._rng(_DRIFT)
         q, _ = np.linalg.qr(rng.normal(size=(self.n_features, self.n_features)))
         direction = rng.normal(size=self.n_features)
-        return q, direction / np.linalg.norm(direction)
+        return q, direction / np.linalg.norm(direction), unit_vector(rng, self.n_features)
 
-    def _rotate(self, x: np.ndarray, degrees: float) -> np.ndarray:
-        q, _ = self._drift_geometry
-        z = x @ q  # coordinates in the rotation basis
-        angle = np.deg2rad(degrees)
-        cos, sin = np.cos(angle), np.sin(angle)
-        rotated = z.copy()
-        pairs = self.n_features // 2 * 2
-        a, b = z[:, 0:pairs:2], z[:, 1:pairs:2]
-        rotated[:, 0:pairs:2] = cos * a - sin * b
-        rotated[:, 1:pairs:2] = sin * a + cos * b
-        return rotated @ q.T
+    def _rotate(self, x: np.ndarray, degrees) -> np.ndarray:
+        """``x`` rotated by ``degrees`` (one per row) in every plane of the drift basis."""
+        return rotate_planes(x, self._drift_geometry[0], np.broadcast_to(degrees, len(x)))
 
     def _noisy(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         flip = rng.random(len(y)) < self.label_noise
@@ -130,38 +160,43 @@ class TeacherStream:
         rng = self._rng(_OFFLINE)
         x = rng.normal(size=(self.n_offline, self.n_features))
         y = self._noisy(self.teacher(x), rng)
-        n_val = max(1, int(round(self.n_offline * self.val_fraction)))
-        n_train = self.n_offline - n_val
-        x = x.astype(np.float32)
-        return OfflineData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+        return split_offline(x, y, self.val_fraction)
+
+    def _unshifted(self, round_: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh draws of the offline distribution (for label shift), seeded by ``round_``."""
+        rng = np.random.default_rng([self.seed, _DEPLOY, 2, round_])
+        x = rng.normal(size=(size, self.n_features))
+        return x, self._noisy(self.teacher(x), rng)
 
     def deploy(self) -> DeployData:
         rng = self._rng(_DEPLOY)
         s = self.schedule
         t = np.arange(self.n_deploy)
-        progress = s.progress(t)
-        new_concept = rng.random(self.n_deploy) < progress
+        share = s.amount(t, rng)  # of the new concept, per sample
         x = rng.normal(size=(self.n_deploy, self.n_features))
         noise_rng = np.random.default_rng([self.seed, _DEPLOY, 1])
-        amount = new_concept * s.severity
+        kind_rng = np.random.default_rng([self.seed, _DEPLOY, 3])
+        amount = share * s.severity
+        novel = np.zeros(self.n_deploy, dtype=bool)
+        _, direction, novel_direction = self._drift_geometry
         if s.kind == "covariate":
-            _, direction = self._drift_geometry
             x = x * (1.0 + amount * (self.scale - 1.0))[:, None] + (amount * self.shift_sd)[:, None] * direction
-            y = self.teacher(x)
-        elif s.kind == "concept":
-            y = self.teacher(x)
-            if amount.any():
-                y[new_concept] = self.teacher(self._rotate(x[new_concept], s.severity * self.rotation_deg))
-        else:
-            y = self.teacher(x)
-        return DeployData(
-            X=x.astype(np.float32),
-            y=self._noisy(y, noise_rng).astype(np.int64),
-            t=t,
-            phase=s.phase(t),
-            drift_progress=progress,
-            novel=np.zeros(self.n_deploy, dtype=bool),
-        )
+        elif s.kind == "novel":
+            novel = (kind_rng.random(self.n_deploy) < share * self.novel_share) & (s.severity > 0)
+            centre = s.severity * self.novel_distance * novel_direction
+            x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
+        seen = x
+        if s.kind == "concept" and amount.any():
+            moved = amount > 0
+            seen = x.copy()
+            seen[moved] = self._rotate(x[moved], amount[moved] * self.rotation_deg)  # what the teacher sees
+        y = self._noisy(self.teacher(seen), noise_rng)
+        if s.kind == "label":
+            wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
+            shifted = wanted >= 0
+            if shifted.any():
+                x[shifted], y[shifted] = take_by_class(wanted[shifted], self._unshifted)
+        return deploy_data(s, x, y, novel)
 
     def describe(self) -> dict:
         """Parameters and the drift in concrete units, for ``stream.json``."""
@@ -177,16 +212,22 @@ class TeacherStream:
             "hidden": self.hidden,
             "gain": self.gain,
             "label_noise": self.label_noise,
-            "schedule": s.as_dict(),
+            "offline_majority": self.offline_majority,
+            "minority_prior": self.minority_prior,
+            "schedule": s.as_dict(self.n_deploy),
             "drift_units": {
                 "concept": {"rotation_deg": s.severity * self.rotation_deg},
                 "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
+                "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
+                                           + (1 - s.severity) * self.prior).tolist()},
+                "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
+                          "share": self.novel_share},
             }.get(s.kind, {}),
         }
 
 
-def _balancing_offsets(logits: np.ndarray, steps: int = 200, lr: float = 0.5) -> np.ndarray:
-    """Class offsets that make the argmax classes (nearly) equally frequent on ``logits``' inputs.
+def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, lr: float = 0.5) -> np.ndarray:
+    """Class offsets that make the argmax classes' frequencies on ``logits``' inputs (nearly) ``prior``.
 
     A plain fixed-point iteration: no library solves "equalise argmax frequencies".
     """
@@ -194,5 +235,5 @@ def _balancing_offsets(logits: np.ndarray, steps: int = 200, lr: float = 0.5) ->
     offsets = np.zeros(k)
     for _ in range(steps):
         freq = np.bincount((logits + offsets).argmax(axis=1), minlength=k) / len(logits)
-        offsets -= lr * (freq - 1.0 / k)
+        offsets -= lr * (freq - prior)
     return offsets - offsets.mean()

@@ -1,0 +1,175 @@
+"""The ``gaussian_classes`` family: class-conditional Gaussians, multiclass, vectorised in numpy.
+
+Offline, ``y`` is drawn from a prior where class 0 has ``offline_majority`` and the other classes
+share the rest (``1 / n_classes``: balanced), and ``x | y ~ N(mu_y,
+diag(sigma_y^2))``: the means lie at ``separation`` from the origin along random directions, the
+standard deviations are drawn per class and feature in [0.5, 2] (so the Bayes boundary is quadratic).
+The labelling function of this family is the Bayes posterior ``P(y | x)`` of that mixture; a label is
+drawn from it (inverse CDF) whenever ``x`` is drawn before ``y``.
+
+Drift, at full strength (``severity * amount = 1``):
+
+- ``covariate``: ``x`` is scaled by ``scale`` (about the origin; below 1 the inputs crowd into the
+  region where the classes overlap) and translated by ``shift_sd`` along a random unit direction;
+  labels are drawn from the offline posterior at the moved ``x``.
+- ``concept``: ``x`` keeps its offline distribution; labels are drawn from the posterior of the
+  mixture rotated by ``rotation_deg`` in every plane of a random orthogonal basis.
+- ``label``: the class prior moves to the target prior (class 0 becomes the minority with
+  ``minority_prior``, the other classes share the rest); ``x | y`` is unchanged.
+- ``novel``: a share ``novel_share`` of the drifting samples comes from ``N(severity *
+  novel_distance * u, novel_spread^2 I)``, labelled by the offline posterior, marked ``novel``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from harness.errors import ConfigError
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
+from harness.streams.shift import (
+    check_minority_prior,
+    draw_classes,
+    majority_prior,
+    rotate_planes,
+    target_prior,
+    unit_vector,
+)
+
+_MODEL, _DRIFT, _OFFLINE, _DEPLOY = range(4)
+
+
+class GaussianClassesStream:
+    family = "gaussian_classes"
+    kinds = ("none", "covariate", "concept", "label", "novel")
+
+    def __init__(
+        self,
+        schedule: DriftSchedule,
+        *,
+        seed: int = 0,
+        n_features: int = 10,
+        n_classes: int = 3,
+        n_offline: int = 4000,
+        val_fraction: float = 0.25,
+        n_deploy: int = 8000,
+        separation: float = 2.0,
+        rotation_deg: float = 90.0,
+        shift_sd: float = 2.0,
+        scale: float = 0.3,
+        offline_majority: float = 0.6,
+        minority_prior: float = 0.05,
+        novel_distance: float = 10.0,
+        novel_spread: float = 2.0,
+        novel_share: float = 0.3,
+    ):
+        check_positive("stream.n_features", n_features, 2)
+        check_positive("stream.n_classes", n_classes, 2)
+        check_positive("stream.n_offline", n_offline, 10)
+        check_positive("stream.n_deploy", n_deploy, 1)
+        check_positive("stream.separation", separation, 0)
+        check_positive("stream.novel_spread", novel_spread, 0)
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"stream.val_fraction={val_fraction} is outside (0, 1)")
+        if not 0.0 < novel_share <= 1.0:
+            raise ConfigError(f"stream.novel_share={novel_share} is outside (0, 1]")
+        check_minority_prior(minority_prior, n_classes)
+        self.prior = majority_prior(offline_majority, n_classes)
+        self.offline_majority = offline_majority
+        schedule.check(n_deploy, self.kinds, self.family)
+        self.schedule, self.seed = schedule, seed
+        self.n_features, self.n_classes = n_features, n_classes
+        self.n_offline, self.val_fraction, self.n_deploy = n_offline, val_fraction, n_deploy
+        self.separation, self.rotation_deg = separation, rotation_deg
+        self.shift_sd, self.scale, self.minority_prior = shift_sd, scale, minority_prior
+        self.novel_distance, self.novel_spread, self.novel_share = novel_distance, novel_spread, novel_share
+
+    def _rng(self, *purpose: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, *purpose])
+
+    @cached_property
+    def _mixture(self) -> tuple[np.ndarray, np.ndarray]:
+        """Class means ``(K, d)`` and standard deviations ``(K, d)``."""
+        rng = self._rng(_MODEL)
+        directions = rng.normal(size=(self.n_classes, self.n_features))
+        means = self.separation * directions / np.linalg.norm(directions, axis=1, keepdims=True)
+        return means, rng.uniform(0.5, 2.0, size=(self.n_classes, self.n_features))
+
+    @cached_property
+    def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rotation basis ``(d, d)``, translation direction and novel-cluster direction ``(d,)``."""
+        rng = self._rng(_DRIFT)
+        q, _ = np.linalg.qr(rng.normal(size=(self.n_features, self.n_features)))
+        return q, unit_vector(rng, self.n_features), unit_vector(rng, self.n_features)
+
+    def log_posterior(self, x: np.ndarray) -> np.ndarray:
+        """``log P(y | x)`` up to a per-row constant under the offline mixture, ``(n, K)``."""
+        means, sds = self._mixture
+        precision = 1.0 / sds**2  # (K, d); the squares expand into two matrix products
+        x = np.asarray(x, dtype=float)
+        quadratic = (x**2) @ precision.T - 2.0 * x @ (means * precision).T + (means**2 * precision).sum(axis=1)
+        return -0.5 * quadratic - np.log(sds).sum(axis=1) + np.log(self.prior)
+
+    def _label(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        log_p = self.log_posterior(x)
+        cdf = np.cumsum(np.exp(log_p - log_p.max(axis=1, keepdims=True)), axis=1)
+        return (rng.random(len(x))[:, None] * cdf[:, -1:] > cdf[:, :-1]).sum(axis=1)
+
+    def _conditional(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        means, sds = self._mixture
+        noise = rng.standard_normal(size=(len(y), self.n_features), dtype=np.float32)
+        return means.astype(np.float32)[y] + sds.astype(np.float32)[y] * noise
+
+    def _rotate(self, x: np.ndarray, degrees: np.ndarray) -> np.ndarray:
+        """``x`` rotated by ``degrees`` (one per row) in every plane of the drift basis."""
+        return rotate_planes(x, self._drift_geometry[0], degrees)
+
+    def offline(self) -> OfflineData:
+        rng = self._rng(_OFFLINE)
+        y = rng.choice(self.n_classes, size=self.n_offline, p=self.prior)
+        return split_offline(self._conditional(y, rng), y, self.val_fraction)
+
+    def deploy(self) -> DeployData:
+        s = self.schedule
+        rng = self._rng(_DEPLOY)
+        kind_rng = self._rng(_DEPLOY, 1)
+        share = s.amount(np.arange(self.n_deploy), rng)
+        amount = share * s.severity
+        y = rng.choice(self.n_classes, size=self.n_deploy, p=self.prior)
+        novel = np.zeros(self.n_deploy, dtype=bool)
+        if s.kind == "label":
+            wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
+            y = np.where(wanted >= 0, wanted, y)
+        x = self._conditional(y, rng)
+        moved = amount > 0
+        _, direction, novel_direction = self._drift_geometry
+        if s.kind == "covariate" and moved.any():
+            a = amount[moved, None]
+            x[moved] = x[moved] * (1.0 + a * (self.scale - 1.0)) + a * self.shift_sd * direction
+            y[moved] = self._label(x[moved], kind_rng)
+        elif s.kind == "concept" and moved.any():
+            y[moved] = self._label(self._rotate(x[moved], -amount[moved] * self.rotation_deg), kind_rng)
+        elif s.kind == "novel":
+            novel = (kind_rng.random(self.n_deploy) < share * self.novel_share) & (s.severity > 0)
+            centre = s.severity * self.novel_distance * novel_direction
+            x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
+            y[novel] = self._label(x[novel], kind_rng)
+        return deploy_data(s, x, y, novel)
+
+    def describe(self) -> dict:
+        """Parameters and the drift in concrete units, for ``stream.json``."""
+        s = self.schedule
+        units = {
+            "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
+            "concept": {"rotation_deg": s.severity * self.rotation_deg},
+            "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
+                                       + (1 - s.severity) * self.prior).tolist()},  # fmt: skip
+            "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
+                      "share": self.novel_share},  # fmt: skip
+        }
+        params = ("seed", "n_features", "n_classes", "n_offline", "val_fraction", "n_deploy", "separation",
+                  "rotation_deg", "shift_sd", "scale", "offline_majority", "minority_prior", "novel_distance",
+                  "novel_spread", "novel_share")  # fmt: skip
+        return {"family": self.family, **{p: getattr(self, p) for p in params},
+                "schedule": s.as_dict(self.n_deploy), "drift_units": units.get(s.kind, {})}  # fmt: skip

@@ -1,0 +1,167 @@
+"""Real data with induced shift: River's shipped ``Phishing`` and ``Bananas`` (nothing downloads).
+
+A region of the data is set apart by one feature: the rows whose ``shift_feature`` lies at or above
+its ``quantile`` quantile (``shift_side="high"``) or at or below its ``1 - quantile`` quantile
+(``"low"``); ties are kept together. For a covariate shift the offline data are a *biased sample*
+(the sample-selection view of covariate shift): a region row is kept only with chance
+``offline_keep``, the others always; for the other kinds every row is kept. The rows are shuffled
+with the seed, the first ``n_offline`` kept rows are the offline data, every other row is the
+deployment pool. Without drift the deployment stream draws pool rows
+by the same selection rule (with replacement), so it has the offline distribution. Shift is induced
+by re-sampling the pool, the way "Failing Loudly" (Rabanser et al., 2019) builds shifted test sets:
+
+- ``covariate``: a drifting sample is, with chance ``severity``, drawn among all the pool rows of
+  the region, which the offline data under-represent; the selection depends on ``x`` alone, so
+  ``P(y | x)`` is the data's own.
+- ``concept``: rows are drawn as without drift, but a drifting sample in the region has its label
+  swapped (``y -> (y + 1) mod K``) with chance ``severity``: ``P(x)`` stays, ``P(y | x)`` moves there.
+- ``label``: a drifting sample is, with chance ``severity``, drawn (by the same selection rule) among
+  the pool rows of a class drawn from the target prior (class 0 gets ``minority_prior``, the other
+  class the rest): ``P(x | y)`` is the offline one.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from river import datasets
+
+from harness.errors import ConfigError
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_fraction, deploy_data, split_offline
+from harness.streams.shift import check_minority_prior, draw_classes, target_prior
+
+
+class RealStream:
+    """A River data set split into a biased offline sample and a deployment pool re-sampled to shift."""
+
+    family = ""
+    kinds = ("none", "covariate", "concept", "label")
+    n_classes = 2
+    dataset = None
+
+    def __init__(
+        self,
+        schedule: DriftSchedule,
+        *,
+        seed: int = 0,
+        n_offline: int,
+        val_fraction: float = 0.25,
+        n_deploy: int = 4000,
+        shift_feature: str,
+        shift_side: str = "high",
+        quantile: float = 0.75,
+        offline_keep: float = 0.1,
+        minority_prior: float = 0.1,
+        n_classes: int = 2,
+    ):
+        if n_classes != self.n_classes:
+            raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
+        if n_deploy < 1:
+            raise ConfigError(f"stream.n_deploy={n_deploy} must be >= 1")
+        check_fraction("stream.val_fraction", val_fraction)
+        check_fraction("stream.quantile", quantile, 0.0, 1.0)
+        check_fraction("stream.offline_keep", offline_keep, 0.0, 1.0, open_high=False)
+        check_minority_prior(minority_prior, self.n_classes)
+        if shift_side not in ("high", "low"):
+            raise ConfigError(f"stream.shift_side={shift_side!r} is not one of ['high', 'low']")
+        self.columns = [str(key) for key in next(iter(self.dataset))[0]]
+        if shift_feature not in self.columns:
+            raise ConfigError(f"stream.shift_feature={shift_feature!r} is not one of {self.columns}")
+        schedule.check(n_deploy, self.kinds, self.family)
+        self.schedule, self.seed = schedule, seed
+        self.n_offline, self.val_fraction, self.n_deploy = n_offline, val_fraction, n_deploy
+        self.shift_feature, self.shift_side, self.quantile = shift_feature, shift_side, quantile
+        self.offline_keep, self.minority_prior = offline_keep, minority_prior
+        self.n_features = len(self.columns)
+        _, _, region, kept = self._rows
+        if not 0 < region.mean() < 1:
+            raise ConfigError(f"stream.quantile={quantile} puts every row of {shift_feature!r} on one side")
+        if not 10 <= n_offline <= kept.sum() - 100:
+            raise ConfigError(f"stream.n_offline={n_offline} is outside [10, {kept.sum() - 100}] (the rows of "
+                              f"stream={self.family} kept by the selection, less 100 for deployment)")  # fmt: skip
+
+    @cached_property
+    def _rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """All rows shuffled by the seed, ``(n, d)`` floats and ``(n,)`` ints, with the region mask and
+        the selection mask (rows the biased sampling keeps)."""
+        x = np.array([[float(v) for v in row.values()] for row, _ in self.dataset], dtype=float)
+        y = np.array([int(label) for _, label in self.dataset], dtype=np.int64)
+        rng = np.random.default_rng([self.seed, 0])
+        order = rng.permutation(len(y))
+        x, y = x[order], y[order]
+        values = x[:, self.columns.index(self.shift_feature)]
+        if self.shift_side == "high":
+            region = values >= np.quantile(values, self.quantile)
+        else:
+            region = values <= np.quantile(values, 1.0 - self.quantile)
+        keep = self.offline_keep if self.schedule.kind == "covariate" else 1.0
+        kept = ~region | (rng.random(len(y)) < keep)
+        return x, y, region, kept
+
+    def _split(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices of the offline data and of the deployment pool."""
+        kept = self._rows[3]
+        offline = np.flatnonzero(kept)[: self.n_offline]
+        return offline, np.setdiff1d(np.arange(len(kept)), offline)
+
+    def offline(self) -> OfflineData:
+        x, y, _, _ = self._rows
+        index = self._split()[0]
+        return split_offline(x[index], y[index], self.val_fraction)
+
+    def deploy(self) -> DeployData:
+        s = self.schedule
+        x, y, region, kept = self._rows
+        pool = self._split()[1]
+        rng = np.random.default_rng([self.seed, 1])
+        amount = s.amount(np.arange(self.n_deploy), rng) * s.severity
+        uniform, chance = rng.random(self.n_deploy), rng.random(self.n_deploy)
+        index = _pick(pool[kept[pool]], uniform)
+        if s.kind == "covariate":
+            moved = chance < amount
+            index[moved] = _pick(pool[region[pool]], uniform[moved])
+        elif s.kind == "label":
+            wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), rng)
+            for k in np.unique(wanted[wanted >= 0]):
+                index[wanted == k] = _pick(pool[kept[pool] & (y[pool] == k)], uniform[wanted == k])
+        labels = y[index]
+        if s.kind == "concept":
+            swap = region[index] & (chance < amount)
+            labels = np.where(swap, (labels + 1) % self.n_classes, labels)
+        return deploy_data(s, x[index], labels)
+
+    def describe(self) -> dict:
+        s = self.schedule
+        _, _, region, kept = self._rows
+        units = {
+            "covariate": {"share_from_region": s.severity},
+            "concept": {"swap_chance_in_region": s.severity},
+            "label": {"target_prior_at_severity_1": target_prior(self.n_classes, self.minority_prior).tolist(),
+                      "share_redrawn": s.severity},  # fmt: skip
+        }
+        params = ("seed", "columns", "n_features", "n_classes", "n_offline", "val_fraction", "n_deploy",
+                  "shift_feature", "shift_side", "quantile", "offline_keep", "minority_prior")  # fmt: skip
+        return {
+            "family": self.family,
+            "dataset": type(self.dataset).__name__,
+            "n_rows": len(region),
+            **{p: getattr(self, p) for p in params},
+            "region_share": float(region.mean()),
+            "region_share_offline": float(region[self._split()[0]].mean()),
+            "schedule": s.as_dict(self.n_deploy),
+            "drift_units": units.get(s.kind, {}),
+        }
+
+
+def _pick(rows: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """``rows[floor(u * len(rows))]`` for each uniform ``u``: a draw with replacement."""
+    return rows[np.floor(uniform * len(rows)).astype(np.int64)]
+
+
+class PhishingStream(RealStream):
+    family, dataset = "phishing", datasets.Phishing()
+
+
+class BananasStream(RealStream):
+    family, dataset = "bananas", datasets.Bananas()

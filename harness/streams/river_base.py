@@ -1,0 +1,166 @@
+"""River's benchmark generators as streams of this harness, their own concept changes mapped onto
+``drift.pattern``, ``drift.onset`` and ``drift.width``.
+
+Each generator is drawn once per run (``n_offline + n_deploy`` samples per concept, cached), its
+dicts turned into float arrays in the key order of its first sample, its labels into ints, and
+(by default) standardised with the offline mean and standard deviation, an affine map that leaves
+every drift as it is. The offline data and the deployment stream are one River sequence: offline
+first, deployment after.
+
+Two ways River changes a concept:
+
+- switching concepts (SEA ``variant``; Agrawal, STAGGER, Sine, Mixed ``classification_function``;
+  LED's ``n_drift_features``): the old and the new concept are two generators with the same seed
+  (same inputs where River draws them alike), and a deployment sample comes from the new one with
+  chance ``severity * amount``: severity is the share of the drifted stream on the new concept.
+- moving concepts (Hyperplane's weights through ``mag_change``, RandomRBFDrift's centroids through
+  ``change_speed``): the new concept is the old one moved by ``severity * drift_magnitude`` in one
+  step at the start of deployment; an ``incremental`` drift instead moves a single generator a
+  little at each sample, ``progress`` of the way at each time. Hyperplane's random reversals of the
+  drift direction (``sigma``) are switched off so the move is exactly the one asked.
+
+Only ``kind=concept`` (and ``none``) is supported: the change is River's own. LED's and RBF's
+changes also move ``P(x)`` (LED swaps relevant and irrelevant attributes; RBF moves its centroids).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from harness.errors import ConfigError
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
+
+
+class RiverStream:
+    """Base of the River-backed families; a subclass says how to make its two concepts."""
+
+    family = ""
+    kinds = ("none", "concept")
+    patterns = ("none", "sudden", "gradual", "recurring")
+    moving: str | None = None  # the generator attribute an incremental drift moves, if any
+    moves_after_sample = False  # Hyperplane moves after yielding, RandomRBFDrift before
+
+    def __init__(
+        self,
+        schedule: DriftSchedule,
+        *,
+        seed: int = 0,
+        n_offline: int = 4000,
+        val_fraction: float = 0.25,
+        n_deploy: int = 8000,
+        standardize: bool = True,
+        n_classes: int | None = None,
+        **params,
+    ):
+        if n_classes is not None and n_classes != self.n_classes:
+            raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
+        check_positive("stream.n_offline", n_offline, 10)
+        check_positive("stream.n_deploy", n_deploy, 1)
+        if not 0.0 < val_fraction < 1.0:
+            raise ConfigError(f"stream.val_fraction={val_fraction} is outside (0, 1)")
+        self.check_params(**params)
+        schedule.check(n_deploy, self.kinds, self.family, self.patterns)
+        self.schedule, self.seed = schedule, seed
+        self.n_offline, self.val_fraction, self.n_deploy = n_offline, val_fraction, n_deploy
+        self.standardize = standardize
+        self.params = params
+        first, _ = next(iter(self.generator(new=False)))
+        self.columns = [str(key) for key in first]
+        self.n_features = len(self.columns)
+
+    def check_params(self, **params) -> None:
+        """Raise ConfigError for a generator parameter out of range."""
+
+    def generator(self, *, new: bool):
+        """A fresh River generator of the old (offline) or the new concept."""
+        raise NotImplementedError
+
+    def _draw(self, gen, n: int, steps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` samples as ``(n, d)`` floats and ``(n,)`` ints; ``steps[i]`` sets ``self.moving`` before
+        sample ``i`` is drawn (a step that takes effect from sample ``i + 1`` when the generator moves
+        after yielding)."""
+        x = np.empty((n, self.n_features))
+        y = np.empty(n, dtype=np.int64)
+        iterator = iter(gen)
+        for i in range(n):
+            if steps is not None:
+                setattr(gen, self.moving, float(steps[i]))
+            row, label = next(iterator)
+            x[i] = list(row.values())
+            y[i] = int(label)
+        return x, y
+
+    def _steps(self, amount: np.ndarray) -> np.ndarray:
+        """Per-draw moves that bring the concept to ``amount * severity * drift_magnitude`` at each
+        deployment time, for the whole sequence (offline draws never move)."""
+        target = np.concatenate([np.zeros(self.n_offline), amount]) * self.schedule.severity
+        steps = np.diff(target, prepend=0.0) * self.params["drift_magnitude"]
+        return np.roll(steps, -1) if self.moves_after_sample else steps
+
+    @cached_property
+    def _data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The whole sequence ``(x, y)`` and the per-deployment-sample new-concept amount."""
+        s, n = self.schedule, self.n_offline + self.n_deploy
+        rng = np.random.default_rng([self.seed, 1])
+        amount = s.amount(np.arange(self.n_deploy), rng)
+        drifts = s.kind == "concept" and s.severity > 0 and amount.any()
+        if drifts and s.pattern == "incremental":
+            x, y = self._draw(self.generator(new=False), n, self._steps(amount))
+            return x, y, amount
+        x, y = self._draw(self.generator(new=False), n, self._steps(np.zeros(self.n_deploy)) if self.moving else None)
+        if drifts:
+            if self.moving:
+                jump = self._steps(np.ones(self.n_deploy))
+                x_new, y_new = self._draw(self.generator(new=True), n, jump)
+                use = amount > 0
+            else:
+                x_new, y_new = self._draw(self.generator(new=True), n)
+                use = rng.random(self.n_deploy) < amount * s.severity
+            use = np.concatenate([np.zeros(self.n_offline, bool), use])
+            x, y = np.where(use[:, None], x_new, x), np.where(use, y_new, y)
+        return x, y, amount
+
+    @cached_property
+    def _standard(self) -> tuple[np.ndarray, np.ndarray]:
+        x = self._data[0][: self.n_offline]
+        if not self.standardize:
+            return np.zeros(self.n_features), np.ones(self.n_features)
+        sd = x.std(axis=0)
+        return x.mean(axis=0), np.where(sd > 0, sd, 1.0)
+
+    def offline(self) -> OfflineData:
+        x, y, _ = self._data
+        mean, sd = self._standard
+        return split_offline((x[: self.n_offline] - mean) / sd, y[: self.n_offline], self.val_fraction)
+
+    def deploy(self) -> DeployData:
+        x, y, _ = self._data
+        mean, sd = self._standard
+        return deploy_data(self.schedule, (x[self.n_offline :] - mean) / sd, y[self.n_offline :])
+
+    def describe(self) -> dict:
+        """Parameters, the column order and the drift, for ``stream.json``."""
+        return {
+            "family": self.family,
+            "seed": self.seed,
+            "n_features": self.n_features,
+            "n_classes": self.n_classes,
+            "n_offline": self.n_offline,
+            "val_fraction": self.val_fraction,
+            "n_deploy": self.n_deploy,
+            "standardize": self.standardize,
+            "columns": self.columns,
+            **self.params,
+            "schedule": self.schedule.as_dict(self.n_deploy),
+            "drift_units": self.drift_units(),
+        }
+
+    def drift_units(self) -> dict:
+        s = self.schedule
+        if s.kind != "concept":
+            return {}
+        if self.moving:
+            return {self.moving: s.severity * self.params["drift_magnitude"]}
+        return {"share_on_new_concept": s.severity, "concepts": [self.params["concept"], self.params["drift_concept"]]}

@@ -1,0 +1,69 @@
+"""Tables that show what a stream changes, before any model is looked at (drawn by ``plots.plot_stream``).
+
+- ``stream_points.csv``: offline and deployment samples projected on the first two principal
+  components of the offline inputs (at most ``max_points`` per part): ``part``, ``pc_0``, ``pc_1``,
+  ``y``, ``novel``; deployment points are those at or after the drift onset.
+- ``stream_timeline.csv``: per tumbling window of the deployment stream, ``t_end``, ``class``,
+  ``prior`` (share of that class in the window) and ``drift_progress`` (its mean in the window).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.results import write_table
+from harness.streams.base import DeployData, OfflineData
+
+
+def principal_axes(x: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(d,)`` and the first ``k`` principal directions ``(d, k)`` of ``x`` (``(n, d)``); when
+    ``d < k`` the missing directions are zero.
+
+    >>> mean, axes = principal_axes(np.array([[0.0, 0.0], [2.0, 0.0], [4.0, 0.1]]))
+    >>> np.abs(axes[:, 0]).round(2).tolist()
+    [1.0, 0.02]
+    """
+    x = np.asarray(x, dtype=float)
+    mean = x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+    axes = np.zeros((x.shape[1], k))
+    axes[:, : min(k, len(vt))] = vt[:k].T
+    return mean, axes
+
+
+def stream_points(offline: OfflineData, deploy: DeployData, onset: int, *, max_points: int = 1500) -> pd.DataFrame:
+    x_off = np.vstack([offline.X_train, offline.X_val])
+    y_off = np.concatenate([offline.y_train, offline.y_val])
+    mean, axes = principal_axes(x_off)
+    rng = np.random.default_rng(0)
+    frames = []
+    after = deploy.t >= onset
+    for part, x, y, novel in (
+        ("offline", x_off, y_off, np.zeros(len(y_off), bool)),
+        ("deployment", deploy.X[after], deploy.y[after], deploy.novel[after]),
+    ):
+        keep = np.sort(rng.permutation(len(y))[:max_points])
+        z = (x[keep] - mean) @ axes
+        columns = {"part": part, "pc_0": z[:, 0], "pc_1": z[:, 1], "y": y[keep], "novel": novel[keep]}
+        frames.append(pd.DataFrame(columns))
+    return pd.concat(frames, ignore_index=True)
+
+
+def stream_timeline(deploy: DeployData, n_classes: int, *, window: int) -> pd.DataFrame:
+    rows = []
+    for start in range(0, len(deploy), window):
+        end = min(start + window, len(deploy))
+        counts = np.bincount(deploy.y[start:end], minlength=n_classes) / (end - start)
+        progress = float(deploy.drift_progress[start:end].mean())
+        rows += [{"t_end": end, "class": k, "prior": counts[k], "drift_progress": progress} for k in range(n_classes)]
+    return pd.DataFrame(rows)
+
+
+def write_stream_view(output_dir: Path, offline: OfflineData, deploy: DeployData, *, onset: int, n_classes: int,
+                      window: int) -> None:  # fmt: skip
+    """Write ``stream_points.csv`` and ``stream_timeline.csv`` into ``output_dir``."""
+    write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset))
+    write_table(Path(output_dir) / "stream_timeline.csv", stream_timeline(deploy, n_classes, window=window))
