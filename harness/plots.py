@@ -143,6 +143,16 @@ def plot_reliability(reliability: pd.DataFrame, *, ax: plt.Axes | None = None) -
     return ax
 
 
+def plot_post_accuracy(runs: pd.DataFrame, *, x: str, ax: plt.Axes | None = None) -> plt.Axes:
+    """Post-drift accuracy against the config column ``x``, one line per strategy."""
+    ax = ax or plt.gca()
+    rows = runs[runs.phase == "post"]
+    sns.lineplot(data=rows, x=x, y="accuracy", **_hue(rows), marker="o", errorbar=CI, seed=0, ax=ax)
+    ax.set_xlabel(x)
+    ax.set_ylabel("post-drift accuracy")
+    return ax
+
+
 def pareto_front(x: pd.Series, y: pd.Series) -> pd.Index:
     """Index of the points not dominated by any other (lower ``x`` and higher ``y`` are better)."""
     order = x.sort_values(kind="stable").index
@@ -208,18 +218,24 @@ def cost_points(runs: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
     return points.assign(ms_per_1000=(points.predict_s + points.learn_s) / points.n * 1e6)
 
 
+def _varies(frame: pd.DataFrame, column: str) -> bool:
+    return column in frame and frame[column].nunique() > 1
+
+
 def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list[str],
                  names: list[str] | None = None) -> list[Path]:  # fmt: skip
-    """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``."""
+    """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``.
+
+    ``conditions`` are the config columns that vary across runs (seed excluded): figures over time
+    get one panel per condition, figures against severity or label delay one per other condition.
+    """
     sns.set_theme(style="whitegrid", context="paper")
     runs, windows = tables["runs"], tables["windows"]
-    facet = [c for c in conditions if c != "drift.severity"]
-    severities = runs["drift.severity"].nunique() > 1 if "drift.severity" in runs else False
 
-    def severity_figure(draw) -> plt.Figure:
-        panels = _panels(runs, facet)
-        fig, axes = _grid(len(panels))
-        for ax, (title, rows) in zip(axes, panels):
+    def panels(facets: list[str], draw) -> plt.Figure:
+        found = _panels(runs, facets)
+        fig, axes = _grid(len(found))
+        for ax, (title, rows) in zip(axes, found):
             draw(rows, ax)
             ax.set_title(title, fontsize="small")
         return fig
@@ -230,26 +246,35 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
         draw_right(axes[1])
         return fig
 
+    def others(*columns: str) -> list[str]:
+        return [c for c in conditions if c not in columns]
+
+    confidence, reliability = tables["confidence"], tables["reliability"]
     builders = {
         "accuracy_over_time": lambda: _over_time_figure(windows, conditions, "accuracy"),
         "confident_errors_over_time": lambda: _over_time_figure(windows, conditions, "confident_error_rate"),
         "memory_over_time": lambda: _over_time_figure(windows, conditions, "model_bytes"),
-        "drift_induced_error": lambda: severity_figure(lambda rows, ax: plot_drift_induced_error(rows, ax=ax)),
+        "drift_induced_error": lambda: panels(
+            others("drift.severity"), lambda rows, ax: plot_drift_induced_error(rows, ax=ax)),
+        "label_budget": lambda: panels(
+            others("replay.label_delay"), lambda rows, ax: plot_post_accuracy(rows, x="replay.label_delay", ax=ax)),
         "severity_boxes": lambda: two(lambda ax: plot_metric_boxes(runs, metric="accuracy", ax=ax),
                                       lambda ax: plot_metric_boxes(runs, metric="ece", ax=ax)),
-        "confidence_curves": lambda: two(lambda ax: plot_confidence_curve(tables["confidence"], ax=ax),
-                                         lambda ax: plot_confidence_curve(tables["confidence"], value="share", ax=ax)),
+        "confidence_curves": lambda: two(lambda ax: plot_confidence_curve(confidence, ax=ax),
+                                         lambda ax: plot_confidence_curve(confidence, value="share", ax=ax)),
         "reliability": lambda: two(
-            lambda ax: plot_reliability(tables["reliability"].query("phase == 'pre'"), ax=ax).set_title("before the drift"),
-            lambda ax: plot_reliability(tables["reliability"].query("phase == 'post'"), ax=ax).set_title("after the drift"),
+            lambda ax: plot_reliability(reliability.query("phase == 'pre'"), ax=ax).set_title("before the drift"),
+            lambda ax: plot_reliability(reliability.query("phase == 'post'"), ax=ax).set_title("after the drift"),
         ),
         "cost_tradeoff": lambda: two(
             lambda ax: plot_cost_tradeoff(cost_points(runs, tables["costs"]), ax=ax),
             lambda ax: plot_cost_tradeoff(cost_points(runs, tables["costs"]), x="peak_model_bytes", ax=ax),
         ),
     }  # fmt: skip
+    needs = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.severity",
+             "label_budget": "replay.label_delay"}  # fmt: skip
     if names is None:
-        names = [n for n in builders if severities or n not in ("drift_induced_error", "severity_boxes")]
+        names = [n for n in builders if n not in needs or _varies(runs, needs[n])]
     unknown = sorted(set(names) - set(builders))
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; available: {sorted(builders)}")

@@ -47,11 +47,15 @@ def predictions_table(data: DeployData, records: dict[str, Record]) -> pd.DataFr
 
 
 def summary_table(data: DeployData, records: dict[str, Record], *, tau: float) -> pd.DataFrame:
-    """One row per (strategy, phase), phase in pre/drift/post/all."""
+    """One row per (strategy, phase), phase in pre/drift/post/all, plus ``novel`` (the samples of a
+    sub-population never seen offline) when the stream has any."""
+    masks = {phase: data.phase == phase for phase in PHASES}
+    masks["all"] = np.ones(len(data), bool)
+    if data.novel.any():
+        masks["novel"] = data.novel
     rows = []
     for name, record in records.items():
-        for phase in (*PHASES, "all"):
-            mask = np.ones(len(data), bool) if phase == "all" else data.phase == phase
+        for phase, mask in masks.items():
             rows.append({"strategy": name, "phase": phase, **_scores(data.y[mask], record.proba[mask], tau)})
     return pd.DataFrame(rows)
 
