@@ -48,11 +48,12 @@ def mark_drift(ax: plt.Axes, *, onset: int, width: int) -> plt.Axes:
 def plot_over_time(
     windows: pd.DataFrame, *, metric: str, ax: plt.Axes | None = None, onset: int | None = None, width: int = 0
 ) -> plt.Axes:
-    """``metric`` per window against deployment time, one line per strategy (mean and 95% CI
-    over seeds when ``windows`` holds several runs)."""
+    """``metric`` per window against deployment time, one line per strategy: the mean over the runs
+    in ``windows`` with its 95% CI (model memory: the mean only, since seeds choose different widths)."""
     ax = ax or plt.gca()
+    errorbar = None if metric == "model_bytes" else CI
     sns.lineplot(data=windows, x="t_end", y=metric, **_hue(windows), marker="o", markersize=4,
-                 errorbar=CI, seed=0, ax=ax)  # fmt: skip
+                 errorbar=errorbar, seed=0, ax=ax)  # fmt: skip
     if onset is not None:
         mark_drift(ax, onset=onset, width=width)
     ax.set_xlabel("deployment time (samples)")
