@@ -27,6 +27,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
+from threadpoolctl import threadpool_limits
 
 import harness
 from harness import config
@@ -120,9 +121,12 @@ def check_config(cfg: DictConfig) -> None:
 
 
 def seed_everything(seed: int, threads: int) -> None:
+    """Seed numpy's and torch's global RNGs and cap torch's and BLAS's threads: every run sets the
+    process state it relies on, so nothing leaks between jobs that share a worker process."""
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's BLAS: small products run faster on one thread
 
 
 def versions() -> dict:

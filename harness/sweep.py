@@ -48,14 +48,15 @@ def job_states(sweep_dir: Path, since: float) -> Counter:
     return states
 
 
-def shrink(source: Path, target: Path, *, max_width: int = 1000) -> Path:
+def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
     """A web-sized copy of a figure (palette PNG), small enough to commit."""
     from PIL import Image  # matplotlib's own dependency
 
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(source) as image:
         image.thumbnail((max_width, max_width * 4))
-        image.convert("RGB").quantize(colors=128).save(target, optimize=True)
+        image.convert("RGB").quantize(colors=64).save(target, optimize=True)
     return target
 
 
