@@ -35,7 +35,7 @@ from harness import config
 from harness.config import DriftConf, StreamConf
 from harness.offline import optimise_and_freeze
 from harness.replay import replay
-from harness.run import build_strategies
+from harness.checks import build_strategies
 from harness.strategies.frozen import Frozen
 from harness.strategies.river import shared_dicts, to_dicts
 from harness.streams import build_stream

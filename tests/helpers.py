@@ -9,7 +9,7 @@ import numpy as np
 
 from harness.offline import optimise_and_freeze
 from harness.replay import replay
-from harness.run import build_strategies
+from harness.checks import build_strategies
 from harness.streams.base import DeployData, OfflineData
 from tests.conftest import compose_config
 
