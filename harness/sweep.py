@@ -120,7 +120,8 @@ class SweepCallback(Callback):
             + f" -> {self.sweep_dir}",
             file=sys.stderr,
         )
-        if self.report:
+        up_to_date = not (states["done"] or states["failed"]) and (self.sweep_dir / "runs.parquet").is_file()
+        if self.report and not up_to_date:  # a fully skipped re-run keeps the report it already has
             write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
             for name in self.reference:
                 shrink(self.sweep_dir / "figures" / f"{name}.png", self.reference_dir / self.sweep_dir.name / f"{name}.png")
