@@ -17,11 +17,16 @@ import numpy as np
 from harness.streams.base import DriftSchedule
 
 
-def schedule_drifts(schedule: DriftSchedule) -> list[tuple[int, int]]:
-    """The ``(start, end)`` drift intervals of ``schedule``: none for a no-drift control."""
-    if schedule.pattern == "none" or schedule.severity == 0:
+def schedule_drifts(schedule: DriftSchedule, n_deploy: int) -> list[tuple[int, int]]:
+    """The ``(start, end)`` drift intervals of ``schedule``, one per change of concept (every switch
+    of a recurring drift); none for a no-drift control.
+
+    >>> schedule_drifts(DriftSchedule("concept", "recurring", 1.0, 10, 0, period=20), 60)
+    [(10, 10), (30, 30), (50, 50)]
+    """
+    if schedule.severity == 0:
         return []
-    return [(schedule.onset, schedule.onset + schedule.width)]
+    return [(start, start + schedule.width) for start in schedule.change_points(n_deploy)]
 
 
 def detection_scores(detections: Sequence[int], drifts: Sequence[tuple[int, int]], *, max_delay: int) -> dict:

@@ -159,7 +159,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "seed": cfg.seed,
         "overrides": _overrides(),
         "strategies": per_strategy,
-        "detections": detection_summary(records, stream.schedule, max_delay=cfg.metrics.max_detection_delay),
+        "detections": detection_summary(records, stream.schedule, len(deploy),
+                                        max_delay=cfg.metrics.max_detection_delay),  # fmt: skip
         "static_weights": static_weights,
         "frozen_model": {
             "sha256_before": pretrained.sha256,

@@ -118,9 +118,11 @@ def detections_table(records: dict[str, Record]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["strategy", "t"])
 
 
-def detection_summary(records: dict[str, Record], schedule: DriftSchedule, *, max_delay: int) -> dict[str, dict]:
+def detection_summary(
+    records: dict[str, Record], schedule: DriftSchedule, n_deploy: int, *, max_delay: int
+) -> dict[str, dict]:
     """Per strategy with a detector: its detections scored against ``schedule`` (see harness.detection)."""
-    drifts = schedule_drifts(schedule)
+    drifts = schedule_drifts(schedule, n_deploy)
     return {
         name: detection_scores(record.detections, drifts, max_delay=max_delay)
         for name, record in records.items()

@@ -31,7 +31,7 @@ def test_label_mask_is_seeded():
 
 def test_detections_are_scored_against_the_schedule():
     gradual = DriftSchedule(kind="concept", pattern="gradual", severity=1.0, onset=1000, width=500)
-    drifts = schedule_drifts(gradual)
+    drifts = schedule_drifts(gradual, 5000)
     assert drifts == [(1000, 1500)]
     # 990: before onset (false); 1200, 1400: during the drift (true, delay 200); 2600 > 1500 + 1000 (false)
     scores = detection_scores([990, 1200, 1400, 2600], drifts, max_delay=1000)
@@ -39,7 +39,11 @@ def test_detections_are_scored_against_the_schedule():
     assert scores["mean_detection_delay"] == 200.0
     assert detection_scores([2600], drifts, max_delay=1000)["missed_drifts"] == 1
     control = DriftSchedule(kind="none", pattern="none", severity=0.0, onset=1000, width=0)
-    assert detection_scores([5, 50], schedule_drifts(control), max_delay=1000)["false_alarms"] == 2
+    assert detection_scores([5, 50], schedule_drifts(control, 5000), max_delay=1000)["false_alarms"] == 2
+    recurring = DriftSchedule(kind="concept", pattern="recurring", severity=1.0, onset=1000, width=0, period=1500)
+    # switches at 1000, 2500 and 4000: a detection 100 samples after each is true, none missed
+    scores = detection_scores([1100, 2600, 4100], schedule_drifts(recurring, 5000), max_delay=1000)
+    assert (scores["true_detections"], scores["false_alarms"], scores["missed_drifts"]) == (3, 0, 0)
 
 
 def test_a_run_shares_one_label_mask_and_reports_detections(tmp_path):
