@@ -31,6 +31,19 @@ def test_probabilities_are_valid_before_and_after_labels(name):
     assert_probabilities(record.proba, len(deploy))
 
 
+RIVER = [name for name in STRATEGIES if name.startswith("river_") or name in ("no_change", "majority")]
+
+
+@pytest.mark.parametrize("name", RIVER)
+def test_river_strategies_answer_uniformly_before_their_first_label(name):
+    offline, deploy = make_data()
+    strategy = build(name, f"strategy.{name}.warm_start=false")
+    strategy.fit_offline(offline, pretrained())
+    np.testing.assert_allclose(strategy.predict_proba(deploy.X[:3]), np.full((3, K), 1 / K))
+    strategy.learn(deploy.X[:1], deploy.y[:1])  # one label: some classes still unseen
+    assert_probabilities(strategy.predict_proba(deploy.X[1:4]), 3)
+
+
 @pytest.mark.parametrize("name", STRATEGIES)
 def test_inputs_are_not_mutated(name):
     offline, deploy = make_data()
