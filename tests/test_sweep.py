@@ -126,3 +126,12 @@ def test_preset_defines_its_own_grid_and_the_command_line_overrides_it(tmp_path)
     assert done.returncode == 0, done.stderr
     names = [p.name for p in job_dirs(tmp_path / "sweep")]
     assert len(names) == 1 and "seed=3" in names[0]
+
+
+def test_rerun_forces_finished_jobs_again_in_the_same_directory(tmp_path):
+    sweep = tmp_path / "sweep"
+    assert multirun(sweep, "seed=0,1").returncode == 0
+    names = {p.name for p in job_dirs(sweep)}
+    again = multirun(sweep, "seed=0,1", "rerun=true")
+    assert "sweep: 2 done, 0 skipped, 0 failed" in again.stderr
+    assert {p.name for p in job_dirs(sweep)} == names  # rerun does not change where a job lives
