@@ -22,7 +22,7 @@ import yaml
 from scipy import stats
 
 from harness import metrics
-from harness.results import read_result, write_table
+from harness.results import atomic_write, read_result, write_table
 
 # Always reported, swept or not: what a reader needs to tell runs apart.
 KEY_COLUMNS = ("stream.family", "drift.kind", "drift.pattern", "drift.severity", "replay.label_delay", "seed")
@@ -210,9 +210,8 @@ def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
     if not collection.runs.empty:
         for phase in ("pre", "post", "all"):
             md, tex = format_comparison(comparison(collection.runs, phase=phase, metric=metric), metric=metric, phase=phase)
-            (out / f"comparison_{phase}.md").write_text(md)
-            (out / f"comparison_{phase}.tex").write_text(tex)
-            written += [out / f"comparison_{phase}.md", out / f"comparison_{phase}.tex"]
+            for suffix, text in ((".md", md), (".tex", tex)):
+                written.append(atomic_write(out / f"comparison_{phase}{suffix}", lambda tmp: tmp.write_text(text)))
         if figures != []:
             from harness.plots import draw_figures  # matplotlib only when figures are asked for
 

@@ -179,6 +179,14 @@ def check_fraction(name: str, value, low: float = 0.0, high: float = 1.0, *, ope
         raise ConfigError(f"{name}={value} is outside {interval}")
 
 
+def check_sizes(n_offline: int, val_fraction: float, n_deploy: int) -> None:
+    """The sizes every generated stream shares: at least 10 offline samples, a validation share in
+    (0, 1), at least one deployment sample."""
+    check_positive("stream.n_offline", n_offline, 10)
+    check_fraction("stream.val_fraction", val_fraction)
+    check_positive("stream.n_deploy", n_deploy, 1)
+
+
 def split_offline(x: np.ndarray, y: np.ndarray, val_fraction: float) -> OfflineData:
     """The last ``val_fraction`` of ``(x, y)`` is validation, the rest training; float32 and int64."""
     n_val = max(1, int(round(len(y) * val_fraction)))

@@ -26,8 +26,16 @@ from functools import cached_property
 
 import numpy as np
 
-from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
+from harness.streams.base import (
+    DeployData,
+    DriftSchedule,
+    OfflineData,
+    check_fraction,
+    check_positive,
+    check_sizes,
+    deploy_data,
+    split_offline,
+)
 from harness.streams.shift import (
     check_minority_prior,
     draw_classes,
@@ -66,14 +74,10 @@ class GaussianClassesStream:
     ):
         check_positive("stream.n_features", n_features, 2)
         check_positive("stream.n_classes", n_classes, 2)
-        check_positive("stream.n_offline", n_offline, 10)
-        check_positive("stream.n_deploy", n_deploy, 1)
+        check_sizes(n_offline, val_fraction, n_deploy)
         check_positive("stream.separation", separation, 0)
         check_positive("stream.novel_spread", novel_spread, 0)
-        if not 0.0 < val_fraction < 1.0:
-            raise ConfigError(f"stream.val_fraction={val_fraction} is outside (0, 1)")
-        if not 0.0 < novel_share <= 1.0:
-            raise ConfigError(f"stream.novel_share={novel_share} is outside (0, 1]")
+        check_fraction("stream.novel_share", novel_share, open_high=False)
         check_minority_prior(minority_prior, n_classes)
         self.prior = majority_prior(offline_majority, n_classes)
         self.offline_majority = offline_majority

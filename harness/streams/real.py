@@ -28,7 +28,15 @@ import numpy as np
 from river import datasets
 
 from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_fraction, deploy_data, split_offline
+from harness.streams.base import (
+    DeployData,
+    DriftSchedule,
+    OfflineData,
+    check_fraction,
+    check_positive,
+    deploy_data,
+    split_offline,
+)
 from harness.streams.shift import check_minority_prior, draw_classes, target_prior
 
 
@@ -57,8 +65,7 @@ class RealStream:
     ):
         if n_classes != self.n_classes:
             raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
-        if n_deploy < 1:
-            raise ConfigError(f"stream.n_deploy={n_deploy} must be >= 1")
+        check_positive("stream.n_deploy", n_deploy, 1)
         check_fraction("stream.val_fraction", val_fraction)
         check_fraction("stream.quantile", quantile, 0.0, 1.0)
         check_fraction("stream.offline_keep", offline_keep, 0.0, 1.0, open_high=False)

@@ -30,7 +30,7 @@ from functools import cached_property
 import numpy as np
 
 from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_sizes, deploy_data, split_offline
 
 
 class RiverStream:
@@ -56,10 +56,7 @@ class RiverStream:
     ):
         if n_classes is not None and n_classes != self.n_classes:
             raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
-        check_positive("stream.n_offline", n_offline, 10)
-        check_positive("stream.n_deploy", n_deploy, 1)
-        if not 0.0 < val_fraction < 1.0:
-            raise ConfigError(f"stream.val_fraction={val_fraction} is outside (0, 1)")
+        check_sizes(n_offline, val_fraction, n_deploy)
         self.check_params(**params)
         schedule.check(n_deploy, self.kinds, self.family, self.patterns)
         self.schedule, self.seed = schedule, seed

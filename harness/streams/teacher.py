@@ -37,8 +37,16 @@ from functools import cached_property
 
 import numpy as np
 
-from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_positive, deploy_data, split_offline
+from harness.streams.base import (
+    DeployData,
+    DriftSchedule,
+    OfflineData,
+    check_fraction,
+    check_positive,
+    check_sizes,
+    deploy_data,
+    split_offline,
+)
 from harness.streams.shift import (
     check_minority_prior,
     draw_classes,
@@ -80,18 +88,13 @@ class TeacherStream:
     ):
         check_positive("stream.n_features", n_features, 2)
         check_positive("stream.n_classes", n_classes, 2)
-        check_positive("stream.n_offline", n_offline, 10)
-        check_positive("stream.n_deploy", n_deploy, 1)
+        check_sizes(n_offline, val_fraction, n_deploy)
         check_positive("stream.hidden", hidden, 1)
-        if not 0.0 < val_fraction < 1.0:
-            raise ConfigError(f"stream.val_fraction={val_fraction} is outside (0, 1)")
-        if not 0.0 <= label_noise < 1.0:
-            raise ConfigError(f"stream.label_noise={label_noise} is outside [0, 1)")
+        check_fraction("stream.label_noise", label_noise, open_low=False)
         check_minority_prior(minority_prior, n_classes)
         self.prior = np.full(n_classes, 1.0 / n_classes) if offline_majority is None else majority_prior(
             offline_majority, n_classes)  # fmt: skip
-        if not 0.0 < novel_share <= 1.0:
-            raise ConfigError(f"stream.novel_share={novel_share} is outside (0, 1]")
+        check_fraction("stream.novel_share", novel_share, open_high=False)
         check_positive("stream.novel_spread", novel_spread, 0)
         schedule.check(n_deploy, self.kinds, self.family)
         self.schedule = schedule
