@@ -83,6 +83,8 @@ class Config:
 
 
 def register() -> None:
+    import harness.sweep  # noqa: F401  registers the ${job_dir:...} resolver of conf/config.yaml
+
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     schemas.register(cs)

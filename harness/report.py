@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
 from harness import metrics
-from harness.results import atomic_write, read_result, write_table
+from harness.results import atomic_write, run_state, write_table
 
 # Always reported, swept or not: what a reader needs to tell runs apart.
 KEY_COLUMNS = ("stream.family", "drift.kind", "drift.pattern", "drift.severity", "replay.label_delay", "seed")
@@ -64,10 +63,11 @@ def _lookup(config: dict, dotted: str):
     return node
 
 
-def config_columns(run_dir: Path) -> dict:
-    """The key columns and every overridden key of a run, with the resolved (typed) values."""
-    config = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text()) or {}
-    overrides = yaml.safe_load((run_dir / ".hydra" / "overrides.yaml").read_text()) or []
+def config_columns(result: dict) -> dict:
+    """The key columns and every overridden key of a run, with the resolved (typed) values, as the run
+    recorded them in its ``result.json`` (never from ``.hydra/``, which a later invocation may rewrite)."""
+    config = result.get("config") or {}
+    overrides = result.get("overrides") or []
     keys = list(KEY_COLUMNS)
     for override in overrides:
         key = override.split("=", 1)[0].lstrip("+~")
@@ -99,33 +99,46 @@ def prediction_tables(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
 
 
 def collect(roots: list[Path]) -> Collection:
-    """Read every run below ``roots``; failed and unfinished runs are listed, not read."""
+    """Read every run below ``roots``. Failed, corrupt (a file changed since the run wrote it, or one
+    that cannot be read) and unfinished runs are listed, never read and never dropped silently."""
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     failed, unfinished = [], []
     for run_dir in find_run_dirs(roots):
-        result = read_result(run_dir)
-        if result is None:
+        state = run_state(run_dir)
+        if state.state == "missing":
             unfinished.append(run_dir)
             continue
-        if result.get("status") != "ok":
-            failed.append({"run": str(run_dir), "error_type": result.get("error_type"), "message": result.get("message")})
+        if state.state != "ok":
+            error_type = state.result.get("error_type") if state.state == "failed" else state.state
+            failed.append({"run": str(run_dir), "error_type": error_type,
+                           "message": state.result.get("message") if state.state == "failed" else state.message})
             continue
-        columns = {"run": str(run_dir), **config_columns(run_dir),
-                   "schedule.onset": result["schedule"]["onset"], "schedule.width": result["schedule"]["width"]}  # fmt: skip
-        headline = pd.DataFrame.from_dict(result["strategies"], orient="index")
-        summary = pd.read_csv(run_dir / "summary.csv").merge(
-            headline[["drift_induced_error", "recovery_samples"]], left_on="strategy", right_index=True
-        )
-        confidence, reliability = prediction_tables(pd.read_parquet(run_dir / "predictions.parquet"))
-        read = {"runs": summary, "windows": pd.read_csv(run_dir / "windows.csv"),
-                "costs": pd.read_csv(run_dir / "costs.csv"), "confidence": confidence, "reliability": reliability}  # fmt: skip
+        try:
+            read = read_run(run_dir, state.result)
+        except Exception as error:  # a file that parses badly: list the run, do not stop the report
+            failed.append({"run": str(run_dir), "error_type": "unreadable", "message": f"{type(error).__name__}: {error}"})
+            continue
         for name, frame in read.items():
-            tables[name].append(frame.assign(**columns))
+            tables[name].append(frame)
 
     def concat(frames):
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     return Collection(**{name: concat(frames) for name, frames in tables.items()}, failed=failed, unfinished=unfinished)
+
+
+def read_run(run_dir: Path, result: dict) -> dict[str, pd.DataFrame]:
+    """One finished run's tables, each with the run's config columns."""
+    columns = {"run": str(run_dir), **config_columns(result),
+               "schedule.onset": result["schedule"]["onset"], "schedule.width": result["schedule"]["width"]}
+    headline = pd.DataFrame.from_dict(result["strategies"], orient="index")
+    summary = pd.read_csv(run_dir / "summary.csv").merge(
+        headline[["drift_induced_error", "recovery_samples"]], left_on="strategy", right_index=True
+    )
+    confidence, reliability = prediction_tables(pd.read_parquet(run_dir / "predictions.parquet"))
+    read = {"runs": summary, "windows": pd.read_csv(run_dir / "windows.csv"),
+            "costs": pd.read_csv(run_dir / "costs.csv"), "confidence": confidence, "reliability": reliability}
+    return {name: frame.assign(**columns) for name, frame in read.items()}
 
 
 def condition_columns(runs: pd.DataFrame) -> list[str]:

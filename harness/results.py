@@ -1,25 +1,46 @@
-"""Writing a run directory: every file atomically, ``result.json`` last."""
+"""Writing and reading a run directory: every file atomically, ``result.json`` last, and the checks
+that decide whether a directory holds a finished run of a given config."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 RESULT = "result.json"
+LOCK = ".lock"
+# Keys that change what is printed or saved alongside, never a number: left out of the fingerprint.
+NOT_IN_FINGERPRINT = ("rerun", "quiet", "save_stream", "figures")
+# The files whose SHA-256 result.json records: every table and the exported model (figures are
+# drawings of the tables and may be redrawn).
+CHECKED_SUFFIXES = (".csv", ".parquet", ".json", ".pt2")
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary sibling of ``path`` (same suffix), then rename it into place,
-    so that a killed run never leaves a half-written file under the final name."""
+    """Call ``write(tmp)`` on a temporary sibling of ``path`` (same suffix, a name unique to this
+    process), then rename it into place, so that a killed run never leaves a half-written file under
+    the final name and two processes writing the same file never share a temporary one."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 
@@ -48,12 +69,146 @@ def write_table(path: Path, frame) -> Path:
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def config_fingerprint(config: dict) -> str:
+    """SHA-256 of a resolved config (a plain dict) without the keys that change no number.
+
+    >>> config_fingerprint({"seed": 0, "quiet": True}) == config_fingerprint({"seed": 0, "quiet": False})
+    True
+    >>> config_fingerprint({"seed": 0}) == config_fingerprint({"seed": 1})
+    False
+    """
+    kept = {key: value for key, value in config.items() if key not in NOT_IN_FINGERPRINT}
+    return hashlib.sha256(json.dumps(_plain(kept), sort_keys=True).encode()).hexdigest()
+
+
+def written_files(run_dir: Path, since_ns: int) -> dict[str, str]:
+    """``{relative path: sha256}`` of the checked files under ``run_dir`` modified at or after ``since_ns``."""
+    run_dir = Path(run_dir)
+    return {
+        str(path.relative_to(run_dir)): file_sha256(path)
+        for path in sorted(run_dir.rglob("*"))
+        if path.is_file()
+        and path.suffix in CHECKED_SUFFIXES
+        and path.name != RESULT
+        and not path.name.startswith(".")
+        and ".hydra" not in path.relative_to(run_dir).parts
+        and path.stat().st_mtime_ns >= since_ns
+    }
+
+
+@dataclass
+class RunState:
+    """What a directory holds: ``missing`` (no result.json: unfinished or never run), ``corrupt``
+    (result.json unreadable, or a file differs from its recorded SHA-256), ``failed``, ``ok``, or
+    ``conflict`` (finished, but with another config than the one asked for)."""
+
+    state: str
+    message: str = ""
+    result: dict | None = None
+
+
+@contextlib.contextmanager
+def job_lock(run_dir: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``run_dir`` (a ``.lock`` file in it) while the block runs; yields
+    False at once, holding nothing, when another process holds it. The operating system releases the
+    lock when its process dies, so a killed job never leaves a stale lock."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK, "a") as handle:
+        if fcntl is None:  # no advisory locks on this platform: run unguarded
+            yield True
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def wait_for_lock(run_dir: Path) -> None:
+    """Block until no process holds ``run_dir``'s lock."""
+    path = Path(run_dir) / LOCK
+    if fcntl is None or not path.exists():
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def read_result(run_dir: Path) -> dict | None:
-    """The run's ``result.json``, or None for an unfinished run."""
+    """The run's ``result.json``; None if there is none; a ``status: corrupt`` record if unreadable."""
     path = Path(run_dir) / RESULT
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is unreadable: {error}"}
+    if not isinstance(result, dict) or "status" not in result:
+        return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is not a run record"}
+    return result
 
 
-def finished_ok(run_dir: Path) -> bool:
+def damaged_files(run_dir: Path, result: dict) -> list[str]:
+    """The recorded files of a finished run that are missing or differ from their SHA-256."""
+    damaged = []
+    for name, sha in (result.get("files") or {}).items():
+        path = Path(run_dir) / name
+        if not path.is_file() or file_sha256(path) != sha:
+            damaged.append(name)
+    return damaged
+
+
+def run_state(run_dir: Path, config: dict | None = None) -> RunState:
+    """The state of ``run_dir``; given the resolved ``config`` asked for, a finished run of another
+    config (by :func:`config_fingerprint`) is a ``conflict``."""
     result = read_result(run_dir)
-    return result is not None and result.get("status") == "ok"
+    if result is None:
+        return RunState("missing", f"{Path(run_dir) / RESULT} does not exist")
+    status = result.get("status")
+    if status == "corrupt":
+        return RunState("corrupt", result["message"], result)
+    if status != "ok":
+        return RunState("failed", f"{result.get('error_type')}: {result.get('message')}", result)
+    damaged = damaged_files(run_dir, result)
+    if damaged:
+        return RunState("corrupt", f"{run_dir}: {', '.join(damaged)} missing or changed since the run wrote it",
+                        result)
+    if config is not None and result.get("config_sha256") != config_fingerprint(config):
+        difference = config_difference(result.get("config") or {}, config)
+        return RunState("conflict", f"{run_dir} holds a finished run of another config{difference}", result)
+    return RunState("ok", "", result)
+
+
+def config_difference(recorded: dict, asked: dict | None = None) -> str:
+    """`` (key: recorded -> asked, ...)`` for the first few keys that differ, or ``""``."""
+    if asked is None:
+        return ""
+    flat_recorded, flat_asked = _flatten(recorded), _flatten(asked)
+    keys = [k for k in sorted(set(flat_recorded) | set(flat_asked))
+            if k.split(".")[0] not in NOT_IN_FINGERPRINT and flat_recorded.get(k) != flat_asked.get(k)]
+    if not keys:
+        return ""
+    shown = ", ".join(f"{k}: {flat_recorded.get(k)!r} -> {flat_asked.get(k)!r}" for k in keys[:4])
+    return f" ({shown}{', ...' if len(keys) > 4 else ''})"
+
+
+def _flatten(node, prefix: str = "") -> dict:
+    if not isinstance(node, dict):
+        return {prefix: node}
+    flat = {}
+    for key, value in node.items():
+        flat.update(_flatten(value, f"{prefix}{key}." if isinstance(value, dict) else f"{prefix}{key}"))
+    return flat

@@ -6,10 +6,8 @@ directly with a composed config and an output directory.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import platform
-import shutil
 import sys
 import time
 import traceback
@@ -29,14 +27,24 @@ from threadpoolctl import threadpool_limits
 import harness
 from harness import config
 from harness.errors import ConfigError
-from harness.checks import build_strategies, check_config, check_strategy_list
+from harness.checks import check_strategy_list
 from harness.models import weights_sha256
 from harness.offline import export, optimise_and_freeze
 from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
-from harness.results import RESULT, finished_ok, write_json, write_table
-from harness.streams import build_stream
+from harness.preflight import preflight
+from harness.results import (
+    RESULT,
+    atomic_write,
+    config_fingerprint,
+    job_lock,
+    run_state,
+    write_json,
+    write_table,
+    written_files,
+)
 from harness.streams.view import write_stream_view
+from harness.sweep import record_outcome
 from harness.summary import (
     costs_table,
     detection_summary,
@@ -84,10 +92,9 @@ def versions() -> dict:
 def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     """Run one experiment into ``output_dir``; ``result.json`` is written last."""
     started = time.perf_counter()
+    started_ns = time.time_ns()
     output_dir = Path(output_dir)
-    stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
-    strategies = build_strategies(cfg.strategy)
-    check_config(cfg)
+    stream, strategies = preflight(cfg)
     seed_everything(cfg.seed, cfg.threads)
     output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -152,6 +159,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     )  # fmt: skip
     for row in costs.itertuples():
         per_strategy[row.strategy]["samples_per_s"] = row.samples_per_s
+    config_record = OmegaConf.to_container(cfg, resolve=True)
     result = {
         "status": "ok",
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -171,7 +179,9 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         },
         "schedule": stream.schedule.as_dict(),
         "versions": versions(),
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "config": config_record,
+        "config_sha256": config_fingerprint(config_record),
+        "files": written_files(output_dir, started_ns),
     }
     write_json(output_dir / RESULT, result)
     return RunResult(output_dir, summary, costs, result)
@@ -217,39 +227,78 @@ def format_headline(result: dict) -> str:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> str:
-    """Run one job. In a sweep, a finished job is skipped and a failing one is recorded as failed
-    (``result.json`` with the error) while the others go on; the sweep's summary counts them."""
+    """Run one job. A finished job of the same config is skipped; a finished job of another config
+    is refused (``rerun=true`` redoes it); a job another process is running is left to it; a failing
+    job is recorded as failed (``result.json`` with the error) while the others of a sweep go on."""
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     single = HydraConfig.get().mode == RunMode.RUN
     if cfg.quiet:
         log.setLevel(logging.WARNING)
-    if not cfg.rerun and finished_ok(output_dir):
-        log.info("skipped: %s is finished (rerun=true forces)", output_dir)
-        return "skipped"
+    with job_lock(output_dir) as locked:
+        if not locked:
+            return refuse(output_dir, "busy", f"{output_dir} is being run by another process", single)
+        state = run_state(output_dir, OmegaConf.to_container(cfg, resolve=True))
+        if state.state == "conflict" and not cfg.rerun:
+            return refuse(output_dir, "refused", f"{state.message}; choose another directory, or rerun=true "
+                          "to replace it", single)
+        stream_wanted = cfg.save_stream and not (output_dir / "stream_deploy.parquet").is_file()
+        if state.state == "ok" and not cfg.rerun and not stream_wanted:
+            log.info("skipped: %s is finished (rerun=true forces)", output_dir)
+            record_outcome(output_dir, "skipped")
+            return "skipped"
+        if state.state == "corrupt":
+            log.warning("redoing %s: %s", output_dir, state.message)
+        return run_job(cfg, output_dir, single)
+
+
+def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
+    write_hydra_record(output_dir, cfg)
     try:
         outcome = run(cfg, output_dir)
     except ConfigError as error:
+        write_failure(output_dir, error, cfg)
+        record_outcome(output_dir, "failed", str(error))
         print(f"error: {error}", file=sys.stderr)
         if single:
-            shutil.rmtree(output_dir, ignore_errors=True)  # nothing was computed: leave no trace
-            with contextlib.suppress(OSError):
-                output_dir.parent.rmdir()  # the date folder, if this was its only run
             sys.exit(2)
-        write_failure(output_dir, error)
         return "failed"
     except Exception as error:
-        write_failure(output_dir, error)
+        write_failure(output_dir, error, cfg)
+        record_outcome(output_dir, "failed", f"{type(error).__name__}: {error}")
         if single:
             raise
         log.error("failed: %s: %s: %s", output_dir, type(error).__name__, error)
         return "failed"
-    if not cfg.quiet and single:
+    record_outcome(output_dir, "done")
+    if single and not cfg.quiet:
         print(format_headline(outcome.result))
+    if single:
         print(f"results: {output_dir}  ({outcome.result['wall_time_s']:.1f} s)")
     return "done"
 
 
-def write_failure(output_dir: Path, error: BaseException) -> None:
+def refuse(output_dir: Path, state: str, message: str, single: bool) -> str:
+    """Leave ``output_dir`` as it is and say why; a single run exits with code 2."""
+    record_outcome(output_dir, state, message)
+    print(f"error: {message}", file=sys.stderr)
+    if single:
+        sys.exit(2)
+    return state
+
+
+def write_hydra_record(output_dir: Path, cfg: DictConfig) -> None:
+    """``.hydra/``: the job's config, Hydra's config and the overrides, as Hydra itself writes them.
+    Written here, once the job is known to run, rather than by Hydra (``hydra.output_subdir: null``),
+    so that a skipped or refused job leaves the record of the run in its directory untouched."""
+    record = output_dir / ".hydra"
+    record.mkdir(parents=True, exist_ok=True)
+    hydra_cfg = HydraConfig.instance().cfg
+    for name, node in (("config.yaml", cfg), ("hydra.yaml", hydra_cfg),
+                       ("overrides.yaml", hydra_cfg.hydra.overrides.task)):
+        atomic_write(record / name, lambda tmp, node=node: OmegaConf.save(node, tmp))
+
+
+def write_failure(output_dir: Path, error: BaseException, cfg: DictConfig | None = None) -> None:
     """``result.json`` of a failed job: what failed and where, so the sweep can go on and say so."""
     output_dir.mkdir(parents=True, exist_ok=True)
     write_json(
@@ -261,6 +310,7 @@ def write_failure(output_dir: Path, error: BaseException) -> None:
             "traceback": traceback.format_exc(),
             "overrides": _overrides(),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": OmegaConf.to_container(cfg, resolve=True) if cfg is not None else None,
         },
     )
 

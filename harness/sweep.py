@@ -1,56 +1,96 @@
 """Sweep-level feedback as a Hydra callback: a progress bar, the closing count, the aggregated tables.
 
-Hydra runs the callback in the launching process whatever the launcher (basic, joblib, submitit),
-so it watches the job directories on disk rather than the jobs themselves: a job of this sweep is
-one whose ``.hydra/`` Hydra (re)wrote after the sweep started; it is done or failed by its
-``result.json`` written after that, skipped if its ``result.json`` is older.
+Each job tells the sweep that launched it how it ended (done, skipped, failed, refused, busy) by
+writing one small file into the sweep's ledger, a directory whose path reaches the jobs through the
+environment; launchers (basic, joblib, submitit, SLURM) pass the environment on, so the count is
+exact whatever runs the jobs and whatever other processes write into the same sweep directory.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
+import secrets
+import shutil
 import sys
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from harness.report import collect, find_run_dirs, write_report
-from harness.results import RESULT, read_result
+from harness.report import collect, write_report
+from harness.results import run_state, wait_for_lock, write_json
+
+LEDGER_ENV = "HARNESS_SWEEP_LEDGER"
+MAX_JOB_DIR_BYTES = 200  # under the 255 bytes most file systems allow per name
 
 
-def count_jobs(config: DictConfig) -> int:
-    """Jobs the basic sweeper will launch: the product of the sweep's command-line and preset values."""
+def job_dir_name(override_dirname: str) -> str:
+    """A job directory's name from Hydra's ``override_dirname``: ``/`` (and ``%``) percent-encoded,
+    so that no override value can make a path that leaves the sweep directory, and at most
+    ``MAX_JOB_DIR_BYTES`` bytes: a longer name keeps as many whole overrides as fit, then a hash of all.
+
+    >>> job_dir_name("+tag=../../x,seed=1")
+    '+tag=..%2F..%2Fx,seed=1'
+    >>> name = job_dir_name(",".join(f"key{i}=value{i}" for i in range(40)))
+    >>> len(name.encode()) <= MAX_JOB_DIR_BYTES, name[:24], name[-31:-10]
+    (True, 'key0=value0,key1=value1,', 'key13=value13,~hash-')
+    """
+    name = override_dirname.replace("%", "%25").replace("/", "%2F")
+    if len(name.encode()) <= MAX_JOB_DIR_BYTES:
+        return name
+    digest = hashlib.sha256(override_dirname.encode()).hexdigest()[:10]
+    suffix = f",~hash-{digest}"
+    head = name.encode()[: MAX_JOB_DIR_BYTES - len(suffix) + 1].decode(errors="ignore")
+    return head[: head.rfind(",")] + suffix if "," in head else head[:-1] + suffix
+
+
+# conf/config.yaml names sweep jobs with ${job_dir:...}; registered on import, so that any process that
+# runs a job (joblib and submitit workers included) has it.
+if not OmegaConf.has_resolver("job_dir"):
+    OmegaConf.register_new_resolver("job_dir", job_dir_name)
+
+
+def record_outcome(job_dir: Path, state: str, message: str = "") -> None:
+    """Tell the sweep that launched this job how it ended; nothing outside a sweep of this harness."""
+    ledger = os.environ.get(LEDGER_ENV)
+    if not ledger or not Path(ledger).is_dir():
+        return
+    name = hashlib.sha256(str(Path(job_dir).resolve()).encode()).hexdigest()[:20]
+    write_json(Path(ledger) / f"{name}.json", {"job_dir": str(job_dir), "state": state, "message": message})
+
+
+def read_ledger(ledger: Path) -> list[dict]:
+    """The outcomes the jobs have recorded so far (files are renamed into place whole)."""
+    paths = sorted(path for path in Path(ledger).glob("*.json") if not path.name.startswith("."))
+    return [json.loads(path.read_text()) for path in paths]
+
+
+def count_jobs(config: DictConfig) -> int | None:
+    """Jobs the basic sweeper will launch: the product of the sizes of the sweep's value lists
+    (command-line values replace a preset's for the same key); None if a sweep cannot be counted."""
     params = config.hydra.sweeper.get("params") or {}
     overrides = [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    return len(BasicSweeper.split_arguments(parsed, None)[0])
-
-
-def job_states(sweep_dir: Path, since: float) -> Counter:
-    """done / failed / skipped / running among the jobs of the sweep that started at ``since``."""
-    states: Counter = Counter()
-    for run_dir in find_run_dirs([sweep_dir]):
-        if (run_dir / ".hydra" / "overrides.yaml").stat().st_mtime < since:
-            continue  # an older job of this directory, not part of this sweep
-        result = read_result(run_dir)
-        if result is None:
-            states["running"] += 1
-        elif (run_dir / RESULT).stat().st_mtime < since:
-            states["skipped"] += 1
-        else:
-            states["done" if result.get("status") == "ok" else "failed"] += 1
-    return states
+    by_key = {}
+    for override in OverridesParser.create().parse_overrides(overrides):
+        by_key[override.get_key_element()] = override
+    try:
+        sizes = [len(list(o.sweep_string_iterator())) for o in by_key.values() if o.is_sweep_override()]
+    except Exception:  # e.g. glob() needs the config's options to expand
+        return None
+    return math.prod(sizes)
 
 
 def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
     """A web-sized copy of a figure (palette PNG), small enough to commit."""
-    from PIL import Image  # matplotlib's own dependency
+    from PIL import Image
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +102,10 @@ def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
 
 class SweepCallback(Callback):
     """At the end of a multirun: count the jobs, aggregate them with ``harness.report`` (drawing
-    ``figures``, default all that the data supports) and copy the ``reference`` figures, shrunk,
-    to ``reference_dir/<sweep name>/`` (the small figures the documentation embeds)."""
+    ``figures``, default all that the data supports) and, only when ``update_reference`` is true,
+    copy the ``reference`` figures, shrunk, to ``reference_dir/<sweep name>/`` (the small figures
+    the documentation embeds). Exits 1 when a job failed, was refused or did not finish, and when
+    the aggregation itself fails."""
 
     def __init__(
         self,
@@ -73,6 +115,7 @@ class SweepCallback(Callback):
         figures: list[str] | None = None,
         reference: list[str] | None = None,
         reference_dir: str = "results/reference",
+        update_reference: bool = False,
     ):
         self.report = report
         self.progress = progress
@@ -80,6 +123,7 @@ class SweepCallback(Callback):
         self.figures = list(figures) if figures is not None else None
         self.reference = list(reference or [])
         self.reference_dir = Path(reference_dir)
+        self.update_reference = update_reference
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -91,39 +135,68 @@ class SweepCallback(Callback):
         self.__dict__.update(state, _stop=threading.Event(), _thread=None)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        self.started = time.time() - 1.0  # file times have coarse resolution on some filesystems
         self.sweep_dir = Path(config.hydra.sweep.dir)
+        self.total = count_jobs(config)
+        self.ledger = self.sweep_dir / f".ledger-{os.getpid()}-{secrets.token_hex(4)}"
+        self.ledger.mkdir(parents=True)
+        os.environ[LEDGER_ENV] = str(self.ledger.resolve())
         if self.progress and not config.get("quiet", False):
-            total = count_jobs(config)
-            self._thread = threading.Thread(target=self._watch, args=(total,), daemon=True)
+            self._thread = threading.Thread(target=self._watch, daemon=True)
             self._thread.start()
 
-    def _watch(self, total: int) -> None:
-        bar = tqdm(total=total, unit="job", desc="sweep", position=0, dynamic_ncols=True)
+    def _watch(self) -> None:
+        bar = tqdm(total=self.total, unit="job", desc="sweep", position=0, dynamic_ncols=True)
         while True:
             stopping = self._stop.wait(self.poll_s)
-            states = job_states(self.sweep_dir, self.started) if self.sweep_dir.exists() else Counter()
-            bar.n = states["done"] + states["failed"] + states["skipped"]
+            states = Counter(entry["state"] for entry in read_ledger(self.ledger))
+            bar.n = sum(states.values())
             bar.set_postfix(failed=states["failed"], skipped=states["skipped"], refresh=not stopping)
             if stopping:
                 break
         bar.close()
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        # Hydra turns a callback's exception into a warning and exits 0: end with a clear error instead.
+        try:
+            failing = self._finish()
+        except Exception as error:
+            print(f"error: the sweep's closing step failed: {type(error).__name__}: {error}", file=sys.stderr)
+            sys.exit(1)
+        if failing:
+            sys.exit(1)  # a SystemExit is not swallowed by Hydra's callback wrapper
+
+    def _finish(self) -> bool:
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
-        states = job_states(self.sweep_dir, self.started)
-        print(
-            f"sweep: {states['done']} done, {states['skipped']} skipped, {states['failed']} failed"
-            + (f", {states['running']} unfinished" if states["running"] else "")
-            + f" -> {self.sweep_dir}",
-            file=sys.stderr,
-        )
-        up_to_date = not (states["done"] or states["failed"]) and (self.sweep_dir / "runs.parquet").is_file()
-        if self.report and not up_to_date:  # a fully skipped re-run keeps the report it already has
+        entries = read_ledger(self.ledger)
+        shutil.rmtree(self.ledger, ignore_errors=True)  # made by this invocation, read now
+        os.environ.pop(LEDGER_ENV, None)
+        states = Counter()
+        problems = []
+        for entry in entries:
+            state = entry["state"]
+            if state == "busy":  # another process is running it: wait, then see how it ended
+                wait_for_lock(Path(entry["job_dir"]))
+                other = run_state(Path(entry["job_dir"])).state
+                state = {"ok": "elsewhere", "missing": "unfinished"}.get(other, "failed")
+            states[state] += 1
+            if state in ("failed", "refused", "unfinished"):
+                problems.append(f"  {state}: {entry['job_dir']}" + (f": {entry['message']}" if entry["message"] else ""))
+        if self.total is not None and len(entries) < self.total:
+            states["unfinished"] += self.total - len(entries)
+        parts = [f"{states['done']} done", f"{states['skipped']} skipped", f"{states['failed']} failed"]
+        parts += [f"{states[k]} {label}" for k, label in
+                  (("refused", "refused"), ("elsewhere", "done by another process"), ("unfinished", "unfinished"))
+                  if states[k]]
+        print(f"sweep: {', '.join(parts)} -> {self.sweep_dir}", file=sys.stderr)
+        for line in problems:
+            print(line, file=sys.stderr)
+        ran = states["done"] or states["failed"] or states["elsewhere"]
+        if self.report and (ran or not (self.sweep_dir / "runs.parquet").is_file()):
             write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
-            for name in self.reference:
-                shrink(self.sweep_dir / "figures" / f"{name}.png", self.reference_dir / self.sweep_dir.name / f"{name}.png")
-        if states["failed"] or states["running"]:
-            sys.exit(1)  # a SystemExit is not swallowed by Hydra's callback wrapper
+            if self.update_reference:
+                for name in self.reference:
+                    shrink(self.sweep_dir / "figures" / f"{name}.png",
+                           self.reference_dir / self.sweep_dir.name / f"{name}.png")
+        return bool(states["failed"] or states["refused"] or states["unfinished"])

@@ -124,8 +124,8 @@ def test_preset_defines_its_own_grid_and_the_command_line_overrides_it(tmp_path)
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    names = [p.name for p in job_dirs(tmp_path / "sweep")]
-    assert len(names) == 1 and "seed=3" in names[0]
+    jobs = job_dirs(tmp_path / "sweep")
+    assert len(jobs) == 1 and "seed=3" in json.loads((jobs[0] / "result.json").read_text())["overrides"]
 
 
 def test_rerun_forces_finished_jobs_again_in_the_same_directory(tmp_path):

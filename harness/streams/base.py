@@ -28,7 +28,8 @@ class DriftSchedule:
     - ``recurring``: from ``onset`` on, switches to the new concept, back to the old one ``period``
       samples later, and so on; each switch is sudden or, with ``transition="gradual"``, a linear ramp
       over ``width`` samples (probabilistic mixing, as in ``gradual``);
-    - ``none``: 0 everywhere, but the phases are still marked so that a control is summarised alike.
+    - ``none``: 0 everywhere, but the phases are still marked (pre before ``onset``, post from it on;
+      width 0) so that a control is summarised alike.
 
     ``severity`` scales the change itself (each family says in what units); severity 0 gives
     progress 0, a deployment distribution equal to the offline one. Phases are those of the first
@@ -44,7 +45,8 @@ class DriftSchedule:
     transition: str = "sudden"
 
     def __post_init__(self):
-        if self.pattern == "sudden" or (self.pattern == "recurring" and self.transition == "sudden"):
+        no_ramp = self.pattern in ("sudden", "none") or (self.pattern == "recurring" and self.transition == "sudden")
+        if no_ramp:
             object.__setattr__(self, "width", 0)
 
     def check(self, n_deploy: int, kinds: tuple[str, ...], family: str, patterns: tuple[str, ...] = PATTERNS) -> None:
