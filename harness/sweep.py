@@ -40,7 +40,7 @@ def job_dir_name(override_dirname: str) -> str:
     >>> job_dir_name("+tag=../../x,seed=1")
     '+tag=..%2F..%2Fx,seed=1'
     >>> name = job_dir_name(",".join(f"key{i}=value{i}" for i in range(40)))
-    >>> len(name.encode()) <= MAX_JOB_DIR_BYTES, name[:24], name[-31:-10]
+    >>> len(name.encode()) <= MAX_JOB_DIR_BYTES, name[:24], name[-30:-10]
     (True, 'key0=value0,key1=value1,', 'key13=value13,~hash-')
     """
     name = override_dirname.replace("%", "%25").replace("/", "%2F")
