@@ -10,6 +10,9 @@ from harness.streams.base import PATTERNS
 from harness.streams.schemas import SCHEMAS
 
 N_OFFLINE, N_DEPLOY, ONSET, WIDTH, PERIOD = 300, 600, 200, 100, 200
+# Phishing's 1,250 rows, none used twice, fill 150 + 600 samples under every kind only with a region
+# of half the data that the offline sample keeps more of.
+REAL_SMALL = {"phishing": {"n_offline": 150, "quantile": 0.5, "offline_keep": 0.6}}
 
 
 def drift(kind: str, pattern: str = "sudden", severity: float = 1.0, **rest) -> dict:
@@ -20,7 +23,7 @@ def drift(kind: str, pattern: str = "sudden", severity: float = 1.0, **rest) -> 
 
 def stream_params(family: str, **overrides) -> dict:
     params = asdict(SCHEMAS[family]())
-    params.update(n_offline=N_OFFLINE, n_deploy=N_DEPLOY)
+    params.update({"n_offline": N_OFFLINE, "n_deploy": N_DEPLOY, **REAL_SMALL.get(family, {})})
     params.update(overrides)
     return params
 

@@ -12,7 +12,8 @@ from harness.streams import FAMILIES, build_stream
 from tests.conftest import compose_config
 from tests.streams_cases import make
 
-SMALL = {"phishing": ["stream.n_offline=500"]}  # the tiny config's 800 offline rows exceed Phishing's selection
+# Phishing has 1,250 rows and uses none twice: the tiny config's 800 + 1,200 samples do not fit.
+SMALL = {"phishing": ["stream.n_offline=350", "stream.n_deploy=450", "drift.onset=150"]}
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def test_every_family_composes_from_conf_and_builds(family):
     [
         ["stream=gaussian_classes", "drift=label"],
         ["stream=sea", "drift=recurring", "drift.period=300"],
-        ["stream=phishing", "stream.n_offline=500", "drift=covariate", "drift.pattern=incremental", "drift.width=300"],
+        ["stream=phishing", *SMALL["phishing"], "drift=covariate", "drift.pattern=incremental", "drift.width=300"],
     ],
 )
 def test_a_tiny_run_of_another_family_writes_stream_png(tmp_path, overrides):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.streams_cases import CASES, N_DEPLOY, N_OFFLINE, ONSET, PERIOD, WIDTH, data
+from tests.streams_cases import CASES, N_DEPLOY, ONSET, PERIOD, WIDTH, data
 
 ids = [f"{f}-{k}-{p}" for f, k, p in CASES]
 
@@ -21,7 +21,7 @@ def test_replays_identically_and_has_the_contract_shapes(family, kind, pattern):
     d, k = stream.n_features, stream.n_classes
     assert offline.X_train.dtype == offline.X_val.dtype == deploy.X.dtype == np.float32
     assert offline.y_train.dtype == deploy.y.dtype == deploy.t.dtype == np.int64
-    assert len(offline.y_train) + len(offline.y_val) == N_OFFLINE
+    assert len(offline.y_train) + len(offline.y_val) == stream.n_offline
     assert offline.X_train.shape == (len(offline.y_train), d) and deploy.X.shape == (N_DEPLOY, d)
     for y in (offline.y_train, offline.y_val, deploy.y):
         assert y.min() >= 0 and y.max() < k
@@ -34,7 +34,7 @@ def test_replays_identically_and_has_the_contract_shapes(family, kind, pattern):
 def test_phases_and_progress_follow_the_schedule(family, kind, pattern):
     stream, _, deploy = data(family, kind, pattern)
     t = np.arange(N_DEPLOY)
-    width = {"sudden": 0, "none": WIDTH}.get(pattern, WIDTH)
+    width = {"sudden": 0, "none": 0}.get(pattern, WIDTH)
     expected_phase = np.where(t < ONSET, "pre", np.where(t < ONSET + width, "drift", "post"))
     np.testing.assert_array_equal(deploy.phase, expected_phase)
     progress = deploy.drift_progress

@@ -6,9 +6,12 @@ its ``quantile`` quantile (``shift_side="high"``) or at or below its ``1 - quant
 (the sample-selection view of covariate shift): a region row is kept only with chance
 ``offline_keep``, the others always; for the other kinds every row is kept. The rows are shuffled
 with the seed, the first ``n_offline`` kept rows are the offline data, every other row is the
-deployment pool. Without drift the deployment stream draws pool rows
-by the same selection rule (with replacement), so it has the offline distribution. Shift is induced
-by re-sampling the pool, the way "Failing Loudly" (Rabanser et al., 2019) builds shifted test sets:
+deployment pool. Without drift the deployment stream takes pool rows by the same selection rule,
+so it has the offline distribution. Every row is used at most once, offline or in deployment (each
+sub-pool is taken in the seeded shuffled order): a stream longer than the pool can serve is refused
+with the number of rows it has, so no deployment sample repeats an earlier one and an online learner
+is never scored on a row it has already learned. Shift is induced by re-sampling the pool, the way
+"Failing Loudly" (Rabanser et al., 2019) builds shifted test sets:
 
 - ``covariate``: a drifting sample is, with chance ``severity``, drawn among all the pool rows of
   the region, which the offline data under-represent; the selection depends on ``x`` alone, so
@@ -87,6 +90,7 @@ class RealStream:
         if not 10 <= n_offline <= kept.sum() - 100:
             raise ConfigError(f"stream.n_offline={n_offline} is outside [10, {kept.sum() - 100}] (the rows of "
                               f"stream={self.family} kept by the selection, less 100 for deployment)")  # fmt: skip
+        self._deploy_rows  # refuses a stream longer than the rows left can serve, before any compute
 
     @cached_property
     def _rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -117,23 +121,52 @@ class RealStream:
         index = self._split()[0]
         return split_offline(x[index], y[index], self.val_fraction)
 
-    def deploy(self) -> DeployData:
+    @cached_property
+    def _deploy_rows(self) -> np.ndarray:
+        """Row index of every deployment sample, no row taken twice: sample ``t`` takes the next unused
+        pool row (in the shuffled order) of the sub-pool it is drawn from: the rows the selection rule
+        keeps, the region's rows (covariate shift) or the kept rows of one class (label shift)."""
         s = self.schedule
-        x, y, region, kept = self._rows
+        _, y, region, kept = self._rows
         pool = self._split()[1]
         rng = np.random.default_rng([self.seed, 1])
         amount = s.amount(np.arange(self.n_deploy), rng) * s.severity
-        uniform, chance = rng.random(self.n_deploy), rng.random(self.n_deploy)
-        index = _pick(pool[kept[pool]], uniform)
+        chance = rng.random(self.n_deploy)
+        kept_rows, region_rows = -1, -2
+        source = np.full(self.n_deploy, kept_rows)
         if s.kind == "covariate":
-            moved = chance < amount
-            index[moved] = _pick(pool[region[pool]], uniform[moved])
+            source[chance < amount] = region_rows
         elif s.kind == "label":
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), rng)
-            for k in np.unique(wanted[wanted >= 0]):
-                index[wanted == k] = _pick(pool[kept[pool] & (y[pool] == k)], uniform[wanted == k])
+            source = np.where(wanted >= 0, wanted, kept_rows)
+        candidates = {kept_rows: pool[kept[pool]], region_rows: pool[region[pool]]}
+        candidates.update({k: pool[kept[pool] & (y[pool] == k)] for k in range(self.n_classes)})
+        names = {kept_rows: "rows kept by the selection rule", region_rows: "rows of the shifted region"}
+        used = np.zeros(len(y), dtype=bool)
+        position = dict.fromkeys(candidates, 0)
+        rows = np.empty(self.n_deploy, dtype=np.int64)
+        for t, wanted_source in enumerate(source.tolist()):  # a plain walk: sub-pools overlap
+            rows_of_source, i = candidates[wanted_source], position[wanted_source]
+            while i < len(rows_of_source) and used[rows_of_source[i]]:
+                i += 1
+            if i == len(rows_of_source):
+                what = names.get(wanted_source, f"rows of class {wanted_source}")
+                raise ConfigError(
+                    f"stream.n_deploy={self.n_deploy} is more than stream={self.family} can serve without "
+                    f"repeating a row: its {len(pool)} rows left after stream.n_offline={self.n_offline} run out "
+                    f"of {what} at deployment sample {t}; lower stream.n_deploy or stream.n_offline"
+                )
+            rows[t], used[rows_of_source[i]], position[wanted_source] = rows_of_source[i], True, i + 1
+        return rows
+
+    def deploy(self) -> DeployData:
+        s = self.schedule
+        x, y, region, _ = self._rows
+        index = self._deploy_rows
+        amount = s.amount(np.arange(self.n_deploy), np.random.default_rng([self.seed, 1])) * s.severity
         labels = y[index]
         if s.kind == "concept":
+            chance = np.random.default_rng([self.seed, 2]).random(self.n_deploy)
             swap = region[index] & (chance < amount)
             labels = np.where(swap, (labels + 1) % self.n_classes, labels)
         return deploy_data(s, x[index], labels)
@@ -156,14 +189,11 @@ class RealStream:
             **{p: getattr(self, p) for p in params},
             "region_share": float(region.mean()),
             "region_share_offline": float(region[self._split()[0]].mean()),
+            "rows_left_for_deployment": len(self._split()[1]),
+            "repeated_rows": 0,  # every deployment row is a distinct row of the data set
             "schedule": s.as_dict(self.n_deploy),
             "drift_units": units.get(s.kind, {}),
         }
-
-
-def _pick(rows: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """``rows[floor(u * len(rows))]`` for each uniform ``u``: a draw with replacement."""
-    return rows[np.floor(uniform * len(rows)).astype(np.int64)]
 
 
 class PhishingStream(RealStream):

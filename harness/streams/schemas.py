@@ -129,8 +129,9 @@ class RandomRBFConf(_River):
 class PhishingConf(_Common):
     family: str = "phishing"
     n_classes: int = 2  # fixed by the data set (read by strategies as ${stream.n_classes})
-    n_offline: int = 600
-    n_deploy: int = 4000
+    # 1,250 rows, none used twice: these sizes fit every kind and severity with drift.onset=225 (seeds 0-3)
+    n_offline: int = 350
+    n_deploy: int = 450
     shift_feature: str = "popup_window"
     shift_side: str = "low"
     quantile: float = 0.75
@@ -142,8 +143,9 @@ class PhishingConf(_Common):
 class BananasConf(_Common):
     family: str = "bananas"
     n_classes: int = 2  # fixed by the data set (read by strategies as ${stream.n_classes})
-    n_offline: int = 2500
-    n_deploy: int = 4000
+    # 5,300 rows, none used twice: these sizes fit every kind and severity with drift.onset=1000 (seeds 0-3)
+    n_offline: int = 2000
+    n_deploy: int = 2000
     shift_feature: str = "2"
     shift_side: str = "high"
     quantile: float = 0.75
