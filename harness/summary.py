@@ -48,8 +48,9 @@ def predictions_table(data: DeployData, records: dict[str, Record]) -> pd.DataFr
 
 def summary_table(data: DeployData, records: dict[str, Record], *, tau: float) -> pd.DataFrame:
     """One row per (strategy, phase), phase in pre/drift/post/all, plus ``novel`` (the samples of a
-    sub-population never seen offline) when the stream has any."""
-    masks = {phase: data.phase == phase for phase in PHASES}
+    sub-population never seen offline) when the stream has any; a phase without samples (the drift
+    phase of a sudden drift) has no row rather than a row of NaN."""
+    masks = {phase: mask for phase in PHASES if (mask := data.phase == phase).any()}
     masks["all"] = np.ones(len(data), bool)
     if data.novel.any():
         masks["novel"] = data.novel

@@ -109,13 +109,14 @@ class SweepCallback(Callback):
 
     def __init__(
         self,
+        *,
+        update_reference: bool,
         report: bool = True,
         progress: bool = True,
         poll_s: float = 1.0,
         figures: list[str] | None = None,
         reference: list[str] | None = None,
         reference_dir: str = "results/reference",
-        update_reference: bool = False,
     ):
         self.report = report
         self.progress = progress
