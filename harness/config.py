@@ -8,7 +8,7 @@ names the key. Ranges and choices are checked by the builders, before any comput
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -48,6 +48,8 @@ class OfflineConf:
     patience: int = 5
     calibrate: bool = True
     search: SearchConf = field(default_factory=SearchConf)
+    cache: bool = True  # reuse the pre-deployment outcome of identical offline data and settings
+    cache_dir: str = "${oc.env:HARNESS_OFFLINE_CACHE,results/offline_cache}"
 
 
 @dataclass
@@ -71,6 +73,7 @@ class Config:
     quiet: bool = False
     rerun: bool = False  # redo a job whose result.json says it finished
     threads: int = 1
+    figures: Optional[bool] = None  # per-run figures; None: drawn by single runs, not by sweep jobs
     # typed by the selected conf/stream/<family>.yaml, which extends its schema (harness/streams/schemas.py)
     stream: Any = MISSING
     drift: DriftConf = field(default_factory=DriftConf)

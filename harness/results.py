@@ -22,8 +22,8 @@ except ImportError:  # Windows
 
 RESULT = "result.json"
 LOCK = ".lock"
-# Keys that change what is printed or saved alongside, never a number: left out of the fingerprint.
-NOT_IN_FINGERPRINT = ("rerun", "quiet", "save_stream", "figures")
+# Keys that change what is printed, saved alongside or reused, never a number: left out of the fingerprint.
+NOT_IN_FINGERPRINT = ("rerun", "quiet", "save_stream", "figures", "offline.cache", "offline.cache_dir")
 # The files whose SHA-256 result.json records: every table and the exported model (figures are
 # drawings of the tables and may be redrawn).
 CHECKED_SUFFIXES = (".csv", ".parquet", ".json", ".pt2")
@@ -85,7 +85,7 @@ def config_fingerprint(config: dict) -> str:
     >>> config_fingerprint({"seed": 0}) == config_fingerprint({"seed": 1})
     False
     """
-    kept = {key: value for key, value in config.items() if key not in NOT_IN_FINGERPRINT}
+    kept = {key: value for key, value in _flatten(config).items() if key not in NOT_IN_FINGERPRINT}
     return hashlib.sha256(json.dumps(_plain(kept), sort_keys=True).encode()).hexdigest()
 
 
@@ -198,7 +198,7 @@ def config_difference(recorded: dict, asked: dict | None = None) -> str:
         return ""
     flat_recorded, flat_asked = _flatten(recorded), _flatten(asked)
     keys = [k for k in sorted(set(flat_recorded) | set(flat_asked))
-            if k.split(".")[0] not in NOT_IN_FINGERPRINT and flat_recorded.get(k) != flat_asked.get(k)]
+            if k not in NOT_IN_FINGERPRINT and flat_recorded.get(k) != flat_asked.get(k)]
     if not keys:
         return ""
     shown = ", ".join(f"{k}: {flat_recorded.get(k)!r} -> {flat_asked.get(k)!r}" for k in keys[:4])

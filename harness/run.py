@@ -29,7 +29,7 @@ from harness import config
 from harness.errors import ConfigError
 from harness.checks import check_strategy_list
 from harness.models import weights_sha256
-from harness.offline import export, optimise_and_freeze
+from harness.offline.cache import pretrain
 from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
 from harness.preflight import preflight
@@ -101,21 +101,15 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     offline = stream.offline()
     log.info("pre-deployment optimisation: %d trials on %d train / %d validation samples",
              cfg.offline.n_trials, len(offline.y_train), len(offline.y_val))  # fmt: skip
-    pretrained = optimise_and_freeze(
-        offline,
-        model_kind=cfg.model.kind,
-        depth=cfg.model.depth,
-        n_classes=stream.n_classes,
-        space=OmegaConf.to_container(cfg.offline.search),
-        n_trials=cfg.offline.n_trials,
-        max_epochs=cfg.offline.max_epochs,
-        patience=cfg.offline.patience,
-        calibrate=cfg.offline.calibrate,
-        seed=cfg.seed,
-    )
-    export(pretrained.module, stream.n_features, output_dir / "frozen_model.pt2")
+    settings = {"model_kind": cfg.model.kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
+                "n_trials": cfg.offline.n_trials, "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
+                "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
+    pretrained, cache_state = pretrain(offline, n_classes=stream.n_classes, settings=settings,
+                                       cache_dir=Path(cfg.offline.cache_dir) if cfg.offline.cache else None,
+                                       export_to=output_dir / "frozen_model.pt2")
+    seed_everything(cfg.seed, cfg.threads)  # the same RNG state after a cache hit as after training
     write_table(output_dir / "offline_search.csv", pd.DataFrame(pretrained.search))
-    log.info("frozen: %s, temperature %.3f", pretrained.params, pretrained.temperature)
+    log.info("frozen (%s): %s, temperature %.3f", cache_state, pretrained.params, pretrained.temperature)
 
     for strategy in strategies.values():
         strategy.fit_offline(offline, pretrained)
@@ -148,10 +142,11 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         write_table(output_dir / "detections.csv", detections_table(records))
     if cfg.save_stream:
         write_stream(output_dir, offline, deploy)
-    plot_run(output_dir)
     write_stream_view(output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes,
                       window=cfg.metrics.window)  # fmt: skip
-    plot_stream(output_dir)
+    if draws_figures(cfg):
+        plot_run(output_dir)
+        plot_stream(output_dir)
 
     per_strategy = headline(
         deploy, records, stream.schedule, tau=tau, window=cfg.metrics.window,
@@ -170,6 +165,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "detections": detection_summary(records, stream.schedule, len(deploy),
                                         max_delay=cfg.metrics.max_detection_delay),  # fmt: skip
         "static_weights": static_weights,
+        "offline_cache": cache_state,
         "frozen_model": {
             "sha256_before": pretrained.sha256,
             "sha256_after": sha_after,
@@ -185,6 +181,14 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     }
     write_json(output_dir / RESULT, result)
     return RunResult(output_dir, summary, costs, result)
+
+
+def draws_figures(cfg: DictConfig) -> bool:
+    """``figures``, or by default: a single run draws its figures, a sweep job leaves them to the
+    sweep's report."""
+    if cfg.figures is not None:
+        return cfg.figures
+    return not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN)
 
 
 def write_stream(output_dir: Path, offline, deploy) -> None:

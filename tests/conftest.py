@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,8 @@ def compose_config(overrides=(), *, tiny: bool = True):
 @pytest.fixture
 def compose_cfg():
     return compose_config
+
+
+# Every test, and every command a test starts, trains into a cache of its own: a cache left by other
+# code must never answer for the code under test.
+os.environ["HARNESS_OFFLINE_CACHE"] = tempfile.mkdtemp(prefix="harness-offline-cache-")

@@ -12,6 +12,7 @@ from torch import nn
 from harness.models import Calibrated, freeze, weights_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.tune import search
+from harness.results import atomic_write
 from harness.streams.base import OfflineData
 
 
@@ -60,7 +61,7 @@ def export(module: nn.Module, n_features: int, path: Path) -> None:
     example = torch.zeros(2, n_features, dtype=torch.float32)
     batch = torch.export.Dim("batch", min=1)
     program = torch.export.export(module, (example,), dynamic_shapes={"x": {0: batch}})
-    torch.export.save(program, str(path))
+    atomic_write(path, lambda tmp: torch.export.save(program, str(tmp)))
 
 
 def load_exported(path: Path):

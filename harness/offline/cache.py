@@ -1,0 +1,104 @@
+"""Train once, replay many: a content-addressed cache of the pre-deployment phase.
+
+Within a seed, the cells of a severity, kind, strategy or label sweep share their offline data, so
+they share the frozen model. The key is a SHA-256 of the offline data themselves (so no stream
+parameter that shapes them can be forgotten), of the model and pre-deployment settings, the seed, the
+thread count, the torch version and the source of the code that trains. An entry holds the chosen
+weights, the temperature, the search table and the exported program; it is written under a temporary
+name and renamed into place whole, so two jobs that miss together both train and the first rename
+wins. An entry whose files no longer match their recorded SHA-256 is set aside and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from harness.models import Calibrated, build_network, freeze, weights_sha256
+from harness.offline.freeze import Pretrained, export, optimise_and_freeze
+from harness.results import atomic_write, file_sha256
+from harness.streams.base import OfflineData
+
+HARNESS = Path(__file__).resolve().parents[1]
+TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / "models.py"]
+WEIGHTS, PROGRAM, ENTRY = "weights.pt", "frozen_model.pt2", "entry.json"
+
+
+def cache_key(offline: OfflineData, *, n_classes: int, settings: dict) -> str:
+    """SHA-256 of everything that determines the pre-deployment outcome; ``settings`` holds the
+    model, the search and training settings, the seed and the thread count (JSON-serialisable)."""
+    digest = hashlib.sha256()
+    for array in (offline.X_train, offline.y_train, offline.X_val, offline.y_val):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    code = hashlib.sha256(b"".join(path.read_bytes() for path in TRAINING_CODE)).hexdigest()
+    context = {"n_classes": n_classes, "settings": settings, "torch": torch.__version__, "code": code}
+    digest.update(json.dumps(context, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def load(entry: Path, n_features: int, n_classes: int) -> Pretrained | None:
+    """The cached outcome, or None when the entry is missing or does not match its hashes."""
+    try:
+        record = json.loads((entry / ENTRY).read_text())
+        state = torch.load(entry / WEIGHTS, weights_only=True)
+        if file_sha256(entry / PROGRAM) != record["program_sha256"]:
+            return None
+        net = build_network(record["model_kind"], n_features=n_features, n_classes=n_classes,
+                            width=record["params"]["width"], depth=record["depth"])
+        module = Calibrated(net, record["temperature"])
+        module.load_state_dict(state)
+    except (OSError, ValueError, KeyError, RuntimeError):
+        return None
+    module = freeze(module)
+    if weights_sha256(module) != record["sha256"]:
+        return None
+    return Pretrained(module, record["params"], record["depth"], record["model_kind"], record["temperature"],
+                      record["sha256"], record["search"])
+
+
+def store(entry: Path, pretrained: Pretrained, program: Path, n_features: int, n_classes: int) -> None:
+    """Write ``entry`` whole (a temporary directory renamed into place); a valid entry that another
+    job stored first is kept, an invalid one is set aside (renamed, not deleted) and replaced."""
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}-{secrets.token_hex(4)}")
+    tmp.mkdir(parents=True)
+    torch.save(pretrained.module.state_dict(), tmp / WEIGHTS)
+    shutil.copyfile(program, tmp / PROGRAM)
+    record = {"params": pretrained.params, "depth": pretrained.depth, "model_kind": pretrained.model_kind,
+              "temperature": pretrained.temperature, "sha256": pretrained.sha256, "search": pretrained.search,
+              "program_sha256": file_sha256(program)}
+    (tmp / ENTRY).write_text(json.dumps(record, indent=1))
+    if entry.exists() and load(entry, n_features, n_classes) is None:
+        entry.rename(entry.with_name(f".corrupt-{entry.name}-{secrets.token_hex(4)}"))
+    try:
+        tmp.rename(entry)
+    except OSError:  # another job stored the same entry in the meantime: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir: Path | None,
+             export_to: Path) -> tuple[Pretrained, str]:
+    """The pre-deployment outcome and the exported program at ``export_to``, from the cache in
+    ``cache_dir`` (``hit``), trained and stored there (``miss``), or trained without a cache (``off``).
+    ``settings``: ``model_kind``, ``depth``, ``space``, ``n_trials``, ``max_epochs``, ``patience``,
+    ``calibrate``, ``seed`` and ``threads``."""
+    n_features = offline.X_train.shape[1]
+    entry = Path(cache_dir) / cache_key(offline, n_classes=n_classes, settings=settings) if cache_dir else None
+    if entry is not None and (cached := load(entry, n_features, n_classes)) is not None:
+        atomic_write(export_to, lambda tmp: shutil.copyfile(entry / PROGRAM, tmp))
+        return cached, "hit"
+    train = {key: value for key, value in settings.items() if key != "threads"}
+    pretrained = optimise_and_freeze(offline, n_classes=n_classes, **train)
+    export(pretrained.module, n_features, export_to)
+    if entry is None:
+        return pretrained, "off"
+    store(entry, pretrained, export_to, n_features, n_classes)
+    return pretrained, "miss"
