@@ -105,6 +105,7 @@ def costs_table(records: dict[str, Record]) -> pd.DataFrame:
                 "latency_p99_us": float(p99),
                 "latency_p999_us": float(p999),
                 "latency_jitter": float(p99 / p50) if p50 > 0 else np.nan,
+                "latency_max_us": float(np.max(record.latency_us)),  # a retraining stalls one request
                 "model_bytes": record.memory_bytes[-1],
                 "peak_model_bytes": max(record.memory_bytes),
                 "peak_rss_bytes": record.peak_rss_bytes,

@@ -198,6 +198,7 @@ def test_costs_rows_recomputed(written):
             high = min(low + 1, len(latency) - 1)
             expected = latency[low] + (position - low) * (latency[high] - latency[low])
             assert row[column] == pytest.approx(expected, rel=1e-9), (name, column)
+        assert row.latency_max_us == latency[-1]
         assert row.latency_jitter == pytest.approx(row.latency_p99_us / row.latency_p50_us, rel=1e-12)
         assert row.latency_mode == "per_request" and row.serve_batch == 1
         # one request per call: the latencies add up to the predict time plus every learn but the last
