@@ -5,6 +5,9 @@ Both replay the same stream from the same warm start, in this process, alternati
 numpy arrays: the bare loop reads them with River's own ``stream.iter_array`` (as a River user
 would), the harness converts them inside its replay. A second line gives the bare loop the rows
 already converted to dicts, to show what the conversion itself costs.
+The harness replays at its default ``serve_batch=1`` (per-request latency), which for a River learner
+(``step=1``) is the same loop as the batched replay: the ratio is the cost of the timing, the label
+bookkeeping and the memory probes around River's own calls.
 
     python benchmarks/replay_overhead.py [--n 10000] [--repeats 3]
 """

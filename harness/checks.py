@@ -57,6 +57,8 @@ def check_config(cfg: DictConfig) -> None:
         ("replay.label_delay", cfg.replay.label_delay, 0 <= cfg.replay.label_delay < cfg.stream.n_deploy,
          f"in [0, stream.n_deploy={cfg.stream.n_deploy})"),
         ("replay.label_fraction", cfg.replay.label_fraction, 0.0 < cfg.replay.label_fraction <= 1.0, "in (0, 1]"),
+        ("replay.serve_batch", cfg.replay.serve_batch, cfg.replay.serve_batch >= 0,
+         ">= 0 (0: one predict call per step block)"),
         ("metrics.max_detection_delay", cfg.metrics.max_detection_delay, cfg.metrics.max_detection_delay >= 0,
          ">= 0"),
         ("metrics.confidence_threshold", cfg.metrics.confidence_threshold,

@@ -56,6 +56,7 @@ class OfflineConf:
 class ReplayConf:
     label_delay: int = 0
     label_fraction: float = 1.0
+    serve_batch: int = 1  # requests per predict call when measuring latency; 0: one call per step block
 
 
 @dataclass

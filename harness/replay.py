@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from harness.strategies.base import Strategy
 from harness.streams.base import DeployData
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None
+
+PROC_STATUS = Path("/proc/self/status")
+PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
 @dataclass
@@ -18,7 +28,7 @@ class Record:
 
     proba: np.ndarray  # (n, K) predicted before the label was known
     label_used: np.ndarray  # (n,) bool: the label was handed to learn()
-    latency_us: np.ndarray  # (n,) time of the predict call that served the sample / samples it served
+    latency_us: np.ndarray  # (n,) per request: its predict call's time + its wait for an inline learn()
     predict_s: float = 0.0
     learn_s: float = 0.0
     n_updates: int = 0
@@ -26,6 +36,10 @@ class Record:
     detections: np.ndarray | None = None  # stream times t of the detector's detections; None: no detector
     memory_t: list[int] = field(default_factory=list)  # sample index at which memory was measured
     memory_bytes: list[int] = field(default_factory=list)
+    latency_mode: str = "per_request"  # per_request: calls of serve_batch requests; batched: one call per step
+    serve_batch: int = 1  # the most requests one predict call served
+    peak_rss_bytes: float = float("nan")
+    peak_rss_scope: str = "strategy"  # strategy: peak during this replay; process: since the process started
 
 
 def label_mask(n: int, fraction: float, seed: int) -> np.ndarray:
@@ -44,6 +58,44 @@ def label_mask(n: int, fraction: float, seed: int) -> np.ndarray:
     return mask
 
 
+def serving_chunks(start: int, end: int, serve_batch: int) -> list[tuple[int, int]]:
+    """The predict calls that serve the requests ``[start, end)`` of one ``step`` block: calls of
+    ``serve_batch`` requests (the last may be shorter), or one call for the block when ``serve_batch=0``.
+    A call never spans two blocks, because the labels of a block are learned before the next one.
+
+    >>> serving_chunks(0, 5, 2), serving_chunks(0, 5, 0)
+    ([(0, 2), (2, 4), (4, 5)], [(0, 5)])
+    """
+    size = serve_batch if serve_batch > 0 else end - start
+    return [(a, min(a + size, end)) for a in range(start, end, size)]
+
+
+def reset_peak_rss() -> str:
+    """Reset the process's resident-set high-water mark where Linux allows it (writing 5 to
+    ``/proc/self/clear_refs``), so that the next :func:`peak_rss` is the peak since now: returns
+    ``"strategy"``. Elsewhere returns ``"process"``: the peak then counts from the process's start."""
+    try:
+        PROC_CLEAR_REFS.write_text("5")
+        return "strategy"
+    except OSError:
+        return "process"
+
+
+def peak_rss() -> float:
+    """Peak resident memory of the process in bytes (``VmHWM`` of ``/proc/self/status``; otherwise
+    ``getrusage``'s ``ru_maxrss``, the peak since the process started; NaN where neither exists)."""
+    try:
+        for line in PROC_STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(int(line.split()[1]) * 1024)  # reported in kB
+    except OSError:
+        pass
+    if resource is None:
+        return float("nan")
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return float(maxrss if sys.platform == "darwin" else maxrss * 1024)  # macOS: bytes; elsewhere: kB
+
+
 def replay(
     data: DeployData,
     strategies: dict[str, Strategy],
@@ -52,18 +104,30 @@ def replay(
     label_delay: int = 0,
     labelled: np.ndarray | None = None,
     memory_every: int = 500,
+    serve_batch: int = 1,
     progress: bool = True,
 ) -> dict[str, Record]:
     """Replay ``data`` through every strategy, test then train.
 
-    Each strategy predicts ``strategy.step`` samples at a time; after each block it learns from the
-    samples whose label has arrived: the label of sample ``j`` arrives once the prediction of sample
-    ``j + label_delay`` is recorded, and only if ``labelled[j]`` (a ``(n,)`` bool mask shared by all
-    strategies; ``None`` reveals every label). No strategy ever sees a label before its prediction is
-    stored. Inputs are handed over as slices of ``strategy.prepare(data.X)``. Model memory is
-    measured every ``memory_every`` samples and at the end. A strategy's detections (positions in
-    the sequence of labels it learned from) become stream times ``t``.
+    Each strategy goes through the stream in blocks of ``strategy.step`` samples; after each block it
+    learns from the samples whose label has arrived: the label of sample ``j`` arrives once the
+    prediction of sample ``j + label_delay`` is recorded, and only if ``labelled[j]`` (a ``(n,)`` bool
+    mask shared by all strategies; ``None`` reveals every label). No strategy ever sees a label before
+    its prediction is stored. Inside a block, requests are served by predict calls of ``serve_batch``
+    samples (``0``: one call for the whole block, the faster batched replay); the block, not the call
+    size, decides what is learned when, so the predictions do not depend on ``serve_batch`` (up to
+    float round-off).
+
+    Latency of a request (``Record.latency_us``) = the time of the predict call that served it (a
+    request waits for its whole call) + the time of a ``learn`` run since the previous call (an inline
+    update delays the requests served after it). Inputs are handed over as slices of
+    ``strategy.prepare(data.X)``. Model memory is measured every ``memory_every`` samples and at the
+    end; the process's peak resident memory over each strategy's replay (see :func:`reset_peak_rss`).
+    A strategy's detections (positions in the sequence of labels it learned from) become stream
+    times ``t``.
     """
+    if serve_batch < 0:
+        raise ValueError(f"serve_batch={serve_batch} is negative; 0 serves each step block in one call")
     n = len(data)
     all_labelled = labelled is None or bool(np.all(labelled))
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
@@ -74,9 +138,10 @@ def replay(
     bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
     for name, strategy in strategies.items():
         bar.set_description(f"replay {name}")
+        rss_scope = reset_peak_rss()
         blocks: list[np.ndarray] = []
-        elapsed_per_block: list[float] = []
-        learn_s = 0.0
+        latency_s = np.empty(n)
+        predict_s = learn_s = waiting = 0.0
         memory_t: list[int] = []
         memory_bytes: list[int] = []
         inputs = strategy.prepare(data.X)
@@ -86,17 +151,19 @@ def replay(
         next_memory = 0
         for start in range(0, n, step):
             end = start + step if start + step < n else n
-            block = inputs[start:end]
-            tic = time.perf_counter()
-            answer = strategy.predict_proba(block)
-            elapsed = time.perf_counter() - tic
-            blocks.append(answer)
-            elapsed_per_block.append(elapsed)
+            for a, b in serving_chunks(start, end, serve_batch):
+                tic = time.perf_counter()
+                answer = strategy.predict_proba(inputs[a:b])
+                elapsed = time.perf_counter() - tic
+                blocks.append(answer)
+                latency_s[a:b] = elapsed + waiting
+                predict_s += elapsed
+                waiting = 0.0
 
             available = end - label_delay
             if available > learned:
                 if all_labelled:
-                    X_new = block if learned == start and available == end else inputs[learned:available]
+                    X_new = inputs[start:end] if learned == start and available == end else inputs[learned:available]
                     y_new = y[learned:available]
                 else:
                     arrived = learned + np.flatnonzero(labelled[learned:available])
@@ -105,7 +172,8 @@ def replay(
                 if len(y_new):
                     tic = time.perf_counter()
                     strategy.learn(X_new, y_new)
-                    learn_s += time.perf_counter() - tic
+                    waiting = time.perf_counter() - tic
+                    learn_s += waiting
                 learned = available
 
             if end >= next_memory or end == n:
@@ -114,18 +182,22 @@ def replay(
                 next_memory = end + memory_every
             if progress:
                 bar.update(end - start)
+        peak = peak_rss()
         proba = np.concatenate(blocks).astype(np.float64, copy=False)
         if proba.shape != (n, n_classes):
             raise ValueError(f"strategy {name} predicted probabilities of shape {proba.shape}, not ({n}, {n_classes})")
-        sizes = np.diff(np.append(np.arange(0, n, step), n))
         record = Record(
             proba=proba,
             label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
-            latency_us=np.repeat(np.asarray(elapsed_per_block) * 1e6 / sizes, sizes),
-            predict_s=float(sum(elapsed_per_block)),
+            latency_us=latency_s * 1e6,
+            predict_s=predict_s,
             learn_s=learn_s,
             memory_t=memory_t,
             memory_bytes=memory_bytes,
+            latency_mode="per_request" if serve_batch else "batched",
+            serve_batch=min(serve_batch, step) if serve_batch else step,
+            peak_rss_bytes=peak,
+            peak_rss_scope=rss_scope,
         )
         record.n_updates = strategy.n_updates
         record.n_retrains = strategy.n_retrains

@@ -122,6 +122,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         label_delay=cfg.replay.label_delay,
         labelled=label_mask(len(deploy), cfg.replay.label_fraction, cfg.seed),
         memory_every=cfg.metrics.window,
+        serve_batch=cfg.replay.serve_batch,
         progress=not cfg.quiet,
     )
     sha_after = weights_sha256(pretrained.module)

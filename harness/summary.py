@@ -40,6 +40,7 @@ def predictions_table(data: DeployData, records: dict[str, Record]) -> pd.DataFr
                 "phase": data.phase,
                 "novel": data.novel,
                 "label_used": record.label_used,
+                "latency_us": record.latency_us,
             }
         )
         frames.append(frame)
@@ -86,21 +87,30 @@ def windows_table(data: DeployData, records: dict[str, Record], *, tau: float, w
 
 
 def costs_table(records: dict[str, Record]) -> pd.DataFrame:
-    """One row per strategy: time, latency percentiles, memory and updates."""
+    """One row per strategy: time, per-request latency percentiles (and the serving mode that
+    produced them), memory and updates."""
     rows = []
     for name, record in records.items():
         n = len(record.latency_us)
         total = record.predict_s + record.learn_s
+        p50, p99, p999 = np.percentile(record.latency_us, [50, 99, 99.9])
         rows.append(
             {
                 "strategy": name,
                 "predict_s": record.predict_s,
                 "learn_s": record.learn_s,
                 "samples_per_s": n / total if total > 0 else np.nan,
-                "latency_p50_us": float(np.percentile(record.latency_us, 50)),
-                "latency_p99_us": float(np.percentile(record.latency_us, 99)),
+                "latency_mode": record.latency_mode,
+                "serve_batch": record.serve_batch,
+                "latency_p50_us": float(p50),
+                "latency_p99_us": float(p99),
+                "latency_p999_us": float(p999),
+                "latency_jitter": float(p99 / p50) if p50 > 0 else np.nan,
+                "latency_max_us": float(np.max(record.latency_us)),  # a retraining stalls one request
                 "model_bytes": record.memory_bytes[-1],
                 "peak_model_bytes": max(record.memory_bytes),
+                "peak_rss_bytes": record.peak_rss_bytes,
+                "peak_rss_scope": record.peak_rss_scope,
                 "n_updates": record.n_updates,
                 "n_retrains": record.n_retrains,
             }
