@@ -117,6 +117,7 @@ def phase_positions(written) -> dict[str, list[int]]:
     phases = [phase_of(t, schedule["onset"], schedule["width"]) for t in stream.t]
     assert phases == list(stream.phase)
     positions = {phase: [i for i, p in enumerate(phases) if p == phase] for phase in ("pre", "drift", "post")}
+    positions = {phase: rows for phase, rows in positions.items() if rows}  # a phase without samples has no row
     positions["all"] = list(range(len(stream)))
     if stream.novel.any():
         positions["novel"] = [i for i, novel in enumerate(stream.novel) if novel]
