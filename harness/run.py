@@ -31,6 +31,7 @@ from harness import config
 from harness.errors import ConfigError
 from harness.checks import build_strategies, check_config, check_strategy_list
 from harness.models import weights_sha256
+from harness.monitor import check_monitor, monitor_run, monitored
 from harness.offline import export, optimise_and_freeze
 from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
@@ -88,6 +89,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
     strategies = build_strategies(cfg.strategy)
     check_config(cfg)
+    check_monitor(cfg)
     seed_everything(cfg.seed, cfg.threads)
     output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -124,6 +126,12 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         progress=not cfg.quiet,
     )
     sha_after = weights_sha256(pretrained.module)
+    monitor_tables, monitoring = monitor_run(
+        cfg, monitored(cfg, static_before, pretrained.sha256), pretrained.module, offline, deploy, stream.schedule,
+        n_classes=stream.n_classes,
+    )
+    for table_name, table in monitor_tables.items():
+        write_table(output_dir / f"{table_name}.csv", table)
     static_weights = {}
     for name, before in static_before.items():
         after = strategies[name].fingerprint()
@@ -162,6 +170,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "detections": detection_summary(records, stream.schedule, len(deploy),
                                         max_delay=cfg.metrics.max_detection_delay),  # fmt: skip
         "static_weights": static_weights,
+        "monitoring": monitoring,
         "frozen_model": {
             "sha256_before": pretrained.sha256,
             "sha256_after": sha_after,
