@@ -46,11 +46,16 @@ def confidence_test(reference_confidence: np.ndarray, window_confidence: np.ndar
     return float(result.statistic), float(result.pvalue)
 
 
-def median_bandwidth(Z: torch.Tensor) -> float:
-    """The median heuristic: the median of the pairwise Euclidean distances of ``Z`` ``(n, d)``
-    (1 if they are all 0)."""
-    distances = torch.pdist(Z)
-    median = float(distances.median()) if distances.numel() else 0.0
+def median_bandwidth(distances: torch.Tensor) -> float:
+    """The median heuristic: the median of the pairwise distances off the diagonal of the square
+    distance matrix ``distances`` ``(n, n)`` (1 if they are all 0).
+
+    >>> median_bandwidth(torch.cdist(*(torch.tensor([[0.0], [1.0], [3.0]]),) * 2))
+    2.0
+    """
+    rows, cols = torch.triu_indices(len(distances), len(distances), offset=1)
+    pairs = distances[rows, cols]
+    median = float(pairs.median()) if pairs.numel() else 0.0
     return median if median > 0 else 1.0
 
 
@@ -71,8 +76,9 @@ def mmd_permutation(
     """
     Z = torch.as_tensor(np.vstack([reference, window]), dtype=torch.float64)
     m, n = len(reference), len(window)
-    sigma = median_bandwidth(Z)
-    K = torch.exp(-torch.cdist(Z, Z).square() / (2 * sigma**2))
+    distances = torch.cdist(Z, Z)
+    sigma = median_bandwidth(distances)
+    K = torch.exp(-distances.square() / (2 * sigma**2))
     labels = np.zeros((n_permutations + 1, m + n), dtype=bool)
     labels[:, m:] = True
     for row in labels[1:]:
