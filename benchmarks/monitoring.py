@@ -40,13 +40,15 @@ def monitor_only(cfg, repeats: int) -> float:
     offline, deploy = stream.offline(), stream.deploy()
     pretrained = optimise_and_freeze(
         offline, model_kind=cfg.model.kind, depth=cfg.model.depth, n_classes=stream.n_classes,
-        space=OmegaConf.to_container(cfg.offline.search), n_trials=cfg.offline.n_trials, max_epochs=cfg.offline.max_epochs,
-        patience=cfg.offline.patience, calibrate=cfg.offline.calibrate, seed=cfg.seed,
+        space=OmegaConf.to_container(cfg.offline.search), n_trials=cfg.offline.n_trials,
+        max_epochs=cfg.offline.max_epochs, patience=cfg.offline.patience, calibrate=cfg.offline.calibrate,
+        seed=cfg.seed,
     )
     best = float("inf")
     for _ in range(repeats):
         tic = time.perf_counter()
-        monitor_run(cfg, ["frozen"], pretrained.module, offline, deploy, stream.schedule, n_classes=stream.n_classes)
+        monitor_run(cfg, ["frozen"], pretrained.module, offline, deploy, stream.schedule,
+                    n_classes=stream.n_classes)
         best = min(best, time.perf_counter() - tic)
     return best
 

@@ -214,3 +214,43 @@ def test_model_outputs_match_the_shipped_probabilities():
 def test_bad_monitor_config_is_refused_before_any_compute(override, message):
     with pytest.raises(ConfigError, match=message):
         check_monitor(compose_config([override]))
+
+
+# ---- retrain_on_alarm ---------------------------------------------------------------------------
+
+
+def shifted_inputs(onset: int, n_deploy: int = 300):
+    """The helpers' tiny stream with every input moved by +3 from ``onset`` on (labels unchanged)."""
+    from tests.helpers import make_data
+
+    offline, deploy = make_data(n_deploy=n_deploy, onset=n_deploy)  # labels not permuted
+    X = deploy.X.copy()
+    X[onset:] += 3.0
+    return offline, dataclasses.replace(deploy, X=X)
+
+
+def test_retrain_on_alarm_takes_labels_only_after_a_label_free_alarm():
+    from tests.helpers import build, run_strategy
+
+    onset, per_alarm = 100, 30
+    offline, deploy = shifted_inputs(onset)
+    strategy = build("retrain_on_alarm", "strategy.retrain_on_alarm.window=20",
+                     "strategy.retrain_on_alarm.alpha=0.01", f"strategy.retrain_on_alarm.labels_per_alarm={per_alarm}",
+                     "strategy.retrain_on_alarm.max_epochs=5")
+    record = run_strategy(strategy, offline, deploy)
+    assert strategy.alarms and min(strategy.alarms) >= onset, strategy.alarms
+    used = np.flatnonzero(record.label_used)
+    # the first labels to arrive after an alarm are those of the block of `step` it fired in
+    assert used.min() > strategy.alarms[0] - strategy.step
+    assert per_alarm * strategy.n_retrains <= len(used) < per_alarm * (strategy.n_retrains + 1)
+    assert strategy.n_retrains >= 1
+    assert np.array_equal(used[:per_alarm], np.arange(used[0], used[0] + per_alarm))  # the next ones, in order
+
+
+def test_retrain_on_alarm_without_shift_uses_no_label():
+    from tests.helpers import build, run_strategy
+
+    offline, deploy = shifted_inputs(onset=300)  # never shifts
+    strategy = build("retrain_on_alarm", "strategy.retrain_on_alarm.window=50", "strategy.retrain_on_alarm.alpha=0.001")
+    record = run_strategy(strategy, offline, deploy)
+    assert strategy.alarms == [] and record.label_used.sum() == 0 and strategy.n_retrains == 0

@@ -82,7 +82,9 @@ def auroc_score(scores: np.ndarray, positive: np.ndarray) -> float:
     return float(stats.mannwhitneyu(pos, neg).statistic / (len(pos) * len(neg)))
 
 
-def risk_coverage(scores: np.ndarray, error: np.ndarray, confident_error: np.ndarray, coverage: float) -> tuple[float, float]:
+def risk_coverage(
+    scores: np.ndarray, error: np.ndarray, confident_error: np.ndarray, coverage: float
+) -> tuple[float, float]:
     """Selective risk when the model answers only the ``coverage`` share of samples with the lowest
     scores (at least one) and abstains on the rest: the error rate and the confident-error rate among
     the answered samples. Ties are broken by time order (stable sort).

@@ -34,7 +34,8 @@ def check_monitor(cfg: DictConfig) -> None:
     window = monitor.window if monitor.window is not None else cfg.metrics.window
     checks = [
         ("monitor.alpha", monitor.alpha, 0.0 < monitor.alpha < 1.0, "in (0, 1)"),
-        ("monitor.window", window, 2 <= window <= cfg.stream.n_deploy, f"in [2, stream.n_deploy={cfg.stream.n_deploy}]"),
+        ("monitor.window", window, 2 <= window <= cfg.stream.n_deploy,
+         f"in [2, stream.n_deploy={cfg.stream.n_deploy}]"),
         ("monitor.n_permutations", monitor.n_permutations, monitor.n_permutations >= 1, ">= 1"),
         ("monitor.mmd_reference", monitor.mmd_reference, monitor.mmd_reference >= 2, ">= 2"),
         ("monitor.coverages", list(monitor.coverages), all(0.0 < c <= 1.0 for c in monitor.coverages),

@@ -67,7 +67,9 @@ def score(
     estimated.insert(0, "strategy", strategy)
     estimated["phase"] = data.phase[estimated["t_end"].to_numpy() - 1]
     estimated["realised_accuracy"] = [1.0 - error[a:b].mean() for a, b in zip(estimated.t_start, estimated.t_end)]
-    estimated = estimated[["strategy", "t_start", "t_end", "phase", "estimator", "estimated_accuracy", "realised_accuracy"]]
+    estimated = estimated[
+        ["strategy", "t_start", "t_end", "phase", "estimator", "estimated_accuracy", "realised_accuracy"]
+    ]
 
     alarms = watched.alarms.copy()
     alarms.insert(0, "strategy", strategy)
