@@ -60,8 +60,10 @@ def plot_detection_rate(detectors: pd.DataFrame, *, ax: plt.Axes | None = None) 
 def plot_risk_coverage(risk: pd.DataFrame, *, value: str = "error_rate", ax: plt.Axes | None = None) -> plt.Axes:
     """``value`` among the answered samples against coverage, one line per score."""
     ax = ax or plt.gca()
-    sns.lineplot(data=risk, x="coverage", y=value, hue="score", palette="colorblind", marker="o", errorbar=CI,
-                 seed=0, ax=ax)
+    order = sorted(risk.score.unique())
+    palette = dict(zip(order, sns.color_palette("colorblind", len(order))))
+    sns.lineplot(data=risk, x="coverage", y=value, hue="score", hue_order=order, palette=palette, marker="o",
+                 errorbar=CI, seed=0, ax=ax)
     ax.set_ylabel(value.replace("_", " ") + " (answered samples)")
     return ax
 
@@ -77,7 +79,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 def draw_monitoring(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     """The study's three figures: estimates over time (one panel per kind, largest severity),
     detection delay and rate per detector and kind (drifting runs only), risk-coverage after the
-    drift (one panel per kind, largest severity)."""
+    drift (error and confident-error rate, one column per kind, largest severity)."""
     written = []
     estimates, risk, detectors = tables["estimates"], tables["risk_coverage"], tables["detectors"]
     kinds = sorted(estimates.kind.unique())
@@ -101,9 +103,10 @@ def draw_monitoring(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         written.append(_save(fig, out / "monitoring_detection.png"))
 
     post = risk[(risk.phase == "post") & (risk.severity == top)]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4.6 * len(kinds), 3.6), squeeze=False)
-    for ax, kind in zip(axes[0], kinds):
-        plot_risk_coverage(post[post.kind == kind], ax=ax)
-        ax.set_title(f"{kind}, severity {top:g}, after the drift")
+    fig, axes = plt.subplots(2, len(kinds), figsize=(4.6 * len(kinds), 7.0), squeeze=False)
+    for column, kind in enumerate(kinds):
+        for row, value in enumerate(("error_rate", "confident_error_rate")):
+            plot_risk_coverage(post[post.kind == kind], value=value, ax=axes[row, column])
+            axes[row, column].set_title(f"{kind}, severity {top:g}, after the drift")
     written.append(_save(fig, out / "monitoring_risk_coverage.png"))
     return written
