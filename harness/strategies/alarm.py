@@ -16,11 +16,11 @@ import numpy as np
 from harness.models import predict_proba, tensor_bytes
 from harness.monitor import shift
 from harness.monitor.outputs import model_outputs
+from harness.monitor.watch import DETECTORS
 from harness.offline.freeze import Pretrained
 from harness.strategies.netfit import chronological_split, fit_network
 from harness.streams.base import OfflineData
 
-DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
 _PERMUTE, _RETRAIN = 1, 2  # purposes of the seeded generators
 
 
