@@ -68,6 +68,22 @@ class MetricsConf:
 
 
 @dataclass
+class MonitorConf:
+    """Label-free monitoring of the frozen model (see docs/monitoring.md)."""
+
+    enabled: bool = True
+    strategies: Optional[List[str]] = None  # null: every strategy serving the frozen network itself
+    window: Optional[int] = None  # null: metrics.window
+    alpha: float = 0.01
+    detectors: List[str] = field(default_factory=lambda: ["ks_inputs", "mmd_inputs", "bbsd", "confidence"])
+    estimators: List[str] = field(default_factory=lambda: ["cbpe", "atc", "doc"])
+    scores: List[str] = field(default_factory=lambda: ["msp", "energy", "mahalanobis"])
+    coverages: List[float] = field(default_factory=lambda: [0.5, 0.8, 0.9, 1.0])
+    n_permutations: int = 100  # MMD permutation test
+    mmd_reference: int = 500  # validation samples each MMD window is compared with
+
+
+@dataclass
 class Config:
     seed: int = 0
     save_stream: bool = False
@@ -82,6 +98,7 @@ class Config:
     offline: OfflineConf = field(default_factory=OfflineConf)
     replay: ReplayConf = field(default_factory=ReplayConf)
     metrics: MetricsConf = field(default_factory=MetricsConf)
+    monitor: MonitorConf = field(default_factory=MonitorConf)
     # name -> {_target_: ..., constructor arguments}; checked against the target's signature
     strategy: Dict[str, Any] = field(default_factory=dict)
 

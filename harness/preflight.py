@@ -15,6 +15,7 @@ from omegaconf import DictConfig, open_dict, read_write
 
 from harness.checks import build_strategies, check_config
 from harness.errors import ConfigError
+from harness.monitor import check_monitor
 from harness.streams import build_stream
 
 
@@ -23,6 +24,7 @@ def preflight(cfg: DictConfig) -> tuple:
     stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
     strategies = build_strategies(cfg.strategy)
     check_config(cfg)
+    check_monitor(cfg)
     return stream, strategies
 
 

@@ -203,6 +203,10 @@ def replay(
         record.n_retrains = strategy.n_retrains
         if strategy.detections is not None:
             record.detections = labelled_t[np.asarray(strategy.detections, dtype=int)]
+        taken = getattr(strategy, "labels_used", None)  # optional: a strategy that takes only some labels
+        if taken is not None:
+            record.label_used = np.zeros(n, dtype=bool)
+            record.label_used[labelled_t[np.asarray(taken, dtype=int)]] = True
         records[name] = record
     bar.close()
     return records

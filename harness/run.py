@@ -29,6 +29,7 @@ from harness import config
 from harness.errors import ConfigError
 from harness.checks import check_strategy_list
 from harness.models import weights_sha256
+from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
 from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
@@ -126,6 +127,12 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         progress=not cfg.quiet,
     )
     sha_after = weights_sha256(pretrained.module)
+    monitor_tables, monitoring = monitor_run(
+        cfg, monitored(cfg, static_before, pretrained.sha256), pretrained.module, offline, deploy, stream.schedule,
+        n_classes=stream.n_classes,
+    )
+    for table_name, table in monitor_tables.items():
+        write_table(output_dir / f"{table_name}.csv", table)
     static_weights = {}
     for name, before in static_before.items():
         after = strategies[name].fingerprint()
@@ -167,6 +174,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
                                         max_delay=cfg.metrics.max_detection_delay),  # fmt: skip
         "static_weights": static_weights,
         "offline_cache": cache_state,
+        "monitoring": monitoring,
         "frozen_model": {
             "sha256_before": pretrained.sha256,
             "sha256_after": sha_after,

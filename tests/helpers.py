@@ -26,6 +26,9 @@ SMALL = {
     "retrain_triggered": ["strategy.retrain_triggered.min_samples=30", "strategy.retrain_triggered.max_epochs=5",
                           "strategy.retrain_triggered.detector._target_=river.drift.binary.DDM"],
     "frozen_ensemble": ["strategy.frozen_ensemble.n_members=2", "strategy.frozen_ensemble.max_epochs=5"],
+    # the inputs never shift here: a test at level 0.99 fires anyway, so that it takes labels and learns
+    "retrain_on_alarm": ["strategy.retrain_on_alarm.window=20", "strategy.retrain_on_alarm.alpha=0.99",
+                         "strategy.retrain_on_alarm.labels_per_alarm=30", "strategy.retrain_on_alarm.max_epochs=5"],
 }  # fmt: skip
 
 

@@ -1,0 +1,114 @@
+"""The label side of monitoring: what the label-free outputs are worth once the truth is known.
+
+Kept apart from :mod:`harness.monitor.watch` on purpose: only this module reads deployment labels,
+to measure the realised accuracy beside each estimate, the AUROC of each score for the frozen
+model's mistakes, and its selective risk. Alarms are scored against the known drift schedule with
+:func:`harness.detection.detection_scores`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from harness.detection import detection_scores, schedule_drifts
+from harness.monitor.novelty import auroc_score, risk_coverage
+from harness.monitor.watch import LabelFree
+from harness.streams.base import PHASES, DeployData, DriftSchedule
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The four monitoring tables of one strategy, and its ``result.json`` summary."""
+
+    estimates: pd.DataFrame
+    alarms: pd.DataFrame
+    novelty: pd.DataFrame
+    risk_coverage: pd.DataFrame
+    summary: dict
+
+
+def alarm_onsets(alarm: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Times ``t`` of the windows that alarm when the window before did not: a shift that persists
+    alarms once, not once per window.
+
+    >>> alarm_onsets(np.array([False, True, True, False, True]), np.array([9, 19, 29, 39, 49]))
+    array([19, 49])
+    """
+    alarm = np.asarray(alarm, dtype=bool)
+    starts = alarm & ~np.concatenate([[False], alarm[:-1]])
+    return np.asarray(t)[starts]
+
+
+def _phase_masks(phase: np.ndarray) -> dict[str, np.ndarray]:
+    masks = {name: phase == name for name in PHASES}
+    masks["all"] = np.ones(len(phase), dtype=bool)
+    return {name: mask for name, mask in masks.items() if mask.any()}
+
+
+def score(
+    strategy: str,
+    watched: LabelFree,
+    data: DeployData,
+    schedule: DriftSchedule,
+    *,
+    tau: float,
+    coverages,
+    max_delay: int,
+) -> Scored:
+    """Score one strategy's label-free monitoring against ``data``'s labels and ``schedule``."""
+    y_pred = watched.outputs.proba.argmax(axis=1)
+    error = (y_pred != data.y).astype(float)
+    confident_error = error * (watched.outputs.confidence >= tau)
+
+    estimated = watched.estimates.copy()
+    estimated.insert(0, "strategy", strategy)
+    estimated["phase"] = data.phase[estimated["t_end"].to_numpy() - 1]
+    estimated["realised_accuracy"] = [1.0 - error[a:b].mean() for a, b in zip(estimated.t_start, estimated.t_end)]
+    estimated = estimated[
+        ["strategy", "t_start", "t_end", "phase", "estimator", "estimated_accuracy", "realised_accuracy"]
+    ]
+
+    alarms = watched.alarms.copy()
+    alarms.insert(0, "strategy", strategy)
+    alarms["phase"] = data.phase[alarms["t"].to_numpy()]
+
+    masks = _phase_masks(data.phase)
+    novelty_rows, risk_rows = [], []
+    for name, values in watched.scores.items():
+        for phase, mask in masks.items():
+            for target, positive in (("novel", data.novel[mask]), ("mistake", error[mask] > 0)):
+                novelty_rows.append(
+                    {"strategy": strategy, "score": name, "target": target, "phase": phase,
+                     "auroc": auroc_score(values[mask], positive),
+                     "n_pos": int(positive.sum()), "n_neg": int((~positive).sum())}
+                )
+            for coverage in coverages:
+                risk, confident = risk_coverage(values[mask], error[mask], confident_error[mask], coverage)
+                risk_rows.append(
+                    {"strategy": strategy, "score": name, "coverage": float(coverage),
+                     "error_rate": risk, "confident_error_rate": confident, "phase": phase}
+                )
+
+    drifts = schedule_drifts(schedule, len(data))
+    detectors = {}
+    for detector, rows in alarms.groupby("detector", sort=False):
+        scores = detection_scores(alarm_onsets(rows.alarm.to_numpy(), rows.t.to_numpy()), drifts, max_delay=max_delay)
+        for phase in ("pre", "post"):
+            inside = rows.phase == phase
+            scores[f"alarm_rate_{phase}"] = float(rows.alarm[inside].mean()) if inside.any() else float("nan")
+        detectors[detector] = scores
+    estimators = {}
+    for estimator, rows in estimated.groupby("estimator", sort=False):
+        absolute = (rows.estimated_accuracy - rows.realised_accuracy).abs()
+        estimators[estimator] = {f"mae_{phase}": float(absolute[rows.phase == phase].mean()) for phase in PHASES}
+        estimators[estimator]["mae_all"] = float(absolute.mean())
+    return Scored(
+        estimates=estimated.reset_index(drop=True),
+        alarms=alarms.drop(columns="phase"),
+        novelty=pd.DataFrame(novelty_rows),
+        risk_coverage=pd.DataFrame(risk_rows),
+        summary={"detectors": detectors, "estimators": estimators},
+    )

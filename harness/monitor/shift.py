@@ -1,0 +1,91 @@
+"""Label-free shift tests: does a window of deployment data come from the reference distribution?
+
+Each test takes a reference sample and a window (inputs or the frozen model's outputs, never labels)
+and returns ``(statistic, p_value)``; a window alarms when ``p_value < alpha``. They follow Rabanser,
+Günnemann and Lipton, "Failing Loudly" (NeurIPS 2019): univariate KS tests with a Bonferroni
+correction, a kernel two-sample test (Gretton et al., JMLR 2012), and black-box shift detection on
+softmax outputs (Lipton, Wang and Smola, ICML 2018).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import stats
+
+
+def ks_bonferroni(reference: np.ndarray, window: np.ndarray) -> tuple[float, float]:
+    """Two-sample KS test on every column of ``reference`` ``(m, d)`` against ``window`` ``(n, d)``:
+    the largest KS statistic and the Bonferroni-corrected smallest p-value ``min(1, d * min p)``.
+
+    >>> statistic, p_value = ks_bonferroni(np.array([[0.0], [1], [2], [3]]), np.array([[10.0], [11], [12], [13]]))
+    >>> statistic, round(p_value * 70, 6)  # exact: 2 of the C(8, 4) = 70 splits are as extreme
+    (1.0, 2.0)
+    """
+    reference, window = np.atleast_2d(reference.T).T, np.atleast_2d(window.T).T
+    result = stats.ks_2samp(reference, window, axis=0)
+    statistic, p_value = np.atleast_1d(result.statistic), np.atleast_1d(result.pvalue)
+    return float(statistic.max()), float(min(1.0, p_value.min() * reference.shape[1]))
+
+
+def ks_inputs(reference_X: np.ndarray, window_X: np.ndarray) -> tuple[float, float]:
+    """Per-feature KS tests on the inputs, Bonferroni-corrected over the ``d`` features."""
+    return ks_bonferroni(reference_X, window_X)
+
+
+def bbsd(reference_proba: np.ndarray, window_proba: np.ndarray) -> tuple[float, float]:
+    """Black-box shift detection: KS tests on the first ``K - 1`` softmax outputs (the last is fixed
+    by the others), Bonferroni-corrected over them."""
+    keep = max(1, reference_proba.shape[1] - 1)
+    return ks_bonferroni(reference_proba[:, :keep], window_proba[:, :keep])
+
+
+def confidence_test(reference_confidence: np.ndarray, window_confidence: np.ndarray) -> tuple[float, float]:
+    """Welch's two-sided t-test of the window's mean max-probability against the validation split's;
+    the statistic is ``t`` (negative when the window is less confident)."""
+    result = stats.ttest_ind(window_confidence, reference_confidence, equal_var=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def median_bandwidth(distances: torch.Tensor) -> float:
+    """The median heuristic: the median of the pairwise distances off the diagonal of the square
+    distance matrix ``distances`` ``(n, n)`` (1 if they are all 0).
+
+    >>> median_bandwidth(torch.cdist(*(torch.tensor([[0.0], [1.0], [3.0]]),) * 2))
+    2.0
+    """
+    rows, cols = torch.triu_indices(len(distances), len(distances), offset=1)
+    pairs = distances[rows, cols]
+    median = float(pairs.median()) if pairs.numel() else 0.0
+    return median if median > 0 else 1.0
+
+
+def mmd_permutation(
+    reference: np.ndarray, window: np.ndarray, *, n_permutations: int, rng: np.random.Generator
+) -> tuple[float, float]:
+    """Squared MMD (biased V-statistic) with a Gaussian kernel ``exp(-|a - b|^2 / (2 s^2))``, ``s``
+    by the median heuristic on the pooled sample, and its permutation p-value
+    ``(1 + #{permuted >= observed}) / (1 + n_permutations)``.
+
+    The kernel matrix is computed once; every permutation is a weight vector ``w`` (``1/m`` on the
+    first group, ``-1/n`` on the second) and its statistic ``w' K w``, so all permutations are one
+    matrix product.
+
+    >>> round(mmd_permutation(np.array([[0.0]]), np.array([[1.0]]), n_permutations=1,
+    ...                       rng=np.random.default_rng(0))[0], 5)
+    0.78694
+    """
+    Z = torch.as_tensor(np.vstack([reference, window]), dtype=torch.float64)
+    m, n = len(reference), len(window)
+    distances = torch.cdist(Z, Z)
+    sigma = median_bandwidth(distances)
+    K = torch.exp(-distances.square() / (2 * sigma**2))
+    labels = np.zeros((n_permutations + 1, m + n), dtype=bool)
+    labels[:, m:] = True
+    for row in labels[1:]:
+        rng.shuffle(row)
+    W = torch.as_tensor(np.where(labels, -1.0 / n, 1.0 / m).T)  # (m + n, 1 + n_permutations)
+    values = ((K @ W) * W).sum(dim=0).numpy()
+    observed = float(values[0])
+    p_value = (1 + np.sum(values[1:] >= observed - 1e-12)) / (1 + n_permutations)
+    return observed, float(p_value)

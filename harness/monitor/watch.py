@@ -1,0 +1,156 @@
+"""The label-free side of monitoring: reference statistics from the offline data, then windowed
+shift tests, accuracy estimates and per-sample novelty scores on the deployment inputs.
+
+Nothing here takes a deployment label: :func:`watch` sees the deployment inputs and the frozen
+model only. Validation labels are offline data, known before deployment, and may be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from harness.models import Calibrated
+from harness.monitor import estimates, novelty, shift
+from harness.monitor.outputs import Outputs, model_outputs
+from harness.streams.base import OfflineData
+
+DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
+ESTIMATORS = ("cbpe", "atc", "doc")
+SCORES = ("msp", "energy", "mahalanobis")
+_MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the monitor knows before deployment: the validation inputs ``X`` ``(m, d)``, the frozen
+    model's ``outputs`` on them, its validation ``accuracy``, the ATC threshold and the class
+    Gaussians of the training split's penultimate features."""
+
+    X: np.ndarray
+    outputs: Outputs
+    accuracy: float
+    atc_threshold: float
+    gaussians: novelty.ClassGaussians
+
+    @classmethod
+    def build(cls, module: Calibrated, offline: OfflineData, n_classes: int) -> "Reference":
+        outputs = model_outputs(module, offline.X_val)
+        accuracy = float(np.mean(outputs.proba.argmax(axis=1) == offline.y_val))
+        train_features = model_outputs(module, offline.X_train).features
+        return cls(
+            X=offline.X_val,
+            outputs=outputs,
+            accuracy=accuracy,
+            atc_threshold=estimates.atc_threshold(outputs.confidence, accuracy),
+            gaussians=novelty.fit_class_gaussians(train_features, offline.y_train, n_classes),
+        )
+
+
+@dataclass(frozen=True)
+class LabelFree:
+    """What :func:`watch` saw: ``alarms`` (one row per detector and window), ``estimates`` (one row
+    per estimator and window), ``scores`` (name -> ``(n,)`` per-sample novelty score) and the
+    model's ``outputs`` on the deployment inputs."""
+
+    alarms: pd.DataFrame
+    estimates: pd.DataFrame
+    scores: dict[str, np.ndarray]
+    outputs: Outputs
+
+
+def window_bounds(n: int, window: int) -> list[tuple[int, int]]:
+    """Consecutive ``[start, end)`` windows of ``window`` samples; the last may be shorter.
+
+    >>> window_bounds(10, 4)
+    [(0, 4), (4, 8), (8, 10)]
+    """
+    return [(start, min(start + window, n)) for start in range(0, n, window)]
+
+
+def detect_window(
+    detector: str,
+    reference: Reference,
+    X: np.ndarray,
+    outputs: Outputs,
+    *,
+    mmd_X: np.ndarray,
+    n_permutations: int,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    """``(statistic, p_value)`` of one detector on one window of inputs ``X`` and model ``outputs``."""
+    if detector == "ks_inputs":
+        return shift.ks_inputs(reference.X, X)
+    if detector == "mmd_inputs":
+        return shift.mmd_permutation(mmd_X, X, n_permutations=n_permutations, rng=rng)
+    if detector == "bbsd":
+        return shift.bbsd(reference.outputs.proba, outputs.proba)
+    if detector == "confidence":
+        return shift.confidence_test(reference.outputs.confidence, outputs.confidence)
+    raise ValueError(f"detector={detector!r} is not one of {list(DETECTORS)}")
+
+
+def estimate_window(estimator: str, reference: Reference, confidence: np.ndarray) -> float:
+    """One estimator's accuracy estimate for a window's ``(n,)`` confidences."""
+    if estimator == "cbpe":
+        return estimates.cbpe(confidence)
+    if estimator == "atc":
+        return estimates.atc(confidence, reference.atc_threshold)
+    if estimator == "doc":
+        return estimates.doc(confidence, reference.accuracy, float(reference.outputs.confidence.mean()))
+    raise ValueError(f"estimator={estimator!r} is not one of {list(ESTIMATORS)}")
+
+
+def novelty_scores(outputs: Outputs, reference: Reference, names=SCORES) -> dict[str, np.ndarray]:
+    """Per-sample scores by name, each ``(n,)``, higher = less certain."""
+    functions = {
+        "msp": lambda: novelty.msp(outputs),
+        "energy": lambda: novelty.energy(outputs),
+        "mahalanobis": lambda: novelty.mahalanobis(outputs, reference.gaussians),
+    }
+    return {name: functions[name]() for name in names}
+
+
+def watch(
+    module: Calibrated,
+    reference: Reference,
+    X: np.ndarray,
+    *,
+    window: int,
+    alpha: float,
+    seed: int,
+    detectors=DETECTORS,
+    estimators=ESTIMATORS,
+    scores=SCORES,
+    n_permutations: int = 100,
+    mmd_reference: int = 500,
+) -> LabelFree:
+    """Monitor the deployment inputs ``X`` ``(n, d)`` served by the frozen ``module``, window by
+    window, against ``reference``. A window alarms when its p-value is below ``alpha``; its alarm
+    time ``t`` is its last sample (the first moment the whole window is seen). MMD compares each
+    window with ``mmd_reference`` validation samples drawn once (the kernel matrix grows with the
+    square of the pooled size)."""
+    outputs = model_outputs(module, X)
+    pick = np.random.default_rng([seed, _MMD_SUBSAMPLE])
+    size = min(mmd_reference, len(reference.X))
+    mmd_X = reference.X[np.sort(pick.choice(len(reference.X), size=size, replace=False))]
+    alarm_rows, estimate_rows = [], []
+    for index, (start, end) in enumerate(window_bounds(len(X), window)):
+        part = outputs[start:end]
+        for detector in detectors:
+            rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
+            statistic, p_value = detect_window(
+                detector, reference, X[start:end], part, mmd_X=mmd_X, n_permutations=n_permutations, rng=rng
+            )
+            alarm_rows.append(
+                {"detector": detector, "t_start": start, "t_end": end, "t": end - 1,
+                 "statistic": statistic, "p_value": p_value, "alarm": p_value < alpha}
+            )
+        for estimator in estimators:
+            value = estimate_window(estimator, reference, part.confidence)
+            estimate_rows.append({"t_start": start, "t_end": end, "estimator": estimator, "estimated_accuracy": value})
+    alarms = pd.DataFrame(alarm_rows, columns=["detector", "t_start", "t_end", "t", "statistic", "p_value", "alarm"])
+    estimated = pd.DataFrame(estimate_rows, columns=["t_start", "t_end", "estimator", "estimated_accuracy"])
+    return LabelFree(alarms, estimated, novelty_scores(outputs, reference, scores), outputs)

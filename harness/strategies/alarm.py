@@ -1,0 +1,150 @@
+"""Spending labels only when a label-free detector says the inputs have changed.
+
+``RetrainOnAlarm`` serves the pre-deployment network and watches the inputs it serves, window by
+window, with one of the label-free shift tests of :mod:`harness.monitor.shift`. It ignores every
+label until a test fires; then it takes the next ``labels_per_alarm`` labels that arrive, retrains a
+fresh network on them (hyper-parameters chosen before deployment, see
+:mod:`harness.strategies.netfit`) and makes those samples its new reference. Only the labels it took
+count as used (``labels_used``), so its label budget can be set against ``retrain_triggered``, whose
+detector reads every label's error, and ``finetune``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.models import predict_proba, tensor_bytes
+from harness.monitor import shift
+from harness.monitor.outputs import model_outputs
+from harness.monitor.watch import DETECTORS
+from harness.offline.freeze import Pretrained
+from harness.strategies.netfit import chronological_split, fit_network
+from harness.streams.base import OfflineData
+
+_PERMUTE, _RETRAIN = 1, 2  # purposes of the seeded generators
+
+
+class RetrainOnAlarm:
+    """Label-free detector on the served inputs; on an alarm, ``labels_per_alarm`` labels, then retrain.
+
+    ``detector`` is one of :data:`DETECTORS`, tested on every ``window`` served inputs at level
+    ``alpha`` against the reference (first the offline validation split and the frozen model's
+    outputs on it; after a retraining, the samples it was trained on and the new network's outputs
+    on their validation part). While labels are gathered, no window is tested.
+    """
+
+    detections = None
+
+    def __init__(
+        self,
+        *,
+        detector: str = "ks_inputs",
+        window: int = 400,
+        alpha: float = 0.01,
+        labels_per_alarm: int = 500,
+        n_permutations: int = 100,
+        step: int = 32,
+        val_fraction: float = 0.25,
+        max_epochs: int = 60,
+        patience: int = 5,
+        calibrate: bool = True,
+        seed: int = 0,
+    ):
+        if detector not in DETECTORS:
+            raise ValueError(f"detector={detector!r} is not one of {list(DETECTORS)}")
+        if window < 2 or labels_per_alarm < 2 or not 0.0 < alpha < 1.0:
+            raise ValueError(
+                f"window={window} and labels_per_alarm={labels_per_alarm} must be >= 2, alpha={alpha} in (0, 1)"
+            )
+        self.detector = detector
+        self.window = window
+        self.alpha = alpha
+        self.labels_per_alarm = labels_per_alarm
+        self.n_permutations = n_permutations
+        self.step = step
+        self.val_fraction = val_fraction
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.calibrate = calibrate
+        self.seed = seed
+        self.module = None
+        self.n_updates = 0
+        self.n_retrains = 0
+
+    def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
+        self.pretrained = pretrained
+        self.module = pretrained.module
+        self._set_reference(data.X_val, data.X_val)
+        self._pending: list[np.ndarray] = []  # served inputs of the window being filled
+        self._wanted = 0  # labels still to take for the current alarm
+        self._gathered: list[tuple[np.ndarray, np.ndarray]] = []
+        self._seen = 0  # labels handed to learn() so far
+        self._served = 0
+        self._tests = 0
+        self.alarms: list[int] = []  # sample index (served order) of each alarm's last window sample
+        self.labels_used: list[int] = []  # positions, in the sequence of labels handed over, of those taken
+        self.n_updates = 0
+        self.n_retrains = 0
+
+    def _set_reference(self, X: np.ndarray, X_outputs: np.ndarray) -> None:
+        self._ref_X = X
+        self._ref_proba = model_outputs(self.module, X_outputs).proba
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
+
+    def _alarm(self, X: np.ndarray) -> bool:
+        proba = predict_proba(self.module, X).numpy().astype(np.float64)
+        if self.detector == "ks_inputs":
+            _, p_value = shift.ks_inputs(self._ref_X, X)
+        elif self.detector == "mmd_inputs":
+            rng = np.random.default_rng([self.seed, _PERMUTE, self._tests])
+            _, p_value = shift.mmd_permutation(self._ref_X, X, n_permutations=self.n_permutations, rng=rng)
+        elif self.detector == "bbsd":
+            _, p_value = shift.bbsd(self._ref_proba, proba)
+        else:
+            _, p_value = shift.confidence_test(self._ref_proba.max(axis=1), proba.max(axis=1))
+        self._tests += 1
+        return p_value < self.alpha
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        answer = predict_proba(self.module, X).numpy().astype(np.float64)
+        self._served += len(X)
+        if self._wanted == 0:
+            self._pending.append(X)
+            if sum(len(part) for part in self._pending) >= self.window:
+                if self._alarm(np.concatenate(self._pending)):
+                    self.alarms.append(self._served - 1)
+                    self._wanted = self.labels_per_alarm
+                self._pending = []
+        return answer
+
+    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
+        if self._wanted > 0:
+            take = min(len(y), self._wanted)
+            self._gathered.append((X[:take], y[:take]))
+            self.labels_used.extend(range(self._seen, self._seen + take))
+            self._wanted -= take
+            if self._wanted == 0:
+                self._retrain(np.concatenate([a for a, _ in self._gathered]),
+                              np.concatenate([b for _, b in self._gathered]))
+                self._gathered = []
+        self._seen += len(y)
+
+    def _retrain(self, X: np.ndarray, y: np.ndarray) -> None:
+        train, val = chronological_split(len(y), self.val_fraction)
+        seed = int(np.random.SeedSequence([self.seed, _RETRAIN, self.n_retrains]).generate_state(1)[0])
+        self.module, steps = fit_network(
+            X[train], y[train], X[val], y[val], pretrained=self.pretrained, max_epochs=self.max_epochs,
+            patience=self.patience, calibrate=self.calibrate, seed=seed,
+        )
+        self.n_retrains += 1
+        self.n_updates += steps
+        self._set_reference(X, X[val])
+
+    def model_bytes(self) -> int:
+        buffers = sum(a.nbytes + b.nbytes for a, b in self._gathered) + sum(p.nbytes for p in self._pending)
+        return tensor_bytes(self.module) + self._ref_X.nbytes + self._ref_proba.nbytes + buffers
+
+    def fingerprint(self) -> None:
+        return None
