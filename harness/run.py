@@ -102,10 +102,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     offline = stream.offline()
     log.info("pre-deployment optimisation: %d trials on %d train / %d validation samples",
              cfg.offline.n_trials, len(offline.y_train), len(offline.y_val))  # fmt: skip
-    settings = {"model_kind": cfg.model.kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
-                "n_trials": cfg.offline.n_trials, "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
-                "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
-    pretrained, cache_state = pretrain(offline, n_classes=stream.n_classes, settings=settings,
+    pretrained, cache_state = pretrain(offline, n_classes=stream.n_classes, settings=offline_settings(cfg),
                                        cache_dir=Path(cfg.offline.cache_dir) if cfg.offline.cache else None,
                                        export_to=output_dir / "frozen_model.pt2")
     seed_everything(cfg.seed, cfg.threads)  # the same RNG state after a cache hit as after training
@@ -190,6 +187,13 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     }
     write_json(output_dir / RESULT, result)
     return RunResult(output_dir, summary, costs, result)
+
+
+def offline_settings(cfg: DictConfig) -> dict:
+    """What, besides the offline data, decides the pre-deployment outcome (and so its cache key)."""
+    return {"model_kind": cfg.model.kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
+            "n_trials": cfg.offline.n_trials, "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
+            "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
 
 
 def draws_figures(cfg: DictConfig) -> bool:
