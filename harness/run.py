@@ -29,13 +29,12 @@ from threadpoolctl import threadpool_limits
 import harness
 from harness import config
 from harness.errors import ConfigError
-from harness.checks import build_strategies, check_config, check_strategy_list
+from harness.checks import build_checked, check_command_line
 from harness.models import weights_sha256
 from harness.offline import export, optimise_and_freeze
 from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
 from harness.results import RESULT, finished_ok, write_json, write_table
-from harness.streams import build_stream
 from harness.streams.view import write_stream_view
 from harness.summary import (
     costs_table,
@@ -85,9 +84,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     """Run one experiment into ``output_dir``; ``result.json`` is written last."""
     started = time.perf_counter()
     output_dir = Path(output_dir)
-    stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
-    strategies = build_strategies(cfg.strategy)
-    check_config(cfg)
+    stream, strategies = build_checked(cfg)
     seed_everything(cfg.seed, cfg.threads)
     output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -266,5 +263,5 @@ def write_failure(output_dir: Path, error: BaseException) -> None:
 
 
 if __name__ == "__main__":
-    check_strategy_list(sys.argv[1:])
+    check_command_line(sys.argv[1:])
     main()
