@@ -128,8 +128,8 @@ def check_settings(cfg: DictConfig) -> None:
 def check_against_stream(cfg: DictConfig, stream) -> None:
     """The ranges that depend on the stream: its length and its number of classes."""
     n = stream.n_deploy
-    validate.integer(f"replay.label_delay (< stream.n_deploy={n})", cfg.replay.label_delay, 0, n - 1)
-    validate.integer(f"metrics.window (<= stream.n_deploy={n})", cfg.metrics.window, 1, n)
+    validate.integer("replay.label_delay", cfg.replay.label_delay, 0, n - 1, bounds=f"[0, stream.n_deploy={n})")
+    validate.integer("metrics.window", cfg.metrics.window, 1, n, bounds=f"[1, stream.n_deploy={n}]")
     for name, node in cfg.strategy.items():
         if "n_classes" in node and node.n_classes != stream.n_classes:
             raise ConfigError(

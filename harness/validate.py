@@ -43,8 +43,10 @@ def _interval(low, high, low_open: bool, high_open: bool) -> str:
     return f"{'(' if low_open else '['}{_show(low)}, {_show(high)}{')' if high_open else ']'}"
 
 
-def number(key: str, value, low=None, high=None, *, low_open: bool = False, high_open: bool = False):
-    """``value`` is a finite real number (not a bool) in the range from ``low`` to ``high``.
+def number(key: str, value, low=None, high=None, *, low_open: bool = False, high_open: bool = False,
+           bounds: str | None = None):
+    """``value`` is a finite real number (not a bool) in the range from ``low`` to ``high``; ``bounds``
+    words the range when its ends come from other keys (``[0, stream.n_deploy=1200)``).
 
     >>> number("drift.severity", 0.5, 0, 1)
     0.5
@@ -62,13 +64,13 @@ def number(key: str, value, low=None, high=None, *, low_open: bool = False, high
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
-        interval = _interval(low, high, low_open, high_open)
+        interval = bounds or _interval(low, high, low_open, high_open)
         verb = "is outside" if low is not None and high is not None else "must be"
         raise ConfigError(f"{key}={value} {verb} {interval}")
     return value
 
 
-def integer(key: str, value, low=None, high=None):
+def integer(key: str, value, low=None, high=None, *, bounds: str | None = None):
     """``value`` is an integer (not a bool) in ``[low, high]``: every count and size.
 
     >>> integer("strategy.frozen.step", 2.5, 1)
@@ -77,7 +79,7 @@ def integer(key: str, value, low=None, high=None):
     """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ConfigError(f"{key}={value!r} is not an integer")
-    return number(key, value, low, high)
+    return number(key, value, low, high, bounds=bounds)
 
 
 def seed(key: str, value) -> int:

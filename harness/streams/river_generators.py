@@ -17,7 +17,7 @@ from harness.streams.river_base import RiverStream
 
 def _check_concept(family: str, concept: int, drift_concept: int, n: int) -> None:
     for key, value in (("concept", concept), ("drift_concept", drift_concept)):
-        validate.integer(f"stream.{key}", value, 0, n - 1)
+        validate.choice(f"stream.{key}", value, range(n))
 
 
 class _Switching(RiverStream):
@@ -97,7 +97,7 @@ class HyperplaneStream(RiverStream):
     def check_params(self, *, n_features: int, n_drift_features: int, noise_percentage: float,
                      drift_magnitude: float) -> None:  # fmt: skip
         check_count("stream.n_features", n_features, 2)
-        validate.integer("stream.n_drift_features", n_drift_features, 1, n_features)
+        validate.integer("stream.n_drift_features", n_drift_features, 1, n_features, bounds="[1, stream.n_features]")
         check_fraction("stream.noise_percentage", noise_percentage, open_low=False)
         check_positive("stream.drift_magnitude", drift_magnitude, 0)
 
@@ -123,7 +123,8 @@ class RandomRBFDriftStream(RiverStream):
                      drift_magnitude: float) -> None:  # fmt: skip
         check_count("stream.n_features", n_features, 2)
         check_count("stream.n_centroids", n_centroids, 1)
-        validate.integer("stream.n_drift_centroids", n_drift_centroids, 1, n_centroids)
+        within = "[1, stream.n_centroids]"
+        validate.integer("stream.n_drift_centroids", n_drift_centroids, 1, n_centroids, bounds=within)
         check_positive("stream.drift_magnitude", drift_magnitude, 0)
 
     def generator(self, *, new: bool):
