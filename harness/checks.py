@@ -22,7 +22,7 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from river import base as river_base
 
@@ -36,6 +36,8 @@ from harness.streams import build_stream
 from harness.streams.schemas import SCHEMAS
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
+RIVER_SIZES = ("max_size",)  # MiB, > 0
 GROUPS = {
     "drift": DriftConf,
     "model": ModelConf,
@@ -184,24 +186,39 @@ def _strategy_class(name: str, node) -> type:
     return cls
 
 
-def _check_nested_targets(where: str, node) -> None:
-    """An object built inside a strategy's arguments (a River model, engine or detector) must be a
-    River object: no other class is instantiated from a config before it is known to be harmless."""
+def _nested_nodes(node: DictConfig, where: str):
+    """``(dotted path, node)`` of every mapping inside ``node``, list items included."""
     for key, value in node.items():
-        if not isinstance(value, DictConfig):
-            continue
-        target = value.get("_target_")
-        if target is not None:
-            try:
-                cls = get_object(target)
-            except Exception as error:
-                raise ConfigError(f"{where}.{key}._target_={target!r} cannot be imported: {error}") from None
-            if not (isinstance(cls, type) and issubclass(cls, river_base.Base)):
-                raise ConfigError(f"{where}.{key}._target_={target!r} is not a River class (river.*)")
-        _check_nested_targets(f"{where}.{key}", value)
-        for i, item in enumerate(value.get("_args_") or []):
+        path = f"{where}.{key}"
+        items = enumerate(value) if isinstance(value, ListConfig) else [(None, value)]
+        for i, item in items:
             if isinstance(item, DictConfig):
-                _check_nested_targets(f"{where}.{key}._args_[{i}]", DictConfig({"item": item}))
+                item_path = path if i is None else f"{path}[{i}]"
+                yield item_path, item
+                yield from _nested_nodes(item, item_path)
+
+
+def _check_nested_targets(where: str, node: DictConfig) -> None:
+    """An object built inside a strategy's arguments (a River model, engine or detector) must be a
+    River object: no other class is instantiated from a config before it is known to be harmless.
+    River takes counts of 0 or a negative size without a word and then predicts uniformly, so the
+    counts and sizes of the River objects in conf/strategy are checked here."""
+    for path, inner in _nested_nodes(node, where):
+        target = inner.get("_target_")
+        if target is None:
+            continue
+        try:
+            cls = get_object(target)
+        except Exception as error:
+            raise ConfigError(f"{path}._target_={target!r} cannot be imported: {error}") from None
+        if not (isinstance(cls, type) and issubclass(cls, river_base.Base)):
+            raise ConfigError(f"{path}._target_={target!r} is not a River class (river.*)")
+        for key, low in RIVER_COUNTS.items():
+            if key in inner:
+                validate.integer(f"{path}.{key}", inner[key], low)
+        for key in RIVER_SIZES:
+            if key in inner:
+                validate.number(f"{path}.{key}", inner[key], 0, low_open=True)
 
 
 def _construction_error(name: str, allowed: list[str], error: BaseException) -> ConfigError:
