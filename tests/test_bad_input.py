@@ -271,7 +271,8 @@ def test_a_class_outside_the_protocol_is_never_instantiated(tmp_path):
 
 def test_the_memory_check_passes_a_run_that_fits_and_names_the_largest_part():
     """The estimate is a sum of array sizes: the tiny config fits in 1 GB, not in 1 MB."""
-    from harness.checks import build_strategies, check_memory
+    from harness.checks import build_strategies
+    from harness.footprint import check_memory
     from harness.streams import build_stream
 
     cfg = compose_config([])
