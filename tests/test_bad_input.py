@@ -286,7 +286,7 @@ def test_the_memory_check_passes_a_run_that_fits_and_names_the_largest_part():
 def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, message, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     dirs = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
-    command = [sys.executable, "-m", "harness.run", *TINY, *shlex.split(overrides), *dirs]
+    command = [sys.executable, "-m", "harness.run", *shlex.split(overrides), *TINY, *dirs]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
