@@ -1,90 +1,310 @@
-"""Everything checked and built before any compute: strategies from their config, the ranges no
-builder checks, and the strategy names of a command line (a bad value fails here, with the key,
-the value and what is allowed)."""
+"""Everything checked and built before any compute: the keys against the schemas, every value, the
+memory a run needs, the strategies from their config, and the command line (a bad value fails here,
+with the key, the value and what is allowed).
+
+:func:`build_checked` is the one entry: keys first (a misspelled key would otherwise be blamed on
+its neighbours), then NaN and infinity anywhere, then the settings group by group, the stream and
+its drift, the strategies, the memory, and last what depends on the stream's size.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
-import re
+import math
 import sys
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 
-from hydra.utils import get_class, instantiate
-from omegaconf import DictConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import InstantiationException
+from hydra.utils import get_object, instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from river import base as river_base
 
+from harness import validate
+from harness.config import Config, DriftConf, MetricsConf, ModelConf, OfflineConf, ReplayConf, SearchConf
 from harness.errors import ConfigError
+from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
-from harness.strategies.base import missing_members
+from harness.strategies.base import missing_members, missing_methods
+from harness.streams import build_stream
+from harness.streams.schemas import SCHEMAS
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
+RIVER_SIZES = ("max_size",)  # MiB, > 0
+GROUPS = {
+    "drift": DriftConf,
+    "model": ModelConf,
+    "offline": OfflineConf,
+    "offline.search": SearchConf,
+    "replay": ReplayConf,
+    "metrics": MetricsConf,
+}
+
+
+def build_checked(cfg: DictConfig):
+    """``(stream, strategies)`` of ``cfg`` once every key and value is checked; draws and trains nothing."""
+    check_keys(cfg)
+    check_finite(cfg)
+    check_settings(cfg)
+    stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
+    strategies = build_strategies(cfg.strategy)
+    check_memory(cfg, stream, strategies)
+    check_against_stream(cfg, stream)
+    return stream, strategies
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """Every key is one of its schema's fields: ``+key=value`` adds keys the schema never saw."""
+    validate.known_keys("", cfg, [f.name for f in dataclasses.fields(Config)])
+    validate.choice("stream.family", cfg.stream.family, sorted(SCHEMAS))
+    allowed = [f.name for f in dataclasses.fields(SCHEMAS[cfg.stream.family])]
+    validate.known_keys("stream", cfg.stream, allowed, node=f"stream={cfg.stream.family}")
+    for where, schema in GROUPS.items():
+        validate.known_keys(where, OmegaConf.select(cfg, where), [f.name for f in dataclasses.fields(schema)])
+
+
+def check_finite(cfg: DictConfig) -> None:
+    """No NaN or infinity anywhere, strategies' arguments included; interpolations must resolve."""
+    try:
+        tree = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None) or "a value"
+        raise ConfigError(f"{key} cannot be resolved: {str(error).splitlines()[0]}") from None
+    for key, value in _leaves(tree):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key}={value} is not a finite number")
+
+
+def _leaves(node, prefix: str = ""):
+    """``(dotted key, value)`` of every leaf of a nested dict/list; list items as ``key[i]``."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _leaves(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, f"{prefix}[{i}]")
+    else:
+        yield prefix, node
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def check_settings(cfg: DictConfig) -> None:
+    """The values no builder checks, group by group in the order of the config."""
+    validate.seed("seed", cfg.seed)
+    validate.integer("threads", cfg.threads, 1)
+    for key in ("save_stream", "quiet", "rerun"):
+        validate.boolean(key, cfg[key])
+    validate.choice("model.kind", cfg.model.kind, MODEL_KINDS)
+    validate.integer("model.depth", cfg.model.depth, 0)
+    for key in ("n_trials", "max_epochs", "patience"):
+        validate.integer(f"offline.{key}", cfg.offline[key], 1)
+    validate.boolean("offline.calibrate", cfg.offline.calibrate)
+    validate.boolean("offline.cache", cfg.offline.cache)
+    for key, values in cfg.offline.search.items():
+        if not values:
+            raise ConfigError(f"offline.search.{key}=[] is empty; give at least one value")
+        for value in values:
+            if key in ("batch_size", "width"):
+                validate.integer(f"offline.search.{key}", value, 1)
+            else:
+                validate.number(f"offline.search.{key}", value, 0, low_open=key != "weight_decay")
+    validate.integer("replay.label_delay", cfg.replay.label_delay, 0)
+    validate.number("replay.label_fraction", cfg.replay.label_fraction, 0, 1, low_open=True)
+    validate.integer("replay.serve_batch", cfg.replay.serve_batch, 0)
+    validate.number("metrics.confidence_threshold", cfg.metrics.confidence_threshold, 0, 1)
+    validate.integer("metrics.window", cfg.metrics.window, 1)
+    validate.number("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, 0)
+    validate.integer("metrics.max_detection_delay", cfg.metrics.max_detection_delay, 0)
+
+
+def check_against_stream(cfg: DictConfig, stream) -> None:
+    """The ranges that depend on the stream: its length and its number of classes."""
+    n = stream.n_deploy
+    validate.integer("replay.label_delay", cfg.replay.label_delay, 0, n - 1, bounds=f"[0, stream.n_deploy={n})")
+    validate.integer("metrics.window", cfg.metrics.window, 1, n, bounds=f"[1, stream.n_deploy={n}]")
+    for name, node in cfg.strategy.items():
+        if "n_classes" in node and node.n_classes != stream.n_classes:
+            raise ConfigError(
+                f"strategy.{name}.n_classes={node.n_classes} differs from the stream's {stream.n_classes} classes"
+            )
+
+
+# -- strategies -----------------------------------------------------------------------------------
 
 
 def build_strategies(strategy_cfg: DictConfig) -> dict:
-    """Instantiate every configured strategy; unknown arguments fail with the allowed ones."""
+    """Instantiate every configured strategy once its class is known to implement the protocol and
+    its arguments are the constructor's: nothing is built from a class that is not a strategy."""
     if not strategy_cfg:
         raise ConfigError("strategy=[] is empty; choose at least one, e.g. strategy=[frozen,river_logreg]")
     strategies = {}
     for name, node in strategy_cfg.items():
-        target = node.get("_target_") if isinstance(node, DictConfig) else None
-        if target is None:
-            raise ConfigError(f"strategy.{name} has no _target_ (a class implementing the strategy protocol)")
-        try:
-            cls = get_class(target)
-        except Exception as error:
-            raise ConfigError(f"strategy.{name}._target_={target!r} cannot be imported: {error}") from None
+        cls = _strategy_class(name, node)
         allowed = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
-        unknown = [key for key in node if not str(key).startswith("_") and key not in allowed]
-        if unknown:
-            raise ConfigError(f"strategy.{name}.{unknown[0]} is not an argument of {target}; allowed: {allowed}")
+        for key in node:
+            if not str(key).startswith("_") and key not in allowed:
+                close = validate.did_you_mean(key, allowed)
+                raise ConfigError(
+                    f"strategy.{name}.{key} is not an argument of {node._target_}{close}; allowed: {allowed}"
+                )
+        _check_nested_targets(f"strategy.{name}", node)
         try:
             strategies[name] = instantiate(node)
+        except InstantiationException as error:
+            raise _construction_error(name, allowed, error.__cause__ or error) from None
         except Exception as error:
-            raise ConfigError(f"strategy.{name} could not be built: {error}") from None
+            raise _construction_error(name, allowed, error) from None
         missing = missing_members(strategies[name])
         if missing:
-            raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}")
+            raise ConfigError(f"strategy.{name}._target_={node._target_!r} lacks the strategy protocol's {missing}")
     return strategies
 
 
-def check_config(cfg: DictConfig) -> None:
-    """The range checks that no builder does; raise ConfigError before any compute."""
-    checks = [
-        ("model.kind", cfg.model.kind, cfg.model.kind in MODEL_KINDS, f"one of {list(MODEL_KINDS)}"),
-        ("model.depth", cfg.model.depth, cfg.model.depth >= 0, ">= 0"),
-        ("offline.n_trials", cfg.offline.n_trials, cfg.offline.n_trials >= 1, ">= 1"),
-        ("offline.max_epochs", cfg.offline.max_epochs, cfg.offline.max_epochs >= 1, ">= 1"),
-        ("offline.patience", cfg.offline.patience, cfg.offline.patience >= 1, ">= 1"),
-        ("replay.label_delay", cfg.replay.label_delay, 0 <= cfg.replay.label_delay < cfg.stream.n_deploy,
-         f"in [0, stream.n_deploy={cfg.stream.n_deploy})"),
-        ("replay.label_fraction", cfg.replay.label_fraction, 0.0 < cfg.replay.label_fraction <= 1.0, "in (0, 1]"),
-        ("replay.serve_batch", cfg.replay.serve_batch, cfg.replay.serve_batch >= 0,
-         ">= 0 (0: one predict call per step block)"),
-        ("metrics.max_detection_delay", cfg.metrics.max_detection_delay, cfg.metrics.max_detection_delay >= 0,
-         ">= 0"),
-        ("metrics.confidence_threshold", cfg.metrics.confidence_threshold,
-         0.0 <= cfg.metrics.confidence_threshold <= 1.0, "in [0, 1]"),
-        ("metrics.window", cfg.metrics.window, 1 <= cfg.metrics.window <= cfg.stream.n_deploy,
-         f"in [1, stream.n_deploy={cfg.stream.n_deploy}]"),
-        ("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, cfg.metrics.recovery_tolerance >= 0, ">= 0"),
-        ("threads", cfg.threads, cfg.threads >= 1, ">= 1"),
-    ]  # fmt: skip
-    for key, value, ok, allowed in checks:
-        if not ok:
-            raise ConfigError(f"{key}={value} is invalid: must be {allowed}")
-    for key, values in cfg.offline.search.items():
-        if not values:
-            raise ConfigError(f"offline.search.{key}=[] is empty; give at least one value")
-        if min(values) < 0 or (key != "weight_decay" and min(values) <= 0):
-            raise ConfigError(f"offline.search.{key}={list(values)} must hold positive values")
+def _strategy_class(name: str, node) -> type:
+    target = node.get("_target_") if isinstance(node, DictConfig) else None
+    if target is None:
+        raise ConfigError(f"strategy.{name} has no _target_ (a class implementing the strategy protocol)")
+    try:
+        cls = get_object(target)
+    except Exception as error:
+        raise ConfigError(f"strategy.{name}._target_={target!r} cannot be imported: {error}") from None
+    if not isinstance(cls, type):
+        raise ConfigError(f"strategy.{name}._target_={target!r} is not a class implementing the strategy protocol")
+    missing = missing_methods(cls)
+    if missing:
+        raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}")
+    return cls
 
 
-def check_strategy_list(argv: list[str]) -> None:
-    """Hydra lists the available options for ``strategy=x`` but not for ``strategy=[x,y]``: do it here."""
-    available = sorted(path.stem for path in (CONF_DIR / "strategy").glob("*.yaml"))
-    for arg in argv:
-        match = re.fullmatch(r"strategy=\[(.*)\]", arg)
-        names = [name.strip() for name in match.group(1).split(",")] if match else []
-        unknown = [name for name in names if name and name not in available]
-        if unknown:
-            print(f"error: strategy={unknown[0]} is not a strategy; available: {available}", file=sys.stderr)
-            sys.exit(2)
+def _nested_nodes(node: DictConfig, where: str):
+    """``(dotted path, node)`` of every mapping inside ``node``, list items included."""
+    for key, value in node.items():
+        path = f"{where}.{key}"
+        items = enumerate(value) if isinstance(value, ListConfig) else [(None, value)]
+        for i, item in items:
+            if isinstance(item, DictConfig):
+                item_path = path if i is None else f"{path}[{i}]"
+                yield item_path, item
+                yield from _nested_nodes(item, item_path)
+
+
+def _check_nested_targets(where: str, node: DictConfig) -> None:
+    """An object built inside a strategy's arguments (a River model, engine or detector) must be a
+    River object: no other class is instantiated from a config before it is known to be harmless.
+    River takes counts of 0 or a negative size without a word and then predicts uniformly, so the
+    counts and sizes of the River objects in conf/strategy are checked here."""
+    for path, inner in _nested_nodes(node, where):
+        target = inner.get("_target_")
+        if target is None:
+            continue
+        try:
+            cls = get_object(target)
+        except Exception as error:
+            raise ConfigError(f"{path}._target_={target!r} cannot be imported: {error}") from None
+        if not (isinstance(cls, type) and issubclass(cls, river_base.Base)):
+            raise ConfigError(f"{path}._target_={target!r} is not a River class (river.*)")
+        for key, low in RIVER_COUNTS.items():
+            if key in inner:
+                validate.integer(f"{path}.{key}", inner[key], low)
+        for key in RIVER_SIZES:
+            if key in inner:
+                validate.number(f"{path}.{key}", inner[key], 0, low_open=True)
+
+
+def _construction_error(name: str, allowed: list[str], error: BaseException) -> ConfigError:
+    """A constructor's ValueError that starts with one of its arguments (``lr=-1 must be > 0``) names
+    ``strategy.<name>.<argument>``; anything else says the strategy could not be built and why."""
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if isinstance(error, ValueError) and message.split("=", 1)[0] in allowed:
+        return ConfigError(f"strategy.{name}.{message}")
+    return ConfigError(f"strategy.{name} could not be built: {message}")
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def bool_keys() -> set[str]:
+    """Dotted keys the schemas type as ``bool``: Hydra turns ``2`` or ``yes`` into ``True`` for them."""
+    keys = set()
+
+    def walk(schema, prefix):
+        for name, kind in typing.get_type_hints(schema).items():
+            if kind is bool:
+                keys.add(prefix + name)
+            elif dataclasses.is_dataclass(kind):
+                walk(kind, f"{prefix}{name}.")
+
+    walk(Config, "")
+    for schema in SCHEMAS.values():
+        walk(schema, "stream.")
+    return keys
+
+
+def strategy_names() -> list[str]:
+    return sorted(path.stem for path in (CONF_DIR / "strategy").glob("*.yaml"))
+
+
+def check_overrides(overrides: list[str]) -> None:
+    """What Hydra accepts on the command line but should not: a number or a word for a boolean
+    (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
+    runs one), ``hydra.launcher.n_jobs=0``."""
+    booleans, parser = bool_keys(), OverridesParser.create()
+    for text in overrides:
+        try:
+            override = parser.parse_override(text)
+        except Exception:
+            continue  # Hydra reports its own syntax errors
+        key = override.key_or_group.lstrip("+~")
+        if override.is_delete():
+            continue
+        try:
+            values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+        except Exception:
+            continue  # interval sweeps: Hydra's sweeper decides
+        for value in values:
+            if key in booleans:
+                validate.boolean(key, value)
+            elif key == "strategy":
+                _check_strategy_list(value if isinstance(value, list) else [value])
+            elif key == "hydra.launcher.n_jobs":
+                _check_n_jobs(value)
+
+
+def _check_n_jobs(value) -> None:
+    """joblib's ``n_jobs``: ``>= 1`` workers, or negative to count back from the CPUs; 0 means nothing."""
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        raise ConfigError(
+            f"hydra.launcher.n_jobs={value!r} is invalid: must be an integer >= 1, "
+            "or negative to count back from the number of CPUs (-1: all of them)"
+        )
+
+
+def _check_strategy_list(names: list) -> None:
+    available = strategy_names()
+    for i, name in enumerate(names):
+        if name not in available:
+            close = validate.did_you_mean(name, available)
+            raise ConfigError(f"strategy={name} is not a strategy{close}; available: {available}")
+        if name in names[:i]:
+            raise ConfigError(f"strategy=[{','.join(map(str, names))}] names {name} twice; each strategy runs once")
+
+
+def check_command_line(argv: list[str]) -> None:
+    """:func:`check_overrides` on ``python -m harness.run``'s arguments: ``error: ...`` and exit code 2
+    before Hydra makes a directory. Hydra lists the options of ``strategy=x`` but not of ``strategy=[x,y]``."""
+    try:
+        check_overrides([arg for arg in argv if not arg.startswith("-")])
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+

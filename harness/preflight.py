@@ -13,17 +13,14 @@ import sys
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
-from harness.checks import build_strategies, check_config
+from harness.checks import build_checked
 from harness.errors import ConfigError
 from harness.monitor import check_monitor
-from harness.streams import build_stream
 
 
 def preflight(cfg: DictConfig) -> tuple:
     """``(stream, strategies)`` built from ``cfg`` after every check; raises ConfigError."""
-    stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
-    strategies = build_strategies(cfg.strategy)
-    check_config(cfg)
+    stream, strategies = build_checked(cfg)
     check_monitor(cfg)
     return stream, strategies
 

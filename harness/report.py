@@ -22,6 +22,7 @@ from scipy import stats
 
 from harness import metrics
 from harness.results import atomic_write, run_state, write_table
+from harness.validate import did_you_mean
 
 # Always reported, swept or not: what a reader needs to tell runs apart.
 KEY_COLUMNS = ("stream.family", "drift.kind", "drift.pattern", "drift.severity", "replay.label_delay", "seed")
@@ -31,6 +32,19 @@ HIGHER_IS_BETTER = {"accuracy": True, "ece": False, "brier": False, "nll": False
 
 TAUS = np.round(np.arange(0.0, 1.0, 0.1), 1)  # confidence thresholds of the Ovadia-style curves
 TABLES = ("runs", "windows", "costs", "confidence", "reliability")
+# What harness.plots.draw_figures can draw (tests/test_bad_input.py checks that the two agree): named
+# here so that a bad --figures is refused before anything is read or written.
+FIGURES = (
+    "accuracy_over_time",
+    "confident_errors_over_time",
+    "memory_over_time",
+    "drift_induced_error",
+    "label_budget",
+    "severity_boxes",
+    "confidence_curves",
+    "reliability",
+    "cost_tradeoff",
+)
 
 
 @dataclass
@@ -234,16 +248,29 @@ def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Every argument is checked before anything is read or written: a bad one exits with code 2 and
+    ``error: ...`` (argparse's way)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="+", type=Path, help="run or sweep directories")
     parser.add_argument("--out", type=Path, help="where to write (default: the first DIR)")
     parser.add_argument("--metric", default="accuracy", choices=sorted(HIGHER_IS_BETTER))
-    parser.add_argument("--figures", nargs="*", help="figures to draw (default: all the data supports; none: no figure)")
+    figures_help = "figures to draw (default: all the data supports; --figures with no name: no figure)"
+    parser.add_argument("--figures", nargs="*", help=figures_help)
     args = parser.parse_args(argv)
     missing = [str(d) for d in args.dirs if not d.is_dir()]
     if missing:
         parser.error(f"not a directory: {', '.join(missing)}")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file, not a directory")
+    for name in args.figures or []:
+        if name == "none":
+            parser.error("--figures none: to draw no figure give --figures with no name")
+        if name not in FIGURES:
+            close = did_you_mean(name, FIGURES)
+            parser.error(f"--figures {name} is not a figure{close}; available: {sorted(FIGURES)}")
     collection = collect(args.dirs)
+    if collection.runs.empty and not collection.failed and not collection.unfinished:
+        parser.error(f"{' '.join(map(str, args.dirs))} holds no run (no result.json below it)")
     out = args.out or args.dirs[0]
     write_report(collection, out, metric=args.metric, figures=args.figures)
     n_ok = collection.runs["run"].nunique() if not collection.runs.empty else 0

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 import harness
 from harness import config
 from harness.errors import ConfigError
-from harness.checks import check_strategy_list
+from harness.checks import check_command_line
 from harness.models import weights_sha256
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
@@ -333,5 +333,5 @@ def write_failure(output_dir: Path, error: BaseException, cfg: DictConfig | None
 
 
 if __name__ == "__main__":
-    check_strategy_list(sys.argv[1:])
+    check_command_line(sys.argv[1:])
     main()

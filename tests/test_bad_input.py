@@ -1,6 +1,14 @@
-"""Every bad value fails before any compute, names the key, the value and what is allowed."""
+"""Every bad input is refused before any compute, names the key, the value and what is allowed, and
+leaves no run output; from the command line with ``error: ...`` on stderr, exit code 2, no traceback.
+
+The lists below are the whole catalogue: ``docs/bad_inputs.md`` is generated from them
+(``python -m tests.test_bad_input > docs/bad_inputs.md``) and a test checks that it still is.
+"""
+
+from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -8,59 +16,355 @@ from pathlib import Path
 import pytest
 from hydra.errors import ConfigCompositionException
 
+from harness import report
+from harness.checks import check_overrides
 from harness.errors import ConfigError
 from harness.run import run
-from tests.conftest import compose_config
+from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "bad_inputs.md"
+TEACHER = "['family', 'n_offline', 'val_fraction', 'n_deploy', 'n_features', 'n_classes', 'hidden', 'gain', "
 
-BAD_VALUES = [
-    ("drift.severity=1.7", r"drift.severity=1.7 is outside \[0, 1\]"),
-    ("drift.severity=-0.1", r"drift.severity=-0.1 is outside \[0, 1\]"),
-    ("drift.kind=banana", r"drift.kind='banana' is not one of \['none', 'covariate', 'concept', 'label', 'novel'\]"),
-    ("drift.pattern=zigzag", r"drift.pattern='zigzag' is not one of"),
-    ("drift.onset=-5", r"drift.onset=-5 is outside \[0, stream.n_deploy=1200\)"),
-    ("drift.onset=5000", r"drift.onset=5000 is outside \[0, stream.n_deploy=1200\)"),
-    ("drift=gradual", r"drift.onset \+ drift.width = 2000 exceeds stream.n_deploy=1200"),
-    ("stream.n_classes=1", r"stream.n_classes=1 must be >= 2"),
-    ("stream.family=elec2", r"stream.family='elec2' is not one of \['agrawal', 'bananas', "),
-    ("model.kind=transformer", r"model.kind=transformer is invalid: must be one of \['mlp', 'logistic'\]"),
-    ("replay.label_delay=-1", r"replay.label_delay=-1 is invalid"),
-    ("metrics.confidence_threshold=1.5", r"metrics.confidence_threshold=1.5 is invalid: must be in \[0, 1\]"),
-    ("offline.search.lr=[]", r"offline.search.lr=\[\] is empty"),
-    ("strategy=[]", r"strategy=\[\] is empty"),
-    ("+strategy.frozen.stepp=3", r"strategy.frozen.stepp is not an argument of .*Frozen; allowed: \['step', 'calibrated'\]"),
+# (command-line overrides of `python -m harness.run`, on top of the tiny test config; a fragment of
+# the message, exactly as the user reads it)
+RUN = [
+    # top-level keys
+    ("seed=-1", "seed=-1 is outside [0, 4294967295]"),
+    ("seed=4294967296", "seed=4294967296 is outside [0, 4294967295]"),
+    ("seed=100000000000000000000", "seed=100000000000000000000 is outside [0, 4294967295]"),
+    ("threads=0", "threads=0 must be >= 1"),
+    ("save_stream=2", "save_stream=2 is not a boolean; allowed: true, false"),
+    ("quiet=yes", "quiet='yes' is not a boolean; allowed: true, false"),
+    ("rerun=1", "rerun=1 is not a boolean; allowed: true, false"),
+    ("+foo=1", "foo is not a key of the configuration; allowed: ['seed', 'save_stream', 'quiet', 'rerun', "),
+    ("+sed=3", "sed is not a key of the configuration (did you mean 'seed'?)"),
+    # stream: every family
+    ("stream.family=elec2", "stream.family='elec2' is not one of ['agrawal', 'bananas', "),
+    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'random_rbf', 'sea', 'sine', 'stagger', 'teacher'] (did you mean 'teacher'?)"),
+    ("+stream.foo=1", "stream.foo is not a key of stream=teacher; allowed: " + TEACHER),
+    ("+stream.n_featurs=5", "stream.n_featurs is not a key of stream=teacher (did you mean 'n_features'?)"),
+    ("stream.gain=nan", "stream.gain=nan is not a finite number"),
+    ("stream.shift_sd=inf", "stream.shift_sd=inf is not a finite number"),
+    ("stream.gain=-1", "stream.gain=-1.0 must be >= 0"),
+    ("stream.scale=-2", "stream.scale=-2.0 must be > 0"),
+    ("stream.shift_sd=-1", "stream.shift_sd=-1.0 must be >= 0"),
+    ("stream.novel_distance=-3", "stream.novel_distance=-3.0 must be >= 0"),
+    ("stream.novel_spread=-1", "stream.novel_spread=-1.0 must be >= 0"),
+    ("stream.novel_share=0", "stream.novel_share=0.0 is outside (0, 1]"),
+    ("stream.label_noise=1.5", "stream.label_noise=1.5 is outside [0, 1)"),
+    ("stream.n_classes=1", "stream.n_classes=1 must be >= 2"),
+    ("stream.n_features=1", "stream.n_features=1 must be >= 2"),
+    ("stream.hidden=0", "stream.hidden=0 must be >= 1"),
+    ("stream.n_offline=5", "stream.n_offline=5 must be >= 10"),
+    ("stream.val_fraction=1.0", "stream.val_fraction=1.0 is outside (0, 1)"),
+    ("stream.n_deploy=0", "stream.n_deploy=0 must be >= 1"),
+    ("stream.offline_majority=0.2", "stream.offline_majority=0.2 is outside [0.333333, 1)"),
+    ("stream.minority_prior=0.9", "stream.minority_prior=0.9 is outside [0, 0.333333]"),
+    ("stream.n_deploy=1000000000", "stream.n_deploy=1000000000 needs about 1072 GB of memory (the deployment stream: 1000000000 samples x 10 features x 8 bytes = 80 GB; "),
+    ("stream.hidden=1000000000", "stream.hidden=1000000000 needs about 16000 GB of memory (the teacher's hidden layer: 2000 samples x 1000000000 units x 8 bytes = 16000 GB); this machine has"),
+    ("stream=gaussian_classes stream.separation=-1", "stream.separation=-1.0 must be >= 0"),
+    ("stream=gaussian_classes stream.scale=0", "stream.scale=0.0 must be > 0"),
+    ("stream=gaussian_classes stream.offline_majority=nan", "stream.offline_majority=nan is not a finite number"),
+    ("stream=gaussian_classes stream.rotation_deg=-inf", "stream.rotation_deg=-inf is not a finite number"),
+    ("stream=sea stream.noise=1.0", "stream.noise=1.0 is outside [0, 1)"),
+    ("stream=sea stream.concept=7", "stream.concept=7 is not one of [0, 1, 2, 3]"),
+    ("stream=sea stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=sea"),
+    ("stream=sea +stream.n_features=5", "stream.n_features is not a key of stream=sea; allowed: ['family', 'n_offline', "),
+    ("stream=agrawal stream.perturbation=2", "stream.perturbation=2.0 is outside [0, 1]"),
+    ("stream=stagger stream.drift_concept=3", "stream.drift_concept=3 is not one of [0, 1, 2]"),
+    ("stream=sine stream.concept=-1", "stream.concept=-1 is not one of [0, 1, 2, 3]"),
+    ("stream=mixed stream.drift_concept=2", "stream.drift_concept=2 is not one of [0, 1]"),
+    ("stream=led stream.n_drift_features=9", "stream.n_drift_features=9 is outside [1, 7]"),
+    ("stream=hyperplane stream.n_drift_features=20", "stream.n_drift_features=20 is outside [1, stream.n_features]"),
+    ("stream=hyperplane stream.drift_magnitude=-1", "stream.drift_magnitude=-1.0 must be >= 0"),
+    ("stream=hyperplane stream.noise_percentage=nan", "stream.noise_percentage=nan is not a finite number"),
+    ("stream=random_rbf stream.n_centroids=0", "stream.n_centroids=0 must be >= 1"),
+    ("stream=random_rbf stream.n_classes=1", "stream.n_classes=1 must be >= 2"),
+    ("stream=phishing stream.quantile=1.0", "stream.quantile=1.0 is outside (0, 1)"),
+    ("stream=phishing stream.shift_side=middle", "stream.shift_side='middle' is not one of ['high', 'low']"),
+    ("stream=phishing stream.shift_feature=popup", "stream.shift_feature='popup' is not one of ["),
+    ("stream=bananas stream.offline_keep=0", "stream.offline_keep=0.0 is outside (0, 1]"),
+    # drift
+    ("drift.severity=1.7", "drift.severity=1.7 is outside [0, 1]"),
+    ("drift.severity=-0.1", "drift.severity=-0.1 is outside [0, 1]"),
+    ("drift.severity=nan", "drift.severity=nan is not a finite number"),
+    ("drift.kind=banana", "drift.kind='banana' is not one of ['none', 'covariate', 'concept', 'label', 'novel']"),
+    ("drift.kind=concpt", "drift.kind='concpt' is not one of ['none', 'covariate', 'concept', 'label', 'novel'] (did you mean 'concept'?)"),
+    ("drift.pattern=zigzag", "drift.pattern='zigzag' is not one of ['none', 'sudden', 'gradual', 'incremental', 'recurring']"),
+    ("drift.transition=foo", "drift.transition='foo' is not one of ['sudden', 'gradual']"),
+    ("drift=recurring drift.transition=foo", "drift.transition='foo' is not one of ['sudden', 'gradual']"),
+    ("drift.onset=-5", "drift.onset=-5 is outside [0, stream.n_deploy=1200)"),
+    ("drift.onset=5000", "drift.onset=5000 is outside [0, stream.n_deploy=1200)"),
+    ("drift.width=-5", "drift.width=-5 must be >= 0"),
+    ("drift.period=-1", "drift.period=-1 must be >= 0"),
+    ("drift=gradual", "drift.onset + drift.width = 2000 exceeds stream.n_deploy=1200"),
+    ("drift=recurring drift.period=0", "drift.period=0 must be >= max(1, drift.width=0) for a recurring drift"),
+    ("+drift.sevrity=0.5", "drift.sevrity is not a key of drift (did you mean 'severity'?); allowed: ['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition']"),
+    ("stream=sea drift=incremental", "drift.pattern='incremental' is not supported by stream=sea"),
+    ("stream=sea drift=covariate", "drift.kind='covariate' is not supported by stream=sea"),
+    # model
+    ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic']"),
+    ("model.depth=-1", "model.depth=-1 must be >= 0"),
+    ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
+    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth']"),
+    # offline
+    ("offline.n_trials=0", "offline.n_trials=0 must be >= 1"),
+    ("offline.max_epochs=0", "offline.max_epochs=0 must be >= 1"),
+    ("offline.patience=-2", "offline.patience=-2 must be >= 1"),
+    ("offline.search.lr=[nan]", "offline.search.lr[0]=nan is not a finite number"),
+    ("offline.search.lr=[inf]", "offline.search.lr[0]=inf is not a finite number"),
+    ("offline.search.lr=[0.01,-0.1]", "offline.search.lr=-0.1 must be > 0"),
+    ("offline.search.lr=[]", "offline.search.lr=[] is empty; give at least one value"),
+    ("offline.search.batch_size=[0]", "offline.search.batch_size=0 must be >= 1"),
+    ("offline.search.width=[0]", "offline.search.width=0 must be >= 1"),
+    ("offline.search.weight_decay=[-1]", "offline.search.weight_decay=-1.0 must be >= 0"),
+    ("+offline.search.momentum=[0.9]", "offline.search.momentum is not a key of offline.search; allowed: ['lr', 'batch_size', 'weight_decay', 'width']"),
+    ("+offline.n_trails=3", "offline.n_trails is not a key of offline (did you mean 'n_trials'?)"),
+    # replay
+    ("replay.label_delay=-1", "replay.label_delay=-1 must be >= 0"),
+    ("replay.label_delay=1200", "replay.label_delay=1200 is outside [0, stream.n_deploy=1200)"),
+    ("replay.label_fraction=0", "replay.label_fraction=0.0 is outside (0, 1]"),
+    ("replay.label_fraction=nan", "replay.label_fraction=nan is not a finite number"),
+    # metrics
+    ("metrics.confidence_threshold=1.5", "metrics.confidence_threshold=1.5 is outside [0, 1]"),
+    ("metrics.window=0", "metrics.window=0 must be >= 1"),
+    ("metrics.window=5000", "metrics.window=5000 is outside [1, stream.n_deploy=1200]"),
+    ("metrics.recovery_tolerance=-0.1", "metrics.recovery_tolerance=-0.1 must be >= 0"),
+    ("metrics.recovery_tolerance=inf", "metrics.recovery_tolerance=inf is not a finite number"),
+    ("metrics.max_detection_delay=-1", "metrics.max_detection_delay=-1 must be >= 0"),
+    # strategies: every one in conf/strategy
+    ("strategy=[]", "strategy=[] is empty; choose at least one"),
+    ("strategy=[frozen,frozen]", "strategy=[frozen,frozen] names frozen twice; each strategy runs once"),
+    ("strategy=[frozen,banana]", "strategy=banana is not a strategy; available: ['finetune', 'frozen', "),
+    ("strategy=[frozen,finetun]", "strategy=finetun is not a strategy (did you mean 'finetune'?)"),
+    ("+strategy.frozen.stepp=3", "strategy.frozen.stepp is not an argument of harness.strategies.frozen.Frozen (did you mean 'step'?); allowed: ['step', 'calibrated']"),
+    ("strategy.frozen.step=0", "strategy.frozen.step=0 must be >= 1"),
+    ("strategy.frozen.step=2.5", "strategy.frozen.step=2.5 is not an integer"),
+    ("strategy.frozen.calibrated=2", "strategy.frozen.calibrated=2 is not a boolean; allowed: true, false"),
+    ("strategy=[frozen_uncalibrated] strategy.frozen_uncalibrated.step=-1", "strategy.frozen_uncalibrated.step=-1 must be >= 1"),
+    ("strategy.finetune.lr=-1", "strategy.finetune.lr=-1 must be > 0"),
+    ("strategy.finetune.lr=nan", "strategy.finetune.lr=nan is not a finite number"),
+    ("strategy.finetune.batch_size=0", "strategy.finetune.batch_size=0 must be >= 1"),
+    ("strategy.finetune.replay_share=1", "strategy.finetune.replay_share=1 is outside [0, 1)"),
+    ("strategy.finetune.replay_size=0", "strategy.finetune.replay_size=0 must be >= 1"),
+    ("strategy.finetune.seed=-1", "strategy.finetune.seed=-1 is outside [0, 4294967295]"),
+    ("strategy.finetune.seed=${sed}", "strategy.finetune.seed cannot be resolved: Interpolation key 'sed' not found"),
+    ("strategy=[frozen_ensemble] strategy.frozen_ensemble.n_members=0", "strategy.frozen_ensemble.n_members=0 must be >= 1"),
+    ("strategy=[retrain_periodic] strategy.retrain_periodic.every=0", "strategy.retrain_periodic.every=0 must be >= 1"),
+    ("strategy=[retrain_periodic] strategy.retrain_periodic.window=1", "strategy.retrain_periodic.window=1 must be >= 2"),
+    ("strategy=[retrain_periodic] strategy.retrain_periodic.val_fraction=1", "strategy.retrain_periodic.val_fraction=1 is outside (0, 1)"),
+    ("strategy=[retrain_triggered] strategy.retrain_triggered.min_samples=1", "strategy.retrain_triggered.min_samples=1 must be >= 2"),
+    ("strategy=[retrain_triggered] strategy.retrain_triggered.detector._target_=river.tree.HoeffdingTreeClassifier", "strategy.retrain_triggered.detector=HoeffdingTreeClassifier is not a River drift detector (river.drift.*)"),
+    ("strategy=[river_ht] strategy.river_ht.model._target_=river.drift.ADWIN ~strategy.river_ht.model.max_size ~strategy.river_ht.model.memory_estimate_period", "strategy.river_ht.model=ADWIN is not a River classifier (river.base.Classifier)"),
+    ("strategy=[majority] strategy.majority.n_classes=5", "strategy.majority.n_classes=5 differs from the stream's 3 classes"),
+    ("strategy=[no_change] strategy.no_change.warm_start=maybe", "strategy.no_change.warm_start='maybe' is not a boolean; allowed: true, false"),
+    ("strategy=[river_gnb] strategy.river_gnb.n_classes=1", "strategy.river_gnb.n_classes=1 must be >= 2"),
+    ("strategy=[river_arf] +strategy.river_arf.model.n_trees=3", "strategy.river_arf could not be built: "),
+    ("strategy=[river_knn] strategy.river_knn.model.engine._target_=os.getcwd", "strategy.river_knn.model.engine._target_='os.getcwd' is not a River class (river.*)"),
+    ("strategy=[river_hat] strategy.river_hat.model.seed=nan", "strategy.river_hat.model.seed=nan is not a finite number"),
+    ("strategy=[river_lev_bagging] strategy.river_lev_bagging.model.model._target_=io.FileIO", "strategy.river_lev_bagging.model.model._target_='io.FileIO' is not a River class (river.*)"),
+    ("strategy=[river_arf] strategy.river_arf.model.n_models=0", "strategy.river_arf.model.n_models=0 must be >= 1"),
+    ("strategy=[river_arf] strategy.river_arf.model.max_size=-1", "strategy.river_arf.model.max_size=-1 must be > 0"),
+    ("strategy=[river_knn] strategy.river_knn.model.n_neighbors=0", "strategy.river_knn.model.n_neighbors=0 must be >= 1"),
+    ("strategy=[river_knn] strategy.river_knn.model.engine.window_size=0", "strategy.river_knn.model.engine.window_size=0 must be >= 1"),
+    ("strategy=[river_ht] strategy.river_ht.model.memory_estimate_period=0", "strategy.river_ht.model.memory_estimate_period=0 must be >= 1"),
+    ("strategy=[river_lev_bagging] strategy.river_lev_bagging.model.n_models=0", "strategy.river_lev_bagging.model.n_models=0 must be >= 1"),
+    ("strategy=[river_logreg] strategy.river_logreg.model._args_.1.classifier._target_=io.FileIO", "strategy.river_logreg.model._args_[1].classifier._target_='io.FileIO' is not a River class (river.*)"),
+    ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
+    ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
+    ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
+]
+
+# Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.
+COMPOSE = [
+    ("drift.sevrity=0.5", "Key 'sevrity' not in 'DriftConf'"),
+    ("drift.severity=abc", "Value 'abc' of type 'str' could not be converted to Float"),
+    ("seed=1e20", "Value '1e+20' of type 'float' could not be converted to Integer"),
+    ("stream.n_deploy=1e9", "Value '1000000000.0' of type 'float' could not be converted to Integer"),
+    ("stream.n_featurs=5", "Key 'n_featurs' not in 'TeacherConf'"),
+    ("model.depth=2.5", "Value '2.5' of type 'float' could not be converted to Integer"),
+]
+
+# Arguments of `python -m harness.report`: {empty} is an empty directory, {file} a regular file,
+# {missing} a path that does not exist.
+REPORT = [
+    ("{empty}", "{empty} holds no run (no result.json below it)"),
+    ("{missing}", "not a directory: {missing}"),
+    ("{empty} --out {file}", "--out {file} is a file, not a directory"),
+    ("{empty} --figures bad", "--figures bad is not a figure; available: ['accuracy_over_time', "),
+    ("{empty} --figures none", "--figures none: to draw no figure give --figures with no name"),
+    ("{empty} --figures accuracy_over_tme", "(did you mean 'accuracy_over_time'?)"),
+    ("{empty} --metric acc", "argument --metric: invalid choice: 'acc'"),
+]
+
+# Through the real command line (a few seconds each): exit code 2, `error: ...`, no traceback, no directory.
+CLI = [
+    ("seed=-1", "error: seed=-1 is outside [0, 4294967295]"),
+    ("save_stream=2", "error: save_stream=2 is not a boolean; allowed: true, false"),
+    ("strategy.finetune.lr=-1", "error: strategy.finetune.lr=-1 must be > 0"),
+    ("+drift.sevrity=0.5", "error: drift.sevrity is not a key of drift (did you mean 'severity'?)"),
+    ("strategy=[frozen,frozen]", "error: strategy=[frozen,frozen] names frozen twice"),
+    ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
 ]
 
 
-@pytest.mark.parametrize("override, message", BAD_VALUES, ids=[o for o, _ in BAD_VALUES])
-def test_bad_value_is_refused_before_any_file_is_written(override, message, tmp_path):
+def attempt(overrides: list[str], out: Path):
+    """What ``python -m harness.run`` does with ``overrides``, in process."""
+    check_overrides(overrides)
+    return run(compose_config(overrides), out)
+
+
+@pytest.mark.parametrize("overrides, message", RUN, ids=[o for o, _ in RUN])
+def test_bad_value_is_refused_before_any_file_is_written(overrides, message, tmp_path):
     out = tmp_path / "run"
-    with pytest.raises(ConfigError, match=message):
-        run(compose_config([override]), out)
+    with pytest.raises(ConfigError) as refused:
+        attempt(shlex.split(overrides), out)
+    assert message in str(refused.value)
     assert not out.exists()
 
 
-@pytest.mark.parametrize("override", ["drift.sevrity=0.5", "drift.severity=abc", "strategy=[frozen,banana]"])
-def test_misspelled_key_or_wrong_type_fails_at_composition(override):
-    with pytest.raises(ConfigCompositionException):
+@pytest.mark.parametrize("override, message", COMPOSE, ids=[o for o, _ in COMPOSE])
+def test_misspelled_key_or_wrong_type_fails_at_composition(override, message):
+    with pytest.raises(ConfigCompositionException) as refused:
         compose_config([override])
+    assert message in str(refused.value) + str(refused.value.__cause__)
 
 
-@pytest.mark.parametrize(
-    "override, message",
-    [
-        ("drift.severity=1.7", "drift.severity=1.7 is outside [0, 1]"),
-        ("strategy=[frozen,banana]", "strategy=banana is not a strategy; available: ['finetune', 'frozen'"),
-        ("drift.sevrity=0.5", "Key 'sevrity' not in 'DriftConf'"),
-    ],
-)
-def test_command_line_exits_non_zero_with_the_message(override, message, tmp_path):
+@pytest.fixture
+def report_paths(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("keep me\n")
+    return {"empty": tmp_path / "empty", "file": tmp_path / "file", "missing": tmp_path / "missing"}
+
+
+@pytest.mark.parametrize("args, message", REPORT, ids=[a for a, _ in REPORT])
+def test_report_refuses_bad_arguments_before_writing(args, message, report_paths, capsys):
+    with pytest.raises(SystemExit) as refused:
+        report.main(shlex.split(args.format(**report_paths)))
+    assert refused.value.code == 2
+    assert message.format(**report_paths) in capsys.readouterr().err
+    assert list(report_paths["empty"].iterdir()) == []
+    assert report_paths["file"].read_text() == "keep me\n"
+
+
+def test_report_figure_names_are_the_ones_plots_draws(tmp_path):
+    """``report.FIGURES`` (checked before anything is read) lists exactly what ``draw_figures`` knows."""
+    from harness.plots import draw_figures
+
+    tables = {name: None for name in report.TABLES}
+    with pytest.raises(ValueError) as refused:
+        draw_figures(tables, tmp_path, conditions=[], names=["not a figure"])
+    assert str(refused.value).endswith(f"available: {sorted(report.FIGURES)}")
+
+
+def test_a_class_outside_the_protocol_is_never_instantiated(tmp_path):
+    """``io.FileIO(file, mode="w")`` would empty the file: it must be refused before it is built."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    overrides = ["+strategy.evil._target_=io.FileIO", f"+strategy.evil.file={victim}", "+strategy.evil.mode=w"]
+    with pytest.raises(ConfigError, match=r"strategy.evil._target_='io.FileIO' lacks the strategy protocol's"):
+        attempt(overrides, tmp_path / "run")
+    assert victim.read_text() == "precious\n"
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_memory_check_passes_a_run_that_fits_and_names_the_largest_part():
+    """The estimate is a sum of array sizes: the tiny config fits in 1 GB, not in 1 MB."""
+    from harness.checks import build_strategies
+    from harness.footprint import check_memory
+    from harness.streams import build_stream
+
+    cfg = compose_config([])
+    stream, strategies = build_stream(cfg.stream, cfg.drift, cfg.seed), build_strategies(cfg.strategy)
+    check_memory(cfg, stream, strategies, available=10**9)
+    with pytest.raises(ConfigError, match=r"^stream.n_deploy=1200 needs about .*this machine has 1e-06 GB"):
+        check_memory(cfg, stream, strategies, available=1000)
+
+
+@pytest.mark.parametrize("overrides, message", CLI, ids=[o for o, _ in CLI])
+def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, message, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "harness.run", override, f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode != 0
+    dirs = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    command = [sys.executable, "-m", "harness.run", *shlex.split(overrides), *TINY, *dirs]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
     assert message in done.stderr
-    assert not (tmp_path / "run" / "result.json").exists()
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+def test_report_command_line_exits_2_without_traceback(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("")
+    command = [sys.executable, "-m", "harness.report", str(tmp_path / "empty"), "--out", str(tmp_path / "file")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "is a file, not a directory" in done.stderr and "Traceback" not in done.stderr
+
+
+def table() -> str:
+    """``docs/bad_inputs.md``: every input above with the message it gets."""
+    def cell(text: str) -> str:
+        return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+
+    def rows(cases, command):
+        return [f"| {cell(command + args)} | {cell(message)} |" for args, message in cases]
+
+    lines = [
+        "# Bad inputs and what they get",
+        "",
+        "Every input below is tried by `tests/test_bad_input.py`; each is refused before any compute with",
+        "a message naming the key, the value and what is allowed (the table shows the part the test",
+        "asserts). From the command line a refusal prints `error: <message>` on stderr and exits with",
+        "code 2, without a traceback and without creating a run directory. Runs are tried on the tiny test",
+        "configuration (`stream.n_deploy=1200`, `drift.onset=500`, ...; see `tests/conftest.py`).",
+        "",
+        "This file is generated from the test's lists; after changing them, regenerate it with",
+        "",
+        "```bash",
+        "python -m tests.test_bad_input > docs/bad_inputs.md",
+        "```",
+        "",
+        f"## `python -m harness.run` ({len(RUN)} inputs)",
+        "",
+        "| input | message |",
+        "|---|---|",
+        *rows(RUN, ""),
+        "",
+        f"## Refused by Hydra while composing the config ({len(COMPOSE)} inputs)",
+        "",
+        "Hydra's own message; the command exits with code 1.",
+        "",
+        "| input | message |",
+        "|---|---|",
+        *rows(COMPOSE, ""),
+        "",
+        f"## `python -m harness.report` ({len(REPORT)} inputs)",
+        "",
+        "`{empty}` is an empty directory, `{file}` a regular file, `{missing}` a path that does not exist.",
+        "",
+        "| input | message |",
+        "|---|---|",
+        *rows(REPORT, "report "),
+        "",
+        f"## Through the real command line ({len(CLI)} inputs and one report)",
+        "",
+        "Each in a fresh process: exit code 2, the message on stderr, no `Traceback`, no run or sweep directory.",
+        "",
+        "| input | stderr holds |",
+        "|---|---|",
+        *rows(CLI, "python -m harness.run "),
+        "| `python -m harness.report {empty} --out {file}` | `is a file, not a directory` |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def test_the_documented_table_is_the_one_these_lists_make():
+    assert DOC.read_text() == table(), "regenerate: python -m tests.test_bad_input > docs/bad_inputs.md"
+
+
+if __name__ == "__main__":
+    print(table(), end="")

@@ -53,12 +53,23 @@ class Strategy(Protocol):
         """SHA-256 of the weights a static strategy promises never to change; ``None`` if it learns."""
 
 
+ATTRIBUTES = ("step", "n_updates", "n_retrains", "detections")  # may be set by the constructor
+METHODS = ("fit_offline", "prepare", "predict_proba", "learn", "model_bytes", "fingerprint")  # on the class
+
+
 def missing_members(obj) -> list[str]:
     """Protocol members ``obj`` lacks (empty when it can be replayed).
 
     >>> missing_members(object())[:3]
     ['step', 'n_updates', 'n_retrains']
     """
-    members = ["step", "n_updates", "n_retrains", "detections", "fit_offline", "prepare", "predict_proba",
-               "learn", "model_bytes", "fingerprint"]  # fmt: skip
-    return [name for name in members if not hasattr(obj, name)]
+    return [name for name in (*ATTRIBUTES, *METHODS) if not hasattr(obj, name)]
+
+
+def missing_methods(cls: type) -> list[str]:
+    """Protocol methods the class ``cls`` lacks: what can be checked before building one.
+
+    >>> missing_methods(dict)
+    ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']
+    """
+    return [name for name in METHODS if not callable(getattr(cls, name, None))]

@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import torch
 
+from harness import validate
 from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
 from harness.strategies.netfit import fit_network
@@ -32,14 +33,12 @@ class FrozenEnsemble:
         self, *, n_members: int = 5, step: int = 256, calibrate: bool = False, max_epochs: int = 60,
         patience: int = 5, seed: int = 0,
     ):  # fmt: skip
-        if n_members < 1:
-            raise ValueError(f"n_members={n_members} must be >= 1")
-        self.n_members = n_members
-        self.step = step
-        self.calibrate = calibrate
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.seed = seed
+        self.n_members = validate.integer("n_members", n_members, 1)
+        self.step = validate.integer("step", step, 1)
+        self.calibrate = validate.boolean("calibrate", calibrate)
+        self.max_epochs = validate.integer("max_epochs", max_epochs, 1)
+        self.patience = validate.integer("patience", patience, 1)
+        self.seed = validate.seed("seed", seed)
         self.members: list[torch.nn.Module] = []
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:

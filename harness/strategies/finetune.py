@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from harness import validate
 from harness.models import predict_proba, tensor_bytes
 from harness.offline.freeze import Pretrained
 from harness.streams.base import OfflineData
@@ -31,15 +32,11 @@ class Finetune:
         self, *, lr: float | None = None, batch_size: int = 32, replay_share: float = 0.0,
         replay_size: int = 1000, seed: int = 0,
     ):  # fmt: skip
-        if not 0.0 <= replay_share < 1.0:
-            raise ValueError(f"replay_share={replay_share} is outside [0, 1)")
-        if batch_size < 1 or replay_size < 1:
-            raise ValueError(f"batch_size={batch_size} and replay_size={replay_size} must be >= 1")
-        self.lr = lr
-        self.batch_size = batch_size
-        self.replay_share = replay_share
-        self.replay_size = replay_size
-        self.seed = seed
+        self.lr = lr if lr is None else validate.number("lr", lr, 0, low_open=True)
+        self.batch_size = validate.integer("batch_size", batch_size, 1)
+        self.replay_share = validate.number("replay_share", replay_share, 0, 1, high_open=True)
+        self.replay_size = validate.integer("replay_size", replay_size, 1)
+        self.seed = validate.seed("seed", seed)
         self.step = batch_size
         self.n_updates = 0
         self.module = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness import validate
 from harness.models import Calibrated, freeze, predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
 from harness.streams.base import OfflineData
@@ -21,8 +22,8 @@ class Frozen:
     detections = None
 
     def __init__(self, *, step: int = 256, calibrated: bool = True):
-        self.step = step
-        self.calibrated = calibrated
+        self.step = validate.integer("step", step, 1)
+        self.calibrated = validate.boolean("calibrated", calibrated)
         self.module = None
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:

@@ -14,11 +14,13 @@ import numpy as np
 from river import base as river_base
 from river import drift
 
+from harness import validate
 from harness.models import predict_proba, tensor_bytes
 from harness.offline.freeze import Pretrained
 from harness.strategies.netfit import chronological_split, fit_network
 from harness.streams.base import OfflineData
 
+DETECTORS = (river_base.DriftDetector, river_base.BinaryDriftDetector)  # what `detector` may be
 EXPECTS_CORRECT = ("FHDDM",)  # River detectors that fire on a drop of their input: feed 1 = correct
 
 
@@ -39,12 +41,12 @@ class _Retraining:
     """Serving, memory and the retraining step both strategies share."""
 
     def __init__(self, *, step, val_fraction, max_epochs, patience, calibrate, seed):
-        self.step = step
-        self.val_fraction = val_fraction
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.calibrate = calibrate
-        self.seed = seed
+        self.step = validate.integer("step", step, 1)
+        self.val_fraction = validate.number("val_fraction", val_fraction, 0, 1, low_open=True, high_open=True)
+        self.max_epochs = validate.integer("max_epochs", max_epochs, 1)
+        self.patience = validate.integer("patience", patience, 1)
+        self.calibrate = validate.boolean("calibrate", calibrate)
+        self.seed = validate.seed("seed", seed)
         self.module = None
         self.n_updates = 0
         self.n_retrains = 0
@@ -93,10 +95,8 @@ class RetrainPeriodic(_Retraining):
     ):  # fmt: skip
         super().__init__(step=step, val_fraction=val_fraction, max_epochs=max_epochs, patience=patience,
                          calibrate=calibrate, seed=seed)  # fmt: skip
-        if every < 1 or window < 2:
-            raise ValueError(f"every={every} must be >= 1 and window={window} >= 2")
-        self.every = every
-        self.window = window
+        self.every = validate.integer("every", every, 1)
+        self.window = validate.integer("window", window, 2)
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         super().fit_offline(data, pretrained)
@@ -148,10 +148,10 @@ class RetrainTriggered(_Retraining):
     ):  # fmt: skip
         super().__init__(step=step, val_fraction=val_fraction, max_epochs=max_epochs, patience=patience,
                          calibrate=calibrate, seed=seed)  # fmt: skip
-        if min_samples < 2:
-            raise ValueError(f"min_samples={min_samples} must be >= 2")
+        if detector is not None and not isinstance(detector, DETECTORS):
+            raise ValueError(f"detector={type(detector).__name__} is not a River drift detector (river.drift.*)")
         self.detector = detector
-        self.min_samples = min_samples
+        self.min_samples = validate.integer("min_samples", min_samples, 2)
         self.detections: list[int] = []
 
     def _fresh_detector(self):

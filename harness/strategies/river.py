@@ -5,7 +5,9 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
+from river import base
 
+from harness import validate
 from harness.offline.freeze import Pretrained
 from harness.streams.base import OfflineData
 
@@ -47,9 +49,11 @@ class RiverClassifier:
     detections = None
 
     def __init__(self, *, model, n_classes: int, warm_start: bool = True):
+        if not isinstance(model, base.Classifier):
+            raise ValueError(f"model={type(model).__name__} is not a River classifier (river.base.Classifier)")
         self.model = model
-        self.n_classes = n_classes
-        self.warm_start = warm_start
+        self.n_classes = validate.integer("n_classes", n_classes, 2)
+        self.warm_start = validate.boolean("warm_start", warm_start)
         self.n_updates = 0
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:

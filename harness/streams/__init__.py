@@ -4,11 +4,14 @@ induced shift. :func:`build_stream` checks every value before anything is drawn.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 
+from harness import validate
 from harness.errors import ConfigError
 from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData
 from harness.streams.gaussian import GaussianClassesStream
 from harness.streams.real import BananasStream, PhishingStream
+from harness.streams.schemas import SCHEMAS
 from harness.streams.river_generators import (
     AgrawalStream,
     HyperplaneStream,
@@ -45,19 +48,17 @@ def patterns_of(cls) -> tuple[str, ...]:
 
 
 def build_stream(stream: Mapping, drift: Mapping, seed: int):
-    """The stream named by ``stream.family`` with the drift ``drift``; checks every value, draws nothing."""
+    """The stream named by ``stream.family`` with the drift ``drift``; checks every value, draws nothing.
+    Keys are checked against the family's schema and :class:`DriftSchedule`, then each value."""
     params = dict(stream)
-    family = params.pop("family")
-    if family not in FAMILIES:
-        raise ConfigError(f"stream.family={family!r} is not one of {sorted(FAMILIES)}")
+    family = validate.choice("stream.family", params.pop("family"), sorted(FAMILIES))
     cls = FAMILIES[family]
+    validate.seed("seed", seed)
+    allowed = [f.name for f in fields(SCHEMAS[family]) if f.name != "family"]
+    validate.known_keys("stream", params, allowed, node=f"stream={family}")
+    validate.known_keys("drift", drift, [f.name for f in fields(DriftSchedule)])
     schedule = DriftSchedule(**dict(drift))
-    for key, value, supported, known in (
-        ("kind", schedule.kind, cls.kinds, KINDS),
-        ("pattern", schedule.pattern, patterns_of(cls), PATTERNS),
-    ):
-        if value not in known:
-            raise ConfigError(f"drift.{key}={value!r} is not one of {list(known)}")
+    for key, value, supported in (("kind", schedule.kind, cls.kinds), ("pattern", schedule.pattern, patterns_of(cls))):
         if value not in supported:
             able = [name for name, other in FAMILIES.items()
                     if value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from harness import validate
 from harness.errors import ConfigError
 
 KINDS = ("none", "covariate", "concept", "label", "novel")
@@ -45,32 +46,34 @@ class DriftSchedule:
     transition: str = "sudden"
 
     def __post_init__(self):
+        validate.choice("drift.kind", self.kind, KINDS)
+        validate.choice("drift.pattern", self.pattern, PATTERNS)
+        validate.number("drift.severity", self.severity, 0, 1)
+        validate.integer("drift.onset", self.onset)  # its range depends on the stream: see check()
+        validate.integer("drift.width", self.width, 0)
+        validate.integer("drift.period", self.period, 0)
+        validate.choice("drift.transition", self.transition, TRANSITIONS)
         no_ramp = self.pattern in ("sudden", "none") or (self.pattern == "recurring" and self.transition == "sudden")
         if no_ramp:
             object.__setattr__(self, "width", 0)
 
     def check(self, n_deploy: int, kinds: tuple[str, ...], family: str, patterns: tuple[str, ...] = PATTERNS) -> None:
-        """Raise ConfigError naming the key, the value and what is allowed."""
-        if self.kind not in KINDS:
-            raise ConfigError(f"drift.kind={self.kind!r} is not one of {list(KINDS)}")
+        """Raise ConfigError naming the key, the value and what is allowed; each key on its own was
+        checked when the schedule was made, what depends on the stream is checked here."""
         if self.kind not in kinds:
             raise ConfigError(
                 f"drift.kind={self.kind!r} is not supported by stream={family} (it supports {list(kinds)})"
             )
-        if self.pattern not in PATTERNS:
-            raise ConfigError(f"drift.pattern={self.pattern!r} is not one of {list(PATTERNS)}")
         if self.pattern not in patterns:
             raise ConfigError(
                 f"drift.pattern={self.pattern!r} is not supported by stream={family} (it supports {list(patterns)})"
             )
-        if not 0.0 <= self.severity <= 1.0:
-            raise ConfigError(f"drift.severity={self.severity} is outside [0, 1]")
         if not 0 <= self.onset < n_deploy:
             raise ConfigError(f"drift.onset={self.onset} is outside [0, stream.n_deploy={n_deploy})")
         ramps = self.pattern in ("gradual", "incremental") or (
             self.pattern == "recurring" and self.transition == "gradual"
         )
-        if self.width < 0 or (ramps and self.width < 1):
+        if ramps and self.width < 1:
             raise ConfigError(
                 f"drift.width={self.width} must be >= 1 for a gradual, incremental or gradually recurring "
                 "drift (>= 0 otherwise)"
@@ -80,8 +83,6 @@ class DriftSchedule:
                 f"drift.onset + drift.width = {self.onset + self.width} exceeds stream.n_deploy={n_deploy}"
             )
         if self.pattern == "recurring":
-            if self.transition not in TRANSITIONS:
-                raise ConfigError(f"drift.transition={self.transition!r} is not one of {list(TRANSITIONS)}")
             if self.period < max(1, self.width):
                 raise ConfigError(
                     f"drift.period={self.period} must be >= max(1, drift.width={self.width}) for a recurring drift"
@@ -169,24 +170,26 @@ class DeployData:
 
 
 def check_positive(name: str, value, minimum=1) -> None:
-    if value < minimum:
-        raise ConfigError(f"{name}={value} must be >= {minimum}")
+    """``value`` is a finite number ``>= minimum``."""
+    validate.number(name, value, minimum)
+
+
+def check_count(name: str, value, minimum: int = 1) -> None:
+    """``value`` is an integer ``>= minimum`` (a size or a count)."""
+    validate.integer(name, value, minimum)
 
 
 def check_fraction(name: str, value, low: float = 0.0, high: float = 1.0, *, open_low=True, open_high=True) -> None:
     """``value`` must lie in the interval from ``low`` to ``high`` (open or closed ends)."""
-    ok = (low < value if open_low else low <= value) and (value < high if open_high else value <= high)
-    if not ok:
-        interval = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
-        raise ConfigError(f"{name}={value} is outside {interval}")
+    validate.number(name, value, low, high, low_open=open_low, high_open=open_high)
 
 
 def check_sizes(n_offline: int, val_fraction: float, n_deploy: int) -> None:
     """The sizes every generated stream shares: at least 10 offline samples, a validation share in
     (0, 1), at least one deployment sample."""
-    check_positive("stream.n_offline", n_offline, 10)
+    check_count("stream.n_offline", n_offline, 10)
     check_fraction("stream.val_fraction", val_fraction)
-    check_positive("stream.n_deploy", n_deploy, 1)
+    check_count("stream.n_deploy", n_deploy, 1)
 
 
 def split_offline(x: np.ndarray, y: np.ndarray, val_fraction: float) -> OfflineData:

@@ -30,7 +30,7 @@ from harness.streams.base import (
     DeployData,
     DriftSchedule,
     OfflineData,
-    check_fraction,
+    check_count,
     check_positive,
     check_sizes,
     deploy_data,
@@ -38,6 +38,7 @@ from harness.streams.base import (
 )
 from harness.streams.shift import (
     check_minority_prior,
+    check_shift,
     draw_classes,
     majority_prior,
     rotate_planes,
@@ -72,12 +73,18 @@ class GaussianClassesStream:
         novel_spread: float = 2.0,
         novel_share: float = 0.3,
     ):
-        check_positive("stream.n_features", n_features, 2)
-        check_positive("stream.n_classes", n_classes, 2)
+        check_count("stream.n_features", n_features, 2)
+        check_count("stream.n_classes", n_classes, 2)
         check_sizes(n_offline, val_fraction, n_deploy)
         check_positive("stream.separation", separation, 0)
-        check_positive("stream.novel_spread", novel_spread, 0)
-        check_fraction("stream.novel_share", novel_share, open_high=False)
+        check_shift(
+            rotation_deg=rotation_deg,
+            shift_sd=shift_sd,
+            scale=scale,
+            novel_distance=novel_distance,
+            novel_spread=novel_spread,
+            novel_share=novel_share,
+        )
         check_minority_prior(minority_prior, n_classes)
         self.prior = majority_prior(offline_majority, n_classes)
         self.offline_majority = offline_majority

@@ -30,13 +30,14 @@ from functools import cached_property
 import numpy as np
 from river import datasets
 
+from harness import validate
 from harness.errors import ConfigError
 from harness.streams.base import (
     DeployData,
     DriftSchedule,
     OfflineData,
+    check_count,
     check_fraction,
-    check_positive,
     deploy_data,
     split_offline,
 )
@@ -68,16 +69,15 @@ class RealStream:
     ):
         if n_classes != self.n_classes:
             raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
-        check_positive("stream.n_deploy", n_deploy, 1)
+        check_count("stream.n_deploy", n_deploy, 1)
+        check_count("stream.n_offline", n_offline, 10)
         check_fraction("stream.val_fraction", val_fraction)
         check_fraction("stream.quantile", quantile, 0.0, 1.0)
         check_fraction("stream.offline_keep", offline_keep, 0.0, 1.0, open_high=False)
         check_minority_prior(minority_prior, self.n_classes)
-        if shift_side not in ("high", "low"):
-            raise ConfigError(f"stream.shift_side={shift_side!r} is not one of ['high', 'low']")
+        validate.choice("stream.shift_side", shift_side, ("high", "low"))
         self.columns = [str(key) for key in next(iter(self.dataset))[0]]
-        if shift_feature not in self.columns:
-            raise ConfigError(f"stream.shift_feature={shift_feature!r} is not one of {self.columns}")
+        validate.choice("stream.shift_feature", shift_feature, self.columns)
         schedule.check(n_deploy, self.kinds, self.family)
         self.schedule, self.seed = schedule, seed
         self.n_offline, self.val_fraction, self.n_deploy = n_offline, val_fraction, n_deploy

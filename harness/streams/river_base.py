@@ -29,6 +29,7 @@ from functools import cached_property
 
 import numpy as np
 
+from harness import validate
 from harness.errors import ConfigError
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_sizes, deploy_data, split_offline
 
@@ -57,6 +58,7 @@ class RiverStream:
         if n_classes is not None and n_classes != self.n_classes:
             raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
         check_sizes(n_offline, val_fraction, n_deploy)
+        validate.boolean("stream.standardize", standardize)
         self.check_params(**params)
         schedule.check(n_deploy, self.kinds, self.family, self.patterns)
         self.schedule, self.seed = schedule, seed

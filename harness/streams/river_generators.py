@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from river.datasets import synth
 
-from harness.errors import ConfigError
+from harness import validate
+from harness.streams.base import check_count, check_fraction, check_positive
 from harness.streams.river_base import RiverStream
 
 
 def _check_concept(family: str, concept: int, drift_concept: int, n: int) -> None:
     for key, value in (("concept", concept), ("drift_concept", drift_concept)):
-        if value not in range(n):
-            raise ConfigError(f"stream.{key}={value} is not one of {list(range(n))} (for stream={family})")
+        validate.choice(f"stream.{key}", value, range(n))
 
 
 class _Switching(RiverStream):
@@ -42,8 +42,7 @@ class SEAStream(_Switching):
 
     def check_params(self, *, noise: float, **rest) -> None:
         super().check_params(**rest)
-        if not 0.0 <= noise < 1.0:
-            raise ConfigError(f"stream.noise={noise} is outside [0, 1)")
+        check_fraction("stream.noise", noise, open_low=False)
 
 
 class AgrawalStream(_Switching):
@@ -51,8 +50,7 @@ class AgrawalStream(_Switching):
 
     def check_params(self, *, perturbation: float, **rest) -> None:
         super().check_params(**rest)
-        if not 0.0 <= perturbation <= 1.0:
-            raise ConfigError(f"stream.perturbation={perturbation} is outside [0, 1]")
+        check_fraction("stream.perturbation", perturbation, open_low=False, open_high=False)
 
 
 class STAGGERStream(_Switching):
@@ -74,10 +72,8 @@ class LEDStream(RiverStream):
     family, n_classes = "led", 10
 
     def check_params(self, *, noise_percentage: float, n_drift_features: int) -> None:
-        if not 0.0 <= noise_percentage < 1.0:
-            raise ConfigError(f"stream.noise_percentage={noise_percentage} is outside [0, 1)")
-        if n_drift_features not in range(1, 8):
-            raise ConfigError(f"stream.n_drift_features={n_drift_features} is outside [1, 7]")
+        check_fraction("stream.noise_percentage", noise_percentage, open_low=False)
+        validate.integer("stream.n_drift_features", n_drift_features, 1, 7)
 
     def generator(self, *, new: bool):
         return synth.LEDDrift(
@@ -100,14 +96,10 @@ class HyperplaneStream(RiverStream):
 
     def check_params(self, *, n_features: int, n_drift_features: int, noise_percentage: float,
                      drift_magnitude: float) -> None:  # fmt: skip
-        if n_features < 2:
-            raise ConfigError(f"stream.n_features={n_features} must be >= 2")
-        if n_drift_features not in range(1, n_features + 1):
-            raise ConfigError(f"stream.n_drift_features={n_drift_features} is outside [1, stream.n_features]")
-        if not 0.0 <= noise_percentage < 1.0:
-            raise ConfigError(f"stream.noise_percentage={noise_percentage} is outside [0, 1)")
-        if drift_magnitude < 0:
-            raise ConfigError(f"stream.drift_magnitude={drift_magnitude} must be >= 0")
+        check_count("stream.n_features", n_features, 2)
+        validate.integer("stream.n_drift_features", n_drift_features, 1, n_features, bounds="[1, stream.n_features]")
+        check_fraction("stream.noise_percentage", noise_percentage, open_low=False)
+        check_positive("stream.drift_magnitude", drift_magnitude, 0)
 
     def generator(self, *, new: bool):
         p = self.params
@@ -123,19 +115,17 @@ class RandomRBFDriftStream(RiverStream):
     patterns = (*RiverStream.patterns, "incremental")
 
     def __init__(self, schedule, *, n_classes: int = 2, **rest):
-        if n_classes < 2:
-            raise ConfigError(f"stream.n_classes={n_classes} must be >= 2")
+        check_count("stream.n_classes", n_classes, 2)
         self.n_classes = n_classes
         super().__init__(schedule, n_classes=n_classes, **rest)
 
     def check_params(self, *, n_features: int, n_centroids: int, n_drift_centroids: int,
                      drift_magnitude: float) -> None:  # fmt: skip
-        if n_features < 2:
-            raise ConfigError(f"stream.n_features={n_features} must be >= 2")
-        if n_centroids < 1 or n_drift_centroids not in range(1, n_centroids + 1):
-            raise ConfigError(f"stream.n_drift_centroids={n_drift_centroids} is outside [1, stream.n_centroids]")
-        if drift_magnitude < 0:
-            raise ConfigError(f"stream.drift_magnitude={drift_magnitude} must be >= 0")
+        check_count("stream.n_features", n_features, 2)
+        check_count("stream.n_centroids", n_centroids, 1)
+        within = "[1, stream.n_centroids]"
+        validate.integer("stream.n_drift_centroids", n_drift_centroids, 1, n_centroids, bounds=within)
+        check_positive("stream.drift_magnitude", drift_magnitude, 0)
 
     def generator(self, *, new: bool):
         p = self.params

@@ -12,7 +12,27 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harness.streams.base import check_fraction
+from harness import validate
+from harness.streams.base import check_fraction, check_positive
+
+
+def check_shift(
+    *,
+    rotation_deg: float,
+    shift_sd: float,
+    scale: float,
+    novel_distance: float,
+    novel_spread: float,
+    novel_share: float,
+) -> None:
+    """The drift sizes the Gaussian families share: a finite rotation, a shift and a novel cluster's
+    distance and spread of at least 0, a scale factor above 0, a novel share in (0, 1]."""
+    validate.number("stream.rotation_deg", rotation_deg)
+    check_positive("stream.shift_sd", shift_sd, 0)
+    validate.number("stream.scale", scale, 0, low_open=True)
+    check_positive("stream.novel_distance", novel_distance, 0)
+    check_positive("stream.novel_spread", novel_spread, 0)
+    check_fraction("stream.novel_share", novel_share, open_high=False)
 
 
 def check_minority_prior(value: float, n_classes: int) -> None:

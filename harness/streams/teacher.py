@@ -41,6 +41,7 @@ from harness.streams.base import (
     DeployData,
     DriftSchedule,
     OfflineData,
+    check_count,
     check_fraction,
     check_positive,
     check_sizes,
@@ -49,6 +50,7 @@ from harness.streams.base import (
 )
 from harness.streams.shift import (
     check_minority_prior,
+    check_shift,
     draw_classes,
     majority_prior,
     rotate_planes,
@@ -86,16 +88,23 @@ class TeacherStream:
         novel_spread: float = 0.5,
         novel_share: float = 0.3,
     ):
-        check_positive("stream.n_features", n_features, 2)
-        check_positive("stream.n_classes", n_classes, 2)
+        check_count("stream.n_features", n_features, 2)
+        check_count("stream.n_classes", n_classes, 2)
         check_sizes(n_offline, val_fraction, n_deploy)
-        check_positive("stream.hidden", hidden, 1)
+        check_count("stream.hidden", hidden, 1)
+        check_positive("stream.gain", gain, 0)
         check_fraction("stream.label_noise", label_noise, open_low=False)
+        check_shift(
+            rotation_deg=rotation_deg,
+            shift_sd=shift_sd,
+            scale=scale,
+            novel_distance=novel_distance,
+            novel_spread=novel_spread,
+            novel_share=novel_share,
+        )
         check_minority_prior(minority_prior, n_classes)
         self.prior = np.full(n_classes, 1.0 / n_classes) if offline_majority is None else majority_prior(
             offline_majority, n_classes)  # fmt: skip
-        check_fraction("stream.novel_share", novel_share, open_high=False)
-        check_positive("stream.novel_spread", novel_spread, 0)
         schedule.check(n_deploy, self.kinds, self.family)
         self.schedule = schedule
         self.seed = seed
