@@ -269,6 +269,8 @@ def main(cfg: DictConfig) -> str:
 
 
 def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
+    """Run the job into ``output_dir`` and tell the sweep how it ended; a failure is recorded in
+    ``result.json``, and a single run exits 2 on a bad config."""
     write_hydra_record(output_dir, cfg)
     try:
         outcome = run(cfg, output_dir)
