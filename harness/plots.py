@@ -28,6 +28,7 @@ from harness import palette  # noqa: E402
 from harness.results import atomic_write  # noqa: E402
 
 CI = ("ci", 95)  # mean and 95% bootstrap interval over seeds (seeded, so figures are reproducible)
+N_BOOT = 1000  # bootstrap resamples per interval (seaborn's default)
 LABELS = {
     "accuracy": "accuracy (windowed)",
     "confident_error_rate": "confident-error rate (windowed)",
@@ -146,9 +147,13 @@ def format_bytes(value: float, _pos=None) -> str:
     return f"{value:.3g} B"
 
 
-def _log_axis(axis, formatter) -> None:
-    """A log axis with labels on the decades only (minor labels overprint on short ranges)."""
-    axis.set_major_locator(LogLocator(base=10))
+def _log_axis(axis, formatter, values=None) -> None:
+    """A log axis labelled on the decades, or at 1, 2 and 5 times a decade when ``values`` span less
+    than two decades; never on the minor ticks (their labels overprint)."""
+    values = np.asarray(values if values is not None else [], dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    short = len(values) and np.log10(values.max() / values.min()) < 2
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,)))
     axis.set_major_formatter(FuncFormatter(formatter))
     axis.set_minor_formatter(NullFormatter())
 
@@ -176,9 +181,9 @@ def plot_over_time(
             ax.plot(rows["t_end"], rows[metric], color=palette.color(name), linestyle=palette.linestyle(name),
                     marker=palette.marker(name), markersize=4, markevery=(i % 4, 4), label=name)  # fmt: skip
         ax.set_yscale("log")
-        _log_axis(ax.yaxis, format_bytes)
+        _log_axis(ax.yaxis, format_bytes, means[metric])
     else:
-        sns.lineplot(data=windows, x="t_end", y=metric, **_hue(windows), markersize=4, errorbar=CI, seed=0,
+        sns.lineplot(data=windows, x="t_end", y=metric, **_hue(windows), markersize=4, errorbar=CI, n_boot=N_BOOT, seed=0,
                      legend=False, ax=ax)  # fmt: skip
     if onset is not None:
         mark_drift(ax, onset=onset, width=width)
@@ -221,7 +226,7 @@ def plot_drift_induced_error(runs: pd.DataFrame, *, ax: plt.Axes | None = None) 
     """Drift-induced error (post minus pre error) against severity, one line per strategy."""
     ax = ax or plt.gca()
     rows = runs[runs.phase == "all"]
-    sns.lineplot(data=rows, x="drift.severity", y="drift_induced_error", **_hue(rows), errorbar=CI, seed=0,
+    sns.lineplot(data=rows, x="drift.severity", y="drift_induced_error", **_hue(rows), errorbar=CI, n_boot=N_BOOT, seed=0,
                  legend=False, ax=ax)  # fmt: skip
     ax.axhline(0, color="0.5", linewidth=0.8)
     ax.set_xlabel("drift severity")
@@ -237,7 +242,7 @@ def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: st
     rows = runs[runs.phase == phase]
     with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib a deprecated argument
         warnings.simplefilter("ignore", DeprecationWarning)
-        sns.boxplot(data=rows, x="drift.severity", y=metric, **_hue(rows, lines=False), native_scale=True,
+        sns.boxplot(data=rows, x="drift.severity", y=metric, **_hue(rows, lines=False), native_scale=True, saturation=1,
                     fliersize=2, linewidth=0.8, legend=False, ax=ax)  # fmt: skip
     ax.set_xlabel("drift severity")
     ax.set_ylabel(f"{metric} ({phase}-drift)")
@@ -258,7 +263,7 @@ def plot_confidence_curve(confidence: pd.DataFrame, *, value: str = "accuracy",
     names = palette.order(confidence["strategy"])
     sns.lineplot(data=confidence, x="tau", y=value, hue="strategy", hue_order=names,
                  palette={n: palette.color(n) for n in names}, style="phase", style_order=phases,
-                 dashes={p: PHASES[p][1] for p in phases}, markers=False, errorbar=CI, seed=0, legend=False,
+                 dashes={p: PHASES[p][1] for p in phases}, markers=False, errorbar=CI, n_boot=N_BOOT, seed=0, legend=False,
                  ax=ax)  # fmt: skip
     ax.set_xlabel(r"confidence threshold $\tau$")
     ax.set_ylabel({"accuracy": r"accuracy when confidence $\geq \tau$",
@@ -305,7 +310,7 @@ def plot_post_accuracy(runs: pd.DataFrame, *, x: str, ax: plt.Axes | None = None
     """Post-drift accuracy against the config column ``x``, one line per strategy."""
     ax = ax or plt.gca()
     rows = runs[runs.phase == "post"]
-    sns.lineplot(data=rows, x=x, y="accuracy", **_hue(rows), errorbar=CI, seed=0, legend=False, ax=ax)
+    sns.lineplot(data=rows, x=x, y="accuracy", **_hue(rows), errorbar=CI, n_boot=N_BOOT, seed=0, legend=False, ax=ax)
     ax.set_xlabel(LABEL_AXES.get(x, x))
     ax.set_ylabel("post-drift accuracy")
     return ax
@@ -338,7 +343,7 @@ def plot_cost_tradeoff(points: pd.DataFrame, *, x: str = "ms_per_1000", y: str =
     ax.plot(front[x], front[y], color="0.3", linestyle="--", linewidth=1, label="Pareto front")
     ax.set_xscale("log")
     label, formatter = COST_AXES.get(x, (x, lambda v, _=None: f"{v:g}"))
-    _log_axis(ax.xaxis, formatter)
+    _log_axis(ax.xaxis, formatter, means[x])
     ax.set_xlabel(label)
     ax.set_ylabel("post-drift accuracy")
     return ax
@@ -403,7 +408,7 @@ def _over_time_figure(windows: pd.DataFrame, conditions: list[str], metric: str)
 
     seeds = None if metric == "model_bytes" else n_seeds(windows)
     handles = legend_handles(windows["strategy"], onset=True, band=band, ci_seeds=seeds)
-    title = "mean over seeds" if metric == "model_bytes" else ""
+    title = "mean over seeds; markers staggered so that lines of equal size stay visible" if seeds is None else ""
     return _figure(panels, draw, handles, title=title)
 
 
@@ -423,10 +428,9 @@ def confidence_figure(confidence: pd.DataFrame, conditions: list[str]) -> plt.Fi
         plot_confidence_curve(rows, value="accuracy" if i < len(panels) else "share", ax=ax)
         ax.set_title(title, fontsize="medium")
         ax.set_ylim(0, 1.02)
-    handles = legend_handles(confidence["strategy"], ci_seeds=n_seeds(confidence), line=False,
-                             extra=tuple(phase_handles(set(confidence["phase"]))))  # fmt: skip
-    for handle in handles[: confidence["strategy"].nunique()]:
-        handle.set_linestyle("-")
+    colours = [Line2D([], [], color=palette.color(n), label=n) for n in palette.order(confidence["strategy"])]
+    phases = tuple(phase_handles(set(confidence["phase"])))
+    handles = colours + legend_handles([], ci_seeds=n_seeds(confidence), extra=phases)
     _legend(fig, spare, handles)
     if note:
         fig.suptitle(note)
@@ -459,23 +463,21 @@ def severity_boxes_figure(runs: pd.DataFrame, conditions: list[str]) -> plt.Figu
     return fig
 
 
-def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list[str],
-                 names: list[str] | None = None) -> list[Path]:  # fmt: skip
-    """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``.
+def figure_names(runs: pd.DataFrame) -> list[str]:
+    """Every figure the runs support (figures against severity or label delay need it to vary)."""
+    return [n for n in FIGURES if n not in NEEDS or _varies(runs, NEEDS[n])]
 
-    ``conditions`` are the config columns that vary across runs (seed excluded): figures over time
-    get one panel per condition, figures against severity or label delay one per other condition.
-    """
+
+def build_figure(tables: dict[str, pd.DataFrame], name: str, *, conditions: list[str]) -> plt.Figure:
+    """The figure ``name`` (one of ``FIGURES``) from the report's tables, not yet saved."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; available: {sorted(FIGURES)}")
     sns.set_theme(style="whitegrid", context="paper")
     runs, windows = tables["runs"], tables["windows"]
-    confidence, reliability = tables["confidence"], tables["reliability"]
-
-    def others(*columns: str) -> list[str]:
-        return [c for c in conditions if c not in columns]
 
     def against(column: str, draw) -> plt.Figure:
         handles = legend_handles(runs["strategy"], ci_seeds=n_seeds(runs))
-        return _figure(_panels(runs, others(column)), draw, handles)
+        return _figure(_panels(runs, [c for c in conditions if c != column]), draw, handles)
 
     def cost() -> plt.Figure:
         points = cost_points(runs, tables["costs"])
@@ -484,6 +486,7 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
         plot_cost_tradeoff(points, x="peak_model_bytes", ax=axes[1])
         axes[1].yaxis.set_tick_params(labelleft=True)
         front = Line2D([], [], color="0.3", linestyle="--", label="Pareto front")
+        _drop_legends(axes)
         _legend(fig, [], legend_handles(points["strategy"], line=False, extra=(front,)))
         fig.suptitle(f"mean over {n_seeds(points)} seeds" + (" and all conditions" if conditions else ""))
         return fig
@@ -496,22 +499,33 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
         "label_budget": lambda: against(
             "replay.label_delay", lambda rows, ax: plot_post_accuracy(rows, x="replay.label_delay", ax=ax)),
         "severity_boxes": lambda: severity_boxes_figure(runs, conditions),
-        "confidence_curves": lambda: confidence_figure(confidence, conditions),
-        "reliability": lambda: reliability_figure(reliability, conditions),
+        "confidence_curves": lambda: confidence_figure(tables["confidence"], conditions),
+        "reliability": lambda: reliability_figure(tables["reliability"], conditions),
         "cost_tradeoff": cost,
     }  # fmt: skip
-    needs = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.severity",
-             "label_budget": "replay.label_delay"}  # fmt: skip
-    if names is None:
-        names = [n for n in builders if n not in needs or _varies(runs, needs[n])]
-    unknown = sorted(set(names) - set(builders))
+    return builders[name]()
+
+
+FIGURES = ("accuracy_over_time", "confident_errors_over_time", "memory_over_time", "drift_induced_error",
+           "label_budget", "severity_boxes", "confidence_curves", "reliability", "cost_tradeoff")  # fmt: skip
+NEEDS = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.severity", "label_budget": "replay.label_delay"}
+
+
+def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list[str],
+                 names: list[str] | None = None) -> list[Path]:  # fmt: skip
+    """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``.
+
+    ``conditions`` are the config columns that vary across runs (seed excluded): figures over time
+    get one panel per condition, figures against severity or label delay one per other condition.
+    """
+    names = figure_names(tables["runs"]) if names is None else names
+    unknown = sorted(set(names) - set(FIGURES))
     if unknown:
-        raise ValueError(f"unknown figure {unknown[0]!r}; available: {sorted(builders)}")
+        raise ValueError(f"unknown figure {unknown[0]!r}; available: {sorted(FIGURES)}")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:
-        fig = builders[name]()
-        written += save_figure(fig, out / name)
+        written += save_figure(build_figure(tables, name, conditions=conditions), out / name)
     return written
 
 
