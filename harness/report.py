@@ -162,7 +162,7 @@ def friedman_floor(n_blocks: int, k: int) -> float:
     treatments: every block ranks the treatments the same way, chi2 = n (k - 1).
 
     >>> round(friedman_floor(2, 3), 4), round(friedman_floor(10, 3), 6)
-    (0.0183, 0.000045)
+    (0.1353, 4.5e-05)
     """
     return float(stats.chi2.sf(n_blocks * (k - 1), k - 1))
 
@@ -303,7 +303,7 @@ def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, st
     title = f"{metric}, phase {phase} (mean ± std over seeds)"
     md = [f"### {title}", "", wide.to_markdown(index=False), "", ranks.to_markdown(floatfmt=".2f"), ""]
     tex = [f"% {title}", "% needs \\usepackage{booktabs}",
-           wide.to_latex(index=False, escape=True).replace("±", r"$\pm$"),
+           wide.to_latex(index=False, escape=True, float_format="%g").replace("±", r"$\pm$"),
            ranks.to_latex(float_format="%.2f", escape=True)]  # fmt: skip
     if result["friedman"]:
         f = result["friedman"]
