@@ -623,7 +623,8 @@ def plot_stream(run_dir: Path) -> Path:
     else:
         axes[1, 1].set_axis_off()
     for ax in axes[1]:
-        mark_drift(ax, onset=schedule["onset"], width=schedule["width"])
+        if ax.axison:
+            mark_drift(ax, onset=schedule["onset"], width=schedule["width"])
     handles = class_handles(points["y"].unique(), novel=bool(points["novel"].any()))
     handles += [Line2D([], [], color="black", label="drift progress (0 = offline concept, 1 = drifted)")]
     handles += legend_handles([], onset=True, band=schedule["width"] > 0)
