@@ -36,6 +36,7 @@ LABELS = {
     "mean_confidence": "mean confidence (windowed)",
     "model_bytes": "model memory",
 }
+METRIC_NAMES = {"ece": "ECE", "nll": "NLL", "brier": "Brier score"}
 ONSET = {"color": "0.25", "linestyle": (0, (5, 3)), "linewidth": 1.0}
 BAND = {"color": "0.88", "zorder": 0}
 # How a condition column reads in a panel title.
@@ -243,9 +244,11 @@ def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: st
     with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib a deprecated argument
         warnings.simplefilter("ignore", DeprecationWarning)
         sns.boxplot(data=rows, x="drift.severity", y=metric, **_hue(rows, lines=False), native_scale=True, saturation=1,
-                    fliersize=2, linewidth=0.8, legend=False, ax=ax)  # fmt: skip
+                    fliersize=2, linewidth=0.8, medianprops={"color": "white", "linewidth": 1.4}, legend=False,
+                    ax=ax)  # fmt: skip
+    ax.set_xticks(sorted(rows["drift.severity"].unique()))
     ax.set_xlabel("drift severity")
-    ax.set_ylabel(f"{metric} ({phase}-drift)")
+    ax.set_ylabel(f"{METRIC_NAMES.get(metric, metric)} ({phase}-drift)")
     return ax
 
 
@@ -358,7 +361,7 @@ def plot_critical_difference(ranks: pd.Series, pvalues: pd.DataFrame, *, cd: flo
     ax = ax or plt.gca()
     sp.critical_difference_diagram(ranks, pvalues, cd=cd, ax=ax, color_palette=strategy_colors(ranks.index),
                                    label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}")  # fmt: skip
-    ax.set_xlabel("average rank across conditions (1 = best)")
+    ax.set_xlabel("")
     return ax
 
 
@@ -458,8 +461,10 @@ def severity_boxes_figure(runs: pd.DataFrame, conditions: list[str]) -> plt.Figu
         plot_metric_boxes(rows, metric=metric, ax=ax)
         ax.set_title(title, fontsize="medium")
     _drop_legends(axes)
-    _legend(fig, spare, legend_handles(runs["strategy"], line=False))
-    fig.suptitle(f"boxes over {n_seeds(runs)} seeds")
+    boxes = [Patch(facecolor=palette.color(n), label=n) for n in palette.order(runs["strategy"])]
+    _legend(fig, spare, boxes + [Patch(facecolor="white", edgecolor="0.3", label="box: quartiles over seeds; "
+                                       "white bar: median")])  # fmt: skip
+    fig.suptitle(f"{n_seeds(runs)} seeds per strategy and severity")
     return fig
 
 

@@ -357,11 +357,12 @@ def draw_critical_difference(result: dict, stem: Path) -> list[Path]:
     from harness.plots import plot_critical_difference, save_figure
 
     k = len(result["average_rank"])
-    fig, ax = plt.subplots(figsize=(7, 0.9 + 0.28 * k), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.3 * k), layout="constrained")
     plot_critical_difference(result["average_rank"], result["nemenyi"], cd=result["cd"], ax=ax)
     f = result["friedman"]
-    ax.set_title(f"average ranks over {f['n_conditions']} conditions; Friedman p = {f['p_value']:.2g}; "
-                 f"bars join strategies Nemenyi cannot tell apart (alpha = {ALPHA})", fontsize="small")  # fmt: skip
+    fig.suptitle(f"Average rank over {f['n_conditions']} conditions (1 = best); Friedman p = {f['p_value']:.2g}.\n"
+                 f"Bars join strategies the Nemenyi test cannot tell apart (alpha = {ALPHA}); "
+                 f"CD: critical difference.", fontsize="small")  # fmt: skip
     return save_figure(fig, stem)
 
 
