@@ -426,7 +426,7 @@ def confidence_figure(confidence: pd.DataFrame, conditions: list[str]) -> plt.Fi
     panels, note = _phase_panels(confidence, conditions)
     grid = [(f"{title}{', ' if title else ''}{what}", rows) for what in ("accuracy", "share") for title, rows in panels]
 
-    fig, axes, spare = _grid(len(grid), cols=len(panels), sharey=False)
+    fig, axes, spare = _grid(len(grid), cols=min(len(panels), 4), sharey=False)
     for i, (ax, (title, rows)) in enumerate(zip(axes, grid)):
         plot_confidence_curve(rows, value="accuracy" if i < len(panels) else "share", ax=ax)
         ax.set_title(title, fontsize="medium")
@@ -455,7 +455,7 @@ def reliability_figure(reliability: pd.DataFrame, conditions: list[str]) -> plt.
 def severity_boxes_figure(runs: pd.DataFrame, conditions: list[str]) -> plt.Figure:
     """Post-drift accuracy (top) and ECE (bottom) per severity, one column per other condition."""
     panels = _panels(runs, [c for c in conditions if c != "drift.severity"])
-    fig, axes, spare = _grid(2 * len(panels), cols=len(panels), sharey="row", width=3.6)
+    fig, axes, spare = _grid(2 * len(panels), cols=min(len(panels), 4), sharey="row", width=3.6)
     for i, (ax, (title, rows)) in enumerate(zip(axes, panels + panels)):
         metric = "accuracy" if i < len(panels) else "ece"
         plot_metric_boxes(rows, metric=metric, ax=ax)
