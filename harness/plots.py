@@ -61,14 +61,14 @@ def _hue(frame: pd.DataFrame, *, lines: bool = True) -> dict:
     kwargs = {"hue": "strategy", "hue_order": names, "palette": {n: palette.color(n) for n in names}}
     if lines:
         kwargs |= {"style": "strategy", "style_order": names, "dashes": {n: palette.dashes(n) for n in names},
-                   "markers": {n: palette.marker(n) for n in names}}  # fmt: skip
+                   "markers": {n: palette.marker(n) for n in names}}
     return kwargs
 
 
 def strategy_handle(name: str, *, line: bool = True) -> Line2D:
     """Legend key of a strategy: its colour, its family's line style and marker."""
     return Line2D([], [], color=palette.color(name), linestyle=palette.linestyle(name) if line else "none",
-                  marker=palette.marker(name), markersize=5, label=name)  # fmt: skip
+                  marker=palette.marker(name), markersize=5, label=name)
 
 
 def n_seeds(frame: pd.DataFrame) -> int:
@@ -76,7 +76,7 @@ def n_seeds(frame: pd.DataFrame) -> int:
 
 
 def legend_handles(strategies, *, onset: bool = False, band: bool = False, ci_seeds: int | None = None,
-                   line: bool = True, extra: tuple = ()) -> list:  # fmt: skip
+                   line: bool = True, extra: tuple = ()) -> list:
     """Every legend entry a figure needs: strategies, then the marks that explain the rest."""
     handles = [strategy_handle(name, line=line) for name in palette.order(strategies)]
     if onset:
@@ -114,7 +114,7 @@ def _grid(n: int, *, cols: int | None = None, width: float = 4.2, height: float 
     cols = cols or (min(n, 4) if n != 4 else 2)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
-                             sharey=sharey, layout="constrained")  # fmt: skip
+                             sharey=sharey, layout="constrained")
     spare = list(axes.flat[n:])
     for ax in spare:
         ax.set_axis_off()
@@ -127,7 +127,7 @@ def _legend(fig: plt.Figure, spare: list, handles: list) -> None:
         spare[0].legend(handles=handles, loc="center", fontsize="small", frameon=False)
     else:
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize="small",
-                   frameon=False)  # fmt: skip
+                   frameon=False)
 
 
 def _drop_legends(axes) -> None:
@@ -180,12 +180,13 @@ def plot_over_time(
         for i, name in enumerate(names):
             rows = means[means.strategy == name]
             ax.plot(rows["t_end"], rows[metric], color=palette.color(name), linestyle=palette.linestyle(name),
-                    marker=palette.marker(name), markersize=4, markevery=(i % 4, 4), label=name)  # fmt: skip
+                    marker=palette.marker(name), markersize=4, markevery=(i % 4, 4), label=name)
         ax.set_yscale("log")
         _log_axis(ax.yaxis, format_bytes, means[metric])
     else:
-        sns.lineplot(data=windows, x="t_end", y=metric, **_hue(windows), markersize=4, errorbar=CI, n_boot=N_BOOT, seed=0,
-                     legend=False, ax=ax)  # fmt: skip
+        sns.lineplot(data=windows, x="t_end", y=metric, **_hue(windows), markersize=4, errorbar=CI, n_boot=N_BOOT,
+                     seed=0,
+                     legend=False, ax=ax)
     if onset is not None:
         mark_drift(ax, onset=onset, width=width)
     ax.set_xlabel("deployment time (samples)")
@@ -212,9 +213,9 @@ def plot_run(run_dir: Path) -> Path:
     axes[1].set_xlabel(f"deployment time (samples; windows of {window})")
     fig.legend(handles=legend_handles(windows["strategy"], onset=True, band=schedule["width"] > 0,
                                       extra=(chance_key,)),
-               loc="outside lower center", ncols=3, fontsize="small", frameon=False)  # fmt: skip
+               loc="outside lower center", ncols=3, fontsize="small", frameon=False)
     fig.suptitle(f"{stream['family']} stream, {schedule['kind']} drift ({schedule['pattern']}, "
-                 f"severity {schedule['severity']:g}), one run (seed {stream['seed']})")  # fmt: skip
+                 f"severity {schedule['severity']:g}), one run (seed {stream['seed']})")
     path = atomic_write(run_dir / "figure.png", lambda tmp: fig.savefig(tmp, dpi=120))
     plt.close(fig)
     return path
@@ -227,8 +228,9 @@ def plot_drift_induced_error(runs: pd.DataFrame, *, ax: plt.Axes | None = None) 
     """Drift-induced error (post minus pre error) against severity, one line per strategy."""
     ax = ax or plt.gca()
     rows = runs[runs.phase == "all"]
-    sns.lineplot(data=rows, x="drift.severity", y="drift_induced_error", **_hue(rows), errorbar=CI, n_boot=N_BOOT, seed=0,
-                 legend=False, ax=ax)  # fmt: skip
+    sns.lineplot(data=rows, x="drift.severity", y="drift_induced_error", **_hue(rows), errorbar=CI, n_boot=N_BOOT,
+                 seed=0,
+                 legend=False, ax=ax)
     ax.axhline(0, color="0.5", linewidth=0.8)
     ax.set_xlabel("drift severity")
     ax.set_ylabel("drift-induced error (post - pre)")
@@ -236,7 +238,7 @@ def plot_drift_induced_error(runs: pd.DataFrame, *, ax: plt.Axes | None = None) 
 
 
 def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: str = "post",
-                      ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
+                      ax: plt.Axes | None = None) -> plt.Axes:
     """Ovadia-style boxes: ``metric`` in ``phase`` over runs, one box per strategy at each severity,
     severity on a numeric axis."""
     ax = ax or plt.gca()
@@ -245,7 +247,7 @@ def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: st
         warnings.simplefilter("ignore", DeprecationWarning)
         sns.boxplot(data=rows, x="drift.severity", y=metric, **_hue(rows, lines=False), native_scale=True, saturation=1,
                     fliersize=2, linewidth=0.8, medianprops={"color": "white", "linewidth": 1.4}, legend=False,
-                    ax=ax)  # fmt: skip
+                    ax=ax)
     ax.set_xticks(sorted(rows["drift.severity"].unique()))
     ax.set_xlabel("drift severity")
     ax.set_ylabel(f"{METRIC_NAMES.get(metric, metric)} ({phase}-drift)")
@@ -254,11 +256,11 @@ def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: st
 
 # phase -> (title, seaborn dashes); line style marks the phase in confidence curves
 PHASES = {"pre": ("before the drift", ""), "post": ("after the drift", (4, 1.5)),
-          "novel": ("after the drift, novel-class samples only", (1, 1.2))}  # fmt: skip
+          "novel": ("after the drift, novel-class samples only", (1, 1.2))}
 
 
 def plot_confidence_curve(confidence: pd.DataFrame, *, value: str = "accuracy",
-                          ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
+                          ax: plt.Axes | None = None) -> plt.Axes:
     """Accuracy (or share) of the predictions made with confidence >= tau, against tau; colour per
     strategy, line style per phase (Ovadia et al. 2019)."""
     ax = ax or plt.gca()
@@ -266,17 +268,18 @@ def plot_confidence_curve(confidence: pd.DataFrame, *, value: str = "accuracy",
     names = palette.order(confidence["strategy"])
     sns.lineplot(data=confidence, x="tau", y=value, hue="strategy", hue_order=names,
                  palette={n: palette.color(n) for n in names}, style="phase", style_order=phases,
-                 dashes={p: PHASES[p][1] for p in phases}, markers=False, errorbar=CI, n_boot=N_BOOT, seed=0, legend=False,
-                 ax=ax)  # fmt: skip
+                 dashes={p: PHASES[p][1] for p in phases}, markers=False, errorbar=CI, n_boot=N_BOOT, seed=0,
+                 legend=False,
+                 ax=ax)
     ax.set_xlabel(r"confidence threshold $\tau$")
     ax.set_ylabel({"accuracy": r"accuracy when confidence $\geq \tau$",
-                   "share": r"share with confidence $\geq \tau$"}.get(value, value))  # fmt: skip
+                   "share": r"share with confidence $\geq \tau$"}.get(value, value))
     return ax
 
 
 def phase_handles(phases) -> list:
     return [Line2D([], [], color="0.2", linestyle=(0, PHASES[p][1]) if PHASES[p][1] else "-", label=PHASES[p][0])
-            for p in PHASES if p in phases]  # fmt: skip
+            for p in PHASES if p in phases]
 
 
 def plot_reliability(reliability: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
@@ -288,16 +291,16 @@ def plot_reliability(reliability: pd.DataFrame, *, ax: plt.Axes | None = None) -
                            conf=reliability.confidence * reliability["count"])
         .groupby(["strategy", "bin"], as_index=False)[["hits", "conf", "count"]].sum()
         .query("count > 0")
-    )  # fmt: skip
+    )
     pooled = pooled.assign(accuracy=pooled.hits / pooled["count"], confidence=pooled.conf / pooled["count"])
     ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", linewidth=1)
     total = max(float(pooled["count"].max()), 1.0) if len(pooled) else 1.0
     for name in palette.order(pooled["strategy"]):
         rows = pooled[pooled.strategy == name].sort_values("confidence")
         ax.plot(rows["confidence"], rows["accuracy"], color=palette.color(name), linestyle=palette.linestyle(name),
-                linewidth=1, label=name)  # fmt: skip
+                linewidth=1, label=name)
         ax.scatter(rows["confidence"], rows["accuracy"], s=4 + 80 * rows["count"] / total, color=palette.color(name),
-                   marker=palette.marker(name), zorder=3)  # fmt: skip
+                   marker=palette.marker(name), zorder=3)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence (bin mean)")
@@ -306,7 +309,7 @@ def plot_reliability(reliability: pd.DataFrame, *, ax: plt.Axes | None = None) -
 
 
 LABEL_AXES = {"replay.label_delay": "label delay (samples from prediction to label)",
-              "replay.label_fraction": "share of samples labelled"}  # fmt: skip
+              "replay.label_fraction": "share of samples labelled"}
 
 
 def plot_post_accuracy(runs: pd.DataFrame, *, x: str, ax: plt.Axes | None = None) -> plt.Axes:
@@ -331,11 +334,11 @@ def pareto_front(x: pd.Series, y: pd.Series) -> pd.Index:
 
 
 COST_AXES = {"ms_per_1000": ("compute time per 1,000 samples (ms, log scale)", lambda v, _=None: f"{v:g}"),
-             "peak_model_bytes": ("peak model memory (log scale)", format_bytes)}  # fmt: skip
+             "peak_model_bytes": ("peak model memory (log scale)", format_bytes)}
 
 
 def plot_cost_tradeoff(points: pd.DataFrame, *, x: str = "ms_per_1000", y: str = "accuracy_post",
-                       ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
+                       ax: plt.Axes | None = None) -> plt.Axes:
     """One point per strategy (mean over runs): cost against post-drift accuracy, the Pareto front drawn."""
     ax = ax or plt.gca()
     means = points.groupby("strategy", as_index=False)[[x, y]].mean()
@@ -353,14 +356,14 @@ def plot_cost_tradeoff(points: pd.DataFrame, *, x: str = "ms_per_1000", y: str =
 
 
 def plot_critical_difference(ranks: pd.Series, pvalues: pd.DataFrame, *, cd: float | None = None,
-                             ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
+                             ax: plt.Axes | None = None) -> plt.Axes:
     """Critical-difference diagram (Demšar 2006) by scikit-posthocs: average ranks on the axis (1 is
     best), strategies no post-hoc test tells apart joined by a bar."""
     import scikit_posthocs as sp
 
     ax = ax or plt.gca()
     sp.critical_difference_diagram(ranks, pvalues, cd=cd, ax=ax, color_palette=strategy_colors(ranks.index),
-                                   label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}")  # fmt: skip
+                                   label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}")
     ax.set_xlabel("")
     return ax
 
@@ -387,7 +390,7 @@ def drifted(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
 
 def _figure(panels: list[tuple[str, pd.DataFrame]], draw, handles: list, *, cols: int | None = None,
-            sharey: bool = True, title: str = "") -> plt.Figure:  # fmt: skip
+            sharey: bool = True, title: str = "") -> plt.Figure:
     """One panel per (title, rows), drawn by ``draw(rows, ax)``, one legend, one y range."""
     fig, axes, spare = _grid(len(panels), cols=cols, sharey=sharey)
     for ax, (panel_title, rows) in zip(axes, panels):
@@ -407,7 +410,7 @@ def _over_time_figure(windows: pd.DataFrame, conditions: list[str], metric: str)
 
     def draw(rows, ax):
         plot_over_time(rows, metric=metric, ax=ax, onset=int(rows["schedule.onset"].iloc[0]),
-                       width=int(rows["schedule.width"].iloc[0]))  # fmt: skip
+                       width=int(rows["schedule.width"].iloc[0]))
 
     seeds = None if metric == "model_bytes" else n_seeds(windows)
     handles = legend_handles(windows["strategy"], onset=True, band=band, ci_seeds=seeds)
@@ -444,12 +447,12 @@ def reliability_figure(reliability: pd.DataFrame, conditions: list[str]) -> plt.
     """Reliability diagrams per condition and phase (before, after, novel-class samples after)."""
     panels, note = _phase_panels(reliability, conditions)
     grid = [(f"{title}{', ' if title else ''}{PHASES[phase][0]}", rows[rows.phase == phase])
-            for title, rows in panels for phase in PHASES if (rows.phase == phase).any()]  # fmt: skip
+            for title, rows in panels for phase in PHASES if (rows.phase == phase).any()]
     size_key = Line2D([], [], color="0.4", marker="o", linestyle="none", label="marker area: samples in the bin")
     diagonal = Line2D([], [], color="0.6", linestyle=":", label="perfect calibration")
     handles = legend_handles(reliability["strategy"], extra=(size_key, diagonal))
     return _figure(grid, lambda rows, ax: plot_reliability(rows, ax=ax), handles,
-                   cols=min(len(grid), 3 if len(grid) % 3 == 0 else 4), title=note)  # fmt: skip
+                   cols=min(len(grid), 3 if len(grid) % 3 == 0 else 4), title=note)
 
 
 def severity_boxes_figure(runs: pd.DataFrame, conditions: list[str]) -> plt.Figure:
@@ -463,7 +466,7 @@ def severity_boxes_figure(runs: pd.DataFrame, conditions: list[str]) -> plt.Figu
     _drop_legends(axes)
     boxes = [Patch(facecolor=palette.color(n), label=n) for n in palette.order(runs["strategy"])]
     _legend(fig, spare, boxes + [Patch(facecolor="white", edgecolor="0.3", label="box: quartiles over seeds; "
-                                       "white bar: median")])  # fmt: skip
+                                       "white bar: median")])
     fig.suptitle(f"{n_seeds(runs)} seeds per strategy and severity")
     return fig
 
@@ -500,24 +503,26 @@ def build_figure(tables: dict[str, pd.DataFrame], name: str, *, conditions: list
         "accuracy_over_time": lambda: _over_time_figure(windows, conditions, "accuracy"),
         "confident_errors_over_time": lambda: _over_time_figure(windows, conditions, "confident_error_rate"),
         "memory_over_time": lambda: _over_time_figure(windows, conditions, "model_bytes"),
-        "drift_induced_error": lambda: against("drift.severity", lambda rows, ax: plot_drift_induced_error(rows, ax=ax)),
+        "drift_induced_error": lambda: against(
+            "drift.severity", lambda rows, ax: plot_drift_induced_error(rows, ax=ax)),
         "label_budget": lambda: against(
             "replay.label_delay", lambda rows, ax: plot_post_accuracy(rows, x="replay.label_delay", ax=ax)),
         "severity_boxes": lambda: severity_boxes_figure(runs, conditions),
         "confidence_curves": lambda: confidence_figure(tables["confidence"], conditions),
         "reliability": lambda: reliability_figure(tables["reliability"], conditions),
         "cost_tradeoff": cost,
-    }  # fmt: skip
+    }
     return builders[name]()
 
 
 FIGURES = ("accuracy_over_time", "confident_errors_over_time", "memory_over_time", "drift_induced_error",
-           "label_budget", "severity_boxes", "confidence_curves", "reliability", "cost_tradeoff")  # fmt: skip
-NEEDS = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.severity", "label_budget": "replay.label_delay"}
+           "label_budget", "severity_boxes", "confidence_curves", "reliability", "cost_tradeoff")
+NEEDS = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.severity",
+         "label_budget": "replay.label_delay"}
 
 
 def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list[str],
-                 names: list[str] | None = None) -> list[Path]:  # fmt: skip
+                 names: list[str] | None = None) -> list[Path]:
     """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``.
 
     ``conditions`` are the config columns that vary across runs (seed excluded): figures over time
@@ -536,7 +541,8 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
 
 def save_figure(fig: plt.Figure, stem: Path) -> list[Path]:
     """``stem``.png and .pdf, written atomically; the figure is closed."""
-    written = [atomic_write(stem.with_suffix(suffix), lambda tmp: fig.savefig(tmp, dpi=130)) for suffix in (".png", ".pdf")]
+    written = [atomic_write(stem.with_suffix(suffix), lambda tmp: fig.savefig(tmp, dpi=130))
+               for suffix in (".png", ".pdf")]
     plt.close(fig)
     return written
 
@@ -549,10 +555,10 @@ def plot_stream_points(points: pd.DataFrame, *, ax: plt.Axes | None = None) -> p
     for novel, marker in ((False, "o"), (True, "x")):
         rows = points[points["novel"] == novel]
         ax.scatter(rows["pc_0"], rows["pc_1"], c=[palette.class_color(k) for k in rows["y"]], s=7 if not novel else 14,
-                   alpha=0.55, linewidths=0 if not novel else 0.8, marker=marker)  # fmt: skip
+                   alpha=0.55, linewidths=0 if not novel else 0.8, marker=marker)
     means = points.groupby("y")[["pc_0", "pc_1"]].mean()
     ax.scatter(means["pc_0"], means["pc_1"], c=[palette.class_color(k) for k in means.index], s=110,
-               edgecolors="black", linewidths=1.2, zorder=3)  # fmt: skip
+               edgecolors="black", linewidths=1.2, zorder=3)
     ax.set_xlabel("principal component 1 (offline)")
     ax.set_ylabel("principal component 2 (offline)")
     return ax
@@ -560,24 +566,25 @@ def plot_stream_points(points: pd.DataFrame, *, ax: plt.Axes | None = None) -> p
 
 def class_handles(classes, *, novel: bool = False) -> list:
     handles = [Line2D([], [], color=palette.class_color(k), marker="o", linestyle="none", label=f"class {k}")
-               for k in sorted(classes)]  # fmt: skip
+               for k in sorted(classes)]
     handles.append(Line2D([], [], color="0.7", marker="o", markeredgecolor="black", markersize=9, linestyle="none",
-                          label="class mean"))  # fmt: skip
+                          label="class mean"))
     if novel:
         handles.append(Line2D([], [], color="0.3", marker="x", linestyle="none", label="novel-class sample"))
     return handles
 
 
 def plot_class_priors(timeline: pd.DataFrame, progress: pd.DataFrame | None = None, *,
-                      ax: plt.Axes | None = None) -> plt.Axes:  # fmt: skip
+                      ax: plt.Axes | None = None) -> plt.Axes:
     """Class shares per window against deployment time; the drift progress (black) per sample from
     ``progress`` (a sudden drift is a step), else the window means of ``timeline``."""
     ax = ax or plt.gca()
     for k, rows in timeline.groupby("class"):
-        ax.plot(rows["t_end"], rows["prior"], color=palette.class_color(k), marker="o", markersize=3, label=f"class {k}")
+        ax.plot(rows["t_end"], rows["prior"], color=palette.class_color(k), marker="o", markersize=3,
+                label=f"class {k}")
     if progress is not None:
         ax.step(progress["t"], progress["drift_progress"], where="post", color="black", linewidth=1.2,
-                label="drift progress")  # fmt: skip
+                label="drift progress")
     else:
         first = timeline.drop_duplicates("t_end")
         ax.plot(first["t_end"], first["drift_progress"], color="black", label="drift progress (window mean)")
@@ -635,7 +642,7 @@ def plot_stream(run_dir: Path) -> Path:
     handles += legend_handles([], onset=True, band=schedule["width"] > 0)
     fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize="small", frameon=False)
     fig.suptitle(f"{stream['family']} stream, {schedule['kind']} drift ({schedule['pattern']}, "
-                 f"severity {schedule['severity']:g})")  # fmt: skip
+                 f"severity {schedule['severity']:g})")
     path = atomic_write(run_dir / "stream.png", lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
     return path

@@ -217,31 +217,31 @@ def comparison(runs: pd.DataFrame, *, phase: str, metric: str = "accuracy") -> d
     higher = HIGHER_IS_BETTER.get(metric, True)
     ranks = means.rank(axis=1, ascending=not higher)
     out = {"table": table, "means": means, "average_rank": ranks.mean().sort_values(), "friedman": None,
-           "posthoc": None, "nemenyi": None, "conditions": conditions, "notes": []}  # fmt: skip
+           "posthoc": None, "nemenyi": None, "conditions": conditions, "notes": []}
     complete = means.dropna()
     n, k = complete.shape
     if k < 3 or n < 2:
         out["notes"].append(f"Friedman test: needs at least 3 strategies and 2 conditions; here {k} strategies "
-                            f"over {n} condition(s) with every strategy.")  # fmt: skip
+                            f"over {n} condition(s) with every strategy.")
         return out
     out["average_rank"] = complete.rank(axis=1, ascending=not higher).mean().sort_values()
     floor = friedman_floor(n, k)
     if floor >= ALPHA:
         out["notes"].append(f"Friedman test not run: with {n} conditions and {k} strategies its smallest "
-                            f"possible p-value is {floor:.3g} >= {ALPHA}.")  # fmt: skip
+                            f"possible p-value is {floor:.3g} >= {ALPHA}.")
         return out
     statistic, p_value = stats.friedmanchisquare(*[complete[c].to_numpy() for c in complete.columns])
     out["friedman"] = {"statistic": float(statistic), "p_value": float(p_value), "n_conditions": n,
-                       "n_strategies": k, "p_floor": floor}  # fmt: skip
+                       "n_strategies": k, "p_floor": floor}
     out["nemenyi"] = pairwise_nemenyi(complete, higher=higher)
     out["cd"] = nemenyi_cd(n, k)
     if out["cd"] >= k - 1:
         out["notes"].append(f"Nemenyi: the critical difference {out['cd']:.2f} exceeds the largest possible "
-                            f"rank difference {k - 1}: no pair can differ with {n} conditions.")  # fmt: skip
+                            f"rank difference {k - 1}: no pair can differ with {n} conditions.")
     out["posthoc"] = pairwise_table(complete, out["nemenyi"], higher=higher)
     if wilcoxon_floor(n) >= ALPHA:
         out["notes"].append(f"Wilcoxon signed-rank: with {n} conditions its smallest possible p-value is "
-                            f"{wilcoxon_floor(n):.3g} >= {ALPHA}; its column cannot show significance.")  # fmt: skip
+                            f"{wilcoxon_floor(n):.3g} >= {ALPHA}; its column cannot show significance.")
     return out
 
 
@@ -304,17 +304,17 @@ def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, st
     md = [f"### {title}", "", wide.to_markdown(index=False), "", ranks.to_markdown(floatfmt=".2f"), ""]
     tex = [f"% {title}", "% needs \\usepackage{booktabs}",
            wide.to_latex(index=False, escape=True, float_format="%g").replace("±", r"$\pm$"),
-           ranks.to_latex(float_format="%.2f", escape=True)]  # fmt: skip
+           ranks.to_latex(float_format="%.2f", escape=True)]
     if result["friedman"]:
         f = result["friedman"]
         line = (f"Friedman test over {f['n_conditions']} conditions x {f['n_strategies']} strategies: "
                 f"chi2 = {f['statistic']:.3f}, p = {f['p_value']:.3g} (smallest possible p {f['p_floor']:.2g}); "
-                f"Nemenyi critical difference of average ranks at alpha = {ALPHA}: {result['cd']:.2f}")  # fmt: skip
+                f"Nemenyi critical difference of average ranks at alpha = {ALPHA}: {result['cd']:.2f}")
         posthoc = result["posthoc"][["a", "b", "mean_difference", "cliffs_delta", "magnitude", "rank_difference",
-                                     "p_nemenyi", "p_holm"]]  # fmt: skip
+                                     "p_nemenyi", "p_holm"]]
         md += [line, "", "Pairs: mean difference (a - b), Cliff's delta over conditions, average-rank difference, "
                "Nemenyi p-value, Holm-adjusted Wilcoxon signed-rank p-value:", "",
-               posthoc.to_markdown(index=False, floatfmt=".3g"), ""]  # fmt: skip
+               posthoc.to_markdown(index=False, floatfmt=".3g"), ""]
         tex += [f"% {line}", posthoc.to_latex(index=False, float_format="%.3g", escape=True)]
     for note in result["notes"]:
         md += [note, ""]
@@ -362,7 +362,7 @@ def draw_critical_difference(result: dict, stem: Path) -> list[Path]:
     f = result["friedman"]
     fig.suptitle(f"Average rank over {f['n_conditions']} conditions (1 = best); Friedman p = {f['p_value']:.2g}.\n"
                  f"Bars join strategies the Nemenyi test cannot tell apart (alpha = {ALPHA}); "
-                 f"CD: critical difference.", fontsize="small")  # fmt: skip
+                 f"CD: critical difference.", fontsize="small")
     return save_figure(fig, stem)
 
 

@@ -21,7 +21,7 @@ STRATEGIES = ["frozen", "frozen_ensemble", "finetune", "river_logreg", "river_ha
 
 
 def sweep_tables(kinds=("concept", "covariate", "label"), severities=(0.5, 1.0), seeds=(0, 1), strategies=STRATEGIES,
-                 width=100):  # fmt: skip
+                 width=100):
     """Tables shaped like harness.report's, made by hand: kinds x severities x seeds runs."""
     rng = np.random.default_rng(0)
     runs, windows, costs, confidence, reliability = [], [], [], [], []
@@ -30,23 +30,24 @@ def sweep_tables(kinds=("concept", "covariate", "label"), severities=(0.5, 1.0),
             for seed in seeds:
                 run = f"{kind}-{severity}-{seed}"
                 common = {"run": run, "drift.kind": kind, "drift.severity": severity, "seed": seed,
-                          "schedule.onset": 300, "schedule.width": width}  # fmt: skip
+                          "schedule.onset": 300, "schedule.width": width}
                 for s in strategies:
                     for phase in ("pre", "post", "all"):
-                        runs.append({**common, "strategy": s, "phase": phase, "accuracy": rng.random(), "ece": rng.random(),
-                                     "drift_induced_error": rng.random(), "n": 900})  # fmt: skip
+                        runs.append({**common, "strategy": s, "phase": phase, "accuracy": rng.random(),
+                                     "ece": rng.random(),
+                                     "drift_induced_error": rng.random(), "n": 900})
                     for t in range(100, 1000, 100):
                         windows.append({**common, "strategy": s, "t_end": t, "accuracy": rng.random(),
-                                        "confident_error_rate": rng.random(), "model_bytes": 1000.0 * (1 + len(s))})  # fmt: skip
+                                        "confident_error_rate": rng.random(), "model_bytes": 1000.0 * (1 + len(s))})
                     costs.append({"run": run, "strategy": s, "predict_s": 0.01, "learn_s": rng.random(),
-                                  "peak_model_bytes": 5e4 * (1 + len(s))})  # fmt: skip
+                                  "peak_model_bytes": 5e4 * (1 + len(s))})
                     for phase in ("pre", "post"):
                         for tau in np.round(np.arange(0, 1, 0.1), 1):
                             confidence.append({**common, "strategy": s, "phase": phase, "tau": tau,
-                                               "accuracy": rng.random(), "share": 1 - tau, "count": 10})  # fmt: skip
+                                               "accuracy": rng.random(), "share": 1 - tau, "count": 10})
                         for b in range(5):
                             reliability.append({**common, "strategy": s, "phase": phase, "bin": b,
-                                                "confidence": 0.2 * b + 0.1, "accuracy": rng.random(), "count": 5})  # fmt: skip
+                                                "confidence": 0.2 * b + 0.1, "accuracy": rng.random(), "count": 5})
     frames = [pd.DataFrame(rows) for rows in (runs, windows, costs, confidence, reliability)]
     return dict(zip(("runs", "windows", "costs", "confidence", "reliability"), frames))
 
@@ -70,8 +71,9 @@ def legend_texts(fig) -> list[str]:
 def legend_colours(fig) -> dict:
     """Strategy -> colour of its legend key."""
     legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
-    return {text.get_text(): to_hex(handle.get_color()) for legend in legends
-            for handle, text in zip(legend.legend_handles, legend.get_texts()) if text.get_text() in palette.STRATEGY_COLORS}  # fmt: skip
+    keys = [(text.get_text(), handle) for legend in legends
+            for handle, text in zip(legend.legend_handles, legend.get_texts())]
+    return {name: to_hex(handle.get_color()) for name, handle in keys if name in palette.STRATEGY_COLORS}
 
 
 def data_colours(fig) -> set:
@@ -121,7 +123,8 @@ def test_every_figure_has_labelled_axes_and_a_legend_entry_per_strategy(name):
             assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
         texts = legend_texts(fig)
         assert set(STRATEGIES[:4]) <= set(texts), (name, texts)
-        assert len(fig.legends) + sum(ax.get_legend() is not None for ax in fig.axes) == 1  # one legend, not one per panel
+        n_legends = len(fig.legends) + sum(ax.get_legend() is not None for ax in fig.axes)
+        assert n_legends == 1  # one legend for the figure, not one per panel
         assert data_colours(fig) >= {to_hex(palette.color(s)) for s in STRATEGIES[:4]}
     finally:
         plt.close(fig)
@@ -131,7 +134,7 @@ def test_a_strategy_keeps_its_colour_across_the_figures_of_a_sweep():
     """river_hat shares figures with different companions; its key and its data keep one colour."""
     seen = {}
     for strategies, name in ((STRATEGIES, "accuracy_over_time"), (STRATEGIES[2:], "drift_induced_error"),
-                             (["river_hat", "frozen"], "cost_tradeoff"), (["river_hat"], "reliability")):  # fmt: skip
+                             (["river_hat", "frozen"], "cost_tradeoff"), (["river_hat"], "reliability")):
         tables = sweep_tables(kinds=("concept", "label"), severities=(1.0,), strategies=strategies)
         fig = plots.build_figure(tables, name, conditions=["drift.kind"])
         try:
@@ -145,7 +148,7 @@ def test_a_strategy_keeps_its_colour_across_the_figures_of_a_sweep():
 
 
 @pytest.mark.parametrize("kinds, severities", [(("a", "b", "c"), (0.25, 0.5, 1.0)), (("a",), (0.3,)),
-                                               (("a", "b", "c", "d"), (0.4, 0.8, 0.9))])  # fmt: skip
+                                               (("a", "b", "c", "d"), (0.4, 0.8, 0.9))])
 def test_every_condition_gets_a_panel_over_time(kinds, severities):
     tables = sweep_tables(kinds=kinds, severities=severities, seeds=(0,))
     conditions = ["drift.kind", "drift.severity"] if len(kinds) > 1 else []

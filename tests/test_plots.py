@@ -105,11 +105,12 @@ def test_unknown_figure_name_is_refused(tmp_path):
 def test_log_cost_axis_labels_do_not_overprint(ax, low, high):
     """Labelled ticks, at least two, none closer than 4% of the axis to the next (short and long ranges)."""
     points = pd.DataFrame({"strategy": STRATEGIES, "ms_per_1000": [low, (low * high) ** 0.5, high],
-                           "accuracy_post": [0.3, 0.6, 0.5]})  # fmt: skip
+                           "accuracy_post": [0.3, 0.6, 0.5]})
     plots.plot_cost_tradeoff(points, ax=ax)
     ax.figure.canvas.draw()
     lo, hi = np.log10(ax.get_xlim())
-    shown = sorted((np.log10(t.get_position()[0]) - lo) / (hi - lo) for t in ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
-                   if t.get_text() and lo <= np.log10(t.get_position()[0]) <= hi)  # fmt: skip
+    labels = ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+    at = [np.log10(t.get_position()[0]) for t in labels if t.get_text()]
+    shown = sorted((x - lo) / (hi - lo) for x in at if lo <= x <= hi)
     assert len(shown) >= 2
     assert min(np.diff(shown)) > 0.04

@@ -22,7 +22,7 @@ def runs_table(kinds=("concept", "label"), severities=(0.0, 1.0), seeds=(0, 1), 
                 for i, s in enumerate(STRATEGIES):
                     rows.append({"run": f"{kind}{severity}{seed}", "strategy": s, "phase": "post", "drift.kind": kind,
                                  "drift.severity": severity, "seed": seed,
-                                 "accuracy": 0.5 + gap * i + 0.01 * rng.random()})  # fmt: skip
+                                 "accuracy": 0.5 + gap * i + 0.01 * rng.random()})
     return pd.DataFrame(rows)
 
 

@@ -23,7 +23,7 @@ def test_concept_drift_shows_as_labels_leaving_the_offline_rule_while_inputs_sta
     t = np.arange(400)
     flipped = np.where(t >= 200, 1 - y, y)  # same inputs, swapped labels from t = 200
     deploy = DeployData(X=x, y=flipped, t=t, phase=np.where(t < 200, "pre", "post"),
-                        drift_progress=(t >= 200).astype(float), novel=np.zeros(400, bool))  # fmt: skip
+                        drift_progress=(t >= 200).astype(float), novel=np.zeros(400, bool))
     timeline = stream_timeline(deploy, 2, window=100, offline=offline).drop_duplicates("t_end")
     assert (timeline.loc[timeline.t_end <= 200, "nn_agreement"] > 0.95).all()
     assert (timeline.loc[timeline.t_end > 200, "nn_agreement"] < 0.05).all()

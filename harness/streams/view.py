@@ -94,7 +94,7 @@ def stream_progress(deploy: DeployData) -> pd.DataFrame:
 
 
 def write_stream_view(output_dir: Path, offline: OfflineData, deploy: DeployData, *, onset: int, n_classes: int,
-                      window: int) -> None:  # fmt: skip
+                      window: int) -> None:
     """Write ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv`` into ``output_dir``."""
     write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset))
     timeline = stream_timeline(deploy, n_classes, window=window, offline=offline)
