@@ -126,8 +126,8 @@ def _legend(fig: plt.Figure, spare: list, handles: list) -> None:
     if spare:
         spare[0].legend(handles=handles, loc="center", fontsize="small", frameon=False)
     else:
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize="small",
-                   frameon=False)
+        ncols = max(1, min(len(handles), 4, int(fig.get_figwidth() // 2.6)))
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
 
 
 def _drop_legends(axes) -> None:
@@ -268,7 +268,7 @@ def plot_confidence_curve(confidence: pd.DataFrame, *, value: str = "accuracy",
     names = palette.order(confidence["strategy"])
     sns.lineplot(data=confidence, x="tau", y=value, hue="strategy", hue_order=names,
                  palette={n: palette.color(n) for n in names}, style="phase", style_order=phases,
-                 dashes={p: PHASES[p][1] for p in phases}, markers=False, errorbar=CI, n_boot=N_BOOT, seed=0,
+                 dashes={p: PHASES[p][1] if len(phases) > 1 else "" for p in phases}, markers=False, errorbar=CI, n_boot=N_BOOT, seed=0,
                  legend=False,
                  ax=ax)
     ax.set_xlabel(r"confidence threshold $\tau$")
@@ -425,18 +425,25 @@ def _phase_panels(table: pd.DataFrame, conditions: list[str]) -> tuple[list, str
 
 
 def confidence_figure(confidence: pd.DataFrame, conditions: list[str]) -> plt.Figure:
-    """Confidence curves per condition: accuracy (top row) and share (bottom row) against tau."""
+    """Confidence curves: accuracy (top row) and share (bottom row) against tau. One column per
+    phase for a single condition; else one per condition, the phase as the line style."""
     panels, note = _phase_panels(confidence, conditions)
-    grid = [(f"{title}{', ' if title else ''}{what}", rows) for what in ("accuracy", "share") for title, rows in panels]
-
-    fig, axes, spare = _grid(len(grid), cols=min(len(panels), 4), sharey=False)
-    for i, (ax, (title, rows)) in enumerate(zip(axes, grid)):
-        plot_confidence_curve(rows, value="accuracy" if i < len(panels) else "share", ax=ax)
+    values = ("accuracy", "share")
+    if len(panels) == 1:
+        rows = panels[0][1]
+        phases = [p for p in PHASES if (rows.phase == p).any()]
+        grid = [(f"{PHASES[p][0]}, {what}", what, rows[rows.phase == p]) for what in values for p in phases]
+        cols, phase_keys = len(phases), ()
+    else:
+        grid = [(f"{title}, {what}", what, rows) for what in values for title, rows in panels]
+        cols, phase_keys = min(len(panels), 4), tuple(phase_handles(set(confidence["phase"])))
+    fig, axes, spare = _grid(len(grid), cols=cols, sharey=False)
+    for ax, (title, what, rows) in zip(axes, grid):
+        plot_confidence_curve(rows, value=what, ax=ax)
         ax.set_title(title, fontsize="medium")
         ax.set_ylim(0, 1.02)
     colours = [Line2D([], [], color=palette.color(n), label=n) for n in palette.order(confidence["strategy"])]
-    phases = tuple(phase_handles(set(confidence["phase"])))
-    handles = colours + legend_handles([], ci_seeds=n_seeds(confidence), extra=phases)
+    handles = colours + legend_handles([], ci_seeds=n_seeds(confidence), extra=phase_keys)
     _legend(fig, spare, handles)
     if note:
         fig.suptitle(note)
