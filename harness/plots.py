@@ -386,7 +386,7 @@ def drifted(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     if not _varies(frame, "drift.severity"):
         return frame, ""
     top = frame["drift.severity"].max()
-    return frame[frame["drift.severity"] == top], f"severity {top:g} only"
+    return frame[frame["drift.severity"] == top], f"severity {top:g} only (the strongest drift)"
 
 
 def _figure(panels: list[tuple[str, pd.DataFrame]], draw, handles: list, *, cols: int | None = None,
