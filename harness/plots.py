@@ -268,9 +268,8 @@ def plot_confidence_curve(confidence: pd.DataFrame, *, value: str = "accuracy",
     names = palette.order(confidence["strategy"])
     sns.lineplot(data=confidence, x="tau", y=value, hue="strategy", hue_order=names,
                  palette={n: palette.color(n) for n in names}, style="phase", style_order=phases,
-                 dashes={p: PHASES[p][1] if len(phases) > 1 else "" for p in phases}, markers=False, errorbar=CI, n_boot=N_BOOT, seed=0,
-                 legend=False,
-                 ax=ax)
+                 dashes={p: PHASES[p][1] if len(phases) > 1 else "" for p in phases}, markers=False, errorbar=CI,
+                 n_boot=N_BOOT, seed=0, legend=False, ax=ax)
     ax.set_xlabel(r"confidence threshold $\tau$")
     ax.set_ylabel({"accuracy": r"accuracy when confidence $\geq \tau$",
                    "share": r"share with confidence $\geq \tau$"}.get(value, value))
