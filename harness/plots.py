@@ -113,6 +113,7 @@ def _grid(n: int, *, cols: int | None = None, width: float = 4.2, height: float 
     ``n`` panels and the spare cells (hidden, or the legend's place)."""
     cols = cols or (min(n, 4) if n != 4 else 2)
     rows = -(-n // cols)
+    width = width * 2 if n == 1 else width
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
                              sharey=sharey, layout="constrained")
     spare = list(axes.flat[n:])
@@ -122,9 +123,12 @@ def _grid(n: int, *, cols: int | None = None, width: float = 4.2, height: float 
 
 
 def _legend(fig: plt.Figure, spare: list, handles: list) -> None:
-    """One legend per figure: in the first empty cell of the grid, else below the panels."""
+    """One legend per figure: in the first empty cell of the grid, right of a single panel, else
+    below the panels."""
     if spare:
         spare[0].legend(handles=handles, loc="center", fontsize="small", frameon=False)
+    elif len([ax for ax in fig.axes if ax.axison]) == 1:
+        fig.legend(handles=handles, loc="outside right upper", fontsize="small", frameon=False)
     else:
         ncols = max(1, min(len(handles), 4, int(fig.get_figwidth() // 2.6)))
         fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
