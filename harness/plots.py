@@ -128,7 +128,7 @@ def _legend(fig: plt.Figure, spare: list, handles: list) -> None:
     if spare:
         spare[0].legend(handles=handles, loc="center", fontsize="small", frameon=False)
     elif len([ax for ax in fig.axes if ax.axison]) == 1:
-        fig.legend(handles=handles, loc="outside right upper", fontsize="small", frameon=False)
+        fig.legend(handles=handles, loc="outside right center", fontsize="small", frameon=False)
     else:
         ncols = max(1, min(len(handles), 4, int(fig.get_figwidth() // 2.6)))
         fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize="small", frameon=False)
@@ -417,7 +417,7 @@ def _over_time_figure(windows: pd.DataFrame, conditions: list[str], metric: str)
 
     seeds = None if metric == "model_bytes" else n_seeds(windows)
     handles = legend_handles(windows["strategy"], onset=True, band=band, ci_seeds=seeds)
-    title = "mean over seeds; markers staggered so that lines of equal size stay visible" if seeds is None else ""
+    title = "mean over seeds; markers staggered where lines coincide" if seeds is None else ""
     return _figure(panels, draw, handles, title=title)
 
 
