@@ -4,9 +4,12 @@
 
 Writes ``runs.parquet`` (one row per run x strategy x phase, every swept config value its own
 column), ``windows.parquet``, ``costs.parquet``, ``runs_failed.csv`` and, per phase,
-``comparison_<phase>.md`` / ``.tex``: mean +/- std over seeds per strategy and condition, the
-average rank of each strategy across conditions, a Friedman test and pairwise Wilcoxon
-signed-rank tests with Holm's correction (scipy.stats).
+``comparison_<phase>.md`` / ``.tex`` / ``.csv``: mean +/- std over seeds per strategy and condition
+(severity 0 of every drift kind is one condition), the average rank of each strategy across
+conditions, a Friedman test, Nemenyi post-hoc p-values with the critical difference
+(scikit-posthocs), Holm-adjusted Wilcoxon signed-rank tests and Cliff's delta, and a note whenever a
+test cannot reach p < 0.05 with that many conditions. The ``.tex`` tables use booktabs rules: the
+document needs ``\\usepackage{booktabs}``. With figures, ``figures/critical_difference_post``.
 """
 
 from __future__ import annotations
@@ -98,10 +101,14 @@ def config_columns(result: dict) -> dict:
 
 
 def prediction_tables(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Confidence curves and reliability bins per strategy, before and after the drift."""
+    """Confidence curves and reliability bins per strategy, before (``pre``) and after (``post``)
+    the drift, and on the post-drift samples of a novel class alone (``novel``, when there are any)."""
     curves, bins = [], []
     proba_columns = sorted((c for c in predictions.columns if c.startswith("p_")), key=lambda c: int(c[2:]))
-    for (strategy, phase), rows in predictions[predictions.phase.isin(["pre", "post"])].groupby(["strategy", "phase"]):
+    parts = [predictions[predictions.phase.isin(["pre", "post"])]]
+    if "novel" in predictions:
+        parts.append(predictions[(predictions.phase == "post") & predictions.novel.astype(bool)].assign(phase="novel"))
+    for (strategy, phase), rows in pd.concat(parts).groupby(["strategy", "phase"]):
         y, proba = rows["y_true"].to_numpy(), rows[proba_columns].to_numpy()
         accuracy, count = metrics.accuracy_above(y, proba, TAUS)
         curves.append(pd.DataFrame({"strategy": strategy, "phase": phase, "tau": TAUS, "accuracy": accuracy,
@@ -161,25 +168,130 @@ def condition_columns(runs: pd.DataFrame) -> list[str]:
     return [c for c in config if runs[c].astype(str).nunique() > 1]
 
 
+ALPHA = 0.05
+NO_DRIFT = "none (severity 0)"
+
+
+def blocks(rows: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
+    """``rows`` with severity-0 runs made one condition: with no drift, the drift's kind and pattern
+    name no difference, so they read ``none (severity 0)`` (one Friedman block, not one per kind)."""
+    if "drift.severity" not in rows or not (rows["drift.severity"] == 0).any():
+        return rows
+    rows = rows.copy()
+    for column in ("drift.kind", "drift.pattern", "drift.width"):
+        if column in conditions:
+            rows[column] = rows[column].astype(object).where(rows["drift.severity"] != 0, NO_DRIFT)
+    return rows
+
+
+def friedman_floor(n_blocks: int, k: int) -> float:
+    """Smallest p-value the Friedman chi-square test can return with ``n_blocks`` blocks and ``k``
+    treatments: every block ranks the treatments the same way, chi2 = n (k - 1).
+
+    >>> round(friedman_floor(2, 3), 4), round(friedman_floor(10, 3), 6)
+    (0.1353, 4.5e-05)
+    """
+    return float(stats.chi2.sf(n_blocks * (k - 1), k - 1))
+
+
+def nemenyi_cd(n_blocks: int, k: int, alpha: float = ALPHA) -> float:
+    """Critical difference of average ranks (Demšar 2006): q_alpha(k, inf) / sqrt(2) * sqrt(k (k + 1) / (6 n)).
+
+    >>> round(nemenyi_cd(10, 5), 3)  # Demsar's table: q_0.05 = 2.728 for k = 5
+    1.929
+    """
+    q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
+    return float(q * np.sqrt(k * (k + 1) / (6 * n_blocks)))
+
+
+def wilcoxon_floor(n_blocks: int) -> float:
+    """Smallest two-sided exact p-value of the Wilcoxon signed-rank test on ``n_blocks`` pairs.
+
+    >>> wilcoxon_floor(4), wilcoxon_floor(6)
+    (0.125, 0.03125)
+    """
+    return 2 / 2**n_blocks
+
+
+def cliffs_delta(a: np.ndarray, b: np.ndarray) -> float:
+    """Cliff's delta, P(a > b) - P(a < b), from the Mann-Whitney U statistic (scipy has U, not delta).
+
+    >>> cliffs_delta(np.array([3, 4]), np.array([1, 2])), cliffs_delta(np.array([1, 2]), np.array([1, 2]))
+    (1.0, 0.0)
+    """
+    u = stats.mannwhitneyu(a, b, alternative="two-sided").statistic
+    return float(2 * u / (len(a) * len(b)) - 1)
+
+
+def magnitude(delta: float) -> str:
+    """Romano et al. (2006) thresholds on |Cliff's delta|."""
+    size = abs(delta)
+    return "negligible" if size < 0.147 else "small" if size < 0.33 else "medium" if size < 0.474 else "large"
+
+
 def comparison(runs: pd.DataFrame, *, phase: str, metric: str = "accuracy") -> dict:
-    """Mean/std over seeds per (condition, strategy), average ranks, Friedman and post-hoc tests."""
-    rows = runs[runs.phase == phase]
+    """Mean/std over seeds per (condition, strategy), average ranks over conditions (1 = best),
+    Friedman test, Nemenyi post-hoc (scikit-posthocs) with the critical difference, Holm-adjusted
+    Wilcoxon, Cliff's delta; each test says whether it can reach p < ALPHA with this many conditions.
+    Blocks are real conditions: severity 0 of every drift kind is one condition."""
     conditions = condition_columns(runs)
+    rows = blocks(runs[runs.phase == phase], conditions)
     group = conditions + ["strategy"]
     table = rows.groupby(group, dropna=False)[metric].agg(["mean", "std", "count"]).reset_index()
     means = table.pivot_table(index=conditions or None, columns="strategy", values="mean") if conditions else (
         table.set_index("strategy")["mean"].to_frame().T
     )
-    ranks = means.rank(axis=1, ascending=not HIGHER_IS_BETTER.get(metric, True))
+    higher = HIGHER_IS_BETTER.get(metric, True)
+    ranks = means.rank(axis=1, ascending=not higher)
     out = {"table": table, "means": means, "average_rank": ranks.mean().sort_values(), "friedman": None,
-           "posthoc": None, "conditions": conditions}  # fmt: skip
+           "posthoc": None, "nemenyi": None, "conditions": conditions, "notes": []}
     complete = means.dropna()
-    if complete.shape[1] >= 3 and complete.shape[0] >= 2:
-        statistic, p_value = stats.friedmanchisquare(*[complete[c].to_numpy() for c in complete.columns])
-        out["friedman"] = {"statistic": float(statistic), "p_value": float(p_value),
-                           "n_conditions": complete.shape[0], "n_strategies": complete.shape[1]}  # fmt: skip
-        out["posthoc"] = pairwise_wilcoxon_holm(complete)
+    n, k = complete.shape
+    if k < 3 or n < 2:
+        out["notes"].append(f"Friedman test: needs at least 3 strategies and 2 conditions; here {k} strategies "
+                            f"over {n} condition(s) with every strategy.")
+        return out
+    out["average_rank"] = complete.rank(axis=1, ascending=not higher).mean().sort_values()
+    floor = friedman_floor(n, k)
+    if floor >= ALPHA:
+        out["notes"].append(f"Friedman test not run: with {n} conditions and {k} strategies its smallest "
+                            f"possible p-value is {floor:.3g} >= {ALPHA}.")
+        return out
+    statistic, p_value = stats.friedmanchisquare(*[complete[c].to_numpy() for c in complete.columns])
+    out["friedman"] = {"statistic": float(statistic), "p_value": float(p_value), "n_conditions": n,
+                       "n_strategies": k, "p_floor": floor}
+    out["nemenyi"] = pairwise_nemenyi(complete, higher=higher)
+    out["cd"] = nemenyi_cd(n, k)
+    if out["cd"] >= k - 1:
+        out["notes"].append(f"Nemenyi: the critical difference {out['cd']:.2f} exceeds the largest possible "
+                            f"rank difference {k - 1}: no pair can differ with {n} conditions.")
+    out["posthoc"] = pairwise_table(complete, out["nemenyi"], higher=higher)
+    if wilcoxon_floor(n) >= ALPHA:
+        out["notes"].append(f"Wilcoxon signed-rank: with {n} conditions its smallest possible p-value is "
+                            f"{wilcoxon_floor(n):.3g} >= {ALPHA}; its column cannot show significance.")
     return out
+
+
+def pairwise_nemenyi(means: pd.DataFrame, *, higher: bool = True) -> pd.DataFrame:
+    """Nemenyi post-hoc p-values (strategy x strategy) after Friedman, from scikit-posthocs; ``means``
+    is conditions x strategies."""
+    import scikit_posthocs as sp
+
+    return sp.posthoc_nemenyi_friedman(means if higher else -means)
+
+
+def pairwise_table(means: pd.DataFrame, nemenyi: pd.DataFrame, *, higher: bool = True) -> pd.DataFrame:
+    """Every pair: mean difference of the metric (a - b), Cliff's delta and its magnitude, the
+    difference of average ranks, the Nemenyi p-value and the Holm-adjusted Wilcoxon p-value."""
+    ranks = means.rank(axis=1, ascending=not higher).mean()
+    pairs = pairwise_wilcoxon_holm(means)
+    delta = [cliffs_delta(means[a].to_numpy(), means[b].to_numpy()) for a, b in zip(pairs.a, pairs.b)]
+    return pairs.assign(
+        cliffs_delta=delta,
+        magnitude=[magnitude(d) for d in delta],
+        rank_difference=[ranks[a] - ranks[b] for a, b in zip(pairs.a, pairs.b)],
+        p_nemenyi=[float(nemenyi.loc[a, b]) for a, b in zip(pairs.a, pairs.b)],
+    ).sort_values("p_nemenyi", ignore_index=True)
 
 
 def pairwise_wilcoxon_holm(means: pd.DataFrame) -> pd.DataFrame:
@@ -198,29 +310,42 @@ def pairwise_wilcoxon_holm(means: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(p_holm=adjusted)
 
 
-def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, str]:
-    """The comparison as markdown and as LaTeX."""
+def comparison_cells(result: dict) -> pd.DataFrame:
+    """Conditions x strategies of ``mean ± std`` strings (the mean alone for a single seed)."""
     table, conditions = result["table"], result["conditions"]
     cells = table.assign(value=[f"{m:.3f} ± {s:.3f}" if c > 1 else f"{m:.3f}"
                                 for m, s, c in zip(table["mean"], table["std"].fillna(0), table["count"])])  # fmt: skip
-    wide = cells.pivot_table(index=conditions or None, columns="strategy", values="value", aggfunc="first") if conditions else (
-        cells.set_index("strategy")[["value"]].T
-    )
-    wide = wide.reset_index() if conditions else wide
-    ranks = result["average_rank"].to_frame("average rank").T
+    if not conditions:
+        return cells.set_index("strategy")[["value"]].T
+    wide = cells.pivot_table(index=conditions, columns="strategy", values="value", aggfunc="first").reset_index()
+    wide.columns.name = None
+    return wide
+
+
+def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, str]:
+    """The comparison as markdown and as LaTeX (names escaped; the tables use booktabs rules, so the
+    document needs ``\\usepackage{booktabs}``)."""
+    wide = comparison_cells(result)
+    ranks = result["average_rank"].to_frame("average rank (1 = best)").T
     title = f"{metric}, phase {phase} (mean ± std over seeds)"
     md = [f"### {title}", "", wide.to_markdown(index=False), "", ranks.to_markdown(floatfmt=".2f"), ""]
-    tex = [f"% {title}", wide.to_latex(index=False, float_format="%g").replace("±", r"$\pm$"),
-           ranks.to_latex(float_format="%.2f")]  # fmt: skip
+    tex = [f"% {title}", "% needs \\usepackage{booktabs}",
+           wide.to_latex(index=False, escape=True, float_format="%g").replace("±", r"$\pm$"),
+           ranks.to_latex(float_format="%.2f", escape=True)]
     if result["friedman"]:
         f = result["friedman"]
         line = (f"Friedman test over {f['n_conditions']} conditions x {f['n_strategies']} strategies: "
-                f"chi2 = {f['statistic']:.3f}, p = {f['p_value']:.3g}")  # fmt: skip
-        md += [line, "", "Pairwise Wilcoxon signed-rank, Holm-adjusted:", "",
-               result["posthoc"].to_markdown(index=False, floatfmt=".3g"), ""]  # fmt: skip
-        tex += [f"% {line}", result["posthoc"].to_latex(index=False, float_format="%.3g")]
-    else:
-        md.append("Friedman test: needs at least 3 strategies and 2 conditions.")
+                f"chi2 = {f['statistic']:.3f}, p = {f['p_value']:.3g} (smallest possible p {f['p_floor']:.2g}); "
+                f"Nemenyi critical difference of average ranks at alpha = {ALPHA}: {result['cd']:.2f}")
+        posthoc = result["posthoc"][["a", "b", "mean_difference", "cliffs_delta", "magnitude", "rank_difference",
+                                     "p_nemenyi", "p_holm"]]
+        md += [line, "", "Pairs: mean difference (a - b), Cliff's delta over conditions, average-rank difference, "
+               "Nemenyi p-value, Holm-adjusted Wilcoxon signed-rank p-value:", "",
+               posthoc.to_markdown(index=False, floatfmt=".3g"), ""]
+        tex += [f"% {line}", posthoc.to_latex(index=False, float_format="%.3g", escape=True)]
+    for note in result["notes"]:
+        md += [note, ""]
+        tex.append(f"% {note}")
     return "\n".join(md) + "\n", "\n".join(tex)
 
 
@@ -235,16 +360,37 @@ def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
         collection.failed + [{"run": str(p), "error_type": "unfinished", "message": "no result.json"}
                              for p in collection.unfinished], columns=["run", "error_type", "message"])))  # fmt: skip
     if not collection.runs.empty:
+        results = {}
         for phase in ("pre", "post", "all"):
-            md, tex = format_comparison(comparison(collection.runs, phase=phase, metric=metric), metric=metric, phase=phase)
+            results[phase] = result = comparison(collection.runs, phase=phase, metric=metric)
+            md, tex = format_comparison(result, metric=metric, phase=phase)
             for suffix, text in ((".md", md), (".tex", tex)):
                 written.append(atomic_write(out / f"comparison_{phase}{suffix}", lambda tmp: tmp.write_text(text)))
+            written.append(write_table(out / f"comparison_{phase}.csv", result["table"]))
         if figures != []:
             from harness.plots import draw_figures  # matplotlib only when figures are asked for
 
             tables = {name: getattr(collection, name) for name in TABLES}
             written += draw_figures(tables, out / "figures", conditions=condition_columns(collection.runs), names=figures)
+            if results["post"]["posthoc"] is not None:
+                written += draw_critical_difference(results["post"], out / "figures" / "critical_difference_post")
     return written
+
+
+def draw_critical_difference(result: dict, stem: Path) -> list[Path]:
+    """The critical-difference diagram of a comparison (Nemenyi after Friedman) as PNG and PDF."""
+    import matplotlib.pyplot as plt
+
+    from harness.plots import plot_critical_difference, save_figure
+
+    k = len(result["average_rank"])
+    fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.3 * k), layout="constrained")
+    plot_critical_difference(result["average_rank"], result["nemenyi"], cd=result["cd"], ax=ax)
+    f = result["friedman"]
+    fig.suptitle(f"Average rank over {f['n_conditions']} conditions (1 = best); Friedman p = {f['p_value']:.2g}.\n"
+                 f"Bars join strategies the Nemenyi test cannot tell apart (alpha = {ALPHA}); "
+                 f"CD: critical difference.", fontsize="small")
+    return save_figure(fig, stem)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from harness import plots  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from harness import palette, plots  # noqa: E402
 
 STRATEGIES = ["frozen", "finetune", "river_logreg"]
 
@@ -80,7 +82,9 @@ def test_reliability_pools_runs_by_count(ax):
 def test_cost_tradeoff_one_point_per_strategy_and_the_pareto_front(ax):
     points = pd.DataFrame({"strategy": STRATEGIES, "ms_per_1000": [1.0, 10.0, 100.0], "accuracy_post": [0.3, 0.6, 0.5]})
     plots.plot_cost_tradeoff(points, ax=ax)
-    assert len(ax.collections[0].get_offsets()) == 3
+    markers = [c for c in ax.collections if len(c.get_offsets())]
+    assert sum(len(c.get_offsets()) for c in markers) == 3
+    assert {to_hex(c.get_facecolor()[0]) for c in markers} == {to_hex(palette.color(s)) for s in STRATEGIES}
     front = next(line for line in ax.lines if line.get_label() == "Pareto front")
     assert list(front.get_xdata()) == [1.0, 10.0]  # river_logreg is dominated by finetune
 
@@ -95,3 +99,18 @@ def test_unknown_figure_name_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown figure 'pie'"):
         tables = {name: pd.DataFrame() for name in ("runs", "windows", "costs", "confidence", "reliability")}
         plots.draw_figures(tables, tmp_path, conditions=[], names=["pie"])
+
+
+@pytest.mark.parametrize("low, high", [(20.0, 80.0), (3.0, 3e4)])
+def test_log_cost_axis_labels_do_not_overprint(ax, low, high):
+    """Labelled ticks, at least two, none closer than 4% of the axis to the next (short and long ranges)."""
+    points = pd.DataFrame({"strategy": STRATEGIES, "ms_per_1000": [low, (low * high) ** 0.5, high],
+                           "accuracy_post": [0.3, 0.6, 0.5]})
+    plots.plot_cost_tradeoff(points, ax=ax)
+    ax.figure.canvas.draw()
+    lo, hi = np.log10(ax.get_xlim())
+    labels = ax.get_xticklabels(minor=False) + ax.get_xticklabels(minor=True)
+    at = [np.log10(t.get_position()[0]) for t in labels if t.get_text()]
+    shown = sorted((x - lo) / (hi - lo) for x in at if lo <= x <= hi)
+    assert len(shown) >= 2
+    assert min(np.diff(shown)) > 0.04

@@ -4,7 +4,11 @@
   components of the offline inputs (at most ``max_points`` per part): ``part``, ``pc_0``, ``pc_1``,
   ``y``, ``novel``; deployment points are those at or after the drift onset.
 - ``stream_timeline.csv``: per tumbling window of the deployment stream, ``t_end``, ``class``,
-  ``prior`` (share of that class in the window) and ``drift_progress`` (its mean in the window).
+  ``prior`` (share of that class in the window), ``drift_progress`` (its mean in the window) and
+  ``nn_agreement`` (share of the window's labels equal to the label of the nearest offline sample:
+  the offline labelling rule still holding, which concept drift breaks even when P(x) stays put).
+- ``stream_progress.csv``: ``t``, ``drift_progress`` at every sample where the progress changes
+  (and the last one), so that a sudden drift is drawn as a step rather than a window-mean ramp.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
 from harness.results import write_table
 from harness.streams.base import DeployData, OfflineData
@@ -52,18 +57,46 @@ def stream_points(offline: OfflineData, deploy: DeployData, onset: int, *, max_p
     return pd.concat(frames, ignore_index=True)
 
 
-def stream_timeline(deploy: DeployData, n_classes: int, *, window: int) -> pd.DataFrame:
+def nearest_offline_label(offline: OfflineData, x: np.ndarray) -> np.ndarray:
+    """Label ``(n,)`` of the nearest offline sample (train and validation) to each row of ``x``."""
+    x_off = np.vstack([offline.X_train, offline.X_val])
+    y_off = np.concatenate([offline.y_train, offline.y_val])
+    _, index = cKDTree(x_off).query(x, k=1)
+    return y_off[index]
+
+
+def stream_timeline(
+    deploy: DeployData, n_classes: int, *, window: int, offline: OfflineData | None = None
+) -> pd.DataFrame:
+    agrees = None if offline is None else nearest_offline_label(offline, deploy.X) == deploy.y
     rows = []
     for start in range(0, len(deploy), window):
         end = min(start + window, len(deploy))
         counts = np.bincount(deploy.y[start:end], minlength=n_classes) / (end - start)
-        progress = float(deploy.drift_progress[start:end].mean())
-        rows += [{"t_end": end, "class": k, "prior": counts[k], "drift_progress": progress} for k in range(n_classes)]
+        common = {"t_end": end, "drift_progress": float(deploy.drift_progress[start:end].mean())}
+        if agrees is not None:
+            common["nn_agreement"] = float(agrees[start:end].mean())
+        rows += [{**common, "class": k, "prior": counts[k]} for k in range(n_classes)]
     return pd.DataFrame(rows)
 
 
+def stream_progress(deploy: DeployData) -> pd.DataFrame:
+    """The drift progress at its first sample, at every sample where it changes, and at the last.
+
+    >>> from types import SimpleNamespace
+    >>> stream_progress(SimpleNamespace(t=np.arange(6), drift_progress=np.array([0, 0, 0, 1, 1, 1.0]))).values.tolist()
+    [[0.0, 0.0], [3.0, 1.0], [5.0, 1.0]]
+    """
+    progress = np.asarray(deploy.drift_progress, dtype=float)
+    keep = np.flatnonzero(np.r_[True, np.diff(progress) != 0])
+    keep = np.union1d(keep, [len(progress) - 1])
+    return pd.DataFrame({"t": np.asarray(deploy.t)[keep], "drift_progress": progress[keep]})
+
+
 def write_stream_view(output_dir: Path, offline: OfflineData, deploy: DeployData, *, onset: int, n_classes: int,
-                      window: int) -> None:  # fmt: skip
-    """Write ``stream_points.csv`` and ``stream_timeline.csv`` into ``output_dir``."""
+                      window: int) -> None:
+    """Write ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv`` into ``output_dir``."""
     write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset))
-    write_table(Path(output_dir) / "stream_timeline.csv", stream_timeline(deploy, n_classes, window=window))
+    timeline = stream_timeline(deploy, n_classes, window=window, offline=offline)
+    write_table(Path(output_dir) / "stream_timeline.csv", timeline)
+    write_table(Path(output_dir) / "stream_progress.csv", stream_progress(deploy))

@@ -1,0 +1,210 @@
+"""Figure-level checks a reviewer would otherwise make by eye: one colour per strategy across the
+figures of a sweep, every condition a panel, labelled axes, a legend entry for every mark."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from pathlib import Path  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+from harness import palette, plots  # noqa: E402
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+STRATEGIES = ["frozen", "frozen_ensemble", "finetune", "river_logreg", "river_hat"]
+
+
+def sweep_tables(kinds=("concept", "covariate", "label"), severities=(0.5, 1.0), seeds=(0, 1), strategies=STRATEGIES,
+                 width=100):
+    """Tables shaped like harness.report's, made by hand: kinds x severities x seeds runs."""
+    rng = np.random.default_rng(0)
+    runs, windows, costs, confidence, reliability = [], [], [], [], []
+    for kind in kinds:
+        for severity in severities:
+            for seed in seeds:
+                run = f"{kind}-{severity}-{seed}"
+                common = {"run": run, "drift.kind": kind, "drift.severity": severity, "seed": seed,
+                          "schedule.onset": 300, "schedule.width": width}
+                for s in strategies:
+                    for phase in ("pre", "post", "all"):
+                        runs.append({**common, "strategy": s, "phase": phase, "accuracy": rng.random(),
+                                     "ece": rng.random(),
+                                     "drift_induced_error": rng.random(), "n": 900})
+                    for t in range(100, 1000, 100):
+                        windows.append({**common, "strategy": s, "t_end": t, "accuracy": rng.random(),
+                                        "confident_error_rate": rng.random(), "model_bytes": 1000.0 * (1 + len(s))})
+                    costs.append({"run": run, "strategy": s, "predict_s": 0.01, "learn_s": rng.random(),
+                                  "peak_model_bytes": 5e4 * (1 + len(s))})
+                    for phase in ("pre", "post"):
+                        for tau in np.round(np.arange(0, 1, 0.1), 1):
+                            confidence.append({**common, "strategy": s, "phase": phase, "tau": tau,
+                                               "accuracy": rng.random(), "share": 1 - tau, "count": 10})
+                        for b in range(5):
+                            reliability.append({**common, "strategy": s, "phase": phase, "bin": b,
+                                                "confidence": 0.2 * b + 0.1, "accuracy": rng.random(), "count": 5})
+    frames = [pd.DataFrame(rows) for rows in (runs, windows, costs, confidence, reliability)]
+    return dict(zip(("runs", "windows", "costs", "confidence", "reliability"), frames))
+
+
+@pytest.fixture(autouse=True)
+def few_resamples(monkeypatch):
+    """Intervals from 50 bootstrap resamples: the figures' structure is what is checked here."""
+    monkeypatch.setattr(plots, "N_BOOT", 50)
+
+
+def panels(fig) -> list:
+    """Axes that show data (the legend's cell and hidden cells excluded)."""
+    return [ax for ax in fig.axes if ax.axison]
+
+
+def legend_texts(fig) -> list[str]:
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    return [text.get_text() for legend in legends for text in legend.get_texts()]
+
+
+def legend_colours(fig) -> dict:
+    """Strategy -> colour of its legend key."""
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    keys = [(text.get_text(), handle) for legend in legends
+            for handle, text in zip(legend.legend_handles, legend.get_texts())]
+    return {name: to_hex(handle.get_color()) for name, handle in keys if name in palette.STRATEGY_COLORS}
+
+
+def data_colours(fig) -> set:
+    """Colours of the lines and markers that carry data (reference lines are grey or black dashes)."""
+    colours = set()
+    for ax in panels(fig):
+        colours |= {to_hex(line.get_color()) for line in ax.lines if len(line.get_xdata()) > 2}
+        colours |= {to_hex(patch.get_facecolor()) for patch in ax.patches}
+        for collection in ax.collections:
+            if len(collection.get_offsets()):
+                colours |= {to_hex(c) for c in collection.get_facecolors()}
+    return colours
+
+
+def test_every_strategy_in_conf_has_its_own_hue_and_classes_never_reuse_them():
+    names = sorted(path.stem for path in (CONF / "strategy").glob("*.yaml"))
+    assert len(names) == 16
+    assert set(names) <= set(palette.STRATEGY_COLORS)
+    colours = [to_hex(palette.color(n)) for n in names]
+    assert len(set(colours)) == len(names)
+    assert not set(map(to_hex, palette.CLASS_COLORS)) & set(colours)
+    assert {palette.family(n) for n in names} == {"static", "river", "continuous"}
+
+
+def test_an_unknown_strategy_gets_the_same_new_colour_every_time():
+    first, again = palette.color("my_new_learner"), palette.color("my_new_learner")
+    assert first == again
+    assert to_hex(first) not in {to_hex(c) for c in palette.STRATEGY_COLORS.values()}
+    assert palette.family("my_new_learner") == "other"
+
+
+def test_families_differ_in_line_style_and_marker():
+    styles = {(str(palette.linestyle(n)), palette.marker(n)) for n in ("frozen", "river_logreg", "finetune")}
+    assert len(styles) == 3
+
+
+@pytest.mark.parametrize("name", plots.FIGURES)
+def test_every_figure_has_labelled_axes_and_a_legend_entry_per_strategy(name):
+    tables = sweep_tables(kinds=("concept", "label"), severities=(0.0, 1.0), strategies=STRATEGIES[:4])
+    conditions = ["drift.kind", "drift.severity"]
+    if name == "label_budget":
+        tables = {k: pd.concat([v.assign(**{"replay.label_delay": d}) for d in (0, 300)]) for k, v in tables.items()}
+        conditions = ["drift.kind", "replay.label_delay"]
+    fig = plots.build_figure(tables, name, conditions=conditions)
+    try:
+        for ax in panels(fig):
+            assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
+        texts = legend_texts(fig)
+        assert set(STRATEGIES[:4]) <= set(texts), (name, texts)
+        n_legends = len(fig.legends) + sum(ax.get_legend() is not None for ax in fig.axes)
+        assert n_legends == 1  # one legend for the figure, not one per panel
+        assert data_colours(fig) >= {to_hex(palette.color(s)) for s in STRATEGIES[:4]}
+    finally:
+        plt.close(fig)
+
+
+def test_a_strategy_keeps_its_colour_across_the_figures_of_a_sweep():
+    """river_hat shares figures with different companions; its key and its data keep one colour."""
+    seen = {}
+    for strategies, name in ((STRATEGIES, "accuracy_over_time"), (STRATEGIES[2:], "drift_induced_error"),
+                             (["river_hat", "frozen"], "cost_tradeoff"), (["river_hat"], "reliability")):
+        tables = sweep_tables(kinds=("concept", "label"), severities=(1.0,), strategies=strategies)
+        fig = plots.build_figure(tables, name, conditions=["drift.kind"])
+        try:
+            keys = legend_colours(fig)
+            assert set(keys) == set(strategies)
+            assert data_colours(fig) & set(keys.values()) == set(keys.values())
+            seen[name] = keys["river_hat"]
+        finally:
+            plt.close(fig)
+    assert len(set(seen.values())) == 1, seen
+
+
+@pytest.mark.parametrize("kinds, severities", [(("a", "b", "c"), (0.25, 0.5, 1.0)), (("a",), (0.3,)),
+                                               (("a", "b", "c", "d"), (0.4, 0.8, 0.9))])
+def test_every_condition_gets_a_panel_over_time(kinds, severities):
+    tables = sweep_tables(kinds=kinds, severities=severities, seeds=(0,))
+    conditions = ["drift.kind", "drift.severity"] if len(kinds) > 1 else []
+    fig = plots.build_figure(tables, "accuracy_over_time", conditions=conditions)
+    try:
+        titles = {ax.get_title() for ax in panels(fig)}
+        expected = {f"{k} drift, severity {s:g}" for k in kinds for s in severities} if conditions else {""}
+        assert titles == expected
+        assert len({ax.get_ylim() for ax in panels(fig)}) == 1  # one y range for the figure
+    finally:
+        plt.close(fig)
+
+
+def test_over_time_legend_explains_onset_band_and_interval():
+    fig = plots.build_figure(sweep_tables(seeds=(0, 1, 2)), "accuracy_over_time", conditions=["drift.kind"])
+    try:
+        texts = legend_texts(fig)
+        assert "drift onset" in texts
+        assert any(t.startswith("drift transition") for t in texts)
+        assert any("95% bootstrap" in t and "3 seeds" in t for t in texts)
+    finally:
+        plt.close(fig)
+
+
+def test_severity_boxes_put_kinds_in_their_own_panels_on_a_numeric_severity_axis():
+    tables = sweep_tables(severities=(0.0, 0.25, 1.0), seeds=(0,), strategies=STRATEGIES[:2])
+    fig = plots.build_figure(tables, "severity_boxes", conditions=["drift.kind", "drift.severity"])
+    try:
+        axes = panels(fig)
+        assert len(axes) == 2 * 3  # accuracy and ECE for each of the three kinds
+        assert {ax.get_title() for ax in axes} == {"concept drift", "covariate drift", "label drift"}
+        ticks = axes[0].get_xticks()
+        assert list(ticks) == [0.0, 0.25, 1.0]  # at the severities themselves, not at categories 0, 1, 2
+    finally:
+        plt.close(fig)
+
+
+def test_confidence_figures_skip_severity_zero_and_show_the_novel_subset():
+    tables = sweep_tables(kinds=("novel",), severities=(0.0, 1.0))
+    novel = tables["reliability"].query("phase == 'post'").assign(phase="novel")
+    tables["reliability"] = pd.concat([tables["reliability"], novel])
+    fig = plots.build_figure(tables, "reliability", conditions=["drift.severity"])
+    try:
+        titles = [ax.get_title() for ax in panels(fig)]
+        assert len(titles) == 3 and any("novel-class samples only" in t for t in titles)
+        assert "severity 1 only" in fig.get_suptitle()
+    finally:
+        plt.close(fig)
+
+
+def test_memory_axis_reads_in_kilobytes_and_megabytes():
+    fig = plots.build_figure(sweep_tables(kinds=("a",)), "memory_over_time", conditions=[])
+    try:
+        (ax,) = panels(fig)
+        fig.canvas.draw()
+        labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+        assert labels and all(label.endswith(("kB", "MB", " B")) for label in labels), labels
+    finally:
+        plt.close(fig)

@@ -1,0 +1,49 @@
+"""What stream.png is drawn from: label agreement with the offline rule, and the drift as a step."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from harness import palette, plots
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, deploy_data
+from harness.streams.view import stream_progress, stream_timeline, write_stream_view
+
+
+def two_clusters(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    y = rng.integers(0, 2, n)
+    return (y[:, None] * 6.0 + rng.normal(size=(n, 2))).astype(np.float32), y
+
+
+def test_concept_drift_shows_as_labels_leaving_the_offline_rule_while_inputs_stay():
+    rng = np.random.default_rng([0, 7])
+    x_off, y_off = two_clusters(400, rng)
+    offline = OfflineData(x_off[:300], y_off[:300], x_off[300:], y_off[300:])
+    x, y = two_clusters(400, rng)
+    t = np.arange(400)
+    flipped = np.where(t >= 200, 1 - y, y)  # same inputs, swapped labels from t = 200
+    deploy = DeployData(X=x, y=flipped, t=t, phase=np.where(t < 200, "pre", "post"),
+                        drift_progress=(t >= 200).astype(float), novel=np.zeros(400, bool))
+    timeline = stream_timeline(deploy, 2, window=100, offline=offline).drop_duplicates("t_end")
+    assert (timeline.loc[timeline.t_end <= 200, "nn_agreement"] > 0.95).all()
+    assert (timeline.loc[timeline.t_end > 200, "nn_agreement"] < 0.05).all()
+
+
+def test_sudden_drift_progress_is_a_step_at_the_onset():
+    schedule = DriftSchedule(kind="concept", pattern="sudden", severity=1.0, onset=250, width=0)
+    deploy = deploy_data(schedule, np.zeros((600, 2)), np.zeros(600, int))
+    progress = stream_progress(deploy)
+    assert progress.values.tolist() == [[0, 0.0], [250, 1.0], [599, 1.0]]
+
+
+def test_stream_figure_uses_class_colours_and_writes(tmp_path):
+    rng = np.random.default_rng([0, 8])
+    x_off, y_off = two_clusters(300, rng)
+    offline = OfflineData(x_off[:200], y_off[:200], x_off[200:], y_off[200:])
+    schedule = DriftSchedule(kind="concept", pattern="sudden", severity=1.0, onset=150, width=0)
+    x, y = two_clusters(300, rng)
+    write_stream_view(tmp_path, offline, deploy_data(schedule, x, y), onset=150, n_classes=2, window=50)
+    (tmp_path / "stream.json").write_text(json.dumps({"family": "test", "schedule": schedule.as_dict()}))
+    assert plots.plot_stream(tmp_path).is_file()
+    assert set(pd.read_csv(tmp_path / "stream_progress.csv").columns) == {"t", "drift_progress"}
+    assert not {palette.class_color(k) for k in (0, 1)} & set(palette.STRATEGY_COLORS.values())
