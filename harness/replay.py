@@ -121,7 +121,7 @@ def replay(
     Latency of a request (``Record.latency_us``) = the time of the predict call that served it (a
     request waits for its whole call) + the time of a ``learn`` run since the previous call (an inline
     update delays the requests served after it). Inputs are handed over as slices of
-    ``strategy.prepare(data.X)``. Model memory is measured every ``memory_every`` samples and at the
+    ``strategy.prepare(data.X)``. Model memory is measured as deployed, every ``memory_every`` samples and at the
     end; the process's peak resident memory over each strategy's replay (see :func:`reset_peak_rss`).
     A strategy's detections (positions in the sequence of labels it learned from) become stream
     times ``t``.
@@ -148,7 +148,9 @@ def replay(
         step = strategy.step
         y = data.y
         learned = 0  # labels of samples [0, learned) have arrived
-        next_memory = 0
+        memory_t.append(0)  # as deployed: every window then has a measurement at or before its end
+        memory_bytes.append(strategy.model_bytes())
+        next_memory = memory_every
         for start in range(0, n, step):
             end = start + step if start + step < n else n
             for a, b in serving_chunks(start, end, serve_batch):

@@ -96,7 +96,7 @@ def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(source) as image:
         image.thumbnail((max_width, max_width * 4))
-        image.convert("RGB").quantize(colors=64).save(target, optimize=True)
+        image.convert("RGB").quantize(colors=256).save(target, optimize=True)
     return target
 
 

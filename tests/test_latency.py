@@ -105,5 +105,5 @@ def test_a_negative_serve_batch_fails_before_any_compute(tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "replay.serve_batch=-1 is invalid: must be >= 0" in result.stderr
+    assert "error: replay.serve_batch=-1 must be >= 0" in result.stderr
     assert not (tmp_path / "run").exists()

@@ -170,6 +170,7 @@ def test_windows_rows_recomputed(written):
             assert same(row.confident_error_rate, confident_mistakes(chunk, tau) / len(chunk))
             assert same(row.mean_confidence, mean_confidence(chunk))
             start = end
+        assert rows.model_bytes.notna().all()  # measured as deployed, so every window has a value
         assert rows.model_bytes.iloc[-1] == costs.loc[name, "model_bytes"]
         assert rows.model_bytes.max() <= costs.loc[name, "peak_model_bytes"]
 
