@@ -29,6 +29,7 @@ from harness.config import Config, DriftConf, MetricsConf, ModelConf, OfflineCon
 from harness.errors import ConfigError
 from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
+from harness.offline.tune import PRUNERS, SAMPLERS
 from harness.strategies.base import missing_members, missing_methods
 from harness.streams import build_stream
 from harness.streams.schemas import SCHEMAS
@@ -109,6 +110,8 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("model.depth", cfg.model.depth, 0)
     for key in ("n_trials", "max_epochs", "patience"):
         validate.integer(f"offline.{key}", cfg.offline[key], 1)
+    validate.choice("offline.sampler", cfg.offline.sampler, SAMPLERS)
+    validate.choice("offline.pruner", cfg.offline.pruner, PRUNERS)
     validate.boolean("offline.calibrate", cfg.offline.calibrate)
     validate.boolean("offline.cache", cfg.offline.cache)
     for key, values in cfg.offline.search.items():

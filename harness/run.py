@@ -203,7 +203,8 @@ def with_known_drift(offline, stream, strategies: dict):
 def offline_settings(cfg: DictConfig) -> dict:
     """What, besides the offline data, decides the pre-deployment outcome (and so its cache key)."""
     return {"model_kind": cfg.model.kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
-            "n_trials": cfg.offline.n_trials, "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
+            "n_trials": cfg.offline.n_trials, "sampler": cfg.offline.sampler, "pruner": cfg.offline.pruner,
+            "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
             "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
 
 
