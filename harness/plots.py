@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +24,7 @@ LABELS = {
     "ece": "ECE (windowed)",
     "mean_confidence": "mean confidence (windowed)",
     "model_bytes": "model memory (bytes)",
+    "regret": "regret (oracle_switch acc. - acc.)",
 }
 
 
@@ -61,17 +63,32 @@ def plot_over_time(
     return ax
 
 
+def plot_regret(windows: pd.DataFrame, *, ax: plt.Axes | None = None, onset: int | None = None,
+                width: int = 0) -> plt.Axes:  # fmt: skip
+    """Regret per window (``oracle_switch``'s accuracy minus the strategy's, from ``windows.csv``)
+    against deployment time, one line per strategy in its fixed colour; 0 is the achievable ceiling."""
+    ax = plot_over_time(windows.dropna(subset=["regret"]), metric="regret", ax=ax, onset=onset, width=width)
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    return ax
+
+
 def plot_run(run_dir: Path) -> Path:
-    """``figure.png`` of a run: windowed accuracy and confident-error rate over deployment time."""
+    """``figure.png`` of a run: windowed accuracy and confident-error rate over deployment time, and
+    the regret when the run has ``oracle_switch``."""
     run_dir = Path(run_dir)
     windows = pd.read_csv(run_dir / "windows.csv")
     stream = json.loads((run_dir / "stream.json").read_text())
     schedule = stream["schedule"]
+    metrics = ["accuracy", "confident_error_rate"]
+    if "regret" in windows and windows["regret"].notna().any():
+        metrics.append("regret")
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True)
-    for ax, metric in zip(axes, ("accuracy", "confident_error_rate")):
-        plot_over_time(windows, metric=metric, ax=ax, onset=schedule["onset"], width=schedule["width"])
-    axes[1].get_legend().remove()
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 2.75 * len(metrics)), sharex=True)
+    for ax, metric in zip(axes, metrics):
+        draw = plot_regret if metric == "regret" else partial(plot_over_time, metric=metric)
+        draw(windows, ax=ax, onset=schedule["onset"], width=schedule["width"])
+    for ax in axes[1:]:
+        ax.get_legend().remove()
     axes[0].legend(title="strategy", fontsize="small", ncols=2)
     axes[0].set_title(
         f"{stream['family']} stream, {schedule['kind']} drift ({schedule['pattern']}, "
