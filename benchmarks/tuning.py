@@ -45,7 +45,7 @@ def measure(stream_name: str, seed: int, sampler: str, budget: int) -> dict:
         offline, model_kind=cfg.model.kind, depth=cfg.model.depth, n_classes=stream.n_classes, space=space,
         n_trials=budget, max_epochs=cfg.offline.max_epochs, patience=cfg.offline.patience,
         calibrate=cfg.offline.calibrate, seed=seed, sampler=sampler, pruner=cfg.offline.pruner,
-    )  # fmt: skip
+    )
     wall = time.perf_counter() - started
     search = pd.DataFrame(pretrained.search)
     chosen = search[search["selected"]].iloc[0]
@@ -57,7 +57,7 @@ def measure(stream_name: str, seed: int, sampler: str, budget: int) -> dict:
         "epochs": int(search["epochs"].sum()), "val_loss": chosen["val_loss"], "val_acc": chosen["val_accuracy"],
         "deploy_pre_acc": metrics.accuracy_score(deploy.y[pre], proba), "wall_s": wall,
         "grid": grid_size(space),
-    }  # fmt: skip
+    }
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
@@ -75,11 +75,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 for sampler in args.samplers:
                     rows.append(measure(stream_name, seed, sampler, budget))
                     print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1,
-                                                            float_format=lambda v: f"{v:.4f}"), flush=True)  # fmt: skip
+                                                            float_format=lambda v: f"{v:.4f}"), flush=True)
     table = pd.DataFrame(rows)
     print()
     mean = table.groupby(["stream", "budget", "sampler"])[["trials", "pruned", "epochs", "val_loss", "val_acc",
-                                                            "deploy_pre_acc", "wall_s"]].mean()  # fmt: skip
+                                                            "deploy_pre_acc", "wall_s"]].mean()
     print(mean.to_string(float_format=lambda v: f"{v:.4f}"))
     return table
 

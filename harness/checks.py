@@ -152,10 +152,10 @@ def check_known_drift(cfg: DictConfig, stream, strategies: dict) -> None:
     if not callable(getattr(stream, "post_drift", None)):
         raise ConfigError(f"strategy {bounds[0]} needs the post-drift concept, which stream={cfg.stream.family} "
                           "cannot generate (a table of real data); drop it or choose a generated stream "
-                          "(teacher, gaussian_classes or a River family)")  # fmt: skip
+                          "(teacher, gaussian_classes or a River family)")
     if cfg.drift.pattern == "recurring":
         raise ConfigError(f"strategy {bounds[0]} needs one post-drift concept, but drift.pattern=recurring "
-                          "switches back and forth; use it with sudden, gradual, incremental or none")  # fmt: skip
+                          "switches back and forth; use it with sudden, gradual, incremental or none")
 
 
 # -- strategies -----------------------------------------------------------------------------------

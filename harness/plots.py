@@ -64,7 +64,7 @@ def plot_over_time(
 
 
 def plot_regret(windows: pd.DataFrame, *, ax: plt.Axes | None = None, onset: int | None = None,
-                width: int = 0) -> plt.Axes:  # fmt: skip
+                width: int = 0) -> plt.Axes:
     """Regret per window (``oracle_switch``'s accuracy minus the strategy's, from ``windows.csv``)
     against deployment time, one line per strategy in its fixed colour; 0 is the achievable ceiling."""
     ax = plot_over_time(windows.dropna(subset=["regret"]), metric="regret", ax=ax, onset=onset, width=width)

@@ -59,10 +59,10 @@ def tpe_search(
 
         result, record = train_trial(data, params, trial.number, model_kind=model_kind, depth=depth,
                                      n_classes=n_classes, max_epochs=max_epochs, patience=patience, seed=seed,
-                                     on_epoch=on_epoch)  # fmt: skip
+                                     on_epoch=on_epoch)
         pruned = bool(stopped)
         records.append({**record, "state": "pruned" if pruned else "complete",
-                        "pruned_epoch": stopped[0] if pruned else float("nan")})  # fmt: skip
+                        "pruned_epoch": stopped[0] if pruned else float("nan")})
         if pruned:
             raise optuna.TrialPruned()
         results[trial.number] = (result, params)

@@ -93,7 +93,7 @@ def search(
     pruned) and ``pruned_epoch`` (NaN unless pruned). Both samplers run ``min(n_trials, grid size)``
     trials."""
     settings = dict(model_kind=model_kind, depth=depth, n_classes=n_classes, max_epochs=max_epochs,
-                    patience=patience, seed=seed)  # fmt: skip
+                    patience=patience, seed=seed)
     if sampler == "tpe":
         from harness.offline.tpe import tpe_search
 

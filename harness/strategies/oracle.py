@@ -29,7 +29,7 @@ def known_drift(data: OfflineData, name: str) -> KnownDrift:
     """``data.known_drift``, or a ValueError that says who must provide it."""
     if data.known_drift is None:
         raise ValueError(f"{name} needs the stream's post-drift concept (OfflineData.known_drift); "
-                         "harness.run provides it for streams that can generate it")  # fmt: skip
+                         "harness.run provides it for streams that can generate it")
     return data.known_drift
 
 
@@ -42,7 +42,7 @@ class Oracle:
     needs_known_drift = True
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
-                 seed: int = 0):  # fmt: skip
+                 seed: int = 0):
         self.step = validate.integer("step", step, 1)
         self.max_epochs = validate.integer("max_epochs", max_epochs, 1)
         self.patience = validate.integer("patience", patience, 1)
@@ -56,7 +56,7 @@ class Oracle:
         self.module, _ = fit_network(
             post.X_train, post.y_train, post.X_val, post.y_val, pretrained=pretrained,
             max_epochs=self.max_epochs, patience=self.patience, calibrate=self.calibrate, seed=seed,
-        )  # fmt: skip
+        )
 
     def prepare(self, X: np.ndarray) -> np.ndarray:
         return X
@@ -102,7 +102,7 @@ class OracleSwitch:
     needs_known_drift = True
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
-                 seed: int = 0):  # fmt: skip
+                 seed: int = 0):
         self.step = validate.integer("step", step, 1)
         self.oracle = Oracle(step=step, max_epochs=max_epochs, patience=patience, calibrate=calibrate, seed=seed)
         self.frozen = None
