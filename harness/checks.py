@@ -29,6 +29,7 @@ from harness.config import Config, DriftConf, MetricsConf, ModelConf, OfflineCon
 from harness.errors import ConfigError
 from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
+from harness.offline.tune import PRUNERS, SAMPLERS
 from harness.strategies.base import missing_members, missing_methods
 from harness.streams import build_stream
 from harness.streams.schemas import SCHEMAS
@@ -55,6 +56,7 @@ def build_checked(cfg: DictConfig):
     strategies = build_strategies(cfg.strategy)
     check_memory(cfg, stream, strategies)
     check_against_stream(cfg, stream)
+    check_known_drift(cfg, stream, strategies)
     return stream, strategies
 
 
@@ -108,6 +110,8 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("model.depth", cfg.model.depth, 0)
     for key in ("n_trials", "max_epochs", "patience"):
         validate.integer(f"offline.{key}", cfg.offline[key], 1)
+    validate.choice("offline.sampler", cfg.offline.sampler, SAMPLERS)
+    validate.choice("offline.pruner", cfg.offline.pruner, PRUNERS)
     validate.boolean("offline.calibrate", cfg.offline.calibrate)
     validate.boolean("offline.cache", cfg.offline.cache)
     for key, values in cfg.offline.search.items():
@@ -137,6 +141,21 @@ def check_against_stream(cfg: DictConfig, stream) -> None:
             raise ConfigError(
                 f"strategy.{name}.n_classes={node.n_classes} differs from the stream's {stream.n_classes} classes"
             )
+
+
+def check_known_drift(cfg: DictConfig, stream, strategies: dict) -> None:
+    """The bounds (``oracle``, ``oracle_switch``) train on the stream's post-drift concept: refuse a
+    stream that cannot generate it (a user's table) or whose drift has no single post-drift concept."""
+    bounds = [name for name, strategy in strategies.items() if getattr(strategy, "needs_known_drift", False)]
+    if not bounds:
+        return
+    if not callable(getattr(stream, "post_drift", None)):
+        raise ConfigError(f"strategy {bounds[0]} needs the post-drift concept, which stream={cfg.stream.family} "
+                          "cannot generate (a table of real data); drop it or choose a generated stream "
+                          "(teacher, gaussian_classes or a River family)")
+    if cfg.drift.pattern == "recurring":
+        raise ConfigError(f"strategy {bounds[0]} needs one post-drift concept, but drift.pattern=recurring "
+                          "switches back and forth; use it with sudden, gradual, incremental or none")
 
 
 # -- strategies -----------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ class SearchConf:
 @dataclass
 class OfflineConf:
     n_trials: int = 6
+    sampler: str = "random"  # random (distinct grid points) or tpe (Optuna's TPE with pruning)
+    pruner: str = "median"  # tpe only: median, successive_halving or none
     max_epochs: int = 60
     patience: int = 5
     calibrate: bool = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -35,6 +36,7 @@ LABELS = {
     "ece": "ECE (windowed)",
     "mean_confidence": "mean confidence (windowed)",
     "model_bytes": "model memory",
+    "regret": "regret (oracle_switch acc. - acc.)",
 }
 METRIC_NAMES = {"ece": "ECE", "nll": "NLL", "brier": "Brier score"}
 ONSET = {"color": "0.25", "linestyle": (0, (5, 3)), "linewidth": 1.0}
@@ -198,23 +200,43 @@ def plot_over_time(
     return ax
 
 
+def plot_regret(windows: pd.DataFrame, *, ax: plt.Axes | None = None, onset: int | None = None,
+                width: int = 0) -> plt.Axes:
+    """Regret per window (``oracle_switch``'s accuracy minus the strategy's, from ``windows.csv``)
+    against deployment time, one line per strategy in its fixed colour; 0 is the achievable ceiling."""
+    measured = windows.dropna(subset=["regret"])
+    if measured.empty:  # no oracle_switch in these runs: an empty panel, labelled, rather than a warning
+        ax = ax or plt.gca()
+        ax.set_xlabel("deployment time (samples)")
+        ax.set_ylabel(LABELS["regret"])
+    else:
+        ax = plot_over_time(measured, metric="regret", ax=ax, onset=onset, width=width)
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    return ax
+
+
 def plot_run(run_dir: Path) -> Path:
-    """``figure.png`` of a run: windowed accuracy (with the chance level) and confident-error rate."""
+    """``figure.png`` of a run: windowed accuracy (with the chance level) and confident-error rate,
+    and the regret when the run has ``oracle_switch``."""
     run_dir = Path(run_dir)
     windows = pd.read_csv(run_dir / "windows.csv")
     stream = json.loads((run_dir / "stream.json").read_text())
     schedule = stream["schedule"]
     window = int(windows["t_end"].min())  # tumbling windows: the first one ends at the window size
+    metrics = ["accuracy", "confident_error_rate"]
+    if "regret" in windows and windows["regret"].notna().any():
+        metrics.append("regret")
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(2, 1, figsize=(7, 6), sharex=True, layout="constrained")
-    for ax, metric in zip(axes, ("accuracy", "confident_error_rate")):
-        plot_over_time(windows, metric=metric, ax=ax, onset=schedule["onset"], width=schedule["width"])
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 3 * len(metrics)), sharex=True, layout="constrained")
+    for ax, metric in zip(axes, metrics):
+        draw = plot_regret if metric == "regret" else partial(plot_over_time, metric=metric)
+        draw(windows, ax=ax, onset=schedule["onset"], width=schedule["width"])
     chance = 1 / stream["n_classes"]
     axes[0].axhline(chance, color="0.5", linestyle=":", linewidth=1)
     chance_key = Line2D([], [], color="0.5", linestyle=":", label=f"chance (1/{stream['n_classes']} = {chance:.2f})")
     axes[0].set_ylim(0, 1.02)
     axes[1].set_ylim(bottom=0)
-    axes[1].set_xlabel(f"deployment time (samples; windows of {window})")
+    axes[-1].set_xlabel(f"deployment time (samples; windows of {window})")
     fig.legend(handles=legend_handles(windows["strategy"], onset=True, band=schedule["width"] > 0,
                                       extra=(chance_key,)),
                loc="outside lower center", ncols=3, fontsize="small", frameon=False)

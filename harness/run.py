@@ -6,6 +6,7 @@ directly with a composed config and an output directory.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import platform
 import sys
@@ -44,6 +45,7 @@ from harness.results import (
     write_table,
     written_files,
 )
+from harness.streams.base import KnownDrift
 from harness.streams.view import write_stream_view
 from harness.sweep import record_outcome
 from harness.summary import (
@@ -109,8 +111,9 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     write_table(output_dir / "offline_search.csv", pd.DataFrame(pretrained.search))
     log.info("frozen (%s): %s, temperature %.3f", cache_state, pretrained.params, pretrained.temperature)
 
+    bounded = with_known_drift(offline, stream, strategies)
     for strategy in strategies.values():
-        strategy.fit_offline(offline, pretrained)
+        strategy.fit_offline(bounded if getattr(strategy, "needs_known_drift", False) else offline, pretrained)
     static_before = {name: sha for name, s in strategies.items() if (sha := s.fingerprint()) is not None}
     deploy = stream.deploy()
     records = replay(
@@ -189,10 +192,19 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     return RunResult(output_dir, summary, costs, result)
 
 
+def with_known_drift(offline, stream, strategies: dict):
+    """``offline`` with ``known_drift`` (the stream's post-drift concept and onset) when a bound
+    asks for it; only the strategies that declare ``needs_known_drift`` are handed this copy."""
+    if not any(getattr(s, "needs_known_drift", False) for s in strategies.values()):
+        return offline
+    return dataclasses.replace(offline, known_drift=KnownDrift(stream.post_drift(), stream.schedule.onset))
+
+
 def offline_settings(cfg: DictConfig) -> dict:
     """What, besides the offline data, decides the pre-deployment outcome (and so its cache key)."""
     return {"model_kind": cfg.model.kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
-            "n_trials": cfg.offline.n_trials, "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
+            "n_trials": cfg.offline.n_trials, "sampler": cfg.offline.sampler, "pruner": cfg.offline.pruner,
+            "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
             "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
 
 

@@ -10,11 +10,11 @@ import numpy as np
 from harness.offline import optimise_and_freeze
 from harness.replay import replay
 from harness.checks import build_strategies
-from harness.streams.base import DeployData, OfflineData
+from harness.streams.base import DeployData, KnownDrift, OfflineData
 from tests.conftest import compose_config
 
 STRATEGIES = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "strategy").glob("*.yaml"))
-STATIC = [name for name in STRATEGIES if name.startswith("frozen")]
+STATIC = [name for name in STRATEGIES if name.startswith(("frozen", "oracle"))]  # weights never change
 K = 3
 ONSET = 75  # the deployment labels are permuted from here on
 
@@ -27,6 +27,8 @@ SMALL = {
                           "strategy.retrain_triggered.detector._target_=river.drift.binary.DDM"],
     "frozen_ensemble": ["strategy.frozen_ensemble.n_members=2", "strategy.frozen_ensemble.max_epochs=5"],
     # the inputs never shift here: a test at level 0.99 fires anyway, so that it takes labels and learns
+    "oracle": ["strategy.oracle.max_epochs=5"],
+    "oracle_switch": ["strategy.oracle_switch.max_epochs=5"],
     "retrain_on_alarm": ["strategy.retrain_on_alarm.window=20", "strategy.retrain_on_alarm.alpha=0.99",
                          "strategy.retrain_on_alarm.labels_per_alarm=30", "strategy.retrain_on_alarm.max_epochs=5"],
 }  # fmt: skip
@@ -43,7 +45,10 @@ def make_data(
     Xo, yo, Xd, yd = X[:n_offline], y[:n_offline], X[n_offline:], y[n_offline:].copy()
     yd[onset:] = (yd[onset:] + 1) % K
     n_train = n_offline * 3 // 4
-    offline = OfflineData(Xo[:n_train], yo[:n_train], Xo[n_train:], yo[n_train:])
+    Xp = np.random.default_rng([seed, 1]).normal(size=(n_offline, d)).astype(np.float32)
+    yp = ((Xp @ W).argmax(axis=1) + 1) % K  # the post-drift concept, for the bounds
+    post = OfflineData(Xp[:n_train], yp[:n_train], Xp[n_train:], yp[n_train:])
+    offline = OfflineData(Xo[:n_train], yo[:n_train], Xo[n_train:], yo[n_train:], KnownDrift(post, onset))
     t = np.arange(n_deploy)
     deploy = DeployData(
         X=Xd, y=yd, t=t, phase=np.where(t < onset, "pre", "post"),

@@ -20,6 +20,7 @@ from tests.conftest import compose_config
 RUNS = {
     "default": ["save_stream=true", "replay.label_fraction=0.8"],
     "novel": ["save_stream=true", "drift=novel", "strategy=[frozen,finetune]"],
+    "bounds": ["save_stream=true", "strategy=[frozen,finetune,oracle,oracle_switch]"],
 }
 BINS = 15
 CLOSE = dict(rel=1e-9, abs=1e-12)
@@ -150,8 +151,16 @@ def test_summary_rows_recomputed(written):
             "confident_error_share": confident_error_share(samples, tau),
             "mean_confidence": mean_confidence(samples),
         }
+        expected["regret"] = regret(written["samples"], chosen, samples)
         for column, value in expected.items():
             assert same(getattr(row, column), value), (row.strategy, row.phase, column, getattr(row, column), value)
+
+
+def regret(all_samples: dict, positions: list[int], samples: list) -> float:
+    """oracle_switch's accuracy on ``positions`` minus the strategy's; NaN without oracle_switch."""
+    if "oracle_switch" not in all_samples:
+        return float("nan")
+    return accuracy([all_samples["oracle_switch"][i] for i in positions]) - accuracy(samples)
 
 
 def test_windows_rows_recomputed(written):
@@ -169,6 +178,7 @@ def test_windows_rows_recomputed(written):
             assert same(row.ece, ece(chunk))
             assert same(row.confident_error_rate, confident_mistakes(chunk, tau) / len(chunk))
             assert same(row.mean_confidence, mean_confidence(chunk))
+            assert same(row.regret, regret(written["samples"], list(range(start, end)), chunk))
             start = end
         assert rows.model_bytes.notna().all()  # measured as deployed, so every window has a value
         assert rows.model_bytes.iloc[-1] == costs.loc[name, "model_bytes"]

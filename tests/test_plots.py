@@ -114,3 +114,21 @@ def test_log_cost_axis_labels_do_not_overprint(ax, low, high):
     shown = sorted((x - lo) / (hi - lo) for x in at if lo <= x <= hi)
     assert len(shown) >= 2
     assert min(np.diff(shown)) > 0.04
+
+
+def test_regret_one_line_per_strategy_in_its_colour_and_the_zero_line(ax):
+    names = [*STRATEGIES, "oracle_switch"]
+    windows = pd.DataFrame([{"strategy": s, "t_end": t, "regret": 0.0 if s == "oracle_switch" else 0.1 * i}
+                            for i, s in enumerate(names) for t in (100, 200, 300)])
+    plots.plot_regret(windows, ax=ax, onset=150)
+    lines = data_lines(ax)
+    assert len(lines) == 4
+    colors = plots.strategy_colors(names)
+    assert {tuple(line.get_color()[:3]) for line in lines} == {tuple(c) for c in colors.values()}
+    assert any(list(line.get_ydata()) == [0.0, 0.0] for line in ax.lines)  # the ceiling
+
+
+def test_regret_of_a_run_without_oracle_switch_draws_no_line(ax):
+    windows = pd.DataFrame([{"strategy": s, "t_end": t, "regret": np.nan} for s in STRATEGIES for t in (100, 200, 300)])
+    plots.plot_regret(windows, ax=ax)
+    assert data_lines(ax) == []

@@ -88,8 +88,8 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
              export_to: Path) -> tuple[Pretrained, str]:
     """The pre-deployment outcome and the exported program at ``export_to``, from the cache in
     ``cache_dir`` (``hit``), trained and stored there (``miss``), or trained without a cache (``off``).
-    ``settings``: ``model_kind``, ``depth``, ``space``, ``n_trials``, ``max_epochs``, ``patience``,
-    ``calibrate``, ``seed`` and ``threads``."""
+    ``settings``: ``model_kind``, ``depth``, ``space``, ``n_trials``, ``sampler``, ``pruner``,
+    ``max_epochs``, ``patience``, ``calibrate``, ``seed`` and ``threads``."""
     n_features = offline.X_train.shape[1]
     entry = Path(cache_dir) / cache_key(offline, n_classes=n_classes, settings=settings) if cache_dir else None
     if entry is not None and (cached := load(entry, n_features, n_classes)) is not None:

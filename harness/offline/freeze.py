@@ -41,11 +41,14 @@ def optimise_and_freeze(
     patience: int,
     calibrate: bool,
     seed: int,
+    sampler: str = "random",
+    pruner: str = "median",
 ) -> Pretrained:
-    """Tune on the validation split, keep the best network, fit its temperature there, freeze it."""
+    """Tune on the validation split (``sampler`` random or tpe, see :mod:`harness.offline.tune`),
+    keep the best network, fit its temperature there, freeze it."""
     best, params, records = search(
         data, model_kind=model_kind, depth=depth, n_classes=n_classes, space=space,
-        n_trials=n_trials, max_epochs=max_epochs, patience=patience, seed=seed,
+        n_trials=n_trials, max_epochs=max_epochs, patience=patience, seed=seed, sampler=sampler, pruner=pruner,
     )  # fmt: skip
     temperature = 1.0
     if calibrate:

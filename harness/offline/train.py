@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +43,11 @@ def train_network(
     max_epochs: int,
     patience: int,
     seed: int,
+    on_epoch: Callable[[int, float], bool] | None = None,
 ) -> TrainResult:
     """Train the logits network ``net`` with Adam on cross-entropy; stop after ``patience`` epochs
-    without a lower validation loss and keep the best weights."""
+    without a lower validation loss and keep the best weights. ``on_epoch(epoch, val_loss)``, if
+    given, is called after each epoch; when it returns True training stops there (a pruned trial)."""
     generator = torch.Generator().manual_seed(seed)
     Xt, yt = torch.as_tensor(X_train, dtype=torch.float32), torch.as_tensor(y_train, dtype=torch.long)
     Xv, yv = torch.as_tensor(X_val, dtype=torch.float32), torch.as_tensor(y_val, dtype=torch.long)
@@ -63,6 +66,8 @@ def train_network(
             best_loss, best_accuracy, best_epoch = loss, accuracy, epoch
             best_state = copy.deepcopy(net.state_dict())
         elif epoch - best_epoch >= patience:
+            break
+        if on_epoch is not None and on_epoch(epoch, loss):
             break
     net.load_state_dict(best_state)
     net.eval()

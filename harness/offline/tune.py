@@ -1,10 +1,16 @@
-"""Hyper-parameter search on the static validation split (the legacy pre-deployment step)."""
+"""Hyper-parameter search on the static validation split (the legacy pre-deployment step).
+
+Two samplers over the same grid ``space``, with the same trial budget and the same early stopping:
+``random`` (distinct grid points drawn at random, the simple reference) and ``tpe`` (Optuna's
+seeded TPE sampler, in-memory, pruning trials whose validation loss lags, see
+:mod:`harness.offline.tpe`). Every trial is one record of ``offline_search.csv``.
+"""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -14,6 +20,17 @@ from harness.offline.train import TrainResult, train_network
 from harness.streams.base import OfflineData
 
 SEARCHED = ("lr", "batch_size", "weight_decay", "width")
+SAMPLERS = ("random", "tpe")
+PRUNERS = ("median", "successive_halving", "none")
+
+
+def grid_size(space: Mapping[str, Sequence]) -> int:
+    """Number of points of the grid ``space``.
+
+    >>> grid_size({"lr": [0.1, 0.01], "width": [8, 16, 32]})
+    6
+    """
+    return int(np.prod([len(values) for values in space.values()]))
 
 
 def sample_trials(space: Mapping[str, Sequence], n_trials: int, seed: int) -> list[dict]:
@@ -30,6 +47,33 @@ def sample_trials(space: Mapping[str, Sequence], n_trials: int, seed: int) -> li
     return [grid[i] for i in sorted(chosen)]
 
 
+def train_trial(
+    data: OfflineData, params: dict, index: int, *, model_kind: str, depth: int, n_classes: int,
+    max_epochs: int, patience: int, seed: int, on_epoch: Callable[[int, float], bool] | None = None,
+) -> tuple[TrainResult, dict]:
+    """Train trial ``index`` with ``params``: the network and its record (without ``state``)."""
+    torch.manual_seed(seed * 1000 + index)
+    net = build_network(
+        model_kind, n_features=data.X_train.shape[1], n_classes=n_classes, width=params["width"], depth=depth
+    )
+    start = time.perf_counter()
+    result = train_network(
+        net, data.X_train, data.y_train, data.X_val, data.y_val,
+        lr=params["lr"], batch_size=params["batch_size"], weight_decay=params["weight_decay"],
+        max_epochs=max_epochs, patience=patience, seed=seed * 1000 + index, on_epoch=on_epoch,
+    )  # fmt: skip
+    record = {
+        "trial": index,
+        **params,
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "val_loss": result.val_loss,
+        "val_accuracy": result.val_accuracy,
+        "train_s": time.perf_counter() - start,
+    }
+    return result, record
+
+
 def search(
     data: OfflineData,
     *,
@@ -41,36 +85,34 @@ def search(
     max_epochs: int,
     patience: int,
     seed: int,
+    sampler: str = "random",
+    pruner: str = "median",
 ) -> tuple[TrainResult, dict, list[dict]]:
-    """Train one network per trial; return the best (lowest validation loss), its
-    hyper-parameters, and one record per trial with its validation scores."""
-    trials = sample_trials(space, n_trials, seed)
+    """Train one network per trial; return the best complete trial (lowest validation loss), its
+    hyper-parameters, and one record per trial with its validation scores, ``state`` (complete or
+    pruned) and ``pruned_epoch`` (NaN unless pruned). Both samplers run ``min(n_trials, grid size)``
+    trials."""
+    settings = dict(model_kind=model_kind, depth=depth, n_classes=n_classes, max_epochs=max_epochs,
+                    patience=patience, seed=seed)
+    if sampler == "tpe":
+        from harness.offline.tpe import tpe_search
+
+        return tpe_search(data, space=space, n_trials=min(n_trials, grid_size(space)), pruner=pruner, **settings)
+    if sampler != "random":
+        raise ValueError(f"sampler={sampler!r} is not one of {list(SAMPLERS)}")
     records: list[dict] = []
     best: tuple[TrainResult, dict] | None = None
-    for index, params in enumerate(trials):
-        torch.manual_seed(seed * 1000 + index)
-        net = build_network(
-            model_kind, n_features=data.X_train.shape[1], n_classes=n_classes, width=params["width"], depth=depth
-        )
-        start = time.perf_counter()
-        result = train_network(
-            net, data.X_train, data.y_train, data.X_val, data.y_val,
-            lr=params["lr"], batch_size=params["batch_size"], weight_decay=params["weight_decay"],
-            max_epochs=max_epochs, patience=patience, seed=seed * 1000 + index,
-        )  # fmt: skip
-        records.append(
-            {
-                "trial": index,
-                **params,
-                "epochs": result.epochs,
-                "best_epoch": result.best_epoch,
-                "val_loss": result.val_loss,
-                "val_accuracy": result.val_accuracy,
-                "train_s": time.perf_counter() - start,
-            }
-        )
+    for index, params in enumerate(sample_trials(space, n_trials, seed)):
+        result, record = train_trial(data, params, index, **settings)
+        records.append({**record, "state": "complete", "pruned_epoch": float("nan")})
         if best is None or result.val_loss < best[0].val_loss:
             best = (result, params)
+    return best[0], dict(best[1]), mark_selected(records, best[0].val_loss)
+
+
+def mark_selected(records: list[dict], best_loss: float) -> list[dict]:
+    """``selected`` is True on the first complete record whose ``val_loss`` is ``best_loss``."""
+    chosen = next(r["trial"] for r in records if r["state"] == "complete" and r["val_loss"] == best_loss)
     for record in records:
-        record["selected"] = record["trial"] == trials.index(best[1])
-    return best[0], dict(best[1]), records
+        record["selected"] = record["trial"] == chosen
+    return records

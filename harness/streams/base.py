@@ -146,12 +146,27 @@ class DriftSchedule:
 
 @dataclass(frozen=True)
 class OfflineData:
-    """Stationary pre-deployment data: ``X_*`` float32 ``(n, d)``, ``y_*`` int64 ``(n,)``."""
+    """Stationary pre-deployment data: ``X_*`` float32 ``(n, d)``, ``y_*`` int64 ``(n,)``.
+
+    ``known_drift`` is ``None`` for every strategy but the bounds (``needs_known_drift = True``),
+    to which the run hands what no deployed model could know: the concept after the drift and when
+    it starts (see :class:`KnownDrift`).
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
     X_val: np.ndarray
     y_val: np.ndarray
+    known_drift: KnownDrift | None = None
+
+
+@dataclass(frozen=True)
+class KnownDrift:
+    """The drift as the stream knows it: ``post`` = offline-size data of the concept after the
+    drift (the stream's ``post_drift()``), ``onset`` = the deployment time it starts at."""
+
+    post: OfflineData
+    onset: int
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from harness.streams.shift import (
     unit_vector,
 )
 
-_MODEL, _DRIFT, _OFFLINE, _DEPLOY = range(4)
+_MODEL, _DRIFT, _OFFLINE, _DEPLOY, _POST = range(5)
 
 
 class GaussianClassesStream:
@@ -142,13 +142,25 @@ class GaussianClassesStream:
         return split_offline(self._conditional(y, rng), y, self.val_fraction)
 
     def deploy(self) -> DeployData:
+        return self._draw(self.schedule, self.n_deploy, _DEPLOY)
+
+    def post_drift(self) -> OfflineData:
+        """``n_offline`` fresh samples (split like the offline data) of the concept after the drift,
+        fully applied at the run's severity: what an oracle trains on. Drawn from their own RNG
+        stream, so they share no sample with the deployment stream."""
         s = self.schedule
-        rng = self._rng(_DEPLOY)
-        kind_rng = self._rng(_DEPLOY, 1)
-        share = s.amount(np.arange(self.n_deploy), rng)
+        after = DriftSchedule(s.kind, "sudden", s.severity if s.pattern != "none" else 0.0, 0, 0)
+        data = self._draw(after, self.n_offline, _POST)
+        return split_offline(data.X, data.y, self.val_fraction)
+
+    def _draw(self, s: DriftSchedule, n: int, purpose: int) -> DeployData:
+        """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``."""
+        rng = self._rng(purpose)
+        kind_rng = self._rng(purpose, 1)
+        share = s.amount(np.arange(n), rng)
         amount = share * s.severity
-        y = rng.choice(self.n_classes, size=self.n_deploy, p=self.prior)
-        novel = np.zeros(self.n_deploy, dtype=bool)
+        y = rng.choice(self.n_classes, size=n, p=self.prior)
+        novel = np.zeros(n, dtype=bool)
         if s.kind == "label":
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
             y = np.where(wanted >= 0, wanted, y)
@@ -162,7 +174,7 @@ class GaussianClassesStream:
         elif s.kind == "concept" and moved.any():
             y[moved] = self._label(self._rotate(x[moved], -amount[moved] * self.rotation_deg), kind_rng)
         elif s.kind == "novel":
-            novel = (kind_rng.random(self.n_deploy) < share * self.novel_share) & (s.severity > 0)
+            novel = (kind_rng.random(n) < share * self.novel_share) & (s.severity > 0)
             centre = s.severity * self.novel_distance * novel_direction
             x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
             y[novel] = self._label(x[novel], kind_rng)

@@ -139,6 +139,28 @@ class RiverStream:
         mean, sd = self._standard
         return deploy_data(self.schedule, (x[self.n_offline :] - mean) / sd, y[self.n_offline :])
 
+    def post_drift(self) -> OfflineData:
+        """``n_offline`` samples (split like the offline data, standardised with the offline
+        statistics) of the new concept at the run's severity: what an oracle trains on. They take
+        the new concept's draws at the offline positions, which the deployment stream never uses. A
+        moving generator jumps by the full move before its first draw (one draw later when it moves
+        after yielding; that first draw, still of the old concept, is dropped). A switching family
+        mixes in the new concept's draws with chance ``severity``, as its deployment does."""
+        s, n = self.schedule, self.n_offline
+        severity = 0.0 if s.kind != "concept" or s.pattern == "none" else s.severity
+        if self.moving:
+            steps = np.zeros(n + 1)
+            steps[0] = severity * self.params["drift_magnitude"]
+            x, y = self._draw(self.generator(new=True), n + 1, steps)
+            x, y = (x[1:], y[1:]) if self.moves_after_sample else (x[:-1], y[:-1])
+        else:  # as in deployment, a share ``severity`` of the draws come from the new concept
+            x, y = self._draw(self.generator(new=False), n)
+            x_new, y_new = self._draw(self.generator(new=True), n)
+            use = np.random.default_rng([self.seed, 2]).random(n) < severity
+            x, y = np.where(use[:, None], x_new, x), np.where(use, y_new, y)
+        mean, sd = self._standard
+        return split_offline((x - mean) / sd, y, self.val_fraction)
+
     def describe(self) -> dict:
         """Parameters, the column order and the drift, for ``stream.json``."""
         return {

@@ -33,7 +33,7 @@ that differ only in severity differ only by the drift.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -59,7 +59,7 @@ from harness.streams.shift import (
     unit_vector,
 )
 
-_TEACHER, _DRIFT, _OFFLINE, _DEPLOY = range(4)  # independent RNG streams per purpose
+_TEACHER, _DRIFT, _OFFLINE, _DEPLOY, _POST = range(5)  # independent RNG streams per purpose
 
 
 class TeacherStream:
@@ -174,27 +174,39 @@ class TeacherStream:
         y = self._noisy(self.teacher(x), rng)
         return split_offline(x, y, self.val_fraction)
 
-    def _unshifted(self, round_: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _unshifted(self, round_: int, size: int, purpose: int = _DEPLOY) -> tuple[np.ndarray, np.ndarray]:
         """Fresh draws of the offline distribution (for label shift), seeded by ``round_``."""
-        rng = np.random.default_rng([self.seed, _DEPLOY, 2, round_])
+        rng = np.random.default_rng([self.seed, purpose, 2, round_])
         x = rng.normal(size=(size, self.n_features))
         return x, self._noisy(self.teacher(x), rng)
 
     def deploy(self) -> DeployData:
-        rng = self._rng(_DEPLOY)
+        return self._draw(self.schedule, self.n_deploy, _DEPLOY)
+
+    def post_drift(self) -> OfflineData:
+        """``n_offline`` fresh samples (split like the offline data) of the concept after the drift,
+        fully applied at the run's severity: what an oracle trains on. Drawn from their own RNG
+        stream, so they share no sample with the deployment stream."""
         s = self.schedule
-        t = np.arange(self.n_deploy)
+        after = DriftSchedule(s.kind, "sudden", s.severity if s.pattern != "none" else 0.0, 0, 0)
+        data = self._draw(after, self.n_offline, _POST)
+        return split_offline(data.X, data.y, self.val_fraction)
+
+    def _draw(self, s: DriftSchedule, n: int, purpose: int) -> DeployData:
+        """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``."""
+        rng = self._rng(purpose)
+        t = np.arange(n)
         share = s.amount(t, rng)  # of the new concept, per sample
-        x = rng.normal(size=(self.n_deploy, self.n_features))
-        noise_rng = np.random.default_rng([self.seed, _DEPLOY, 1])
-        kind_rng = np.random.default_rng([self.seed, _DEPLOY, 3])
+        x = rng.normal(size=(n, self.n_features))
+        noise_rng = np.random.default_rng([self.seed, purpose, 1])
+        kind_rng = np.random.default_rng([self.seed, purpose, 3])
         amount = share * s.severity
-        novel = np.zeros(self.n_deploy, dtype=bool)
+        novel = np.zeros(n, dtype=bool)
         _, direction, novel_direction = self._drift_geometry
         if s.kind == "covariate":
             x = x * (1.0 + amount * (self.scale - 1.0))[:, None] + (amount * self.shift_sd)[:, None] * direction
         elif s.kind == "novel":
-            novel = (kind_rng.random(self.n_deploy) < share * self.novel_share) & (s.severity > 0)
+            novel = (kind_rng.random(n) < share * self.novel_share) & (s.severity > 0)
             centre = s.severity * self.novel_distance * novel_direction
             x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
         seen = x
@@ -207,7 +219,7 @@ class TeacherStream:
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
             shifted = wanted >= 0
             if shifted.any():
-                x[shifted], y[shifted] = take_by_class(wanted[shifted], self._unshifted)
+                x[shifted], y[shifted] = take_by_class(wanted[shifted], partial(self._unshifted, purpose=purpose))
         return deploy_data(s, x, y, novel)
 
     def describe(self) -> dict:

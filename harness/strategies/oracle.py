@@ -1,0 +1,139 @@
+"""Upper bounds, not deployable strategies: what a model of the frozen model's family could reach
+had it known the drift.
+
+Both need the run to hand them the stream's post-drift concept through
+``OfflineData.known_drift`` (``needs_known_drift = True``; ``harness.run`` does, and refuses a
+stream that cannot generate its post-drift concept before any compute).
+
+- :class:`Oracle`: the network the pre-deployment search selected (same architecture and
+  hyper-parameters), trained the same way, early-stopped and calibrated on offline-size data of
+  the post-drift concept: the ceiling after the drift (before it, usually worse than ``frozen``).
+- :class:`OracleSwitch`: the frozen model before the true onset, the oracle from it on: a
+  perfect, instant drift detector with free retraining. ``regret`` is measured against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from harness import validate
+from harness.models import predict_proba, tensor_bytes, weights_sha256
+from harness.offline.freeze import Pretrained
+from harness.strategies.netfit import fit_network
+from harness.streams.base import KnownDrift, OfflineData
+
+
+def known_drift(data: OfflineData, name: str) -> KnownDrift:
+    """``data.known_drift``, or a ValueError that says who must provide it."""
+    if data.known_drift is None:
+        raise ValueError(f"{name} needs the stream's post-drift concept (OfflineData.known_drift); "
+                         "harness.run provides it for streams that can generate it")
+    return data.known_drift
+
+
+class Oracle:
+    """Serves a network trained offline on the post-drift concept; ``learn`` ignores every label."""
+
+    n_updates = 0
+    n_retrains = 0
+    detections = None
+    needs_known_drift = True
+
+    def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
+                 seed: int = 0):
+        self.step = validate.integer("step", step, 1)
+        self.max_epochs = validate.integer("max_epochs", max_epochs, 1)
+        self.patience = validate.integer("patience", patience, 1)
+        self.calibrate = validate.boolean("calibrate", calibrate)
+        self.seed = validate.seed("seed", seed)
+        self.module = None
+
+    def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
+        post = known_drift(data, "oracle").post
+        seed = int(np.random.SeedSequence([self.seed, 17]).generate_state(1)[0])
+        self.module, _ = fit_network(
+            post.X_train, post.y_train, post.X_val, post.y_val, pretrained=pretrained,
+            max_epochs=self.max_epochs, patience=self.patience, calibrate=self.calibrate, seed=seed,
+        )
+
+    def prepare(self, X: np.ndarray) -> np.ndarray:
+        return X
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return predict_proba(self.module, X).numpy().astype(np.float64)
+
+    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
+        pass
+
+    def model_bytes(self) -> int:
+        return tensor_bytes(self.module)
+
+    def fingerprint(self) -> str:
+        return weights_sha256(self.module)
+
+
+class Timed:
+    """Deployment rows with their times: ``X`` float32 ``(n, d)`` and ``t`` int ``(n,)``; indexing
+    (a slice or an index array, as the replay loop does) keeps the two together."""
+
+    def __init__(self, X: np.ndarray, t: np.ndarray):
+        self.X, self.t = X, t
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def __getitem__(self, index) -> Timed:
+        return Timed(self.X[index], self.t[index])
+
+
+class OracleSwitch:
+    """The frozen model on deployment times ``t < onset``, the :class:`Oracle` from ``onset`` on.
+
+    ``prepare`` pairs the deployment rows with their times (the replay hands it the whole stream in
+    time order, ``t = 0..n-1``), so each row is served by the model of its time. Rows given without
+    times (a plain array, not from ``prepare``) are served by the frozen model.
+    """
+
+    n_updates = 0
+    n_retrains = 0
+    detections = None
+    needs_known_drift = True
+
+    def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
+                 seed: int = 0):
+        self.step = validate.integer("step", step, 1)
+        self.oracle = Oracle(step=step, max_epochs=max_epochs, patience=patience, calibrate=calibrate, seed=seed)
+        self.frozen = None
+        self.onset = 0
+
+    def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
+        self.onset = known_drift(data, "oracle_switch").onset
+        self.frozen = pretrained.module
+        self.oracle.fit_offline(data, pretrained)
+
+    def prepare(self, X: np.ndarray) -> Timed:
+        return Timed(X, np.arange(len(X)))
+
+    def predict_proba(self, X: Timed | np.ndarray) -> np.ndarray:
+        rows, t = (X.X, X.t) if isinstance(X, Timed) else (X, np.full(len(X), -1))
+        after = t >= self.onset
+        if not after.any():
+            return predict_proba(self.frozen, rows).numpy().astype(np.float64)
+        late = self.oracle.predict_proba(rows)
+        if after.all():
+            return late
+        early = predict_proba(self.frozen, rows).numpy().astype(np.float64)
+        return np.where(after[:, None], late, early)
+
+    def learn(self, X, y: np.ndarray) -> None:
+        pass
+
+    def model_bytes(self) -> int:
+        return tensor_bytes(self.frozen) + self.oracle.model_bytes()
+
+    def fingerprint(self) -> str:
+        """Of both networks it switches between (neither ever changes)."""
+        both = f"{weights_sha256(self.frozen)}{self.oracle.fingerprint()}".encode()
+        return hashlib.sha256(both).hexdigest()
