@@ -16,7 +16,7 @@ import colorsys
 import hashlib
 
 # Distinct hues (Trubetskoy's 20 distinct colours, the light ones dropped): every strategy of
-# conf/strategy/ can share one figure (the cost study draws 15 of the 16).
+# conf/strategy/ can share one figure (the cost study draws 15 of the 19).
 STRATEGY_COLORS = {
     "frozen": "#000000",
     "frozen_ensemble": "#911eb4",
@@ -34,6 +34,9 @@ STRATEGY_COLORS = {
     "river_lev_bagging": "#d4a000",
     "no_change": "#a9a9a9",
     "majority": "#ff8fb0",
+    "retrain_on_alarm": "#ffe119",
+    "oracle": "#5c5c5c",
+    "oracle_switch": "#bfef45",
 }
 # Classes in stream figures: a separate set (ColorBrewer Set2), never a strategy's colour.
 CLASS_COLORS = ["#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3"]
@@ -48,7 +51,7 @@ FAMILY_STYLE = {
 
 def family(name: str) -> str:
     """``static``, ``river``, ``continuous`` or ``other`` for a strategy name."""
-    if name.startswith("frozen"):
+    if name.startswith(("frozen", "oracle")):  # the oracles are frozen networks too, trained on the future
         return "static"
     if name.startswith("river_") or name in ("no_change", "majority"):
         return "river"

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from matplotlib.colors import to_hex  # noqa: E402
@@ -124,7 +125,7 @@ def test_regret_one_line_per_strategy_in_its_colour_and_the_zero_line(ax):
     lines = data_lines(ax)
     assert len(lines) == 4
     colors = plots.strategy_colors(names)
-    assert {tuple(line.get_color()[:3]) for line in lines} == {tuple(c) for c in colors.values()}
+    assert {to_rgb(line.get_color()) for line in lines} == {to_rgb(c) for c in colors.values()}
     assert any(list(line.get_ydata()) == [0.0, 0.0] for line in ax.lines)  # the ceiling
 
 
