@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.models import predict_proba, tensor_bytes
+from harness.models import predict_proba
 from harness.monitor import shift
 from harness.monitor.outputs import model_outputs
 from harness.monitor.watch import DETECTORS
 from harness.offline.freeze import Pretrained
-from harness.strategies.netfit import chronological_split, fit_network
+from harness.strategies.retrain import Retraining
 from harness.streams.base import OfflineData
 
 _PERMUTE, _RETRAIN = 1, 2  # purposes of the seeded generators
 
 
-class RetrainOnAlarm:
+class RetrainOnAlarm(Retraining):
     """Label-free detector on the served inputs; on an alarm, ``labels_per_alarm`` labels, then retrain.
 
     ``detector`` is one of :data:`DETECTORS`, tested on every ``window`` served inputs at level
@@ -56,24 +56,16 @@ class RetrainOnAlarm:
             raise ValueError(
                 f"window={window} and labels_per_alarm={labels_per_alarm} must be >= 2, alpha={alpha} in (0, 1)"
             )
+        super().__init__(step=step, val_fraction=val_fraction, max_epochs=max_epochs, patience=patience,
+                         calibrate=calibrate, seed=seed)
         self.detector = detector
         self.window = window
         self.alpha = alpha
         self.labels_per_alarm = labels_per_alarm
         self.n_permutations = n_permutations
-        self.step = step
-        self.val_fraction = val_fraction
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.calibrate = calibrate
-        self.seed = seed
-        self.module = None
-        self.n_updates = 0
-        self.n_retrains = 0
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
-        self.pretrained = pretrained
-        self.module = pretrained.module
+        super().fit_offline(data, pretrained)
         self._set_reference(data.X_val, data.X_val)
         self._pending: list[np.ndarray] = []  # served inputs of the window being filled
         self._wanted = 0  # labels still to take for the current alarm
@@ -83,15 +75,10 @@ class RetrainOnAlarm:
         self._tests = 0
         self.alarms: list[int] = []  # sample index (served order) of each alarm's last window sample
         self.labels_used: list[int] = []  # positions, in the sequence of labels handed over, of those taken
-        self.n_updates = 0
-        self.n_retrains = 0
 
     def _set_reference(self, X: np.ndarray, X_outputs: np.ndarray) -> None:
         self._ref_X = X
         self._ref_proba = model_outputs(self.module, X_outputs).proba
-
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        return X
 
     def _alarm(self, X: np.ndarray) -> bool:
         proba = predict_proba(self.module, X).numpy().astype(np.float64)
@@ -108,7 +95,7 @@ class RetrainOnAlarm:
         return p_value < self.alpha
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        answer = predict_proba(self.module, X).numpy().astype(np.float64)
+        answer = super().predict_proba(X)
         self._served += len(X)
         if self._wanted == 0:
             self._pending.append(X)
@@ -131,20 +118,14 @@ class RetrainOnAlarm:
                 self._gathered = []
         self._seen += len(y)
 
-    def _retrain(self, X: np.ndarray, y: np.ndarray) -> None:
-        train, val = chronological_split(len(y), self.val_fraction)
-        seed = int(np.random.SeedSequence([self.seed, _RETRAIN, self.n_retrains]).generate_state(1)[0])
-        self.module, steps = fit_network(
-            X[train], y[train], X[val], y[val], pretrained=self.pretrained, max_epochs=self.max_epochs,
-            patience=self.patience, calibrate=self.calibrate, seed=seed,
-        )
-        self.n_retrains += 1
-        self.n_updates += steps
+    def _retrain_seed(self) -> int:
+        return int(np.random.SeedSequence([self.seed, _RETRAIN, self.n_retrains]).generate_state(1)[0])
+
+    def _retrain(self, X: np.ndarray, y: np.ndarray) -> slice:
+        val = super()._retrain(X, y)
         self._set_reference(X, X[val])
+        return val
 
-    def model_bytes(self) -> int:
+    def _buffer_bytes(self) -> int:
         buffers = sum(a.nbytes + b.nbytes for a, b in self._gathered) + sum(p.nbytes for p in self._pending)
-        return tensor_bytes(self.module) + self._ref_X.nbytes + self._ref_proba.nbytes + buffers
-
-    def fingerprint(self) -> None:
-        return None
+        return self._ref_X.nbytes + self._ref_proba.nbytes + buffers

@@ -21,6 +21,7 @@ import numpy as np
 from harness import validate
 from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
+from harness.strategies.frozen import Frozen
 from harness.strategies.netfit import fit_network
 from harness.streams.base import KnownDrift, OfflineData
 
@@ -33,12 +34,10 @@ def known_drift(data: OfflineData, name: str) -> KnownDrift:
     return data.known_drift
 
 
-class Oracle:
-    """Serves a network trained offline on the post-drift concept; ``learn`` ignores every label."""
+class Oracle(Frozen):
+    """Serves, as :class:`Frozen` does, a network trained offline on the post-drift concept;
+    ``learn`` ignores every label."""
 
-    n_updates = 0
-    n_retrains = 0
-    detections = None
     needs_known_drift = True
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
@@ -57,21 +56,6 @@ class Oracle:
             post.X_train, post.y_train, post.X_val, post.y_val, pretrained=pretrained,
             max_epochs=self.max_epochs, patience=self.patience, calibrate=self.calibrate, seed=seed,
         )
-
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        return X
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return predict_proba(self.module, X).numpy().astype(np.float64)
-
-    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
-        pass
-
-    def model_bytes(self) -> int:
-        return tensor_bytes(self.module)
-
-    def fingerprint(self) -> str:
-        return weights_sha256(self.module)
 
 
 class Timed:

@@ -37,7 +37,7 @@ def detector_input(detector, error: bool) -> bool | float:
     return bool(value) if isinstance(detector, river_base.BinaryDriftDetector) else float(value)
 
 
-class _Retraining:
+class Retraining:
     """Serving, memory and the retraining step both strategies share."""
 
     def __init__(self, *, step, val_fraction, max_epochs, patience, calibrate, seed):
@@ -63,14 +63,19 @@ class _Retraining:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return predict_proba(self.module, X).numpy().astype(np.float64)
 
-    def _retrain(self, X: np.ndarray, y: np.ndarray) -> None:
+    def _retrain_seed(self) -> int:
+        return self.seed * 1000 + 100 + self.n_retrains
+
+    def _retrain(self, X: np.ndarray, y: np.ndarray) -> slice:
+        """Train a fresh network on ``(X, y)`` split in time order; returns the validation slice."""
         train, val = chronological_split(len(y), self.val_fraction)
         self.module, steps = fit_network(
             X[train], y[train], X[val], y[val], pretrained=self.pretrained, max_epochs=self.max_epochs,
-            patience=self.patience, calibrate=self.calibrate, seed=self.seed * 1000 + 100 + self.n_retrains,
-        )  # fmt: skip
+            patience=self.patience, calibrate=self.calibrate, seed=self._retrain_seed(),
+        )
         self.n_retrains += 1
         self.n_updates += steps
+        return val
 
     def _buffer_bytes(self) -> int:
         return 0
@@ -82,7 +87,7 @@ class _Retraining:
         return None
 
 
-class RetrainPeriodic(_Retraining):
+class RetrainPeriodic(Retraining):
     """Every ``every`` labelled samples, retrain from scratch on the last ``window`` labelled samples
     (fewer before ``window`` have arrived). The window is a ring buffer of ``window`` rows, counted
     in the model's memory."""
@@ -130,7 +135,7 @@ class RetrainPeriodic(_Retraining):
         return self._X.nbytes + self._y.nbytes
 
 
-class RetrainTriggered(_Retraining):
+class RetrainTriggered(Retraining):
     """A River drift detector watches the served network's 0/1 error on each newly labelled sample;
     when it fires, the next ``min_samples`` labelled samples are gathered and a fresh network is
     trained on them, then the detector restarts from scratch. While gathering, the detector is paused
