@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import math
 import sys
 import typing
@@ -114,6 +115,8 @@ def check_settings(cfg: DictConfig) -> None:
     validate.choice("offline.pruner", cfg.offline.pruner, PRUNERS)
     validate.boolean("offline.calibrate", cfg.offline.calibrate)
     validate.boolean("offline.cache", cfg.offline.cache)
+    if cfg.offline.cache:
+        check_cache_dir(cfg.offline.cache_dir)
     for key, values in cfg.offline.search.items():
         if not values:
             raise ConfigError(f"offline.search.{key}=[] is empty; give at least one value")
@@ -129,6 +132,17 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("metrics.window", cfg.metrics.window, 1)
     validate.number("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, 0)
     validate.integer("metrics.max_detection_delay", cfg.metrics.max_detection_delay, 0)
+
+
+def check_cache_dir(path: str) -> None:
+    """The pre-deployment cache must be a directory that can be made and written to."""
+    existing = Path(path)
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        what = "a file" if existing == Path(path) else f"under {existing}, which cannot hold it"
+        raise ConfigError(f"offline.cache_dir={path!r} is {what}: it must be a writable directory "
+                          "(or offline.cache=false)")
 
 
 def check_against_stream(cfg: DictConfig, stream) -> None:
@@ -253,12 +267,13 @@ def _construction_error(name: str, allowed: list[str], error: BaseException) -> 
 
 
 def bool_keys() -> set[str]:
-    """Dotted keys the schemas type as ``bool``: Hydra turns ``2`` or ``yes`` into ``True`` for them."""
+    """Dotted keys the schemas type as ``bool`` or ``Optional[bool]``: Hydra turns ``2`` or ``yes``
+    into ``True`` for them."""
     keys = set()
 
     def walk(schema, prefix):
         for name, kind in typing.get_type_hints(schema).items():
-            if kind is bool:
+            if kind in (bool, typing.Optional[bool]):
                 keys.add(prefix + name)
             elif dataclasses.is_dataclass(kind):
                 walk(kind, f"{prefix}{name}.")

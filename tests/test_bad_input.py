@@ -37,6 +37,7 @@ RUN = [
     ("save_stream=2", "save_stream=2 is not a boolean; allowed: true, false"),
     ("quiet=yes", "quiet='yes' is not a boolean; allowed: true, false"),
     ("rerun=1", "rerun=1 is not a boolean; allowed: true, false"),
+    ("figures=2", "figures=2 is not a boolean; allowed: true, false"),
     ("+foo=1", "foo is not a key of the configuration; allowed: ['seed', 'save_stream', 'quiet', 'rerun', "),
     ("+sed=3", "sed is not a key of the configuration (did you mean 'seed'?)"),
     # stream: every family
@@ -112,6 +113,7 @@ RUN = [
     ("offline.n_trials=0", "offline.n_trials=0 must be >= 1"),
     ("offline.max_epochs=0", "offline.max_epochs=0 must be >= 1"),
     ("offline.patience=-2", "offline.patience=-2 must be >= 1"),
+    ("offline.cache_dir=/dev/null", "offline.cache_dir='/dev/null' is a file: it must be a writable directory"),
     ("offline.sampler=optuna", "offline.sampler='optuna' is not one of ['random', 'tpe']"),
     ("offline.sampler=tpee", "offline.sampler='tpee' is not one of ['random', 'tpe'] (did you mean 'tpe'?)"),
     ("offline.pruner=hyperband", "offline.pruner='hyperband' is not one of ['median', 'successive_halving', 'none']"),
