@@ -9,7 +9,7 @@ from dataclasses import fields
 
 from harness import validate
 from harness.errors import ConfigError
-from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData
+from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
 from harness.streams.families import CUSTOM, FAMILIES, stream_class
 from harness.streams.stream import Stream, config_keys, parameters
 
@@ -37,4 +37,4 @@ def build_stream(stream: Mapping, drift: Mapping, seed: int) -> Stream:
 
 
 __all__ = ["CUSTOM", "DeployData", "DriftSchedule", "FAMILIES", "KINDS", "OfflineData", "PATTERNS", "Stream",
-           "build_stream", "parameters"]
+           "build_stream", "deploy_data", "parameters", "split_offline"]
