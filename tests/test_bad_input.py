@@ -42,7 +42,7 @@ RUN = [
     ("+sed=3", "sed is not a key of the configuration (did you mean 'seed'?)"),
     # stream: every family
     ("stream.family=elec2", "stream.family='elec2' is not one of ['agrawal', 'bananas', "),
-    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'random_rbf', 'sea', 'sine', 'stagger', 'teacher'] (did you mean 'teacher'?)"),
+    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'random_rbf', 'sea', 'sine', 'stagger', 'teacher', 'custom'] (did you mean 'teacher'?)"),
     ("+stream.foo=1", "stream.foo is not a key of stream=teacher; allowed: " + TEACHER),
     ("+stream.n_featurs=5", "stream.n_featurs is not a key of stream=teacher (did you mean 'n_features'?)"),
     ("stream.gain=nan", "stream.gain=nan is not a finite number"),
@@ -184,6 +184,13 @@ RUN = [
     ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
     ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
     ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
+    # a user's own stream (tests/user_streams.py)
+    ("stream=custom", "stream=custom needs stream._target_=<module.Class>, a subclass of harness.streams.Stream"),
+    ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),
+    ("stream=custom stream._target_=collections.OrderedDict", "stream._target_='collections.OrderedDict' is not a subclass of harness.streams.Stream"),
+    ("stream=custom stream._target_=tests.user_streams.NoClasses", "stream._target_='tests.user_streams.NoClasses' declares no n_classes: take it as an argument"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?); allowed: ['family', '_target_', 'n_offline', 'val_fraction', 'n_deploy', 'n_classes', 'n_features', 'distance', 'flip']"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=tests.user_streams.Blobs"),
 ]
 
 # Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.
@@ -216,6 +223,7 @@ CLI = [
     ("+drift.sevrity=0.5", "error: drift.sevrity is not a key of drift (did you mean 'severity'?)"),
     ("strategy=[frozen,frozen]", "error: strategy=[frozen,frozen] names frozen twice"),
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "error: stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?)"),
 ]
 
 

@@ -23,6 +23,7 @@ from tests.user_streams import Blobs
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOBS = ["stream=custom", "stream._target_=tests.user_streams.Blobs"]
+QUICK = ["offline.n_trials=1", "offline.max_epochs=5", "monitor=off", "figures=false"]
 
 
 def test_the_shared_keys_default_to_the_classs_own():
@@ -36,7 +37,7 @@ def test_the_shared_keys_default_to_the_classs_own():
 
 def test_a_user_stream_runs_through_the_harness(tmp_path):
     cfg = compose_config([*BLOBS, "+stream.distance=2.5", "+stream.flip=0.8", "drift.pattern=gradual",
-                          "drift.width=200", "strategy=[frozen,river_logreg]"])
+                          "drift.width=200", "strategy=[frozen,river_logreg]", *QUICK])
     run(cfg, tmp_path)
     assert json.loads((tmp_path / "result.json").read_text())["status"] == "ok"
     described = json.loads((tmp_path / "stream.json").read_text())
@@ -56,7 +57,7 @@ def test_a_user_stream_runs_through_the_harness(tmp_path):
 def test_a_user_stream_runs_from_the_command_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "harness.run", *BLOBS, "+stream.distance=2.5", "strategy=[river_logreg]",
-               *TINY, f"hydra.run.dir={tmp_path / 'run'}"]
+               *TINY, *QUICK, f"hydra.run.dir={tmp_path / 'run'}"]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "run" / "stream.json").read_text())["distance"] == 2.5

@@ -14,7 +14,7 @@ import dataclasses
 from omegaconf import MISSING, OmegaConf
 
 from harness.streams.families import CUSTOM, FAMILIES, SHARED, stream_default
-from harness.streams.stream import Stream, config_parameters
+from harness.streams.stream import Stream, config_keys, config_parameters
 
 
 def schema_of(cls: type[Stream]) -> type:
@@ -22,12 +22,12 @@ def schema_of(cls: type[Stream]) -> type:
     parameters (annotation and default; ``???`` when it has none) and the ``fixed`` keys, in the
     order sizes, fixed keys, the family's own."""
     params = config_parameters(cls)
-    shared = [name for name in config_parameters(Stream) if name in params]
     fields = [("family", str, dataclasses.field(default=cls.family))]
-    fields += [_field(name, params[name]) for name in shared]
-    fields += [(name, type(value), dataclasses.field(default=value)) for name, value in cls.fixed.items()
-               if name not in params]
-    fields += [_field(name, p) for name, p in params.items() if name not in shared]
+    for name in config_keys(cls):
+        if name in params:
+            fields.append(_field(name, params[name]))
+        else:
+            fields.append((name, type(cls.fixed[name]), dataclasses.field(default=cls.fixed[name])))
     return dataclasses.make_dataclass(f"{cls.__name__.removesuffix('Stream')}Conf", fields)
 
 

@@ -157,9 +157,12 @@ def config_parameters(cls: type) -> dict[str, inspect.Parameter]:
 
 
 def config_keys(cls: type) -> list[str]:
-    """The keys a ``stream.*`` node of ``cls`` may hold (``family`` and ``_target_`` aside)."""
+    """The keys a ``stream.*`` node of ``cls`` may hold (``family`` and ``_target_`` aside), in the
+    order of its schema: the shared sizes, the ``fixed`` keys, the stream's own arguments."""
     params = list(config_parameters(cls))
-    return [*params, *(name for name in cls.fixed if name not in params)]
+    shared = [name for name in config_parameters(Stream) if name in params]
+    fixed = [name for name in cls.fixed if name not in params]
+    return [*shared, *fixed, *(name for name in params if name not in shared)]
 
 
 def _plain(annotation):
