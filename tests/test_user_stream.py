@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,17 @@ def test_a_user_streams_bad_arguments_are_refused_before_it_is_built(overrides, 
     with pytest.raises(ConfigError) as refused:
         build_stream(cfg.stream, cfg.drift, cfg.seed)
     assert message in str(refused.value)
+
+
+def test_the_stream_in_the_docs_runs_as_documented(tmp_path, monkeypatch):
+    """docs/streams.md, "Your own stream": its class, saved as mypkg/blobs.py, runs by its command."""
+    section = (ROOT / "docs" / "streams.md").read_text().split("## Your own stream")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    command = shlex.split(section.split("```bash\n")[1].split("```")[0])
+    assert command[:3] == ["python", "-m", "harness.run"]
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("")
+    (tmp_path / "mypkg" / "blobs.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run(compose_config([*command[3:], "drift.onset=500", "strategy=[river_logreg]", *QUICK]), tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "stream.json").read_text())["distance"] == 2.5
