@@ -191,6 +191,8 @@ RUN = [
     ("stream=custom stream._target_=tests.user_streams.NoClasses", "stream._target_='tests.user_streams.NoClasses' declares no n_classes: take it as an argument"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?); allowed: ['family', '_target_', 'n_offline', 'val_fraction', 'n_deploy', 'n_classes', 'n_features', 'distance', 'flip']"),
     ("stream=custom stream._target_=tests.user_streams.Blobs stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=tests.user_streams.Blobs"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs +stream.n_features=2.5", "stream.n_features=2.5 is not an integer"),
+    ("stream=custom stream._target_=tests.user_streams.CountsClasses stream.n_classes=two", "stream.n_classes='two' is not an integer"),
 ]
 
 # Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.

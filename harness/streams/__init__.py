@@ -11,7 +11,7 @@ from harness import validate
 from harness.errors import ConfigError
 from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
 from harness.streams.families import CUSTOM, FAMILIES, stream_class
-from harness.streams.stream import Stream, config_keys, parameters
+from harness.streams.stream import Stream, check_types, config_keys, parameters
 
 
 def build_stream(stream: Mapping, drift: Mapping, seed: int) -> Stream:
@@ -22,6 +22,7 @@ def build_stream(stream: Mapping, drift: Mapping, seed: int) -> Stream:
     keys = [key for key in stream if key not in ("family", "_target_")]
     validate.known_keys("stream", keys, config_keys(cls), node=f"stream={cls.name()}")
     params = {key: stream[key] for key in keys}
+    check_types(cls, params)
     validate.seed("seed", seed)
     validate.known_keys("drift", drift, [f.name for f in fields(DriftSchedule)])
     schedule = DriftSchedule(**dict(drift))

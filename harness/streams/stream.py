@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
+from harness import validate
 from harness.errors import ConfigError
 from harness.streams.base import KINDS, PATTERNS, DriftSchedule, check_sizes
 
@@ -163,6 +164,32 @@ def config_keys(cls: type) -> list[str]:
     shared = [name for name in config_parameters(Stream) if name in params]
     fixed = [name for name in cls.fixed if name not in params]
     return [*shared, *fixed, *(name for name in params if name not in shared)]
+
+
+def check_types(cls: type, params: dict) -> None:
+    """Each value has the type its constructor argument is annotated with (``int``, ``float``,
+    ``bool``, ``str``, or one of them or ``None``; other annotations are left to the constructor).
+    Hydra's schemas do this for the families at composition; this does it for a user's stream.
+
+    >>> check_types(Stream, {"n_deploy": "many"})
+    Traceback (most recent call last):
+    harness.errors.ConfigError: stream.n_deploy='many' is not an integer
+    """
+    annotated = config_parameters(cls)
+    for name, value in params.items():
+        kind = annotated[name].annotation if name in annotated else Any
+        if typing.get_origin(kind) is typing.Union and type(None) in typing.get_args(kind):
+            if value is None:
+                continue
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        if kind is int:
+            validate.integer(f"stream.{name}", value)
+        elif kind is float:
+            validate.number(f"stream.{name}", value)
+        elif kind is bool:
+            validate.boolean(f"stream.{name}", value)
+        elif kind is str and not isinstance(value, str):
+            raise ConfigError(f"stream.{name}={value!r} is not a string")
 
 
 def _plain(annotation):
