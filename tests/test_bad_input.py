@@ -189,6 +189,8 @@ RUN = [
     ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),
     ("stream=custom stream._target_=collections.OrderedDict", "stream._target_='collections.OrderedDict' is not a subclass of harness.streams.Stream"),
     ("stream=custom stream._target_=tests.user_streams.NoClasses", "stream._target_='tests.user_streams.NoClasses' declares no n_classes: take it as an argument"),
+    ("stream=custom stream._target_=tests.user_streams.NoDeploy", "stream._target_='tests.user_streams.NoDeploy' lacks the stream's deploy()"),
+    ("stream=custom stream._target_=tests.user_streams.NoFeatures", "stream=tests.user_streams.NoFeatures sets no n_features: its constructor must set self.n_features"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?); allowed: ['family', '_target_', 'n_offline', 'val_fraction', 'n_deploy', 'n_classes', 'n_features', 'distance', 'flip']"),
     ("stream=custom stream._target_=tests.user_streams.Blobs stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=tests.user_streams.Blobs"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.n_features=2.5", "stream.n_features=2.5 is not an integer"),

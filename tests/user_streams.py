@@ -59,3 +59,17 @@ class NoClasses(Stream):
 
     def deploy(self) -> DeployData:
         raise NotImplementedError
+
+
+class NoDeploy(Blobs):
+    """A stream without its deployment data."""
+
+    deploy = None
+
+
+class NoFeatures(Blobs):
+    """A stream whose constructor forgets ``n_features``."""
+
+    def __init__(self, schedule, **rest):
+        super().__init__(schedule, **rest)
+        del self.n_features

@@ -70,6 +70,9 @@ def user_class(target: str | None) -> type[Stream]:
         raise ConfigError(f"stream._target_={target!r} cannot be imported: {error}") from None
     if not (isinstance(cls, type) and issubclass(cls, Stream)):
         raise ConfigError(f"stream._target_={target!r} is not a subclass of harness.streams.Stream")
+    missing = [f"{name}()" for name in ("offline", "deploy") if not callable(getattr(cls, name, None))]
+    if missing:
+        raise ConfigError(f"stream._target_={target!r} lacks the stream's {', '.join(missing)}")
     for key in SHARED:
         if key not in config_keys(cls):
             raise ConfigError(f"stream._target_={target!r} declares no {key}: take it as an argument "

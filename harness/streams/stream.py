@@ -59,6 +59,7 @@ class Stream:
         val_fraction: float = 0.25,
         n_deploy: int = 8000,
     ):
+        validate.seed("seed", seed)
         check_sizes(n_offline, val_fraction, n_deploy)
         self.check_support(schedule)
         schedule.check(n_deploy)
@@ -92,12 +93,16 @@ class Stream:
     @classmethod
     def from_config(cls, schedule: DriftSchedule, *, seed: int, **params) -> "Stream":
         """The stream of a config node's values: the ``fixed`` keys are checked and dropped, the rest
-        go to the constructor."""
+        go to the constructor, which must set ``n_features`` and ``n_classes``."""
         for name, value in cls.fixed.items():
             given = params.pop(name, value)
             if given != value:
                 raise ConfigError(f"stream.{name}={given} is fixed at {value} for stream={cls.name()}")
-        return cls(schedule, seed=seed, **params)
+        stream = cls(schedule, seed=seed, **params)
+        for name in ("n_features", "n_classes"):
+            if not hasattr(stream, name):
+                raise ConfigError(f"stream={cls.name()} sets no {name}: its constructor must set self.{name}")
+        return stream
 
     @property
     def drifts(self) -> bool:
