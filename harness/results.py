@@ -220,7 +220,7 @@ def _flatten(node, prefix: str = "") -> dict:
 # -- reading a finished run back ------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class RunResult:
     """A finished run's tables: ``summary`` (strategy x phase), ``windows`` (strategy x window),
     ``costs`` (one row per strategy), ``result`` (``result.json``); any other table of the run by
@@ -234,8 +234,7 @@ class RunResult:
 
     def table(self, name: str) -> pd.DataFrame:
         """The run's table ``name`` (``predictions``, ``alarms``, ``estimates``, ...), read from its file."""
-        recorded = {Path(path).stem: path for path in self.result.get("files", {})
-                    if Path(path).suffix in (".csv", ".parquet")}
+        recorded = {Path(path).stem: path for path in self.result["files"] if Path(path).suffix in (".csv", ".parquet")}
         if name not in recorded:
             raise KeyError(f"{self.output_dir} has no table {name!r}; it has {sorted(recorded)}")
         return read_table(Path(self.output_dir) / recorded[name])
@@ -243,6 +242,9 @@ class RunResult:
     @property
     def predictions(self) -> pd.DataFrame:
         return self.table("predictions")
+
+    def __repr__(self) -> str:
+        return f"RunResult({str(self.output_dir)!r}, strategies={list(self.costs.strategy)})"
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -100,6 +100,7 @@ def test_run_experiment_returns_the_tables_it_wrote(made):
     pd.testing.assert_frame_equal(made.predictions, pd.read_parquet(made.output_dir / "predictions.parquet"))
     assert sorted(made.summary.strategy.unique()) == ["frozen", "river_logreg"]
     assert len(made.predictions) == 2 * 1200  # strategies x stream.n_deploy
+    assert repr(made) == f"RunResult({str(made.output_dir)!r}, strategies=['frozen', 'river_logreg'])"  # no tables
 
 
 def test_any_recorded_table_by_name_and_a_missing_one_named(made):
