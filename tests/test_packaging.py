@@ -65,7 +65,7 @@ def test_the_wheel_lists_every_package_and_every_config_group():
     code = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "harness").rglob("__init__.py")}
     groups = {".".join(("harness", *p.relative_to(ROOT).parts)) for p in [ROOT / "conf", *(ROOT / "conf").rglob("*")]
               if p.is_dir() and p.name != "__pycache__"}
-    assert sorted(SETUPTOOLS["packages"]) == sorted(code | groups)
+    assert sorted(SETUPTOOLS["packages"]) == sorted(code | groups), "[tool.setuptools] packages in pyproject.toml"
     assert SETUPTOOLS["package-dir"] == {"harness.conf": "conf"}
     assert SETUPTOOLS["package-data"] == {"harness.conf": ["**/*.yaml"]}
 
