@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 from river import base as river_base
 
 from harness import validate
-from harness.config import Config, DriftConf, MetricsConf, ModelConf, OfflineConf, ReplayConf, SearchConf
+from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, OfflineConf, ReplayConf, SearchConf
 from harness.errors import ConfigError
 from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
@@ -37,7 +37,6 @@ from harness.streams.families import stream_class
 from harness.streams.schemas import SCHEMAS
 from harness.streams.stream import config_keys
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
 RIVER_SIZES = ("max_size",)  # MiB, > 0
 GROUPS = {

@@ -8,12 +8,28 @@ names the key. Ranges and choices are checked by the builders, before any comput
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from harness.streams import schemas
+
+
+def conf_dir() -> Path:
+    """The directory of ``config.yaml`` and its groups: ``harness/conf`` in an installed wheel (the
+    repository's ``conf/`` ships there, see ``pyproject.toml``), the repository's ``conf/`` in a
+    source checkout or an editable install."""
+    package = Path(__file__).resolve().parent
+    candidates = (package / "conf", package.parent / "conf")
+    for candidate in candidates:
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"no config.yaml in {' or '.join(map(str, candidates))}: the installation is incomplete")
+
+
+CONF_DIR = conf_dir()
 
 
 @dataclass

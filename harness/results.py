@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from harness.errors import RunDirectoryError
 
 try:
     import fcntl
@@ -212,3 +215,56 @@ def _flatten(node, prefix: str = "") -> dict:
     for key, value in node.items():
         flat.update(_flatten(value, f"{prefix}{key}." if isinstance(value, dict) else f"{prefix}{key}"))
     return flat
+
+
+# -- reading a finished run back ------------------------------------------------------------------
+
+
+@dataclass(eq=False, repr=False)
+class RunResult:
+    """A finished run's tables: ``summary`` (strategy x phase), ``windows`` (strategy x window),
+    ``costs`` (one row per strategy), ``result`` (``result.json``); any other table of the run by
+    :meth:`table`, the per-sample ``predictions`` on first use (they are the largest)."""
+
+    output_dir: Path
+    summary: pd.DataFrame
+    windows: pd.DataFrame
+    costs: pd.DataFrame
+    result: dict
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The run's table ``name`` (``predictions``, ``alarms``, ``estimates``, ...), read from its file."""
+        recorded = {Path(path).stem: path for path in self.result["files"] if Path(path).suffix in (".csv", ".parquet")}
+        if name not in recorded:
+            raise KeyError(f"{self.output_dir} has no table {name!r}; it has {sorted(recorded)}")
+        return read_table(Path(self.output_dir) / recorded[name])
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        return self.table("predictions")
+
+    def __repr__(self) -> str:
+        return f"RunResult({str(self.output_dir)!r}, strategies={list(self.costs.strategy)})"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A table written by :func:`write_table`, by its suffix."""
+    return pd.read_parquet(path) if Path(path).suffix == ".parquet" else pd.read_csv(path)
+
+
+def load_run(run_dir: Path | str) -> RunResult:
+    """The finished run in ``run_dir`` as the :class:`RunResult` that ``harness.run_experiment``
+    returns. A directory without a finished run is refused (RunDirectoryError): unfinished (no
+    ``result.json``), failed (with the recorded error), or corrupt (a file changed since the run
+    wrote it), as :func:`run_state` tells them apart."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirectoryError(f"{run_dir} is not a directory")
+    state = run_state(run_dir)
+    if state.state == "missing":
+        raise RunDirectoryError(f"{run_dir} holds no finished run: {state.message} (the run is unfinished, "
+                                "or the directory is not a run's)")
+    if state.state != "ok":
+        raise RunDirectoryError(f"{run_dir} holds a {state.state} run: {state.message}")
+    tables = {name: read_table(run_dir / f"{name}.csv") for name in ("summary", "windows", "costs")}
+    return RunResult(run_dir, result=state.result, **tables)

@@ -1,7 +1,8 @@
 """One experiment: optimise and freeze offline, replay the drifting stream, measure, write, draw.
 
-``python -m harness.run [overrides]`` is a thin Hydra entry over :func:`run`, which tests call
-directly with a composed config and an output directory.
+``python -m harness.run [overrides]`` (or the ``drift-harness`` command) is a thin Hydra entry over
+:func:`run`, which tests call directly with a composed config and an output directory; from Python,
+``harness.run_experiment`` (harness/api.py) runs a config as the command line does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import platform
 import sys
 import time
 import traceback
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from harness.replay import label_mask, replay
 from harness.preflight import preflight
 from harness.results import (
     RESULT,
+    RunResult,
     atomic_write,
     config_fingerprint,
     job_lock,
@@ -60,14 +61,6 @@ from harness.summary import (
 
 log = logging.getLogger("harness")
 config.register()
-
-
-@dataclass
-class RunResult:
-    output_dir: Path
-    summary: pd.DataFrame
-    costs: pd.DataFrame
-    result: dict
 
 
 def seed_everything(seed: int, threads: int) -> None:
@@ -143,8 +136,9 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     costs = costs_table(records)
     write_json(output_dir / "stream.json", stream.describe())
     write_table(output_dir / "predictions.parquet", predictions_table(deploy, records))
+    windows = windows_table(deploy, records, tau=tau, window=cfg.metrics.window)
     write_table(output_dir / "summary.csv", summary)
-    write_table(output_dir / "windows.csv", windows_table(deploy, records, tau=tau, window=cfg.metrics.window))
+    write_table(output_dir / "windows.csv", windows)
     write_table(output_dir / "costs.csv", costs)
     if any(record.detections is not None for record in records.values()):
         write_table(output_dir / "detections.csv", detections_table(records))
@@ -189,7 +183,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "files": written_files(output_dir, started_ns),
     }
     write_json(output_dir / RESULT, result)
-    return RunResult(output_dir, summary, costs, result)
+    return RunResult(output_dir, summary=summary, windows=windows, costs=costs, result=result)
 
 
 def with_known_drift(offline, stream, strategies: dict):
@@ -254,7 +248,7 @@ def format_headline(result: dict) -> str:
     return pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}" if abs(v) < 100 else f"{v:,.0f}")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(config.CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> str:
     """Run one job. A finished job of the same config is skipped; a finished job of another config
     is refused (``rerun=true`` redoes it); a job another process is running is left to it; a failing
@@ -266,18 +260,30 @@ def main(cfg: DictConfig) -> str:
     with job_lock(output_dir) as locked:
         if not locked:
             return refuse(output_dir, "busy", f"{output_dir} is being run by another process", single)
-        state = run_state(output_dir, OmegaConf.to_container(cfg, resolve=True))
-        if state.state == "conflict" and not cfg.rerun:
-            return refuse(output_dir, "refused", f"{state.message}; choose another directory, or rerun=true "
-                          "to replace it", single)
-        stream_wanted = cfg.save_stream and not (output_dir / "stream_deploy.parquet").is_file()
-        if state.state == "ok" and not cfg.rerun and not stream_wanted:
-            log.info("skipped: %s is finished (rerun=true forces)", output_dir)
+        action, message = plan_job(cfg, output_dir)
+        if action == "refuse":
+            return refuse(output_dir, "refused", message, single)
+        if action == "skip":
+            log.info("skipped: %s", message)
             record_outcome(output_dir, "skipped")
             return "skipped"
-        if state.state == "corrupt":
-            log.warning("redoing %s: %s", output_dir, state.message)
+        if message:
+            log.warning("redoing %s: %s", output_dir, message)
         return run_job(cfg, output_dir, single)
+
+
+def plan_job(cfg: DictConfig, output_dir: Path) -> tuple[str, str]:
+    """What to do with ``output_dir`` (held under its lock) for ``cfg``, and why: ``("refuse", why)``
+    when it holds a finished run of another config (unless ``rerun``), ``("skip", why)`` when it holds
+    a finished run of this config (unless ``rerun``, or ``save_stream`` asks for data it lacks),
+    ``("run", why)`` otherwise, ``why`` saying what is redone when the run there is corrupt."""
+    state = run_state(output_dir, OmegaConf.to_container(cfg, resolve=True))
+    if state.state == "conflict" and not cfg.rerun:
+        return "refuse", f"{state.message}; choose another directory, or rerun=true to replace it"
+    stream_wanted = cfg.save_stream and not (output_dir / "stream_deploy.parquet").is_file()
+    if state.state == "ok" and not cfg.rerun and not stream_wanted:
+        return "skip", f"{output_dir} is finished (rerun=true forces)"
+    return "run", state.message if state.state == "corrupt" else ""
 
 
 def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
@@ -346,6 +352,12 @@ def write_failure(output_dir: Path, error: BaseException, cfg: DictConfig | None
     )
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """``python -m harness.run`` and the ``drift-harness`` command: the command-line checks Hydra does
+    not make (exit code 2 before any directory exists), then the Hydra app."""
     check_command_line(sys.argv[1:])
     main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
+import harness
 from harness import config
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = config.CONF_DIR
 
 # A complete run in a few seconds: small stream, two-trial search, short training.
 TINY = [
@@ -26,10 +25,8 @@ TINY = [
 
 
 def compose_config(overrides=(), *, tiny: bool = True):
-    """The config ``python -m harness.run`` would see with these overrides."""
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=[*(TINY if tiny else []), *overrides])
+    """The config ``python -m harness.run`` would see with these overrides (``harness.compose``)."""
+    return harness.compose([*(TINY if tiny else []), *overrides])
 
 
 @pytest.fixture

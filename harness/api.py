@@ -1,0 +1,84 @@
+"""The harness from Python: compose a config, run it into a directory, read a finished run back.
+
+``harness.compose``, ``harness.run_experiment`` and ``harness.load_run`` (harness/results.py) do what
+``python -m harness.run`` does, with the same checks and the same rules for a directory that already
+holds a run, so that a notebook and the command line can share one results tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from harness import config
+from harness.checks import check_overrides
+from harness.errors import RunDirectoryError
+from harness.preflight import preflight
+from harness.results import LOCK, RESULT, RunResult, atomic_write, job_lock, load_run
+from harness.run import plan_job, run, write_failure
+
+RECORD = ".hydra"  # where a run keeps its config; harness.report finds runs by it
+
+
+def compose(overrides: Sequence[str] = ()) -> DictConfig:
+    """The config that ``python -m harness.run *overrides`` runs: ``conf/config.yaml`` with the
+    overrides applied, typed by the schemas (a misspelled key or a wrong type raises Hydra's
+    ``ConfigCompositionException``) and through the command line's own checks (``ConfigError``)."""
+    if isinstance(overrides, str):
+        raise TypeError(f"overrides={overrides!r} is a string; give a list such as ['drift.severity=0.5']")
+    overrides = list(overrides)
+    check_overrides(overrides)
+    config.register()
+    with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
+        return hydra_compose(config_name="config", overrides=overrides)
+
+
+def run_experiment(cfg: DictConfig, output_dir: Path | str) -> RunResult:
+    """Run ``cfg`` (from :func:`compose`) into ``output_dir`` and return its tables.
+
+    As the command line: every value is checked before anything is created (``ConfigError``); a
+    directory holding a finished run of the same config is not run again, its run is returned
+    (``rerun=true`` redoes it); unfinished, failed and corrupt runs are redone; a failure is recorded
+    in ``result.json`` and raised. Refused with ``RunDirectoryError``, the directory left untouched:
+    a finished run of another config (unless ``rerun=true``), a directory another process is running,
+    and a directory holding files that are no run's (it must be new, empty, or a run's).
+    """
+    if not isinstance(cfg, DictConfig):
+        raise TypeError(f"cfg is a {type(cfg).__name__}; build it with harness.compose([...])")
+    output_dir = Path(output_dir)
+    preflight(cfg)
+    check_run_directory(output_dir)
+    with job_lock(output_dir) as locked:
+        if not locked:
+            raise RunDirectoryError(f"{output_dir} is being run by another process")
+        action, message = plan_job(cfg, output_dir)
+        if action == "refuse":
+            raise RunDirectoryError(message)
+        if action == "run":
+            record = output_dir / RECORD
+            record.mkdir(exist_ok=True)
+            atomic_write(record / "config.yaml", lambda tmp: OmegaConf.save(cfg, tmp))
+            try:
+                run(cfg, output_dir)
+            except Exception as error:
+                write_failure(output_dir, error, cfg)
+                raise
+    return load_run(output_dir)
+
+
+def check_run_directory(output_dir: Path) -> None:
+    """``output_dir`` may take a run: it does not exist, is empty, or holds a run (its config record
+    or its ``result.json``), so that a run never writes over files it did not make."""
+    if not output_dir.exists():
+        return
+    if not output_dir.is_dir():
+        raise RunDirectoryError(f"{output_dir} is a file, not a directory")
+    entries = sorted(path.name for path in output_dir.iterdir() if path.name != LOCK)
+    if entries and RECORD not in entries and RESULT not in entries:
+        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+        raise RunDirectoryError(f"{output_dir} holds files that are no run's ({shown}); choose a new or empty "
+                                "directory")

@@ -1,0 +1,217 @@
+"""The harness from Python: ``harness.compose``, ``harness.run_experiment``, ``harness.load_run``, and the
+README's "From Python" section executed as a notebook would."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+
+import harness
+from harness.errors import ConfigError, RunDirectoryError
+from harness.report import collect
+from harness.results import job_lock
+from harness.run import run
+from harness.strategies.river import RiverClassifier
+from tests.conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = [*TINY, "strategy=[frozen,river_logreg]", "monitor=off", "figures=false"]
+TABLES = ("summary", "windows", "costs")
+
+
+class Failing(RiverClassifier):
+    """A strategy whose learning fails during the replay: a run that fails once its checks have passed."""
+
+    def learn(self, X, y) -> None:
+        raise RuntimeError("learning failed on purpose")
+
+
+def snapshot(root: Path) -> dict:
+    """Every file under ``root`` with its bytes and modification time."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """A run made by ``run_experiment`` into a new directory."""
+    out = tmp_path_factory.mktemp("api") / "run"
+    return harness.run_experiment(harness.compose(SMALL), out)
+
+
+# -- import harness -------------------------------------------------------------------------------
+
+
+def test_import_harness_loads_nothing_heavy_and_each_name_on_first_use():
+    code = ("import sys, harness; heavy = ('torch', 'hydra', 'pandas', 'river', 'numpy', 'harness.run'); "
+            "print([m for m in heavy if m in sys.modules]); harness.load_run; "
+            "print([m for m in heavy if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    before, after_load_run = done.stdout.splitlines()
+    assert before == "[]", done.stderr
+    assert "torch" not in after_load_run and "pandas" in after_load_run  # reading a run needs no torch
+    assert harness.compose is harness.api.compose and harness.run_experiment is harness.api.run_experiment
+    assert harness.load_run is harness.results.load_run
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="module 'harness' has no attribute 'run_experimnt'"):
+        harness.run_experimnt
+
+
+# -- compose --------------------------------------------------------------------------------------
+
+
+def test_compose_is_the_config_the_command_line_runs():
+    overrides = ["drift.kind=covariate", "drift.severity=0.5", "seed=3", "strategy=[frozen,river_hat]",
+                 "stream=gaussian_classes"]
+    done = subprocess.run([sys.executable, "-m", "harness.run", "--cfg", "job", *overrides], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert OmegaConf.to_yaml(harness.compose(overrides)) == done.stdout
+
+
+def test_compose_makes_the_command_lines_checks():
+    with pytest.raises(ConfigError, match=re.escape("strategy=[frozen,frozen] names frozen twice")):
+        harness.compose(["strategy=[frozen,frozen]"])
+    with pytest.raises(ConfigError, match="save_stream=2 is not a boolean; allowed: true, false"):
+        harness.compose(["save_stream=2"])
+
+
+def test_compose_refuses_a_string_for_the_list_of_overrides():
+    with pytest.raises(TypeError, match=re.escape("give a list such as ['drift.severity=0.5']")):
+        harness.compose("seed=1")
+
+
+# -- run_experiment -------------------------------------------------------------------------------
+
+
+def test_run_experiment_returns_the_tables_it_wrote(made):
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(made, name), pd.read_csv(made.output_dir / f"{name}.csv"))
+    assert made.result == json.loads((made.output_dir / "result.json").read_text())
+    assert made.result["status"] == "ok"
+    pd.testing.assert_frame_equal(made.predictions, pd.read_parquet(made.output_dir / "predictions.parquet"))
+    assert sorted(made.summary.strategy.unique()) == ["frozen", "river_logreg"]
+    assert len(made.predictions) == 2 * 1200  # strategies x stream.n_deploy
+    assert repr(made) == f"RunResult({str(made.output_dir)!r}, strategies=['frozen', 'river_logreg'])"  # no tables
+
+
+def test_any_recorded_table_by_name_and_a_missing_one_named(made):
+    pd.testing.assert_frame_equal(made.table("offline_search"), pd.read_csv(made.output_dir / "offline_search.csv"))
+    with pytest.raises(KeyError, match="has no table 'alarms'; it has \\['costs', "):
+        made.table("alarms")  # monitor=off
+
+
+def test_a_run_from_python_keeps_its_config_and_the_report_finds_it(made):
+    recorded = OmegaConf.load(made.output_dir / ".hydra" / "config.yaml")
+    assert recorded == harness.compose(SMALL)
+    collection = collect([made.output_dir.parent])
+    assert set(collection.runs.strategy) == {"frozen", "river_logreg"} and not collection.failed
+
+
+def test_load_run_reads_back_exactly_what_the_run_computed(tmp_path):
+    computed = run(harness.compose(SMALL), tmp_path)  # the tables in memory, before any file is read
+    loaded = harness.load_run(tmp_path)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(computed, name), check_exact=True)
+    assert loaded.output_dir == tmp_path
+
+
+def test_a_finished_run_of_the_same_config_is_returned_without_running_again(made):
+    before = snapshot(made.output_dir)
+    again = harness.run_experiment(harness.compose([*SMALL, "quiet=false"]), made.output_dir)  # quiet: no number
+    assert snapshot(made.output_dir) == before
+    assert again.result == made.result
+    pd.testing.assert_frame_equal(again.summary, made.summary)
+
+
+def test_a_finished_run_of_another_config_is_refused_and_left_untouched(made):
+    before = snapshot(made.output_dir)
+    with pytest.raises(RunDirectoryError, match=r"holds a finished run of another config \(seed: 0 -> 1\); "
+                                                r"choose another directory, or rerun=true to replace it"):
+        harness.run_experiment(harness.compose([*SMALL, "seed=1"]), made.output_dir)
+    assert snapshot(made.output_dir) == before
+
+
+def test_a_directory_holding_other_files_is_refused_and_left_untouched(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep\n")
+    with pytest.raises(RunDirectoryError, match=r"holds files that are no run's \(notes.txt\); choose a new"):
+        harness.run_experiment(harness.compose(SMALL), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_directory_another_process_runs_is_refused(tmp_path):
+    with job_lock(tmp_path / "run"):  # a lock held through another open file: as another process's
+        with pytest.raises(RunDirectoryError, match="is being run by another process"):
+            harness.run_experiment(harness.compose(SMALL), tmp_path / "run")
+    assert [p.name for p in (tmp_path / "run").iterdir()] == [".lock"]
+
+
+def test_a_bad_value_is_refused_before_anything_is_created(tmp_path):
+    with pytest.raises(ConfigError, match=re.escape("drift.severity=1.7 is outside [0, 1]")):
+        harness.run_experiment(harness.compose([*SMALL, "drift.severity=1.7"]), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_config_that_is_not_composed_is_refused():
+    with pytest.raises(TypeError, match=r"cfg is a dict; build it with harness.compose"):
+        harness.run_experiment({"seed": 0}, "unused")
+
+
+def test_a_failing_run_is_recorded_and_raised_then_refused_by_load_run(tmp_path):
+    failing = [*SMALL, "strategy=[no_change]", f"strategy.no_change._target_={__name__}.Failing"]
+    with pytest.raises(RuntimeError, match="learning failed on purpose"):
+        harness.run_experiment(harness.compose(failing), tmp_path)
+    assert json.loads((tmp_path / "result.json").read_text())["status"] == "failed"
+    with pytest.raises(RunDirectoryError, match="holds a failed run: RuntimeError: learning failed on purpose"):
+        harness.load_run(tmp_path)
+    redone = harness.run_experiment(harness.compose([*SMALL, "strategy=[no_change]"]), tmp_path)
+    assert redone.result["status"] == "ok" and list(redone.costs.strategy) == ["no_change"]
+
+
+# -- load_run refusals ----------------------------------------------------------------------------
+
+
+def test_load_run_refuses_an_unfinished_a_corrupt_and_a_missing_run(made, tmp_path):
+    unfinished, corrupt = tmp_path / "unfinished", tmp_path / "corrupt"
+    shutil.copytree(made.output_dir, unfinished)
+    (unfinished / "result.json").unlink()
+    with pytest.raises(RunDirectoryError, match="holds no finished run: .*result.json does not exist"):
+        harness.load_run(unfinished)
+    shutil.copytree(made.output_dir, corrupt)
+    with open(corrupt / "summary.csv", "a") as handle:
+        handle.write("frozen,all,1,1.0\n")
+    with pytest.raises(RunDirectoryError, match="holds a corrupt run: .*summary.csv missing or changed"):
+        harness.load_run(corrupt)
+    with pytest.raises(RunDirectoryError, match="is not a directory"):
+        harness.load_run(tmp_path / "nowhere")
+
+
+# -- the README, as a notebook runs it ------------------------------------------------------------
+
+
+def readme_python_blocks(section: str) -> list[str]:
+    """The ```python blocks of the README's section titled ``section``, in order."""
+    text = (ROOT / "README.md").read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, flags=re.S)
+
+
+def test_the_readme_from_python_section_runs_as_written(tmp_path, monkeypatch, capsys):
+    blocks = readme_python_blocks("From Python")
+    assert blocks and "harness.run_experiment" in blocks[0] and "harness.load_run" in blocks[0]
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    run_dir = tmp_path / "results" / "notebook" / "covariate"
+    assert json.loads((run_dir / "result.json").read_text())["config"]["drift"]["kind"] == "covariate"
+    assert "confident_error_rate" in capsys.readouterr().out
+    assert os.path.samefile(namespace["again"].output_dir, run_dir)
