@@ -157,7 +157,7 @@ class _Checker:
         self.factory, self.k = factory, n_classes
         self.offline, self.deploy = make_data(n_classes=n_classes)
         self.other_offline, self.other_deploy = make_data(seed=5, n_classes=n_classes)
-        self.pretrained = pretrained_network(n_classes=n_classes)
+        self.pretrained = pretrained_network(0, n_classes)
         self.name = name
         datasets = {"offline": self.offline, "deploy": self.deploy, "other offline": self.other_offline,
                     "other deploy": self.other_deploy}  # fmt: skip

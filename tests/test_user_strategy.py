@@ -23,6 +23,7 @@ from tests.user_strategies import BROKEN, Frequencies
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "strategies.md"
+QUICK = ["figures=false", "monitor.enabled=false"]  # what this test does not look at
 
 
 def doc_blocks(language: str) -> list[str]:
@@ -130,7 +131,7 @@ def test_the_documented_command_runs_the_strategy_as_a_bare_loop_would(mine, tmp
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(directory), str(ROOT)])}
     done = subprocess.run(
-        [sys.executable, "-m", "harness.run", *args, *TINY, "save_stream=true", f"hydra.run.dir={out}"],
+        [sys.executable, "-m", "harness.run", *args, *TINY, *QUICK, "save_stream=true", f"hydra.run.dir={out}"],
         cwd=directory, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -147,7 +148,7 @@ def test_the_documented_command_runs_the_strategy_as_a_bare_loop_would(mine, tmp
 def test_run_builds_a_user_strategy_from_a_composed_config(tmp_path):
     """In process, through ``harness.run.run``: half the labels revealed, counted by the base class."""
     overrides = ["strategy=[frozen]", "+strategy.mine._target_=tests.user_strategies.Frequencies",
-                 "+strategy.mine.n_classes=${stream.n_classes}", "replay.label_fraction=0.5"]  # fmt: skip
+                 "+strategy.mine.n_classes=${stream.n_classes}", "replay.label_fraction=0.5", *QUICK]  # fmt: skip
     result = run(compose_config(overrides), tmp_path / "run")
     assert set(result.costs.strategy) == {"frozen", "mine"}
     costs = result.costs.set_index("strategy")
