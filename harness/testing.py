@@ -81,7 +81,7 @@ def future_labels(y: np.ndarray, s: int, n_classes: int) -> np.ndarray:
     """From ``s`` on, each label is replaced by one that differs from it and depends on the next label.
 
     >>> future_labels(np.array([0, 1, 2, 2]), 1, 3).tolist()
-    [0, 2, 1, 0]
+    [0, 2, 1, 1]
     """
     nxt = np.append(y[1:], y[-1])
     out = y.copy()

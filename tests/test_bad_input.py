@@ -184,6 +184,12 @@ RUN = [
     ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
     ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
     ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
+    # a user's strategy (tests/user_strategies.py), subclassing harness.strategies.BaseStrategy
+    ("+strategy.mine._target_=tests.user_strategies.NoLearn", "strategy.mine._target_='tests.user_strategies.NoLearn' lacks the strategy protocol's ['learn']; a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn"),
+    ("+strategy.mine._target_=tests.user_strategies.NoPredict", "strategy.mine._target_='tests.user_strategies.NoPredict' lacks the strategy protocol's ['predict_proba']; a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn"),
+    ("+strategy.mine._target_=tests.user_strategies.Frequencies +strategy.mine.n_clases=3", "strategy.mine.n_clases is not an argument of tests.user_strategies.Frequencies (did you mean 'n_classes'?); allowed: ['n_classes']"),
+    ("+strategy.mine._target_=tests.user_strategies.Frequencies +strategy.mine.n_classes=2", "strategy.mine.n_classes=2 differs from the stream's 3 classes"),
+    ("+strategy.mine._target_=tests.user_strategies.Missing", "strategy.mine._target_='tests.user_strategies.Missing' cannot be imported"),
 ]
 
 # Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.
@@ -215,6 +221,7 @@ CLI = [
     ("strategy.finetune.lr=-1", "error: strategy.finetune.lr=-1 must be > 0"),
     ("+drift.sevrity=0.5", "error: drift.sevrity is not a key of drift (did you mean 'severity'?)"),
     ("strategy=[frozen,frozen]", "error: strategy=[frozen,frozen] names frozen twice"),
+    ("+strategy.mine._target_=tests.user_strategies.NoLearn", "error: strategy.mine._target_='tests.user_strategies.NoLearn' lacks the strategy protocol's ['learn']"),
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
 ]
 
