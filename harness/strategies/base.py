@@ -28,6 +28,8 @@ class Strategy(Protocol):
     trainings from scratch. ``detections`` is ``None`` for a strategy without a drift detector;
     otherwise the positions, in the sequence of labels it has learned from (0-based), of the labels
     whose error made its detector fire. The replay loop maps them to stream time ``t``.
+
+    Every built-in strategy implements it through :class:`BaseStrategy`, and so can a user's.
     """
 
     step: int
