@@ -186,6 +186,89 @@ class _Checker:
         return record
 
 
+    def before_labels(self) -> None:
+        """Two fresh instances, before any deployment label: valid, pure and equal answers."""
+        probe, twin = self.fresh(), self.fresh()
+        name, k, X = self.name, self.k, self.deploy.X
+        inputs = probe.prepare(X)
+        with _check("probabilities", name):
+            first = probe.predict_proba(inputs[:5])
+            _assert_probabilities(first, 5, k, "before any deployment label")
+        with _check("pure predict_proba", name):
+            again = probe.predict_proba(inputs[:5])
+            assert np.array_equal(np.asarray(first), np.asarray(again)), "the second call answered differently"
+        with _check("deterministic", name):
+            other = twin.predict_proba(twin.prepare(X)[:5])
+            assert np.array_equal(np.asarray(first), np.asarray(other)), "two fresh instances answer differently"
+        with _check("counters", name):
+            _assert_counters(probe, 0, "after fit_offline")
+
+    def honest(self) -> Record:
+        """The stream with every label, at once: the record the other replays are compared with."""
+        strategy, name, n = self.fresh(), self.name, len(self.deploy)
+        with _check("static weights", name):
+            fingerprint = strategy.fingerprint()
+            assert fingerprint is None or isinstance(fingerprint, str), f"fingerprint()={fingerprint!r}: not a str"
+            if fingerprint is not None:
+                before = strategy.predict_proba(strategy.prepare(self.deploy.X)[:5])
+        with _check("replay", name):
+            record = self.replay(strategy, self.deploy)
+        with _check("probabilities", name):
+            _assert_probabilities(record.proba, n, self.k, "through the replay")
+        with _check("counters", name):
+            _assert_counters(strategy, n, "after the replay")
+        inputs = strategy.prepare(self.deploy.X)[:5]
+        with _check("probabilities", name):
+            once = strategy.predict_proba(inputs)
+            _assert_probabilities(once, 5, self.k, "after every deployment label")
+        with _check("pure predict_proba", name):
+            again = strategy.predict_proba(inputs)
+            assert np.array_equal(np.asarray(once), np.asarray(again)), "after the replay, a second call differs"
+        if fingerprint is not None:
+            with _check("static weights", name):
+                assert strategy.fingerprint() == fingerprint, "the fingerprint changed during the replay"
+                assert np.array_equal(np.asarray(once), np.asarray(before)), "its predictions changed in the replay"
+        return record
+
+    def prequential(self, honest: Record) -> None:
+        """Fresh instances on the stream with the labels from sample ``s`` on changed."""
+        for s in FUTURE_FROM:
+            with _check("replay", self.name):
+                moved = self.replay(self.fresh(), with_labels(self.deploy, future_labels(self.deploy.y, s, self.k)))
+            with _check("prequential", self.name):
+                changed = np.flatnonzero((moved.proba[: s + 1] != honest.proba[: s + 1]).any(axis=1))
+                assert not len(changed), (
+                    f"with the labels from sample {s} on changed, the predictions of {len(changed)} of samples "
+                    f"0..{s} (first {changed[:5].tolist()}) changed too: they depend on labels not revealed yet, "
+                    "or on labels another instance was handed (state shared between instances); a strategy "
+                    "that does not repeat itself from one run to the next fails here too"
+                )
+
+    def repeat(self, honest: Record) -> None:
+        """A run on other data, then a fresh instance on the stream again: the same record."""
+        with _check("replay", self.name):
+            self.replay(self.fresh(self.other_offline), self.other_deploy)
+            again = self.replay(self.fresh(), self.deploy)
+        with _check("deterministic", self.name):
+            assert np.array_equal(again.proba, honest.proba), "the predictions differ"
+            for key in ("n_updates", "n_retrains"):
+                first_run, second_run = getattr(honest, key), getattr(again, key)
+                assert first_run == second_run, f"{key}: {second_run} != {first_run}"
+            if honest.detections is not None:
+                assert np.array_equal(again.detections, honest.detections), "the detections differ"
+
+    def delayed_and_partial(self) -> None:
+        """Labels 3 samples late, 60% of them."""
+        strategy, n = self.fresh(), len(self.deploy)
+        mask = label_mask(n, 0.6, seed=1)
+        with _check("delayed and partial labels", self.name):
+            record = self.replay(strategy, self.deploy, label_delay=3, labelled=mask)
+        with _check("probabilities", self.name):
+            _assert_probabilities(record.proba, n, self.k, "with delayed and partial labels")
+        with _check("counters", self.name):
+            _assert_counters(strategy, int(mask.sum()), "with delayed and partial labels")
+
+
 def check_strategy(factory: Callable, *, name: str | None = None, n_classes: int = 3) -> None:
     """Run the strategy contract (:data:`CHECKS`) on the strategies ``factory()`` builds.
 
@@ -198,76 +281,8 @@ def check_strategy(factory: Callable, *, name: str | None = None, n_classes: int
     ``None`` when all pass.
     """
     checker = _Checker(factory, name, n_classes)
-    k, deploy = n_classes, checker.deploy
-
-    probe, twin = checker.fresh(), checker.fresh()  # no deployment label yet
-    name = checker.name
-    inputs = probe.prepare(deploy.X)
-    with _check("probabilities", name):
-        first = probe.predict_proba(inputs[:5])
-        _assert_probabilities(first, 5, k, "before any deployment label")
-    with _check("pure predict_proba", name):
-        again = probe.predict_proba(inputs[:5])
-        assert np.array_equal(np.asarray(first), np.asarray(again)), "the second call answered differently"
-    with _check("deterministic", name):
-        other = twin.predict_proba(twin.prepare(deploy.X)[:5])
-        assert np.array_equal(np.asarray(first), np.asarray(other)), "two fresh instances answer differently"
-    with _check("counters", name):
-        _assert_counters(probe, 0, "after fit_offline")
-
-    strategy = checker.fresh()
-    fingerprint = strategy.fingerprint()
-    with _check("static weights", name):
-        assert fingerprint is None or isinstance(fingerprint, str), f"fingerprint()={fingerprint!r}: not a str or None"
-    if fingerprint is not None:
-        before = strategy.predict_proba(strategy.prepare(deploy.X)[:5])
-    with _check("replay", name):
-        honest = checker.replay(strategy, deploy)
-    with _check("probabilities", name):
-        _assert_probabilities(honest.proba, len(deploy), k, "through the replay")
-    with _check("counters", name):
-        _assert_counters(strategy, len(deploy), "after the replay")
-    after = strategy.prepare(deploy.X)[:5]
-    with _check("probabilities", name):
-        once = strategy.predict_proba(after)
-        _assert_probabilities(once, 5, k, "after every deployment label")
-    with _check("pure predict_proba", name):
-        assert np.array_equal(np.asarray(once), np.asarray(strategy.predict_proba(after))), (
-            "after the replay, the second call answered differently"
-        )
-    if fingerprint is not None:
-        with _check("static weights", name):
-            assert strategy.fingerprint() == fingerprint, "the fingerprint changed during the replay"
-            assert np.array_equal(np.asarray(once), np.asarray(before)), "its predictions changed during the replay"
-
-    for s in FUTURE_FROM:
-        with _check("replay", name):
-            moved = checker.replay(checker.fresh(), with_labels(deploy, future_labels(deploy.y, s, k)))
-        with _check("prequential", name):
-            changed = np.flatnonzero((moved.proba[: s + 1] != honest.proba[: s + 1]).any(axis=1))
-            assert not len(changed), (
-                f"with the labels from sample {s} on changed, the predictions of {len(changed)} of samples "
-                f"0..{s} (first {changed[:5].tolist()}) changed too: they depend on labels not revealed yet, or "
-                "on labels another instance was handed (state shared between instances); a strategy that "
-                "does not repeat itself from one run to the next fails here too"
-            )
-
-    with _check("replay", name):
-        checker.replay(checker.fresh(checker.other_offline), checker.other_deploy)
-        again = checker.replay(checker.fresh(), deploy)
-    with _check("deterministic", name):
-        assert np.array_equal(again.proba, honest.proba), "the predictions differ"
-        for key in ("n_updates", "n_retrains"):
-            first_run, second_run = getattr(honest, key), getattr(again, key)
-            assert first_run == second_run, f"{key}: {second_run} != {first_run}"
-        if honest.detections is not None:
-            assert np.array_equal(again.detections, honest.detections), "the detections differ"
-
-    late = checker.fresh()
-    mask = label_mask(len(deploy), 0.6, seed=1)
-    with _check("delayed and partial labels", name):
-        partial = checker.replay(late, deploy, label_delay=3, labelled=mask)
-    with _check("probabilities", name):
-        _assert_probabilities(partial.proba, len(deploy), k, "with delayed and partial labels")
-    with _check("counters", name):
-        _assert_counters(late, int(mask.sum()), "with delayed and partial labels")
+    checker.before_labels()
+    honest = checker.honest()
+    checker.prequential(honest)
+    checker.repeat(honest)
+    checker.delayed_and_partial()
