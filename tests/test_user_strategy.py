@@ -3,6 +3,7 @@ runs from the command line and from Python; a strategy that breaks a rule fails 
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import re
@@ -40,9 +41,7 @@ def mine(tmp_path, monkeypatch):
     (tmp_path / "mine.py").write_text(code)
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("mine", None)
-    import mine as module
-
-    yield tmp_path, module
+    yield tmp_path, importlib.import_module("mine")
     sys.modules.pop("mine", None)
 
 
