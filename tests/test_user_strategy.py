@@ -100,6 +100,9 @@ def test_the_default_model_size_counts_what_the_instance_holds():
     assert isinstance(small.model_bytes(), int) and 0 < small.model_bytes() < 2_000
     assert 2_000_000 <= large.model_bytes() < 2_000_000 + 2_000
     assert small.model_bytes() == len(pickle.dumps(small, protocol=pickle.HIGHEST_PROTOCOL))
+    small.transform = lambda x: x  # a lambda cannot be pickled
+    with pytest.raises(TypeError, match=r"^Frequencies cannot be pickled .*override model_bytes\(\)"):
+        small.model_bytes()
 
 
 def test_a_class_without_learn_or_predict_proba_cannot_be_built():

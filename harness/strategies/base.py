@@ -157,7 +157,11 @@ class BaseStrategy(abc.ABC):
         return X
 
     def model_bytes(self) -> int:
-        return len(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            return len(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception as error:
+            raise TypeError(f"{type(self).__name__} cannot be pickled ({error}): override model_bytes() to say how "
+                            "much memory it holds") from error
 
     def fingerprint(self) -> str | None:
         return None
