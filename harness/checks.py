@@ -39,6 +39,7 @@ from harness.streams.stream import config_keys
 
 RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
 RIVER_SIZES = ("max_size",)  # MiB, > 0
+WRITE_TWO = "a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn (docs/strategies.md)"
 GROUPS = {
     "drift": DriftConf,
     "model": ModelConf,
@@ -201,7 +202,8 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
             raise _construction_error(name, allowed, error) from None
         missing = missing_members(strategies[name])
         if missing:
-            raise ConfigError(f"strategy.{name}._target_={node._target_!r} lacks the strategy protocol's {missing}")
+            raise ConfigError(f"strategy.{name}._target_={node._target_!r} lacks the strategy protocol's {missing}; "
+                              f"{WRITE_TWO}")
     return strategies
 
 
@@ -217,7 +219,7 @@ def _strategy_class(name: str, node) -> type:
         raise ConfigError(f"strategy.{name}._target_={target!r} is not a class implementing the strategy protocol")
     missing = missing_methods(cls)
     if missing:
-        raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}")
+        raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}; {WRITE_TWO}")
     return cls
 
 

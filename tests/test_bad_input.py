@@ -195,6 +195,12 @@ RUN = [
     ("stream=custom stream._target_=tests.user_streams.Blobs stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=tests.user_streams.Blobs"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.n_features=2.5", "stream.n_features=2.5 is not an integer"),
     ("stream=custom stream._target_=tests.user_streams.CountsClasses stream.n_classes=two", "stream.n_classes='two' is not an integer"),
+    # a user's strategy (tests/user_strategies.py), subclassing harness.strategies.BaseStrategy
+    ("+strategy.mine._target_=tests.user_strategies.NoLearn", "strategy.mine._target_='tests.user_strategies.NoLearn' lacks the strategy protocol's ['learn']; a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn"),
+    ("+strategy.mine._target_=tests.user_strategies.NoPredict", "strategy.mine._target_='tests.user_strategies.NoPredict' lacks the strategy protocol's ['predict_proba']; a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn"),
+    ("+strategy.mine._target_=tests.user_strategies.Frequencies +strategy.mine.n_clases=3", "strategy.mine.n_clases is not an argument of tests.user_strategies.Frequencies (did you mean 'n_classes'?); allowed: ['n_classes']"),
+    ("+strategy.mine._target_=tests.user_strategies.Frequencies +strategy.mine.n_classes=2", "strategy.mine.n_classes=2 differs from the stream's 3 classes"),
+    ("+strategy.mine._target_=tests.user_strategies.Missing", "strategy.mine._target_='tests.user_strategies.Missing' cannot be imported"),
 ]
 
 # Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.
@@ -226,6 +232,7 @@ CLI = [
     ("strategy.finetune.lr=-1", "error: strategy.finetune.lr=-1 must be > 0"),
     ("+drift.sevrity=0.5", "error: drift.sevrity is not a key of drift (did you mean 'severity'?)"),
     ("strategy=[frozen,frozen]", "error: strategy=[frozen,frozen] names frozen twice"),
+    ("+strategy.mine._target_=tests.user_strategies.NoLearn", "error: strategy.mine._target_='tests.user_strategies.NoLearn' lacks the strategy protocol's ['learn']"),
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "error: stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?)"),
 ]

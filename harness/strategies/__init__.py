@@ -1,5 +1,5 @@
 """Strategies: one protocol for the frozen model, River learners and continuous refinement."""
 
-from harness.strategies.base import Strategy
+from harness.strategies.base import BaseStrategy, Strategy
 
-__all__ = ["Strategy"]
+__all__ = ["BaseStrategy", "Strategy"]

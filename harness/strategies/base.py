@@ -1,7 +1,11 @@
-"""The protocol every strategy follows, static or continuous."""
+"""The protocol every strategy follows, static or continuous, and a base class that gives a user's
+strategy every member but ``predict_proba`` and ``learn``."""
 
 from __future__ import annotations
 
+import abc
+import functools
+import pickle
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -24,6 +28,8 @@ class Strategy(Protocol):
     trainings from scratch. ``detections`` is ``None`` for a strategy without a drift detector;
     otherwise the positions, in the sequence of labels it has learned from (0-based), of the labels
     whose error made its detector fire. The replay loop maps them to stream time ``t``.
+
+    Every built-in strategy implements it through :class:`BaseStrategy`, and so can a user's.
     """
 
     step: int
@@ -67,9 +73,95 @@ def missing_members(obj) -> list[str]:
 
 
 def missing_methods(cls: type) -> list[str]:
-    """Protocol methods the class ``cls`` lacks: what can be checked before building one.
+    """Protocol methods the class ``cls`` lacks: what can be checked before building one. A method
+    left abstract (a :class:`BaseStrategy` subclass without ``learn``) is missing.
 
     >>> missing_methods(dict)
     ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']
     """
-    return [name for name in METHODS if not callable(getattr(cls, name, None))]
+    abstract = getattr(cls, "__abstractmethods__", frozenset())
+    return [name for name in METHODS if not callable(getattr(cls, name, None)) or name in abstract]
+
+
+def _counting(learn):
+    """``learn`` that adds the number of labels it was handed to ``n_updates`` once it returns; a
+    ``learn`` that calls its parent's (also counting) counts once, a class with ``count_updates = False``
+    not at all."""
+
+    @functools.wraps(learn)
+    def counted(self, X, y):
+        if self._learning or not self.count_updates:
+            return learn(self, X, y)
+        self._learning = True
+        try:
+            learn(self, X, y)
+        finally:
+            self._learning = False
+        self.n_updates += len(y)
+
+    return counted
+
+
+class BaseStrategy(abc.ABC):
+    """A strategy in two methods, as River's ``base.Classifier`` is a learner in two: subclass it and
+    write ``predict_proba(X) -> (n, n_classes)`` and ``learn(X, y)``; the rest has defaults.
+
+    - ``step = 1``: predict one sample at a time, then learn the labels that have arrived (set a larger
+      ``step`` for mini-batches).
+    - ``n_updates``: counted here, one per label handed to ``learn`` (as River counts ``learn_one``).
+      A class that counts its own steps (gradient steps) or learns nothing sets ``count_updates = False``.
+    - ``n_retrains = 0``; ``detections = None`` (no drift detector).
+    - ``fit_offline``: the warm start River learners get here too: ``learn`` on the offline train split,
+      then the validation split, in stream order (the counter is then reset to 0, so that ``n_updates``
+      counts deployment updates). Override it to use the pre-deployment network (``pretrained.module``)
+      or to start cold (``pass``).
+    - ``prepare``: the inputs as they are (float32 ``(n, d)``).
+    - ``model_bytes``: the size of the pickled strategy. Pickling reaches everything the instance holds
+      (arrays, tensors, nested River models, plain Python state) without knowing their types, and is
+      close to the in-memory size of array data; override it for an exact count.
+    - ``fingerprint``: ``None``, as for any strategy that learns. A static strategy returns a hash of
+      the weights it promises never to change (the run records it before and after the replay).
+
+    ``harness.testing.check_strategy(MyStrategy)`` runs the project's contract on a subclass.
+    """
+
+    step: int = 1
+    n_updates: int = 0
+    n_retrains: int = 0
+    detections: list[int] | None = None
+    count_updates: bool = True
+    _learning: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        learn = cls.__dict__.get("learn")
+        if cls.count_updates and callable(learn) and not getattr(learn, "__isabstractmethod__", False):
+            cls.learn = _counting(learn)
+
+    @abc.abstractmethod
+    def predict_proba(self, X: Sequence) -> np.ndarray:
+        """``n`` inputs in, ``(n, n_classes)`` probabilities out (rows sum to 1); changes nothing."""
+
+    @abc.abstractmethod
+    def learn(self, X: Sequence, y: np.ndarray) -> None:
+        """Labelled samples whose predictions are already recorded, in time order (any number, after
+        a delay, some labels never)."""
+
+    def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
+        for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
+            if len(y):
+                self.learn(self.prepare(X), y)
+        self.n_updates = 0
+
+    def prepare(self, X: np.ndarray) -> Sequence:
+        return X
+
+    def model_bytes(self) -> int:
+        try:
+            return len(pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception as error:
+            raise TypeError(f"{type(self).__name__} cannot be pickled ({error}): override model_bytes() to say how "
+                            "much memory it holds") from error
+
+    def fingerprint(self) -> str | None:
+        return None

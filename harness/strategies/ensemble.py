@@ -10,11 +10,12 @@ import torch
 from harness import validate
 from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
+from harness.strategies.base import BaseStrategy
 from harness.strategies.netfit import fit_network
 from harness.streams.base import OfflineData
 
 
-class FrozenEnsemble:
+class FrozenEnsemble(BaseStrategy):
     """``n_members`` networks trained before deployment on the offline train split (early-stopped on
     its validation split) with the hyper-parameters the search chose, each from its own seed
     (initialisation and batch order); the served probabilities are their average. Frozen: ``learn``
@@ -25,9 +26,7 @@ class FrozenEnsemble:
     each member's temperature on the validation split first.
     """
 
-    n_updates = 0
-    n_retrains = 0
-    detections = None
+    count_updates = False  # it never updates
 
     def __init__(
         self, *, n_members: int = 5, step: int = 256, calibrate: bool = False, max_epochs: int = 60,
@@ -50,9 +49,6 @@ class FrozenEnsemble:
             )[0]
             for m in range(self.n_members)
         ]  # fmt: skip
-
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        return X
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         total = sum(predict_proba(member, X).numpy().astype(np.float64) for member in self.members)

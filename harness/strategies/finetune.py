@@ -11,10 +11,11 @@ from torch import nn
 from harness import validate
 from harness.models import predict_proba, tensor_bytes
 from harness.offline.freeze import Pretrained
+from harness.strategies.base import BaseStrategy
 from harness.streams.base import OfflineData
 
 
-class Finetune:
+class Finetune(BaseStrategy):
     """Starts from the pre-deployment weights (temperature kept) and takes one Adam step on the
     cross-entropy of every ``batch_size`` labelled samples; ``lr=None`` reuses the tuned rate.
 
@@ -25,8 +26,7 @@ class Finetune:
     model's memory. Draws are seeded by ``seed``.
     """
 
-    n_retrains = 0
-    detections = None
+    count_updates = False  # it counts its gradient steps
 
     def __init__(
         self, *, lr: float | None = None, batch_size: int = 32, replay_share: float = 0.0,
@@ -58,9 +58,6 @@ class Finetune:
             self._replay_X = torch.as_tensor(X[keep], dtype=torch.float32)
             self._replay_y = torch.as_tensor(y[keep], dtype=torch.long)
 
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        return X
-
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         self.module.eval()
         return predict_proba(self.module, X).numpy().astype(np.float64)
@@ -86,6 +83,3 @@ class Finetune:
     def model_bytes(self) -> int:
         replay = 0 if self._replay_X is None else self._replay_X.nbytes + self._replay_y.nbytes
         return tensor_bytes(self.module, self.optimizer) + replay
-
-    def fingerprint(self) -> None:
-        return None

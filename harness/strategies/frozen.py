@@ -7,19 +7,18 @@ import numpy as np
 from harness import validate
 from harness.models import Calibrated, freeze, predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
+from harness.strategies.base import BaseStrategy
 from harness.streams.base import OfflineData
 
 
-class Frozen:
+class Frozen(BaseStrategy):
     """Serves the frozen network; ``learn`` ignores every label.
 
     ``calibrated=True`` serves the shipped artifact (temperature-scaled); ``False`` serves the same
     frozen weights at temperature 1, to show what calibration buys under drift.
     """
 
-    n_updates = 0
-    n_retrains = 0
-    detections = None
+    count_updates = False  # it never updates
 
     def __init__(self, *, step: int = 256, calibrated: bool = True):
         self.step = validate.integer("step", step, 1)
@@ -29,9 +28,6 @@ class Frozen:
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         module = pretrained.module
         self.module = module if self.calibrated else freeze(Calibrated(module.net, 1.0))
-
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        return X
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return predict_proba(self.module, X).numpy().astype(np.float64)

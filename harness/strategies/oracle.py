@@ -21,6 +21,7 @@ import numpy as np
 from harness import validate
 from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
+from harness.strategies.base import BaseStrategy
 from harness.strategies.frozen import Frozen
 from harness.strategies.netfit import fit_network
 from harness.streams.base import KnownDrift, OfflineData
@@ -72,7 +73,7 @@ class Timed:
         return Timed(self.X[index], self.t[index])
 
 
-class OracleSwitch:
+class OracleSwitch(BaseStrategy):
     """The frozen model on deployment times ``t < onset``, the :class:`Oracle` from ``onset`` on.
 
     ``prepare`` pairs the deployment rows with their times (the replay hands it the whole stream in
@@ -80,9 +81,7 @@ class OracleSwitch:
     times (a plain array, not from ``prepare``) are served by the frozen model.
     """
 
-    n_updates = 0
-    n_retrains = 0
-    detections = None
+    count_updates = False  # it never updates
     needs_known_drift = True
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,

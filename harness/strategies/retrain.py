@@ -17,6 +17,7 @@ from river import drift
 from harness import validate
 from harness.models import predict_proba, tensor_bytes
 from harness.offline.freeze import Pretrained
+from harness.strategies.base import BaseStrategy
 from harness.strategies.netfit import chronological_split, fit_network
 from harness.streams.base import OfflineData
 
@@ -37,8 +38,10 @@ def detector_input(detector, error: bool) -> bool | float:
     return bool(value) if isinstance(detector, river_base.BinaryDriftDetector) else float(value)
 
 
-class Retraining:
+class Retraining(BaseStrategy):
     """Serving, memory and the retraining step both strategies share."""
+
+    count_updates = False  # it counts the gradient steps of its retrainings
 
     def __init__(self, *, step, val_fraction, max_epochs, patience, calibrate, seed):
         self.step = validate.integer("step", step, 1)
@@ -56,9 +59,6 @@ class Retraining:
         self.module = pretrained.module
         self.n_updates = 0
         self.n_retrains = 0
-
-    def prepare(self, X: np.ndarray) -> np.ndarray:
-        return X
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return predict_proba(self.module, X).numpy().astype(np.float64)
@@ -82,9 +82,6 @@ class Retraining:
 
     def model_bytes(self) -> int:
         return tensor_bytes(self.module) + self._buffer_bytes()
-
-    def fingerprint(self) -> None:
-        return None
 
 
 class RetrainPeriodic(Retraining):

@@ -9,6 +9,7 @@ from river import base
 
 from harness import validate
 from harness.offline.freeze import Pretrained
+from harness.strategies.base import BaseStrategy
 from harness.streams.base import OfflineData
 
 
@@ -35,18 +36,15 @@ def shared_dicts(X: np.ndarray) -> list[dict]:
     return _shared["rows"]
 
 
-class RiverClassifier:
+class RiverClassifier(BaseStrategy):
     """Adapts a River classifier (``predict_proba_one`` / ``learn_one``) to the strategy protocol.
 
     The warm start (``warm_start=True``) replays every offline sample through ``learn_one`` (train,
     then validation, in stream order), so it starts from the same evidence as the frozen model.
     Probabilities are mapped by class index; a class River has not seen gets 0, an empty answer
     (before any label) becomes uniform. Any River classifier fits: name it by its ``_target_`` path.
+    ``n_updates`` counts ``learn_one`` calls after the warm start (the base class counts them).
     """
-
-    step = 1
-    n_retrains = 0
-    detections = None
 
     def __init__(self, *, model, n_classes: int, warm_start: bool = True):
         if not isinstance(model, base.Classifier):
@@ -54,7 +52,6 @@ class RiverClassifier:
         self.model = model
         self.n_classes = validate.integer("n_classes", n_classes, 2)
         self.warm_start = validate.boolean("warm_start", warm_start)
-        self.n_updates = 0
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         if not self.warm_start:
@@ -84,10 +81,6 @@ class RiverClassifier:
         rows = X if isinstance(X, list) else to_dicts(X)
         for row, label in zip(rows, y.tolist()):
             self.model.learn_one(row, label)
-        self.n_updates += len(y)
 
     def model_bytes(self) -> int:
         return int(self.model._raw_memory_usage)
-
-    def fingerprint(self) -> None:
-        return None
