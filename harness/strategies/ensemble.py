@@ -20,6 +20,9 @@ class FrozenEnsemble:
     (initialisation and batch order); the served probabilities are their average. Frozen: ``learn``
     ignores every label.
 
+    A researcher's own model (``model=pretrained``) gives its members through its factory
+    (``model._target_``), each freshly initialised; a ``torch.export`` program cannot and is refused.
+
     ``calibrate=False`` (default) follows the deep-ensembles recipe (Lakshminarayanan et al. 2017, as
     evaluated under shift by Ovadia et al. 2019): members at temperature 1, averaged. ``True`` fits
     each member's temperature on the validation split first.
@@ -28,6 +31,7 @@ class FrozenEnsemble:
     n_updates = 0
     n_retrains = 0
     detections = None
+    needs_from_model = "factory"  # a user's model: fresh members from model._target_
 
     def __init__(
         self, *, n_members: int = 5, step: int = 256, calibrate: bool = False, max_epochs: int = 60,
@@ -46,7 +50,7 @@ class FrozenEnsemble:
             fit_network(
                 data.X_train, data.y_train, data.X_val, data.y_val, pretrained=pretrained,
                 max_epochs=self.max_epochs, patience=self.patience, calibrate=self.calibrate,
-                seed=self.seed * 1000 + 700 + m,
+                seed=self.seed * 1000 + 700 + m, reinitialise=True,
             )[0]
             for m in range(self.n_members)
         ]  # fmt: skip
