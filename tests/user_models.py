@@ -44,12 +44,19 @@ def not_a_module() -> dict:
     return {"weight": torch.zeros(3, 10)}
 
 
-def trained(net: nn.Module, seed: int) -> nn.Module:
-    """``net`` with weights drawn from ``seed`` (a stand-in for a researcher's training), in eval mode."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for parameter in net.parameters():
-            parameter.copy_(torch.randn(parameter.shape, generator=generator))
+def trained(net: nn.Module, X, y, *, seed: int, epochs: int = 30) -> nn.Module:
+    """``net`` trained as a researcher might, elsewhere: full-batch Adam on the cross-entropy of
+    ``(X, y)`` (float32 ``(n, d)``, int ``(n,)``), no early stopping; returned in eval mode."""
+    torch.manual_seed(seed)
+    for layer in net.modules():
+        if isinstance(layer, nn.Linear):
+            layer.reset_parameters()
+    X, y = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.03)
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(net(X), y).backward()
+        optimizer.step()
     return net.eval()
 
 

@@ -35,13 +35,13 @@ OUTPUTS = ("logits", "probs")
 KEYS = ("path", "_target_", "weights")  # read only by model=pretrained
 PROBE_ROWS = 8  # seeded standard-normal rows of the preflight's forward pass
 SUM_TOLERANCE = 1e-4  # how far a probability row may sum from 1
-TINY = 1e-12  # floor of a probability before its logarithm is taken
 _PROBE = 53  # purpose of the probe's generator
 
 
 class UserNet(nn.Module):
     """A user's ``model`` as the harness trains and serves it: float32 ``(n, d)`` in, ``(n, K)``
-    logits out (for ``outputs="probs"``, ``log(max(p, 1e-12))``, whose softmax gives ``p`` back).
+    logits out (for ``outputs="probs"``, ``log p``, whose softmax gives ``p`` back; a probability of
+    exactly 0 becomes the log of the smallest positive float).
 
     A loaded ``torch.export`` program (``fixed_graph=True``) cannot switch between training and
     inference mode (torch raises), so ``train``/``eval`` leave it as it was exported; its parameters
@@ -56,7 +56,9 @@ class UserNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.model(x)
-        return torch.log(out.clamp_min(TINY)) if self.outputs == "probs" else out
+        if self.outputs == "logits":
+            return out
+        return torch.log(out.clamp_min(torch.finfo(out.dtype).tiny))  # only an exact 0 is floored
 
     def train(self, mode: bool = True) -> UserNet:
         if not self.fixed_graph:
