@@ -249,6 +249,7 @@ CLI = [
     ("strategy.finetune.lr=-1", "error: strategy.finetune.lr=-1 must be > 0"),
     ("+drift.sevrity=0.5", "error: drift.sevrity is not a key of drift (did you mean 'severity'?)"),
     ("strategy=[frozen,frozen]", "error: strategy=[frozen,frozen] names frozen twice"),
+    ("model=pretrained model.path=/dev/null", "error: model.path='/dev/null' is not a regular file"),
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
 ]
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +19,7 @@ from harness.offline.freeze import exported_proba
 from harness.run import run
 from harness.streams import build_stream
 from tests import user_models
-from tests.conftest import compose_config
+from tests.conftest import TINY, compose_config
 
 FEATURES = [f"x_{i}" for i in range(user_models.N_FEATURES)]
 PROBA = [f"p_{k}" for k in range(user_models.N_CLASSES)]
@@ -165,3 +168,15 @@ def test_retraining_strategies_run_on_a_users_factory_model(mine, tmp_path):
     frozen, retrained = served(tmp_path, "frozen"), served(tmp_path, "retrain_periodic")
     assert np.allclose(retrained[:400], frozen[:400], atol=1e-12)  # the user's model until the first retraining
     assert json.loads((tmp_path / "result.json").read_text())["frozen_model"]["source"].startswith("model._target_=")
+
+
+def test_a_file_torch_cannot_load_is_refused_from_the_command_line_without_a_traceback(mine, tmp_path):
+    """torch logs a traceback of its own when ``torch.export.load`` fails; the user sees one line."""
+    _, folder = mine
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "harness.run", "model=pretrained", f"model.path={folder / 'mine_state.pt'}",
+               *TINY, f"hydra.run.dir={tmp_path / 'run'}"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert f"error: model.path='{folder / 'mine_state.pt'}' is not a torch.export program" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()

@@ -129,7 +129,9 @@ def check_model_settings(model: Mapping) -> None:
 def _file(key: str, value: str) -> Path:
     path = Path(value).expanduser()
     if not path.is_file():
-        what = "a directory, not a file" if path.is_dir() else "not a file (no such file)"
+        what = "not a file (no such file)"
+        if path.exists():
+            what = "a directory" if path.is_dir() else "not a regular file"
         raise ConfigError(f"model.{key}={value!r} is {what}")
     return path.resolve()
 
@@ -183,8 +185,8 @@ def _load_factory(target: str, value: str, outputs: str) -> UserModel:
     except Exception as error:
         raise ConfigError(f"model._target_={target!r} cannot be imported: {_first_line(error)}") from None
     if not callable(factory):
-        raise ConfigError(f"model._target_={target!r} is an object of type {type(factory).__name__}, not a factory (a function or "
-                          "class returning a torch.nn.Module)")
+        raise ConfigError(f"model._target_={target!r} is an object of type {type(factory).__name__}, not a factory "
+                          "(a function or class returning a torch.nn.Module)")
     try:
         module = factory()
     except Exception as error:
@@ -197,7 +199,8 @@ def _load_factory(target: str, value: str, outputs: str) -> UserModel:
     except Exception as error:
         raise ConfigError(f"model.weights={value!r} does not fit the module of model._target_={target!r}: "
                           f"{_first_line(error)}") from None
-    first = next((m.in_features for m in module.modules() if isinstance(getattr(m, "in_features", None), int)), None)
+    first = next((m.in_features for m in module.modules() if isinstance(getattr(m, "in_features", None), int)),
+                 None)
     return UserModel(UserNet(module, outputs, fixed_graph=False), f"model._target_={target!r}", path,
                      file_sha256(path), weights_sha256(module), factory, first)
 
