@@ -66,6 +66,15 @@ class UserNet(nn.Module):
         self.training = mode
         return self
 
+    def __deepcopy__(self, memo: dict) -> UserNet:
+        """The default copy, without the deprecation warning torch 2.13 emits copying an exported graph."""
+        twin = type(self).__new__(type(self))
+        memo[id(self)] = twin
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return twin
+
 
 @dataclass
 class UserModel:
@@ -88,9 +97,7 @@ class UserModel:
         """A trainable network to train after deployment: a copy of the user's weights, or with
         ``reinitialise`` a fresh module from the factory (seed torch's RNG first)."""
         if not reinitialise:
-            with warnings.catch_warnings():  # torch's own deprecation inside copying an exported graph
-                warnings.simplefilter("ignore", FutureWarning)
-                net = copy.deepcopy(self.net)
+            net = copy.deepcopy(self.net)
         elif self.factory is None:
             raise ValueError(f"{self.source} is a torch.export program: it has no factory to build a fresh network")
         else:
