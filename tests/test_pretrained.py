@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from omegaconf import OmegaConf
 from scipy.special import log_softmax, softmax
 
 from harness.offline.freeze import exported_proba
@@ -180,3 +181,19 @@ def test_a_file_torch_cannot_load_is_refused_from_the_command_line_without_a_tra
     assert done.returncode == 2, done.stderr
     assert f"error: model.path='{folder / 'mine_state.pt'}' is not a torch.export program" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_finished_run_is_not_reused_once_the_model_file_has_changed(mine, tmp_path):
+    """The config names the model file, not its content: a changed file makes the finished run a
+    conflict (refused unless ``rerun=true``), not a run to skip."""
+    from harness.results import run_state
+
+    net, _ = mine
+    path = user_models.export_program(net, tmp_path / "mine.pt2")
+    cfg = compose_config(["model=pretrained", f"model.path={path}", "strategy=[frozen]", "monitor.enabled=false"])
+    run(cfg, tmp_path / "run")
+    asked = OmegaConf.to_container(cfg, resolve=True)
+    assert run_state(tmp_path / "run", asked).state == "ok"
+    user_models.export_program(user_models.mlp().eval(), path)  # other weights, same path
+    changed = run_state(tmp_path / "run", asked)
+    assert changed.state == "conflict" and f"the model file {path} as it was before it changed" in changed.message
