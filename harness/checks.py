@@ -31,6 +31,7 @@ from harness.errors import ConfigError
 from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
 from harness.offline.tune import PRUNERS, SAMPLERS
+from harness.offline.user import check_model_settings, check_user_model
 from harness.strategies.base import missing_members, missing_methods
 from harness.streams import CUSTOM, build_stream
 from harness.streams.families import stream_class
@@ -60,6 +61,7 @@ def build_checked(cfg: DictConfig):
     check_memory(cfg, stream, strategies)
     check_against_stream(cfg, stream)
     check_known_drift(cfg, stream, strategies)
+    check_model(cfg, stream, strategies)
     return stream, strategies
 
 
@@ -110,8 +112,9 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("threads", cfg.threads, 1)
     for key in ("save_stream", "quiet", "rerun"):
         validate.boolean(key, cfg[key])
-    validate.choice("model.kind", cfg.model.kind, MODEL_KINDS)
+    validate.choice("model.kind", cfg.model.kind, (*MODEL_KINDS, "pretrained"))
     validate.integer("model.depth", cfg.model.depth, 0)
+    check_model_settings(cfg.model)
     for key in ("n_trials", "max_epochs", "patience"):
         validate.integer(f"offline.{key}", cfg.offline[key], 1)
     validate.choice("offline.sampler", cfg.offline.sampler, SAMPLERS)
@@ -173,6 +176,24 @@ def check_known_drift(cfg: DictConfig, stream, strategies: dict) -> None:
     if cfg.drift.pattern == "recurring":
         raise ConfigError(f"strategy {bounds[0]} needs one post-drift concept, but drift.pattern=recurring "
                           "switches back and forth; use it with sudden, gradual, incremental or none")
+
+
+def check_model(cfg: DictConfig, stream, strategies: dict) -> None:
+    """``model=pretrained``: the model loads, maps the stream's ``(n, d)`` to ``(n, K)`` (a forward
+    pass on a few seeded rows) and can give each strategy what it trains from: trainable weights
+    (``needs_from_model = "weights"``) or a factory for fresh networks (``"factory"``)."""
+    if cfg.model.kind != "pretrained":
+        return
+    user = check_user_model(cfg.model, stream, family=cfg.stream.family, seed=cfg.seed)
+    for name, strategy in strategies.items():
+        needs = getattr(strategy, "needs_from_model", None)
+        if needs == "factory" and user.factory is None:
+            raise ConfigError(f"strategy {name} trains fresh networks of the model's architecture, which the "
+                              f"torch.export program {user.source} cannot build; give model._target_ (a factory) "
+                              "with model.weights, or drop the strategy")
+        if needs is not None and not user.trainable:
+            raise ConfigError(f"strategy {name} trains the model's weights, but {user.source} has no floating-point "
+                              "parameters (exported with its weights as constants?); drop the strategy")
 
 
 # -- strategies -----------------------------------------------------------------------------------

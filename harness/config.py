@@ -45,8 +45,17 @@ class DriftConf:
 
 @dataclass
 class ModelConf:
-    kind: str = "mlp"
+    kind: str = "mlp"  # mlp or logistic (searched and trained offline), or pretrained (yours: docs/pretrained.md)
     depth: int = 2
+    # model=pretrained only: a torch.export program, or a factory (no arguments) and its state dict
+    path: Optional[str] = None
+    _target_: Optional[str] = None
+    weights: Optional[str] = None
+    outputs: str = "logits"  # what the model returns: logits or probs
+    # model=pretrained: how it is trained after deployment (finetune with lr=null, the retraining strategies)
+    lr: float = 1e-3
+    batch_size: int = 32
+    weight_decay: float = 0.0
 
 
 @dataclass

@@ -192,7 +192,24 @@ def run_state(run_dir: Path, config: dict | None = None) -> RunState:
     if config is not None and result.get("config_sha256") != config_fingerprint(config):
         difference = config_difference(result.get("config") or {}, config)
         return RunState("conflict", f"{run_dir} holds a finished run of another config{difference}", result)
+    model_file = model_file_change(result)
+    if config is not None and model_file:
+        return RunState("conflict", f"{run_dir} holds a finished run of {model_file}", result)
     return RunState("ok", "", result)
+
+
+def model_file_change(result: dict) -> str:
+    """For a run of a user's model (``model=pretrained``): ``""`` while the model file still holds
+    what the run read, else what changed. The config names the file, not its content."""
+    model = result.get("frozen_model") or {}
+    if "file_sha256" not in model:
+        return ""
+    path = Path(model["file"])
+    if not path.is_file():
+        return f"the model file {path}, which no longer exists"
+    if file_sha256(path) != model["file_sha256"]:
+        return f"the model file {path} as it was before it changed (SHA-256 {model['file_sha256'][:12]}...)"
+    return ""
 
 
 def config_difference(recorded: dict, asked: dict | None = None) -> str:

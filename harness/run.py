@@ -29,7 +29,6 @@ import harness
 from harness import config
 from harness.errors import ConfigError
 from harness.checks import check_command_line
-from harness.models import weights_sha256
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
 from harness.plots import plot_run, plot_stream
@@ -95,8 +94,11 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     output_dir.mkdir(parents=True, exist_ok=True)
 
     offline = stream.offline()
-    log.info("pre-deployment optimisation: %d trials on %d train / %d validation samples",
-             cfg.offline.n_trials, len(offline.y_train), len(offline.y_val))  # fmt: skip
+    if cfg.model.kind == "pretrained":
+        log.info("pre-deployment: your model, calibrated on %d validation samples", len(offline.y_val))
+    else:
+        log.info("pre-deployment optimisation: %d trials on %d train / %d validation samples",
+                 cfg.offline.n_trials, len(offline.y_train), len(offline.y_val))  # fmt: skip
     pretrained, cache_state = pretrain(offline, n_classes=stream.n_classes, settings=offline_settings(cfg),
                                        cache_dir=Path(cfg.offline.cache_dir) if cfg.offline.cache else None,
                                        export_to=output_dir / "frozen_model.pt2")
@@ -119,7 +121,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         serve_batch=cfg.replay.serve_batch,
         progress=not cfg.quiet,
     )
-    sha_after = weights_sha256(pretrained.module)
+    sha_before, sha_after = pretrained.weight_hashes()
     monitor_tables, monitoring = monitor_run(
         cfg, monitored(cfg, static_before, pretrained.sha256), pretrained.module, offline, deploy, stream.schedule,
         n_classes=stream.n_classes,
@@ -170,11 +172,12 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "offline_cache": cache_state,
         "monitoring": monitoring,
         "frozen_model": {
-            "sha256_before": pretrained.sha256,
+            "sha256_before": sha_before,
             "sha256_after": sha_after,
-            "unchanged": pretrained.sha256 == sha_after,
+            "unchanged": sha_before == sha_after,
             "temperature": pretrained.temperature,
             "params": pretrained.params,
+            **user_model_record(pretrained),
         },
         "schedule": stream.schedule.as_dict(),
         "versions": versions(),
@@ -194,8 +197,21 @@ def with_known_drift(offline, stream, strategies: dict):
     return dataclasses.replace(offline, known_drift=KnownDrift(stream.post_drift(), stream.schedule.onset))
 
 
+def user_model_record(pretrained) -> dict:
+    """For ``model=pretrained``: where the model came from and what the hashes cover."""
+    user = pretrained.user
+    if user is None:
+        return {}
+    return {"source": user.source, "file": str(user.file), "file_sha256": user.file_sha256,
+            "hashed": "the model's own state dict (temperature apart)", "served_sha256": pretrained.sha256}
+
+
 def offline_settings(cfg: DictConfig) -> dict:
-    """What, besides the offline data, decides the pre-deployment outcome (and so its cache key)."""
+    """What, besides the offline data, decides the pre-deployment outcome (and so its cache key); for
+    ``model=pretrained`` the ``model`` node too (such a model is not cached)."""
+    if cfg.model.kind == "pretrained":
+        return {"model_kind": "pretrained", "model": OmegaConf.to_container(cfg.model),
+                "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
     return {"model_kind": cfg.model.kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
             "n_trials": cfg.offline.n_trials, "sampler": cfg.offline.sampler, "pruner": cfg.offline.pruner,
             "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.errors import ConfigCompositionException
 
 from harness import report
@@ -105,10 +106,10 @@ RUN = [
     ("stream=sea drift=incremental", "drift.pattern='incremental' is not supported by stream=sea"),
     ("stream=sea drift=covariate", "drift.kind='covariate' is not supported by stream=sea"),
     # model
-    ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic']"),
+    ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic', 'pretrained']"),
     ("model.depth=-1", "model.depth=-1 must be >= 0"),
     ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
-    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth']"),
+    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'path', '_target_', 'weights', "),
     # offline
     ("offline.n_trials=0", "offline.n_trials=0 must be >= 1"),
     ("offline.max_epochs=0", "offline.max_epochs=0 must be >= 1"),
@@ -203,6 +204,39 @@ RUN = [
     ("+strategy.mine._target_=tests.user_strategies.Missing", "strategy.mine._target_='tests.user_strategies.Missing' cannot be imported"),
 ]
 
+# `model=pretrained`, with files the test writes: {pt2} a torch.export program of an MLP mapping (n, 10)
+# to (n, 3) logits, {pt2_d7} one taking (n, 7), {pt2_k4} one returning (n, 4), {state} the state dict
+# of tests.user_models.mlp, {buffered} that of tests.user_models.Buffered (no parameters), {text} a
+# text file, {missing} a path that does not exist.
+P = "model=pretrained"
+FACTORY = "model=pretrained model._target_=tests.user_models"
+MODEL = [
+    (P, "model=pretrained needs model.path=FILE (a torch.export program, .pt2) or model._target_=pkg.factory with model.weights=FILE (a state dict)"),
+    (f"{P} model.path={{pt2}} model._target_=tests.user_models.mlp", "model.path='{pt2}' and model._target_='tests.user_models.mlp' are both set; give one"),
+    (f"{P} model.path={{pt2}} model.weights={{state}}", "model.weights='{state}' goes with model._target_ (a factory); the torch.export program model.path='{pt2}' carries its own weights"),
+    (f"{FACTORY}.mlp", "model._target_='tests.user_models.mlp' needs model.weights=FILE (a state dict"),
+    ("model.path={pt2}", "model.path='{pt2}' is only read by model=pretrained (model.kind='mlp')"),
+    (f"{P} model.path={{missing}}", "model.path='{missing}' is not a file (no such file)"),
+    (f"{P} model.path={{text}}", "model.path='{text}' is not a torch.export program (.pt2, written by torch.export.save; loading failed with BadZipFile)"),
+    (f"{P} model.path={{state}}", "model.path='{state}' is not a torch.export program (.pt2, written by torch.export.save; loading failed with RuntimeError); a state dict goes in model.weights"),
+    (f"{FACTORY}.mlp model.weights={{missing}}", "model.weights='{missing}' is not a file (no such file)"),
+    (f"{FACTORY}.mlp model.weights={{text}}", "model.weights='{text}' is not a state dict saved with torch.save(module.state_dict(), FILE)"),
+    (f"{FACTORY}.mlp model.weights={{pt2}}", "model.weights='{pt2}' is not a state dict saved with torch.save(module.state_dict(), FILE) (torch.load with weights_only=True failed with RuntimeError); a torch.export program goes in model.path"),
+    (f"{FACTORY}.nope model.weights={{state}}", "model._target_='tests.user_models.nope' cannot be imported"),
+    (f"{FACTORY}.not_a_module model.weights={{state}}", "model._target_='tests.user_models.not_a_module' returned a dict, not a torch.nn.Module"),
+    (f"{FACTORY}.N_CLASSES model.weights={{state}}", "model._target_='tests.user_models.N_CLASSES' is an object of type int, not a factory"),
+    (f"{FACTORY}.wide model.weights={{state}}", "model.weights='{state}' does not fit the module of model._target_='tests.user_models.wide': Error(s) in loading state_dict for Sequential: size mismatch"),
+    (f"{P} model.path={{pt2}} model.outputs=scores", "model.outputs='scores' is not one of ['logits', 'probs']"),
+    (f"{P} model.path={{pt2}} model.outputs=probs", "model.outputs='probs' but the rows model.path='{pt2}' returns on 8 standard-normal probe rows are not probabilities"),
+    (f"{P} model.path={{pt2}} model.lr=0", "model.lr=0.0 must be > 0"),
+    (f"{P} model.path={{pt2}} model.batch_size=0", "model.batch_size=0 must be >= 1"),
+    (f"{P} model.path={{pt2_d7}}", "model.path='{pt2_d7}' takes inputs of shape (n, 7) but stream=teacher gives (n, 10) (stream.n_features=10)"),
+    (f"{P} model.path={{pt2_k4}}", "model.path='{pt2_k4}' outputs (n, 4) but stream=teacher has 3 classes: it must map (n, 10) to (n, 3)"),
+    (f"{FACTORY}.mlp model.weights={{state}} stream=sea drift=none", "model._target_='tests.user_models.mlp' takes inputs of shape (n, 10) but stream=sea gives (n, 3)"),
+    (f"{P} model.path={{pt2}} strategy=[frozen,frozen_ensemble]", "strategy frozen_ensemble trains fresh networks of the model's architecture, which the torch.export program model.path='{pt2}' cannot build"),
+    (f"{FACTORY}.Buffered model.weights={{buffered}} strategy=[frozen,finetune]", "strategy finetune trains the model's weights, but model._target_='tests.user_models.Buffered' has no floating-point parameters"),
+]
+
 # Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.
 COMPOSE = [
     ("drift.sevrity=0.5", "Key 'sevrity' not in 'DriftConf'"),
@@ -233,6 +267,7 @@ CLI = [
     ("+drift.sevrity=0.5", "error: drift.sevrity is not a key of drift (did you mean 'severity'?)"),
     ("strategy=[frozen,frozen]", "error: strategy=[frozen,frozen] names frozen twice"),
     ("+strategy.mine._target_=tests.user_strategies.NoLearn", "error: strategy.mine._target_='tests.user_strategies.NoLearn' lacks the strategy protocol's ['learn']"),
+    ("model=pretrained model.path=/dev/null", "error: model.path='/dev/null' is not a regular file"),
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "error: stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?)"),
 ]
@@ -258,6 +293,33 @@ def test_misspelled_key_or_wrong_type_fails_at_composition(override, message):
     with pytest.raises(ConfigCompositionException) as refused:
         compose_config([override])
     assert message in str(refused.value) + str(refused.value.__cause__)
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory):
+    """The files the ``MODEL`` inputs name (see the comment above ``MODEL``)."""
+    from tests import user_models
+
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    user_models.export_program(user_models.mlp().eval(), folder / "mlp.pt2")
+    user_models.export_program(user_models.mlp(n_features=7).eval(), folder / "d7.pt2", n_features=7)
+    user_models.export_program(user_models.mlp(n_classes=4).eval(), folder / "k4.pt2")
+    torch.save(user_models.mlp().state_dict(), folder / "mlp_state.pt")
+    torch.save(user_models.Buffered().state_dict(), folder / "buffered_state.pt")
+    (folder / "notes.txt").write_text("not a model\n")
+    names = {"pt2": "mlp.pt2", "pt2_d7": "d7.pt2", "pt2_k4": "k4.pt2", "state": "mlp_state.pt",
+             "buffered": "buffered_state.pt", "text": "notes.txt", "missing": "missing.pt2"}
+    return {key: str(folder / name) for key, name in names.items()}
+
+
+@pytest.mark.parametrize("overrides, message", MODEL, ids=[o for o, _ in MODEL])
+def test_bad_model_is_refused_before_any_file_is_written(overrides, message, model_files, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError) as refused:
+        attempt(shlex.split(overrides.format(**model_files)), out)
+    assert message.format(**model_files) in str(refused.value)
+    assert not out.exists()
 
 
 @pytest.fixture
@@ -361,6 +423,17 @@ def table() -> str:
         "| input | message |",
         "|---|---|",
         *rows(RUN, ""),
+        "",
+        f"## `model=pretrained` ({len(MODEL)} inputs)",
+        "",
+        "With files the test writes: `{pt2}` a torch.export program of an MLP mapping `(n, 10)` to `(n, 3)`",
+        "logits, `{pt2_d7}` one taking `(n, 7)`, `{pt2_k4}` one returning `(n, 4)`, `{state}` the state dict of",
+        "`tests.user_models.mlp`, `{buffered}` that of `tests.user_models.Buffered` (no parameters), `{text}` a",
+        "text file, `{missing}` a path that does not exist.",
+        "",
+        "| input | message |",
+        "|---|---|",
+        *rows(MODEL, ""),
         "",
         f"## Refused by Hydra while composing the config ({len(COMPOSE)} inputs)",
         "",

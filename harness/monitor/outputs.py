@@ -9,13 +9,14 @@ import torch
 from torch import nn
 
 from harness.models import Calibrated
+from harness.offline.user import UserNet
 
 
 @dataclass(frozen=True)
 class Outputs:
     """The frozen model on ``n`` inputs: ``proba`` ``(n, K)`` calibrated probabilities, ``logits``
     ``(n, K)`` raw logits of ``net`` (temperature 1, as the energy score is defined), ``features``
-    ``(n, h)`` the penultimate layer (the inputs themselves for a linear model)."""
+    ``(n, h)`` the penultimate layer (the inputs themselves for a linear model or a user's own model)."""
 
     proba: np.ndarray
     logits: np.ndarray
@@ -35,8 +36,8 @@ def penultimate(net: nn.Module) -> nn.Module:
     identity for a single ``nn.Linear`` (a logistic model's penultimate layer is its input)."""
     if isinstance(net, nn.Sequential):
         return net[:-1]
-    if isinstance(net, nn.Linear):
-        return nn.Identity()
+    if isinstance(net, nn.Linear) or isinstance(net, UserNet):
+        return nn.Identity()  # a user's model (model=pretrained) does not say which layer is its last
     raise TypeError(f"no penultimate layer known for {type(net).__name__}; expected nn.Sequential or nn.Linear")
 
 

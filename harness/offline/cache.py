@@ -89,7 +89,16 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
     """The pre-deployment outcome and the exported program at ``export_to``, from the cache in
     ``cache_dir`` (``hit``), trained and stored there (``miss``), or trained without a cache (``off``).
     ``settings``: ``model_kind``, ``depth``, ``space``, ``n_trials``, ``sampler``, ``pruner``,
-    ``max_epochs``, ``patience``, ``calibrate``, ``seed`` and ``threads``."""
+    ``max_epochs``, ``patience``, ``calibrate``, ``seed`` and ``threads``.
+
+    A user's model (``model_kind="pretrained"``, its ``model`` node in ``settings["model"]``) is not
+    cached (``off``): nothing is searched or trained, loading and calibrating it takes well under a
+    second, and a key would have to follow the content of files outside the harness."""
+    if settings["model_kind"] == "pretrained":
+        from harness.offline.user import freeze_user_model
+
+        return freeze_user_model(settings["model"], offline, n_classes=n_classes, calibrate=settings["calibrate"],
+                                 export_to=export_to), "off"
     n_features = offline.X_train.shape[1]
     entry = Path(cache_dir) / cache_key(offline, n_classes=n_classes, settings=settings) if cache_dir else None
     if entry is not None and (cached := load(entry, n_features, n_classes)) is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -14,6 +15,9 @@ from harness.offline.calibrate import fit_temperature
 from harness.offline.tune import search
 from harness.results import atomic_write
 from harness.streams.base import OfflineData
+
+if TYPE_CHECKING:
+    from harness.offline.user import UserModel
 
 
 @dataclass
@@ -27,6 +31,15 @@ class Pretrained:
     temperature: float
     sha256: str  # of the frozen weights, temperature included
     search: list[dict]  # one record per trial
+    user: UserModel | None = None  # model=pretrained: the researcher's model as loaded (module.net is its net)
+
+    def weight_hashes(self) -> tuple[str, str]:
+        """``(before, now)`` SHA-256 of the frozen weights: of the served module, temperature included,
+        or for a user's model of the user's own module (state-dict names as in their file, the
+        temperature recorded apart), so that it can be checked against the file they gave."""
+        if self.user is None:
+            return self.sha256, weights_sha256(self.module)
+        return self.user.weights_sha256, weights_sha256(self.user.net.model)
 
 
 def optimise_and_freeze(

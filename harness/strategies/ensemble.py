@@ -21,12 +21,16 @@ class FrozenEnsemble(BaseStrategy):
     (initialisation and batch order); the served probabilities are their average. Frozen: ``learn``
     ignores every label.
 
+    A researcher's own model (``model=pretrained``) gives its members through its factory
+    (``model._target_``), each freshly initialised; a ``torch.export`` program cannot and is refused.
+
     ``calibrate=False`` (default) follows the deep-ensembles recipe (Lakshminarayanan et al. 2017, as
     evaluated under shift by Ovadia et al. 2019): members at temperature 1, averaged. ``True`` fits
     each member's temperature on the validation split first.
     """
 
     count_updates = False  # it never updates
+    needs_from_model = "factory"  # a user's model: fresh members from model._target_
 
     def __init__(
         self, *, n_members: int = 5, step: int = 256, calibrate: bool = False, max_epochs: int = 60,
@@ -45,7 +49,7 @@ class FrozenEnsemble(BaseStrategy):
             fit_network(
                 data.X_train, data.y_train, data.X_val, data.y_val, pretrained=pretrained,
                 max_epochs=self.max_epochs, patience=self.patience, calibrate=self.calibrate,
-                seed=self.seed * 1000 + 700 + m,
+                seed=self.seed * 1000 + 700 + m, reinitialise=True,
             )[0]
             for m in range(self.n_members)
         ]  # fmt: skip

@@ -17,7 +17,8 @@ from harness.streams.base import OfflineData
 
 class Finetune(BaseStrategy):
     """Starts from the pre-deployment weights (temperature kept) and takes one Adam step on the
-    cross-entropy of every ``batch_size`` labelled samples; ``lr=None`` reuses the tuned rate.
+    cross-entropy of every ``batch_size`` labelled samples; ``lr=None`` reuses the tuned rate (for a
+    researcher's own model, ``model=pretrained``: its weights, and ``model.lr``).
 
     Replay (against forgetting): with ``replay_share > 0`` each step's mini-batch also holds
     pre-deployment samples, drawn at random from a buffer of ``replay_size`` offline samples kept
@@ -27,6 +28,7 @@ class Finetune(BaseStrategy):
     """
 
     count_updates = False  # it counts its gradient steps
+    needs_from_model = "weights"  # a user's model must have trainable parameters
 
     def __init__(
         self, *, lr: float | None = None, batch_size: int = 32, replay_share: float = 0.0,

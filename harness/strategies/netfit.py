@@ -4,6 +4,11 @@ Shared by the strategies that retrain after deployment and by the deep ensemble:
 network the search selected (``pretrained.model_kind``, ``depth``, ``params["width"]``), trains it
 with the selected ``lr``, ``batch_size`` and ``weight_decay`` and early stopping on a validation
 split, optionally fits a temperature there, and freezes it.
+
+A researcher's own model (``model=pretrained``) has no searched architecture: a retraining starts
+from a copy of the user's weights (never from the latest retrained network), and only the deep
+ensemble, whose members need their own initialisations, builds fresh networks from the model's
+factory; the hyper-parameters are ``model.lr``, ``model.batch_size`` and ``model.weight_decay``.
 """
 
 from __future__ import annotations
@@ -44,18 +49,23 @@ def fit_network(
     patience: int,
     calibrate: bool,
     seed: int,
+    reinitialise: bool = False,
 ) -> tuple[Calibrated, int]:
     """A frozen ``Calibrated`` network trained from scratch on ``(X_train, y_train)`` (float32
     ``(n, d)``, int ``(n,)``), early-stopped and (if ``calibrate``) temperature-scaled on the
     validation arrays, and the number of gradient steps it took. Seeded: the same inputs and
-    ``seed`` give the same weights."""
+    ``seed`` give the same weights. A user's model is trained from a copy of its weights, or with
+    ``reinitialise`` from a fresh module of its factory."""
     params = pretrained.params
     with torch.random.fork_rng():  # seeded initialisation without moving the global RNG
         torch.manual_seed(seed)
-        net = build_network(
-            pretrained.model_kind, n_features=X_train.shape[1], n_classes=n_outputs(pretrained),
-            width=params["width"], depth=pretrained.depth,
-        )  # fmt: skip
+        if pretrained.user is not None:
+            net = pretrained.user.start(reinitialise=reinitialise)
+        else:
+            net = build_network(
+                pretrained.model_kind, n_features=X_train.shape[1], n_classes=n_outputs(pretrained),
+                width=params["width"], depth=pretrained.depth,
+            )  # fmt: skip
     result = train_network(
         net, X_train, y_train, X_val, y_val,
         lr=params["lr"], batch_size=params["batch_size"], weight_decay=params["weight_decay"],

@@ -8,6 +8,7 @@ stream that cannot generate its post-drift concept before any compute).
 - :class:`Oracle`: the network the pre-deployment search selected (same architecture and
   hyper-parameters), trained the same way, early-stopped and calibrated on offline-size data of
   the post-drift concept: the ceiling after the drift (before it, usually worse than ``frozen``).
+  A researcher's own model (``model=pretrained``) is trained there from a copy of its weights.
 - :class:`OracleSwitch`: the frozen model before the true onset, the oracle from it on: a
   perfect, instant drift detector with free retraining. ``regret`` is measured against it.
 """
@@ -40,6 +41,7 @@ class Oracle(Frozen):
     ``learn`` ignores every label."""
 
     needs_known_drift = True
+    needs_from_model = "weights"  # a user's model: trained on the post-drift concept from its weights
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
                  seed: int = 0):
@@ -83,6 +85,7 @@ class OracleSwitch(BaseStrategy):
 
     count_updates = False  # it never updates
     needs_known_drift = True
+    needs_from_model = "weights"
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
                  seed: int = 0):

@@ -4,6 +4,8 @@ Both strategies serve the pre-deployment network until their first retraining, t
 retrained one. A retraining builds a fresh network with the hyper-parameters chosen before
 deployment (no new search, see :mod:`harness.strategies.netfit`) on recent labelled samples, split
 in time order: the oldest ``1 - val_fraction`` to train, the newest to early-stop and calibrate.
+A researcher's own model (``model=pretrained``) is retrained from a copy of its original weights
+instead of a fresh network (see :mod:`harness.strategies.netfit`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Retraining(BaseStrategy):
     """Serving, memory and the retraining step both strategies share."""
 
     count_updates = False  # it counts the gradient steps of its retrainings
+    needs_from_model = "weights"  # a user's model is retrained from a copy of its weights
 
     def __init__(self, *, step, val_fraction, max_epochs, patience, calibrate, seed):
         self.step = validate.integer("step", step, 1)
