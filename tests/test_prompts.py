@@ -1,0 +1,113 @@
+"""The prompt stream (``stream=prompts``), the text model (``model=text``) and the River text
+baselines: labels come from the templates, severity 0 is the offline distribution, each kind changes
+what it says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from harness.streams import DriftSchedule
+from harness.streams.prompts import PromptsStream
+
+
+def prompts(kind="none", severity=1.0, **params) -> PromptsStream:
+    return PromptsStream(DriftSchedule(kind, "sudden", severity, 300, 0), n_offline=1200, n_deploy=1500, **params)
+
+
+def keyword_intents(stream: PromptsStream) -> dict[str, int]:
+    """word -> intent, for the offline and the unseen keywords (read from the lexicon, not the table)."""
+    lex = stream.lexicon
+    return {w: k for name in ("keywords", "unseen_keywords") for k, group in enumerate(lex[name]) for w in group}
+
+
+@pytest.mark.parametrize("kind", ["none", "covariate", "label"])
+def test_every_query_with_a_keyword_is_labelled_by_its_intent(kind):
+    stream = prompts(kind, token_noise=0.0)
+    data = stream.deploy()
+    intents = keyword_intents(stream)
+    found = 0
+    for text, label in zip(stream.words(data.X), data.y.tolist()):
+        seen = {intents[w] for w in text.split() if w in intents}
+        assert len(seen) <= 1, text
+        if seen:
+            found += 1
+            assert seen == {label}, (text, label)
+    assert found > 0.6 * len(data)  # the ambiguous share (0.3) has no keyword
+
+
+def test_ambiguous_queries_follow_the_prior():
+    stream = prompts(token_noise=0.0)
+    data = stream.deploy()
+    intents = keyword_intents(stream)
+    ambiguous = np.array([not any(w in intents for w in t.split()) for t in stream.words(data.X)])
+    counts = np.bincount(data.y[ambiguous], minlength=stream.n_classes)
+    assert stats.chisquare(counts, stream.prior * counts.sum()).pvalue > 1e-3
+    assert ambiguous.mean() == pytest.approx(stream.ambiguous_share, abs=0.05)
+
+
+@pytest.mark.parametrize("kind", ["covariate", "concept", "label", "novel"])
+def test_severity_zero_draws_exactly_the_undrifted_stream(kind):
+    undrifted, zero = prompts("none").deploy(), prompts(kind, severity=0.0).deploy()
+    np.testing.assert_array_equal(zero.X, undrifted.X)
+    np.testing.assert_array_equal(zero.y, undrifted.y)
+
+
+def test_severity_zero_uses_the_offline_vocabulary_and_token_frequencies():
+    stream = prompts("covariate", severity=0.0)
+    offline, deploy = stream.offline(), stream.deploy()
+    assert stream.oov_share(deploy.X).max() == 0
+    size = len(stream.tokens)
+    a = np.bincount(offline.X_train.astype(int).ravel(), minlength=size)
+    b = np.bincount(deploy.X.astype(int).ravel(), minlength=size)
+    used = (a + b) > 0
+    assert stats.chi2_contingency(np.vstack([a[used], b[used]])).pvalue > 1e-3
+
+
+def test_the_text_comes_back_from_the_token_ids():
+    stream = prompts()
+    text = stream.words(stream.deploy().X[:50])
+    again = [stream.ids(t.split()) for t in text]
+    np.testing.assert_array_equal([np.pad(ids, (0, stream.max_len - len(ids))) for ids in again],
+                                  stream.deploy().X[:50].astype(int))
+    assert stream.tokens[0] == "<pad>" and len(set(stream.tokens)) == len(stream.tokens)
+
+
+def test_covariate_paraphrases_with_unseen_words_and_keeps_the_labels():
+    stream = prompts("covariate", token_noise=0.0)
+    data = stream.deploy()
+    after = data.t >= 300
+    assert stream.oov_share(data.X[~after]).max() == 0
+    assert stream.oov_share(data.X[after]).mean() > 0.3
+    unseen = {w: k for k, group in enumerate(stream.lexicon["unseen_keywords"]) for w in group}
+    texts = stream.words(data.X[after])
+    hits = [(unseen[w], y) for t, y in zip(texts, data.y[after]) for w in t.split() if w in unseen]
+    assert len(hits) > 0.5 * after.sum() and all(k == y for k, y in hits)
+
+
+def test_concept_relabels_the_same_queries():
+    before, after = prompts("none"), prompts("concept")
+    a, b = before.deploy(), after.deploy()
+    np.testing.assert_array_equal(a.X, b.X)
+    changed = a.y != b.y
+    assert not changed[:300].any()
+    assert np.all(b.y[changed] == (a.y[changed] + 1) % before.n_classes)
+    # half the templates of the non-ambiguous share (0.7) change meaning
+    assert changed[300:].mean() == pytest.approx(0.7 * 0.5, abs=0.05)
+
+
+def test_novel_queries_use_no_offline_word_and_are_flagged():
+    stream = prompts("novel")
+    data = stream.deploy()
+    assert not data.novel[:300].any()
+    assert data.novel[300:].mean() == pytest.approx(stream.novel_share, abs=0.05)
+    assert np.all(stream.oov_share(data.X[data.novel]) == 1.0)
+    assert np.all(stream.oov_share(data.X[~data.novel]) == 0.0)
+
+
+def test_label_shift_moves_the_intent_prior():
+    stream = prompts("label")
+    data = stream.deploy()
+    share = np.bincount(data.y[300:], minlength=stream.n_classes) / len(data.y[300:])
+    assert share[0] == pytest.approx(stream.minority_prior, abs=0.03)
