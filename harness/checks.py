@@ -30,6 +30,7 @@ from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, 
 from harness.errors import ConfigError
 from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
+from harness.text_model import VOCABS
 from harness.offline.tune import PRUNERS, SAMPLERS
 from harness.offline.user import check_model_settings, check_user_model
 from harness.strategies.base import missing_members, missing_methods
@@ -114,6 +115,7 @@ def check_settings(cfg: DictConfig) -> None:
         validate.boolean(key, cfg[key])
     validate.choice("model.kind", cfg.model.kind, (*MODEL_KINDS, "pretrained"))
     validate.integer("model.depth", cfg.model.depth, 0)
+    check_text_settings(cfg.model)
     check_model_settings(cfg.model)
     for key in ("n_trials", "max_epochs", "patience"):
         validate.integer(f"offline.{key}", cfg.offline[key], 1)
@@ -138,6 +140,14 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("metrics.window", cfg.metrics.window, 1)
     validate.number("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, 0)
     validate.integer("metrics.max_detection_delay", cfg.metrics.max_detection_delay, 0)
+
+
+def check_text_settings(model) -> None:
+    """``model.vocab`` and ``model.buckets`` are read by ``model=text`` only."""
+    validate.choice("model.vocab", model.vocab, VOCABS)
+    validate.integer("model.buckets", model.buckets, 1)
+    if model.kind != "text" and model.vocab != "closed":
+        raise ConfigError(f"model.vocab={model.vocab!r} is only read by model=text (model.kind={model.kind!r})")
 
 
 def check_cache_dir(path: str) -> None:

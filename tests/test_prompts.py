@@ -4,12 +4,21 @@ what it says."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 from scipy import stats
 
+from harness.models import build_network, predict_proba
+from harness.offline.freeze import exported_proba, optimise_and_freeze
+from harness.run import run
 from harness.streams import DriftSchedule
 from harness.streams.prompts import PromptsStream
+from harness.text_model import TextNet
+from tests.conftest import compose_config
 
 
 def prompts(kind="none", severity=1.0, **params) -> PromptsStream:
@@ -111,3 +120,72 @@ def test_label_shift_moves_the_intent_prior():
     data = stream.deploy()
     share = np.bincount(data.y[300:], minlength=stream.n_classes) / len(data.y[300:])
     assert share[0] == pytest.approx(stream.minority_prior, abs=0.03)
+
+
+# -- model=text ----------------------------------------------------------------------------------
+
+def test_closed_vocabulary_maps_unseen_tokens_to_unk_and_padding_to_zero():
+    train = np.array([[5, 9, 0], [9, 30, 2]], dtype=np.float32)
+    net = build_network("text", n_features=3, n_classes=2, width=4, depth=1, inputs=train)
+    rows = net.index(torch.tensor([[2, 5, 9, 30, 7, 0, 31, 1]], dtype=torch.float32)).tolist()[0]
+    vocabulary = {token: i + 2 for i, token in enumerate(sorted({2, 5, 9, 30}))}  # 0 pad, 1 <unk>
+    expected = [vocabulary.get(t, 1) if t else 0 for t in [2, 5, 9, 30, 7, 0, 31, 1]]
+    assert rows == expected
+    assert net.embedding.num_embeddings == len(vocabulary) + 2
+
+
+def test_the_frozen_closed_vocabulary_cannot_tell_unseen_words_apart():
+    train = np.array([[1, 2, 3, 0]], dtype=np.float32)
+    net = build_network("text", n_features=4, n_classes=3, width=8, depth=1, inputs=train)
+    a, b = predict_proba(net, np.array([[40, 41, 0, 0]])), predict_proba(net, np.array([[50, 0, 0, 0]]))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_hashed_vocabulary_spreads_ids_over_its_buckets_and_learns_unseen_words():
+    net = build_network("text:hashed:1024", n_features=4, n_classes=2, width=8, depth=0)
+    ids = torch.arange(1, 201, dtype=torch.float32)[:, None]
+    rows = net.index(ids).ravel()
+    assert rows.min() >= 1 and rows.max() <= 1024 and len(set(rows.tolist())) >= 190
+    assert net.index(torch.zeros(1, 4)).tolist() == [[0, 0, 0, 0]]
+    # a word never seen in training gets a row of its own, so a gradient step can teach it
+    x = torch.tensor([[77, 0, 0, 0]], dtype=torch.float32)
+    before = torch.softmax(net(x), 1)[0, 1].item()
+    optimizer = torch.optim.SGD(net.parameters(), lr=1.0)
+    for _ in range(20):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), torch.tensor([1])).backward()
+        optimizer.step()
+    assert torch.softmax(net(x), 1)[0, 1].item() > max(0.9, before)
+    with pytest.raises(Exception, match="text:hashed:<buckets>"):
+        build_network("text:hashed:many", n_features=4, n_classes=2, width=8, depth=0)
+
+
+@pytest.mark.parametrize("vocab", ["closed", "hashed"])
+def test_export_and_cache_reproduce_the_frozen_text_model(tmp_path, vocab):
+    overrides = ["stream=prompts", "model=text", f"model.vocab={vocab}", "strategy=[frozen]", "save_stream=true",
+                 "offline.max_epochs=5"]
+    for part in ("a", "b"):  # b loads the frozen model from the cache a stored
+        run(compose_config(overrides), tmp_path / part)
+    assert json.loads((tmp_path / "b" / "result.json").read_text())["offline_cache"] == "hit"
+    deploy = pd.read_parquet(tmp_path / "b" / "stream_deploy.parquet")
+    X = deploy[[f"x_{i}" for i in range(12)]].to_numpy(np.float32)
+    served = pd.read_parquet(tmp_path / "b" / "predictions.parquet").query("strategy == 'frozen'")
+    for part in ("a", "b"):
+        proba = exported_proba(tmp_path / part / "frozen_model.pt2", X)
+        np.testing.assert_allclose(proba, served[[f"p_{k}" for k in range(4)]].to_numpy(), atol=1e-6)
+    stream = PromptsStream(DriftSchedule("covariate", "sudden", 1.0, 500, 0), n_offline=800, n_deploy=1200)
+    assert deploy["text"].tolist() == stream.words(X)
+
+
+def test_unseen_words_cost_the_closed_vocabulary_its_accuracy_confidently():
+    stream = prompts("covariate")
+    offline, deploy = stream.offline(), stream.deploy()
+    frozen = optimise_and_freeze(
+        offline, model_kind="text", depth=1, n_classes=4, n_trials=1, max_epochs=20, patience=3,
+        space={"lr": [0.01], "batch_size": [32], "weight_decay": [0.0], "width": [32]}, calibrate=True, seed=0,
+    )  # fmt: skip
+    assert isinstance(frozen.module.net, TextNet)
+    proba = predict_proba(frozen.module, deploy.X).numpy()
+    right = proba.argmax(1) == deploy.y
+    assert right[:300].mean() > 0.75
+    assert right[:300].mean() - right[300:].mean() > 0.2
