@@ -12,11 +12,18 @@ import pytest
 import torch
 from scipy import stats
 
+from hydra.utils import instantiate
+from river import evaluate, metrics
+
+from harness.checks import build_strategies
 from harness.models import build_network, predict_proba
 from harness.offline.freeze import exported_proba, optimise_and_freeze
+from harness.replay import replay
 from harness.run import run
-from harness.streams import DriftSchedule
+from harness.streams import DriftSchedule, build_stream
+from harness.strategies.river import to_text
 from harness.streams.prompts import PromptsStream
+from harness.testing import check_strategy
 from harness.text_model import TextNet
 from tests.conftest import compose_config
 
@@ -189,3 +196,46 @@ def test_unseen_words_cost_the_closed_vocabulary_its_accuracy_confidently():
     right = proba.argmax(1) == deploy.y
     assert right[:300].mean() > 0.75
     assert right[:300].mean() - right[300:].mean() > 0.2
+
+
+# -- River text baselines ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["river_text_nb", "river_text_logreg"])
+def test_river_text_baselines_match_progressive_val_score(name):
+    """The harness's replay of a River text pipeline gives River's own prequential accuracy on the
+    same queries, warm-started on the same offline queries. (The strings are those of ``to_text``:
+    River's default tokenizer would drop the one-letter words of the table, such as ``u`` and ``i``.)"""
+    cfg = compose_config(["stream=prompts", "drift.kind=covariate", f"strategy=[{name}]"])
+    stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
+    offline, deploy = stream.offline(), stream.deploy()
+    strategy = build_strategies(cfg.strategy)[name]
+    strategy.fit_offline(offline, None)
+    proba = replay(deploy, {name: strategy}, n_classes=stream.n_classes, progress=False)[name].proba
+
+    river_model = instantiate(cfg.strategy[name].model)  # a fresh pipeline from the same config
+    for X, y in ((offline.X_train, offline.y_train), (offline.X_val, offline.y_val)):
+        for text, label in zip(to_text(X), y.tolist()):
+            river_model.learn_one(text, label)
+    metric = evaluate.progressive_val_score(list(zip(to_text(deploy.X), deploy.y.tolist())), river_model,
+                                            metrics.Accuracy())
+    ours = (proba.argmax(axis=1) == deploy.y).mean()
+    assert ours == pytest.approx(metric.get(), abs=1 / len(deploy))  # at most one tie broken otherwise
+
+
+@pytest.mark.parametrize("name", ["river_text_nb", "river_text_logreg"])
+def test_river_text_baselines_keep_the_strategy_contract(name):
+    cfg = compose_config(["stream=prompts", f"strategy=[{name}]", "stream.n_classes=3"])
+    check_strategy(lambda: build_strategies(cfg.strategy)[name], name=name)
+
+
+def test_river_text_pipelines_grow_their_vocabulary_online():
+    cfg = compose_config(["stream=prompts", "drift.kind=novel", "strategy=[river_text_nb]"])
+    stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
+    offline, deploy = stream.offline(), stream.deploy()
+    strategy = build_strategies(cfg.strategy)["river_text_nb"]
+    strategy.fit_offline(offline, None)
+    proba = replay(deploy, {"nb": strategy}, n_classes=stream.n_classes, progress=False)["nb"].proba
+    right = proba.argmax(1) == deploy.y
+    late_novel = deploy.novel & (deploy.t >= 900)
+    assert right[late_novel].mean() > 0.8  # words never seen offline, learned from the stream
