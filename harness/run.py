@@ -147,8 +147,9 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         write_table(output_dir / "detections.csv", detections_table(records))
     if cfg.save_stream:
         write_stream(output_dir, offline, deploy, getattr(stream, "words", None))
+    oov = stream.oov_share(deploy.X) if callable(getattr(stream, "oov_share", None)) else None
     write_stream_view(output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes,
-                      window=cfg.metrics.window)  # fmt: skip
+                      window=cfg.metrics.window, oov=oov)  # fmt: skip
     if draws_figures(cfg):
         plot_run(output_dir)
         plot_stream(output_dir)

@@ -43,7 +43,7 @@ RUN = [
     ("+sed=3", "sed is not a key of the configuration (did you mean 'seed'?)"),
     # stream: every family
     ("stream.family=elec2", "stream.family='elec2' is not one of ['agrawal', 'bananas', "),
-    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'random_rbf', 'sea', 'sine', 'stagger', 'teacher', 'custom'] (did you mean 'teacher'?)"),
+    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'prompts', 'random_rbf', 'sea', 'sine', 'stagger', 'teacher', 'custom'] (did you mean 'teacher'?)"),
     ("+stream.foo=1", "stream.foo is not a key of stream=teacher; allowed: " + TEACHER),
     ("+stream.n_featurs=5", "stream.n_featurs is not a key of stream=teacher (did you mean 'n_features'?)"),
     ("stream.gain=nan", "stream.gain=nan is not a finite number"),
@@ -106,10 +106,13 @@ RUN = [
     ("stream=sea drift=incremental", "drift.pattern='incremental' is not supported by stream=sea"),
     ("stream=sea drift=covariate", "drift.kind='covariate' is not supported by stream=sea"),
     # model
-    ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic', 'pretrained']"),
+    ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic', 'text', 'pretrained']"),
+    ("model=text model.vocab=open", "model.vocab='open' is not one of ['closed', 'hashed']"),
+    ("model=text model.vocab=hashed model.buckets=0", "model.buckets=0 must be >= 1"),
+    ("model.vocab=hashed", "model.vocab='hashed' is only read by model=text (model.kind='mlp')"),
     ("model.depth=-1", "model.depth=-1 must be >= 0"),
     ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
-    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'path', '_target_', 'weights', "),
+    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'vocab', 'buckets', 'path', '_target_', 'weights', "),
     # offline
     ("offline.n_trials=0", "offline.n_trials=0 must be >= 1"),
     ("offline.max_epochs=0", "offline.max_epochs=0 must be >= 1"),

@@ -239,3 +239,14 @@ def test_river_text_pipelines_grow_their_vocabulary_online():
     right = proba.argmax(1) == deploy.y
     late_novel = deploy.novel & (deploy.t >= 900)
     assert right[late_novel].mean() > 0.8  # words never seen offline, learned from the stream
+
+
+def test_stream_view_shows_the_vocabulary_overlap(tmp_path):
+    run(compose_config(["stream=prompts", "drift.kind=novel", "model=text", "strategy=[frozen]", "figures=true",
+                        "offline.max_epochs=3"]), tmp_path)
+    timeline = pd.read_csv(tmp_path / "stream_timeline.csv").drop_duplicates("t_end")
+    before, after = timeline[timeline.t_end <= 500], timeline[timeline.t_end > 600]
+    assert before.oov_share.max() == 0
+    # novel queries (0.3 of them) have every token out of vocabulary
+    assert after.oov_share.mean() == pytest.approx(0.3, abs=0.08)
+    assert (tmp_path / "stream.png").stat().st_size > 10_000
