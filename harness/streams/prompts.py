@@ -14,9 +14,10 @@ turns rows back into text. Id order carries no meaning (the table is built per s
 
 Drift, at full strength (``severity * amount = 1``):
 
-- ``covariate``: every query comes from an unseen paraphrase template of its intent (unseen
-  keywords, offline fillers, slots from the offline and unseen slot words); the chance of an unseen
-  template is ``severity * amount``; intents keep their meaning.
+- ``covariate``: every query that has a keyword comes from an unseen paraphrase template of its
+  intent (unseen keywords, offline and unseen fillers, slots from the offline and unseen slot
+  words); the chance of an unseen template is ``severity * amount``; the ambiguous queries stay as
+  they were, so intents keep their meaning and the Bayes error its value.
 - ``concept``: the queries of ``concept_share`` of each intent's offline templates (the "phrases")
   now mean the next intent (``(y + 1) mod K``), each with chance ``severity * amount``.
 - ``label``: the intent prior moves to the target prior (class 0 the minority with
@@ -224,8 +225,8 @@ class PromptsStream(Stream):
         shifted = kind_rng.random(n) < amount
         novel = (kind_rng.random(n) < share * self.novel_share * s.severity) & (s.kind == "novel")
         group = np.where(ambiguous, AMBIGUOUS, SEEN)
-        if s.kind == "covariate":
-            group = np.where(shifted, UNSEEN, group)
+        if s.kind == "covariate":  # the ambiguous queries stay as they were: no intent gains a keyword
+            group = np.where(shifted & ~ambiguous, UNSEEN, group)
         group = np.where(novel, NOVEL, group)
         table, _, groups = self.templates
         first = {g: int(np.flatnonzero(groups == g)[0]) for g in range(4)}
@@ -255,7 +256,7 @@ class PromptsStream(Stream):
         """The drift in concrete units and the token table, for ``stream.json``."""
         s = self.schedule
         units = {
-            "covariate": {"unseen_template_share": s.severity},
+            "covariate": {"unseen_template_share": s.severity * (1 - self.ambiguous_share)},
             "concept": {"changed_phrases_per_intent": round(self.concept_share * self.n_templates),
                         "chance": s.severity},
             "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
