@@ -16,7 +16,7 @@ import colorsys
 import hashlib
 
 # Distinct hues (Trubetskoy's 20 distinct colours, the light ones dropped): every strategy of
-# conf/strategy/ can share one figure (the cost study draws 15 of the 19).
+# conf/strategy/ can share one figure (the cost study draws 15 of the 21).
 STRATEGY_COLORS = {
     "frozen": "#000000",
     "frozen_ensemble": "#911eb4",
