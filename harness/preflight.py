@@ -21,7 +21,7 @@ from harness.monitor import check_monitor
 def preflight(cfg: DictConfig) -> tuple:
     """``(stream, strategies)`` built from ``cfg`` after every check; raises ConfigError."""
     stream, strategies = build_checked(cfg)
-    check_monitor(cfg)
+    check_monitor(cfg, stream.n_deploy)
     return stream, strategies
 
 

