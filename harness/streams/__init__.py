@@ -66,8 +66,8 @@ def build_stream(stream: Mapping, drift: Mapping, seed: int):
         return cls(schedule, seed=seed, **params)
     for key, value, supported in (("kind", schedule.kind, cls.kinds), ("pattern", schedule.pattern, patterns_of(cls))):
         if value not in supported:
-            able = [name for name, other in FAMILIES.items() if not getattr(other, "natural_drift", False)
-                    and value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip
+            able = [name for name, other in FAMILIES.items()
+                    if value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip
             raise ConfigError(
                 f"drift.{key}={value!r} is not supported by stream={family} (it supports {list(supported)}); "
                 f"streams that support it: {able}"

@@ -32,6 +32,8 @@ class TableStream:
 
     family = "table"
     natural_drift = True  # drift.* is not applied: build_stream accepts any kind and pattern
+    kinds: tuple[str, ...] = ()  # no drift.kind is generated: the drift is the data's own
+    patterns: tuple[str, ...] = ()
 
     def __init__(
         self,
