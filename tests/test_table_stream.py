@@ -120,8 +120,7 @@ def test_declared_change_points_define_phases_and_score_detections(tmp_path):
                                 "strategy=[frozen,retrain_triggered]")
     cfg = compose_config(overrides, tiny=False)
     result = run(cfg, tmp_path / "run")
-    declared = {"known": True, "source": "declared by stream.change_points", "change_points": [150, 300]}
-    assert result.result["drift"] == declared
+    assert result.result["drift"]["known"] is True and result.result["drift"]["change_points"] == [150, 300]
     assert set(result.summary.phase) == {"pre", "post", "all"}
     assert result.summary.set_index(["strategy", "phase"]).loc[("frozen", "pre"), "n"] == 150
     assert "drift_induced_error" in result.result["strategies"]["frozen"]
