@@ -33,7 +33,7 @@ from hydra.utils import instantiate
 import harness
 from harness import config
 from harness.config import DriftConf
-from harness.streams.schemas import TeacherConf
+from harness.streams.schemas import SCHEMAS
 from harness.offline import optimise_and_freeze
 from harness.replay import replay
 from harness.checks import build_strategies
@@ -92,7 +92,7 @@ def main() -> None:
 
     cfg = strategy_nodes(list(RIVER))
     n_max = int(max(RIVER.values()) * scale)
-    stream = build_stream(asdict(TeacherConf(n_offline=1000, n_deploy=n_max)), asdict(DriftConf(onset=n_max // 2)), 0)
+    stream = build_stream(asdict(SCHEMAS["teacher"](n_offline=1000, n_deploy=n_max)), asdict(DriftConf(onset=n_max // 2)), 0)
     offline, deploy_all = stream.offline(), stream.deploy()
     offline_X = np.concatenate([offline.X_train, offline.X_val])
     offline_rows, offline_y = to_dicts(offline_X), np.concatenate([offline.y_train, offline.y_val]).tolist()

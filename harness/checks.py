@@ -32,8 +32,10 @@ from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
 from harness.offline.tune import PRUNERS, SAMPLERS
 from harness.strategies.base import missing_members, missing_methods
-from harness.streams import build_stream
+from harness.streams import CUSTOM, build_stream
+from harness.streams.families import stream_class
 from harness.streams.schemas import SCHEMAS
+from harness.streams.stream import config_keys
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
@@ -65,11 +67,12 @@ def build_checked(cfg: DictConfig):
 
 
 def check_keys(cfg: DictConfig) -> None:
-    """Every key is one of its schema's fields: ``+key=value`` adds keys the schema never saw."""
+    """Every key is one of its schema's fields (a stream's: its constructor's arguments): ``+key=value``
+    adds keys the schema never saw."""
     validate.known_keys("", cfg, [f.name for f in dataclasses.fields(Config)])
-    validate.choice("stream.family", cfg.stream.family, sorted(SCHEMAS))
-    allowed = [f.name for f in dataclasses.fields(SCHEMAS[cfg.stream.family])]
-    validate.known_keys("stream", cfg.stream, allowed, node=f"stream={cfg.stream.family}")
+    cls = stream_class(cfg.stream)  # a user's stream class is imported and checked here
+    allowed = ["family", *(["_target_"] if cfg.stream.family == CUSTOM else []), *config_keys(cls)]
+    validate.known_keys("stream", cfg.stream, allowed, node=f"stream={cls.name()}")
     for where, schema in GROUPS.items():
         validate.known_keys(where, OmegaConf.select(cfg, where), [f.name for f in dataclasses.fields(schema)])
 

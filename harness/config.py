@@ -93,7 +93,8 @@ class Config:
     rerun: bool = False  # redo a job whose result.json says it finished
     threads: int = 1
     figures: Optional[bool] = None  # per-run figures; None: drawn by single runs, not by sweep jobs
-    # typed by the selected conf/stream/<family>.yaml, which extends its schema (harness/streams/schemas.py)
+    # typed by the selected conf/stream/<family>.yaml, which extends its schema (derived from the family's
+    # constructor in harness/streams/schemas.py); stream=custom: a user's Stream class, checked before any compute
     stream: Any = MISSING
     drift: DriftConf = field(default_factory=DriftConf)
     model: ModelConf = field(default_factory=ModelConf)

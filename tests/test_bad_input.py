@@ -44,7 +44,7 @@ RUN = [
     ("+sed=3", "sed is not a key of the configuration (did you mean 'seed'?)"),
     # stream: every family
     ("stream.family=elec2", "stream.family='elec2' is not one of ['agrawal', 'bananas', "),
-    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'random_rbf', 'sea', 'sine', 'stagger', 'table', 'teacher', 'weather'] (did you mean 'teacher'?)"),
+    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'random_rbf', 'sea', 'sine', 'stagger', 'table', 'teacher', 'weather', 'custom'] (did you mean 'teacher'?)"),
     ("+stream.foo=1", "stream.foo is not a key of stream=teacher; allowed: " + TEACHER),
     ("+stream.n_featurs=5", "stream.n_featurs is not a key of stream=teacher (did you mean 'n_features'?)"),
     ("stream.gain=nan", "stream.gain=nan is not a finite number"),
@@ -186,6 +186,17 @@ RUN = [
     ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
     ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
     ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
+    # a user's own stream (tests/user_streams.py)
+    ("stream=custom", "stream=custom needs stream._target_=<module.Class>, a subclass of harness.streams.Stream"),
+    ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),
+    ("stream=custom stream._target_=collections.OrderedDict", "stream._target_='collections.OrderedDict' is not a subclass of harness.streams.Stream"),
+    ("stream=custom stream._target_=tests.user_streams.NoClasses", "stream._target_='tests.user_streams.NoClasses' declares no n_classes: take it as an argument"),
+    ("stream=custom stream._target_=tests.user_streams.NoDeploy", "stream._target_='tests.user_streams.NoDeploy' lacks the stream's deploy()"),
+    ("stream=custom stream._target_=tests.user_streams.NoFeatures", "stream=tests.user_streams.NoFeatures sets no n_features: its constructor must set self.n_features"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?); allowed: ['family', '_target_', 'n_offline', 'val_fraction', 'n_deploy', 'n_classes', 'n_features', 'distance', 'flip']"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=tests.user_streams.Blobs"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs +stream.n_features=2.5", "stream.n_features=2.5 is not an integer"),
+    ("stream=custom stream._target_=tests.user_streams.CountsClasses stream.n_classes=two", "stream.n_classes='two' is not an integer"),
 ]
 
 # stream=table and stream=weather: {data} is a directory of files the test writes (see table_files):
@@ -213,7 +224,7 @@ TABLE = [
     ("stream=table stream.path={data}/good.csv stream.target=y strategy=[oracle]", "strategy oracle needs the post-drift concept, which stream=table cannot generate (a table of real data)"),
     ("stream=weather stream.n_deploy=null stream.n_offline=18100", "stream.n_offline=18100 is outside [10, 18059]: "),
     ("stream=weather stream.n_deploy=null stream.change_points=[20000]", "stream.change_points[0]=20000 is outside [1, stream.n_deploy=17359)"),
-    ("stream=weather stream.n_classes=3", "stream.n_classes=3 differs from the 2 classes of column 'rain'"),
+    ("stream=weather stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=weather"),
 ]
 
 # Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.
@@ -246,6 +257,7 @@ CLI = [
     ("+drift.sevrity=0.5", "error: drift.sevrity is not a key of drift (did you mean 'severity'?)"),
     ("strategy=[frozen,frozen]", "error: strategy=[frozen,frozen] names frozen twice"),
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
+    ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "error: stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?)"),
 ]
 
 

@@ -134,7 +134,7 @@ def test_concept_changes_the_gaussian_posterior():
 
 def river_old_concept(family: str, stream, n: int) -> np.ndarray:
     """Labels of River's own generator for the offline concept, same seed, whole sequence."""
-    p = stream.params
+    p = stream.describe()
     generator = {
         "sea": lambda: synth.SEA(variant=p["concept"], noise=p["noise"], seed=stream.seed),
         "agrawal": lambda: synth.Agrawal(classification_function=p["concept"], seed=stream.seed),

@@ -71,7 +71,7 @@ def test_deployment_is_every_later_row_once_in_file_order(table_run):
     np.testing.assert_array_equal(offline[["x_0", "x_1"]].to_numpy(), features[:N_OFFLINE])
     assert offline.split.tolist() == ["train"] * 375 + ["val"] * 125  # the last quarter, in order
     stream = json.loads((result.output_dir / "stream.json").read_text())
-    assert stream["features"] == ["a", "b"] and stream["ignored_columns"] == ["city", "day"]
+    assert stream["feature_columns"] == ["a", "b"] and stream["ignored_columns"] == ["city", "day"]
     assert stream["drift_config"]["applied"] is False
 
 

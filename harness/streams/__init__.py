@@ -1,5 +1,7 @@
 """Streams whose drift is known exactly (synthetic families, River's generators, real data with
-induced shift) and tables of real data with their own, natural drift (a user's file, NOAA weather). :func:`build_stream` checks every value before anything is drawn."""
+induced shift), tables of real data with their own, natural drift (a user's file, NOAA weather), and
+a user's own :class:`Stream` subclass (``stream=custom stream._target_=...``).
+:func:`build_stream` checks every value before anything is drawn."""
 
 from __future__ import annotations
 
@@ -8,71 +10,33 @@ from dataclasses import fields
 
 from harness import validate
 from harness.errors import ConfigError
-from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData
-from harness.streams.gaussian import GaussianClassesStream
-from harness.streams.real import BananasStream, PhishingStream
-from harness.streams.schemas import SCHEMAS
-from harness.streams.river_generators import (
-    AgrawalStream,
-    HyperplaneStream,
-    LEDStream,
-    MixedStream,
-    RandomRBFDriftStream,
-    SEAStream,
-    SineStream,
-    STAGGERStream,
-)
-from harness.streams.table import TableStream
-from harness.streams.teacher import TeacherStream
-from harness.streams.weather import WeatherStream
-
-FAMILIES = {
-    cls.family: cls
-    for cls in (
-        TeacherStream,
-        GaussianClassesStream,
-        SEAStream,
-        AgrawalStream,
-        HyperplaneStream,
-        RandomRBFDriftStream,
-        STAGGERStream,
-        SineStream,
-        MixedStream,
-        LEDStream,
-        PhishingStream,
-        BananasStream,
-        TableStream,
-        WeatherStream,
-    )
-}
+from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
+from harness.streams.families import CUSTOM, FAMILIES, stream_class
+from harness.streams.stream import Stream, check_types, config_keys, parameters
 
 
-def patterns_of(cls) -> tuple[str, ...]:
-    return getattr(cls, "patterns", PATTERNS)
-
-
-def build_stream(stream: Mapping, drift: Mapping, seed: int):
-    """The stream named by ``stream.family`` with the drift ``drift``; checks every value, draws nothing.
-    Keys are checked against the family's schema and :class:`DriftSchedule`, then each value."""
-    params = dict(stream)
-    family = validate.choice("stream.family", params.pop("family"), sorted(FAMILIES))
-    cls = FAMILIES[family]
+def build_stream(stream: Mapping, drift: Mapping, seed: int) -> Stream:
+    """The stream of the node ``stream`` (``stream.family``, or ``stream._target_`` for a user's
+    class) with the drift ``drift``; checks every value, draws nothing. Keys are checked against the
+    class's constructor and :class:`DriftSchedule`, then each value."""
+    cls = stream_class(stream)
+    keys = [key for key in stream if key not in ("family", "_target_")]
+    validate.known_keys("stream", keys, config_keys(cls), node=f"stream={cls.name()}")
+    params = {key: stream[key] for key in keys}
+    check_types(cls, params)
     validate.seed("seed", seed)
-    allowed = [f.name for f in fields(SCHEMAS[family]) if f.name != "family"]
-    validate.known_keys("stream", params, allowed, node=f"stream={family}")
     validate.known_keys("drift", drift, [f.name for f in fields(DriftSchedule)])
     schedule = DriftSchedule(**dict(drift))
-    if getattr(cls, "natural_drift", False):  # real data: drift.* is recorded as ignored, not applied
-        return cls(schedule, seed=seed, **params)
-    for key, value, supported in (("kind", schedule.kind, cls.kinds), ("pattern", schedule.pattern, patterns_of(cls))):
-        if value not in supported:
-            able = [name for name, other in FAMILIES.items()
-                    if value in (other.kinds if key == "kind" else patterns_of(other))]  # fmt: skip
-            raise ConfigError(
-                f"drift.{key}={value!r} is not supported by stream={family} (it supports {list(supported)}); "
-                f"streams that support it: {able}"
-            )
-    return cls(schedule, seed=seed, **params)
+    problem = cls.unsupported(schedule)
+    if problem:
+        key, value, supported = problem
+        able = [name for name, other in FAMILIES.items() if value in (other.kinds if key == "kind" else other.patterns)]
+        raise ConfigError(
+            f"drift.{key}={value!r} is not supported by stream={cls.name()} (it supports {list(supported)}); "
+            f"streams that support it: {able}"
+        )
+    return cls.from_config(schedule, seed=seed, **params)
 
 
-__all__ = ["DeployData", "DriftSchedule", "OfflineData", "build_stream", "FAMILIES", "KINDS", "PATTERNS"]
+__all__ = ["CUSTOM", "DeployData", "DriftSchedule", "FAMILIES", "KINDS", "OfflineData", "PATTERNS", "Stream",
+           "build_stream", "deploy_data", "parameters", "split_offline"]

@@ -1,4 +1,5 @@
-"""What every stream shares: the drift schedule, the data it hands out, and input checks."""
+"""What every stream works with: the drift schedule, the data it hands out, and input checks (the
+``Stream`` base class itself is in :mod:`harness.streams.stream`)."""
 
 from __future__ import annotations
 
@@ -57,17 +58,10 @@ class DriftSchedule:
         if no_ramp:
             object.__setattr__(self, "width", 0)
 
-    def check(self, n_deploy: int, kinds: tuple[str, ...], family: str, patterns: tuple[str, ...] = PATTERNS) -> None:
+    def check(self, n_deploy: int) -> None:
         """Raise ConfigError naming the key, the value and what is allowed; each key on its own was
-        checked when the schedule was made, what depends on the stream is checked here."""
-        if self.kind not in kinds:
-            raise ConfigError(
-                f"drift.kind={self.kind!r} is not supported by stream={family} (it supports {list(kinds)})"
-            )
-        if self.pattern not in patterns:
-            raise ConfigError(
-                f"drift.pattern={self.pattern!r} is not supported by stream={family} (it supports {list(patterns)})"
-            )
+        checked when the schedule was made, what depends on the stream's length is checked here
+        (which kinds and patterns a stream supports: :meth:`harness.streams.Stream.check_support`)."""
         if not 0 <= self.onset < n_deploy:
             raise ConfigError(f"drift.onset={self.onset} is outside [0, stream.n_deploy={n_deploy})")
         ramps = self.pattern in ("gradual", "incremental") or (

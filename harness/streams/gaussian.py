@@ -32,7 +32,6 @@ from harness.streams.base import (
     OfflineData,
     check_count,
     check_positive,
-    check_sizes,
     deploy_data,
     split_offline,
 )
@@ -45,11 +44,12 @@ from harness.streams.shift import (
     target_prior,
     unit_vector,
 )
+from harness.streams.stream import Stream
 
 _MODEL, _DRIFT, _OFFLINE, _DEPLOY, _POST = range(5)
 
 
-class GaussianClassesStream:
+class GaussianClassesStream(Stream):
     family = "gaussian_classes"
     kinds = ("none", "covariate", "concept", "label", "novel")
 
@@ -57,12 +57,8 @@ class GaussianClassesStream:
         self,
         schedule: DriftSchedule,
         *,
-        seed: int = 0,
         n_features: int = 10,
         n_classes: int = 3,
-        n_offline: int = 4000,
-        val_fraction: float = 0.25,
-        n_deploy: int = 8000,
         separation: float = 2.0,
         rotation_deg: float = 90.0,
         shift_sd: float = 2.0,
@@ -72,10 +68,11 @@ class GaussianClassesStream:
         novel_distance: float = 10.0,
         novel_spread: float = 2.0,
         novel_share: float = 0.3,
+        **common,
     ):
         check_count("stream.n_features", n_features, 2)
         check_count("stream.n_classes", n_classes, 2)
-        check_sizes(n_offline, val_fraction, n_deploy)
+        super().__init__(schedule, **common)
         check_positive("stream.separation", separation, 0)
         check_shift(
             rotation_deg=rotation_deg,
@@ -88,21 +85,15 @@ class GaussianClassesStream:
         check_minority_prior(minority_prior, n_classes)
         self.prior = majority_prior(offline_majority, n_classes)
         self.offline_majority = offline_majority
-        schedule.check(n_deploy, self.kinds, self.family)
-        self.schedule, self.seed = schedule, seed
         self.n_features, self.n_classes = n_features, n_classes
-        self.n_offline, self.val_fraction, self.n_deploy = n_offline, val_fraction, n_deploy
         self.separation, self.rotation_deg = separation, rotation_deg
         self.shift_sd, self.scale, self.minority_prior = shift_sd, scale, minority_prior
         self.novel_distance, self.novel_spread, self.novel_share = novel_distance, novel_spread, novel_share
 
-    def _rng(self, *purpose: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, *purpose])
-
     @cached_property
     def _mixture(self) -> tuple[np.ndarray, np.ndarray]:
         """Class means ``(K, d)`` and standard deviations ``(K, d)``."""
-        rng = self._rng(_MODEL)
+        rng = self.rng(_MODEL)
         directions = rng.normal(size=(self.n_classes, self.n_features))
         means = self.separation * directions / np.linalg.norm(directions, axis=1, keepdims=True)
         return means, rng.uniform(0.5, 2.0, size=(self.n_classes, self.n_features))
@@ -110,7 +101,7 @@ class GaussianClassesStream:
     @cached_property
     def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rotation basis ``(d, d)``, translation direction and novel-cluster direction ``(d,)``."""
-        rng = self._rng(_DRIFT)
+        rng = self.rng(_DRIFT)
         q, _ = np.linalg.qr(rng.normal(size=(self.n_features, self.n_features)))
         return q, unit_vector(rng, self.n_features), unit_vector(rng, self.n_features)
 
@@ -137,7 +128,7 @@ class GaussianClassesStream:
         return rotate_planes(x, self._drift_geometry[0], degrees)
 
     def offline(self) -> OfflineData:
-        rng = self._rng(_OFFLINE)
+        rng = self.rng(_OFFLINE)
         y = rng.choice(self.n_classes, size=self.n_offline, p=self.prior)
         return split_offline(self._conditional(y, rng), y, self.val_fraction)
 
@@ -148,15 +139,13 @@ class GaussianClassesStream:
         """``n_offline`` fresh samples (split like the offline data) of the concept after the drift,
         fully applied at the run's severity: what an oracle trains on. Drawn from their own RNG
         stream, so they share no sample with the deployment stream."""
-        s = self.schedule
-        after = DriftSchedule(s.kind, "sudden", s.severity if s.pattern != "none" else 0.0, 0, 0)
-        data = self._draw(after, self.n_offline, _POST)
+        data = self._draw(self.post_drift_schedule(), self.n_offline, _POST)
         return split_offline(data.X, data.y, self.val_fraction)
 
     def _draw(self, s: DriftSchedule, n: int, purpose: int) -> DeployData:
         """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``."""
-        rng = self._rng(purpose)
-        kind_rng = self._rng(purpose, 1)
+        rng = self.rng(purpose)
+        kind_rng = self.rng(purpose, 1)
         share = s.amount(np.arange(n), rng)
         amount = share * s.severity
         y = rng.choice(self.n_classes, size=n, p=self.prior)
@@ -180,19 +169,15 @@ class GaussianClassesStream:
             y[novel] = self._label(x[novel], kind_rng)
         return deploy_data(s, x, y, novel)
 
-    def describe(self) -> dict:
-        """Parameters and the drift in concrete units, for ``stream.json``."""
+    def details(self) -> dict:
+        """The drift in concrete units, for ``stream.json``."""
         s = self.schedule
+        target = target_prior(self.n_classes, self.minority_prior)
         units = {
             "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
             "concept": {"rotation_deg": s.severity * self.rotation_deg},
-            "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
-                                       + (1 - s.severity) * self.prior).tolist()},  # fmt: skip
+            "label": {"target_prior": (s.severity * target + (1 - s.severity) * self.prior).tolist()},
             "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
-                      "share": self.novel_share},  # fmt: skip
+                      "share": self.novel_share},
         }
-        params = ("seed", "n_features", "n_classes", "n_offline", "val_fraction", "n_deploy", "separation",
-                  "rotation_deg", "shift_sd", "scale", "offline_majority", "minority_prior", "novel_distance",
-                  "novel_spread", "novel_share")  # fmt: skip
-        return {"family": self.family, **{p: getattr(self, p) for p in params},
-                "schedule": s.as_dict(self.n_deploy), "drift_units": units.get(s.kind, {})}  # fmt: skip
+        return {"drift_units": units.get(s.kind, {})}

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness import validate
+
 UNKNOWN = "unknown"
 
 
@@ -52,6 +54,19 @@ class NaturalDrift:
     def onset(self) -> int | None:
         """The first declared change point; None when the drift is unknown."""
         return self.points[0] if self.points else None
+
+    def check(self, n_deploy: int) -> None:
+        """Each change point is a deployment index in ``[1, n_deploy)``, increasing (what
+        :class:`~harness.streams.stream.Stream` asks of every schedule); raise ConfigError naming it.
+
+        >>> NaturalDrift((300, 200)).check(1000)
+        Traceback (most recent call last):
+        harness.errors.ConfigError: stream.change_points[1]=200 is outside [301, stream.n_deploy=1000) (deployment indices, increasing)
+        """
+        for i, point in enumerate(self.points):
+            low = self.points[i - 1] + 1 if i else 1
+            validate.integer(f"stream.change_points[{i}]", point, low, n_deploy - 1,
+                             bounds=f"[{low}, stream.n_deploy={n_deploy}) (deployment indices, increasing)")
 
     def change_points(self, n_deploy: int | None = None) -> list[int]:
         return list(self.points)

@@ -32,64 +32,46 @@ from river import datasets
 
 from harness import validate
 from harness.errors import ConfigError
-from harness.streams.base import (
-    DeployData,
-    DriftSchedule,
-    OfflineData,
-    check_count,
-    check_fraction,
-    deploy_data,
-    split_offline,
-)
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_fraction, deploy_data, split_offline
 from harness.streams.shift import check_minority_prior, draw_classes, target_prior
+from harness.streams.stream import Stream
 
 
-class RealStream:
-    """A River data set split into a biased offline sample and a deployment pool re-sampled to shift."""
+class RealStream(Stream):
+    """A River data set split into a biased offline sample and a deployment pool re-sampled to shift.
+    A subclass names the data set and the defaults that suit it (its region and its sizes)."""
 
-    family = ""
     kinds = ("none", "covariate", "concept", "label")
-    n_classes = 2
+    fixed = {"n_classes": 2}  # fixed by the data set (read by strategies as ${stream.n_classes})
     dataset = None
 
     def __init__(
         self,
         schedule: DriftSchedule,
         *,
-        seed: int = 0,
-        n_offline: int,
-        val_fraction: float = 0.25,
-        n_deploy: int = 4000,
         shift_feature: str,
-        shift_side: str = "high",
+        shift_side: str,
         quantile: float = 0.75,
-        offline_keep: float = 0.1,
+        offline_keep: float,
         minority_prior: float = 0.1,
-        n_classes: int = 2,
+        **common,
     ):
-        if n_classes != self.n_classes:
-            raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
-        check_count("stream.n_deploy", n_deploy, 1)
-        check_count("stream.n_offline", n_offline, 10)
-        check_fraction("stream.val_fraction", val_fraction)
+        super().__init__(schedule, **common)
         check_fraction("stream.quantile", quantile, 0.0, 1.0)
         check_fraction("stream.offline_keep", offline_keep, 0.0, 1.0, open_high=False)
         check_minority_prior(minority_prior, self.n_classes)
         validate.choice("stream.shift_side", shift_side, ("high", "low"))
         self.columns = [str(key) for key in next(iter(self.dataset))[0]]
         validate.choice("stream.shift_feature", shift_feature, self.columns)
-        schedule.check(n_deploy, self.kinds, self.family)
-        self.schedule, self.seed = schedule, seed
-        self.n_offline, self.val_fraction, self.n_deploy = n_offline, val_fraction, n_deploy
         self.shift_feature, self.shift_side, self.quantile = shift_feature, shift_side, quantile
         self.offline_keep, self.minority_prior = offline_keep, minority_prior
         self.n_features = len(self.columns)
         _, _, region, kept = self._rows
         if not 0 < region.mean() < 1:
             raise ConfigError(f"stream.quantile={quantile} puts every row of {shift_feature!r} on one side")
-        if not 10 <= n_offline <= kept.sum() - 100:
-            raise ConfigError(f"stream.n_offline={n_offline} is outside [10, {kept.sum() - 100}] (the rows of "
-                              f"stream={self.family} kept by the selection, less 100 for deployment)")  # fmt: skip
+        if not 10 <= self.n_offline <= kept.sum() - 100:
+            raise ConfigError(f"stream.n_offline={self.n_offline} is outside [10, {kept.sum() - 100}] (the rows "
+                              f"of stream={self.family} kept by the selection, less 100 for deployment)")
         self._deploy_rows  # refuses a stream longer than the rows left can serve, before any compute
 
     @cached_property
@@ -98,7 +80,7 @@ class RealStream:
         the selection mask (rows the biased sampling keeps)."""
         x = np.array([[float(v) for v in row.values()] for row, _ in self.dataset], dtype=float)
         y = np.array([int(label) for _, label in self.dataset], dtype=np.int64)
-        rng = np.random.default_rng([self.seed, 0])
+        rng = self.rng(0)
         order = rng.permutation(len(y))
         x, y = x[order], y[order]
         values = x[:, self.columns.index(self.shift_feature)]
@@ -129,7 +111,7 @@ class RealStream:
         s = self.schedule
         _, y, region, kept = self._rows
         pool = self._split()[1]
-        rng = np.random.default_rng([self.seed, 1])
+        rng = self.rng(1)
         amount = s.amount(np.arange(self.n_deploy), rng) * s.severity
         chance = rng.random(self.n_deploy)
         kept_rows, region_rows = -1, -2
@@ -163,42 +145,55 @@ class RealStream:
         s = self.schedule
         x, y, region, _ = self._rows
         index = self._deploy_rows
-        amount = s.amount(np.arange(self.n_deploy), np.random.default_rng([self.seed, 1])) * s.severity
+        amount = s.amount(np.arange(self.n_deploy), self.rng(1)) * s.severity
         labels = y[index]
         if s.kind == "concept":
-            chance = np.random.default_rng([self.seed, 2]).random(self.n_deploy)
+            chance = self.rng(2).random(self.n_deploy)
             swap = region[index] & (chance < amount)
             labels = np.where(swap, (labels + 1) % self.n_classes, labels)
         return deploy_data(s, x[index], labels)
 
-    def describe(self) -> dict:
+    def details(self) -> dict:
+        """The data set, its region and the drift in concrete units, for ``stream.json``."""
         s = self.schedule
-        _, _, region, kept = self._rows
+        _, _, region, _ = self._rows
+        target = target_prior(self.n_classes, self.minority_prior).tolist()
         units = {
             "covariate": {"share_from_region": s.severity},
             "concept": {"swap_chance_in_region": s.severity},
-            "label": {"target_prior_at_severity_1": target_prior(self.n_classes, self.minority_prior).tolist(),
-                      "share_redrawn": s.severity},  # fmt: skip
+            "label": {"target_prior_at_severity_1": target, "share_redrawn": s.severity},
         }
-        params = ("seed", "columns", "n_features", "n_classes", "n_offline", "val_fraction", "n_deploy",
-                  "shift_feature", "shift_side", "quantile", "offline_keep", "minority_prior")  # fmt: skip
         return {
-            "family": self.family,
             "dataset": type(self.dataset).__name__,
             "n_rows": len(region),
-            **{p: getattr(self, p) for p in params},
+            "columns": self.columns,
             "region_share": float(region.mean()),
             "region_share_offline": float(region[self._split()[0]].mean()),
             "rows_left_for_deployment": len(self._split()[1]),
             "repeated_rows": 0,  # every deployment row is a distinct row of the data set
-            "schedule": s.as_dict(self.n_deploy),
             "drift_units": units.get(s.kind, {}),
         }
 
 
 class PhishingStream(RealStream):
+    """Phishing's 1,250 rows, none used twice: these sizes fit every kind and severity with
+    ``drift.onset=225`` (seeds 0-3). The region: ``popup_window`` at or below its 25% quantile."""
+
     family, dataset = "phishing", datasets.Phishing()
+
+    def __init__(self, schedule: DriftSchedule, *, n_offline: int = 350, n_deploy: int = 450,
+                 shift_feature: str = "popup_window", shift_side: str = "low", offline_keep: float = 0.1, **common):
+        super().__init__(schedule, n_offline=n_offline, n_deploy=n_deploy, shift_feature=shift_feature,
+                         shift_side=shift_side, offline_keep=offline_keep, **common)
 
 
 class BananasStream(RealStream):
+    """Bananas' 5,300 rows, none used twice: these sizes fit every kind and severity with
+    ``drift.onset=1000`` (seeds 0-3). The region: feature ``2`` at or above its 75% quantile."""
+
     family, dataset = "bananas", datasets.Bananas()
+
+    def __init__(self, schedule: DriftSchedule, *, n_offline: int = 2000, n_deploy: int = 2000,
+                 shift_feature: str = "2", shift_side: str = "high", offline_keep: float = 0.05, **common):
+        super().__init__(schedule, n_offline=n_offline, n_deploy=n_deploy, shift_feature=shift_feature,
+                         shift_side=shift_side, offline_keep=offline_keep, **common)

