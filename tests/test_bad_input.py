@@ -220,6 +220,7 @@ TABLE = [
     ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[0]", "stream.change_points[0]=0 is outside [1, stream.n_deploy=1200) (deployment indices, increasing)"),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[1200]", "stream.change_points[0]=1200 is outside [1, stream.n_deploy=1200)"),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[300,200]", "stream.change_points[1]=200 is outside [301, stream.n_deploy=1200)"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.sha256=abc123", "stream.sha256='abc123' is not the SHA-256 of {data}/good.csv ("),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.dropna=1", "stream.dropna=1 is not a boolean; allowed: true, false"),
     ("stream=table stream.path={data}/good.csv stream.target=y strategy=[oracle]", "strategy oracle needs the post-drift concept, which stream=table cannot generate (a table of real data)"),
     ("stream=weather stream.n_deploy=null stream.n_offline=18100", "stream.n_offline=18100 is outside [10, 18059]: "),
