@@ -46,6 +46,7 @@ from harness.results import (
     written_files,
 )
 from harness.streams.base import KnownDrift
+from harness.streams.families import stream_class
 from harness.streams.view import write_stream_view
 from harness.sweep import record_outcome
 from harness.summary import (
@@ -290,6 +291,10 @@ def main(cfg: DictConfig) -> str:
     with job_lock(output_dir) as locked:
         if not locked:
             return refuse(output_dir, "busy", f"{output_dir} is being run by another process", single)
+        try:
+            stream_class(cfg.stream)  # before the config is resolved: ${stream_default:...} needs the class
+        except ConfigError as error:
+            return fail(output_dir, error, single)
         state = run_state(output_dir, OmegaConf.to_container(cfg, resolve=True))
         if state.state == "conflict" and not cfg.rerun:
             return refuse(output_dir, "refused", f"{state.message}; choose another directory, or rerun=true "
@@ -311,12 +316,7 @@ def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
     try:
         outcome = run(cfg, output_dir)
     except ConfigError as error:
-        write_failure(output_dir, error, cfg)
-        record_outcome(output_dir, "failed", str(error))
-        print(f"error: {error}", file=sys.stderr)
-        if single:
-            sys.exit(2)
-        return "failed"
+        return fail(output_dir, error, single, cfg)
     except Exception as error:
         write_failure(output_dir, error, cfg)
         record_outcome(output_dir, "failed", f"{type(error).__name__}: {error}")
@@ -330,6 +330,18 @@ def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
     if single:
         print(f"results: {output_dir}  ({outcome.result['wall_time_s']:.1f} s)")
     return "done"
+
+
+def fail(output_dir: Path, error: ConfigError, single: bool, cfg: DictConfig | None = None) -> str:
+    """Record a job refused for a bad config as failed and say why; a single run exits with code 2.
+    Without ``cfg`` (it could not be resolved) a finished run already in ``output_dir`` is kept."""
+    if cfg is not None or not (output_dir / RESULT).is_file():
+        write_failure(output_dir, error, cfg)
+    record_outcome(output_dir, "failed", str(error))
+    print(f"error: {error}", file=sys.stderr)
+    if single:
+        sys.exit(2)
+    return "failed"
 
 
 def refuse(output_dir: Path, state: str, message: str, single: bool) -> str:
