@@ -16,12 +16,13 @@ from omegaconf import DictConfig, open_dict, read_write
 from harness.checks import build_checked
 from harness.errors import ConfigError
 from harness.monitor import check_monitor
+from harness.streams.families import CUSTOM, stream_class, target_of
 
 
 def preflight(cfg: DictConfig) -> tuple:
     """``(stream, strategies)`` built from ``cfg`` after every check; raises ConfigError."""
     stream, strategies = build_checked(cfg)
-    check_monitor(cfg)
+    check_monitor(cfg, stream.n_deploy)
     return stream, strategies
 
 
@@ -34,11 +35,26 @@ def task_config(config: DictConfig) -> DictConfig:
 
 
 class PreflightCallback(Callback):
-    """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists."""
+    """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists, and a
+    sweep whose stream class is bad for every job before any job starts."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         try:
             preflight(task_config(config))
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        """The stream class every job shares (``stream.family``, or ``stream._target_`` when it is not
+        swept) is checked once here: resolving a job's config needs it (``${stream_default:...}``), so a
+        bad one would otherwise reach each job as an interpolation error. A swept target is left to
+        each job (:func:`harness.run.main` checks it before resolving)."""
+        stream = task_config(config).stream
+        if stream.get("family") == CUSTOM and target_of(stream) is None:
+            return
+        try:
+            stream_class(stream)
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)

@@ -87,6 +87,11 @@ class DriftSchedule:
                     "so that the old concept recurs at least once"
                 )
 
+    @property
+    def known(self) -> bool:
+        """A generated stream's drift is known exactly (a table's may not be: see streams.natural)."""
+        return True
+
     def change_points(self, n_deploy: int) -> list[int]:
         """Times at which a change of concept starts: ``[onset]``, or every switch of a recurring drift.
 

@@ -23,7 +23,9 @@ from harness.streams.river_generators import (
     STAGGERStream,
 )
 from harness.streams.stream import Stream, config_keys, config_parameters
+from harness.streams.table import TableStream
 from harness.streams.teacher import TeacherStream
+from harness.streams.weather import WeatherStream
 
 FAMILIES: dict[str, type[Stream]] = {
     cls.family: cls
@@ -40,6 +42,8 @@ FAMILIES: dict[str, type[Stream]] = {
         LEDStream,
         PhishingStream,
         BananasStream,
+        TableStream,
+        WeatherStream,
     )
 }
 CUSTOM = "custom"  # stream=custom: the class named by stream._target_
