@@ -7,6 +7,7 @@ directly with a composed config and an output directory.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import platform
 import sys
@@ -23,7 +24,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 import harness
 from harness import config
@@ -32,7 +33,6 @@ from harness.checks import check_command_line
 from harness.models import weights_sha256
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
-from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
 from harness.preflight import preflight
 from harness.results import (
@@ -76,7 +76,14 @@ def seed_everything(seed: int, threads: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    threadpool_limits(threads)  # numpy's BLAS: small products run faster on one thread
+    blas_threads().limit(limits=threads)  # numpy's BLAS: small products run faster on one thread
+
+
+@functools.cache
+def blas_threads() -> ThreadpoolController:
+    """The process's thread pools (BLAS, OpenMP), found once: a fresh search reads every loaded library
+    (10 ms a call), and the libraries are all loaded once this module is imported."""
+    return ThreadpoolController()
 
 
 def versions() -> dict:
@@ -153,6 +160,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     write_stream_view(output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes,
                       window=cfg.metrics.window)  # fmt: skip
     if draws_figures(cfg):
+        from harness.plots import plot_run, plot_stream  # matplotlib only for a run that draws
+
         plot_run(output_dir)
         plot_stream(output_dir)
 
