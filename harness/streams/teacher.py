@@ -49,6 +49,7 @@ from harness.streams.base import (
     split_offline,
 )
 from harness.streams.shift import (
+    as_slice,
     check_minority_prior,
     check_shift,
     draw_classes,
@@ -213,7 +214,7 @@ class TeacherStream:
             x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
         seen = x
         if s.kind == "concept" and amount.any():
-            moved = _as_slice(amount > 0)
+            moved = as_slice(amount > 0)
             seen = x.copy()
             seen[moved] = self._rotate(x[moved], amount[moved] * self.rotation_deg)  # what the teacher sees
         y = self._noisy(self.teacher(seen), noise_rng)
@@ -284,15 +285,3 @@ def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, 
         offsets -= lr * (freq - prior)
     return offsets - offsets.mean()
 
-
-def _as_slice(mask: np.ndarray) -> slice | np.ndarray:
-    """``mask`` ``(n,)`` bool as a slice when its true entries are one run (a sudden drift: every
-    sample from the onset on), so that selecting them neither copies nor gathers; else ``mask``.
-
-    >>> _as_slice(np.array([False, True, True])), _as_slice(np.array([True, False, True]))
-    (slice(1, 3, None), array([ True, False,  True]))
-    """
-    where = np.flatnonzero(mask)
-    if len(where) and where[-1] - where[0] + 1 == len(where):
-        return slice(int(where[0]), int(where[-1]) + 1)
-    return mask
