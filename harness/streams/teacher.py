@@ -215,7 +215,7 @@ class TeacherStream:
         seen = x
         if s.kind == "concept" and amount.any():
             moved = as_slice(amount > 0)
-            seen = x.copy()
+            seen = x.astype(np.float32)  # the precision teacher() computes in
             seen[moved] = self._rotate(x[moved], amount[moved] * self.rotation_deg)  # what the teacher sees
         y = self._noisy(self.teacher(seen), noise_rng)
         if s.kind == "label":
