@@ -117,3 +117,24 @@ def test_a_single_run_builds_its_stream_and_strategies_once():
     stale = preflight_module._checked["built"][1]
     other = preflight(task_config(hydra_config("strategy=[frozen,river_logreg]", "seed=1")))
     assert other is not stale and other[0].seed == 1  # another config never takes them
+
+
+def test_a_river_learner_is_warmed_once_per_process_for_the_same_offline_data():
+    from harness.checks import build_strategies
+    from harness.strategies import river as river_strategy
+    from tests.conftest import compose_config
+
+    cfg = compose_config(["strategy=[river_logreg,river_hat]", "seed=5"])
+    offline = build_stream(dict(cfg.stream), dict(cfg.drift), 5).offline()
+    first, second = build_strategies(cfg.strategy), build_strategies(cfg.strategy)
+    for name in first:
+        first[name].fit_offline(offline, None)
+        stored = next(reversed(river_strategy._warmed.values()))
+        second[name].fit_offline(offline, None)
+        assert next(reversed(river_strategy._warmed.values())) is stored  # found, not warmed again
+        assert second[name].model is not first[name].model and second[name].model is not stored
+        X = offline.X_val[:50]
+        assert np.array_equal(first[name].predict_proba(X), second[name].predict_proba(X))
+    cold = build_strategies(cfg.strategy)["river_logreg"]
+    cold.fit_offline(build_stream(dict(cfg.stream), dict(cfg.drift), 6).offline(), None)  # other data
+    assert not np.array_equal(cold.predict_proba(offline.X_val[:50]), first["river_logreg"].predict_proba(offline.X_val[:50]))
