@@ -8,7 +8,7 @@
 
     python benchmarks/sweep.py [--jobs 24] [--before DIR]
 
-``--before DIR`` measures another checkout first (e.g. an export of an earlier commit), in the same run.
+``--before DIR`` measures another checkout too (e.g. an export of an earlier commit), in the same run.
 """
 
 from __future__ import annotations
@@ -34,25 +34,32 @@ def timed(command: list[str], root: Path = ROOT) -> float:
     return time.perf_counter() - tic
 
 
-def measure(root: Path, jobs: int) -> dict[str, float]:
-    """Seconds of each sweep of 24 (``jobs``) cells with the code in ``root``."""
+def measure(roots: list[Path], jobs: int, *, uncached: bool = True) -> list[dict[str, float]]:
+    """Seconds of each sweep of ``jobs`` cells, for the code in each of ``roots``; the checkouts take
+    turns sweep by sweep, so that a change in the machine's load falls on all of them alike."""
     grid = f"replay.label_delay=range({jobs})"
     python = sys.executable
+    times: list[dict[str, float]] = [{} for _ in roots]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
 
-        def harness(name: str, *extra: str) -> float:
+        def harness(root: Path, name: str, *extra: str) -> float:
             return timed([python, "-m", "harness.run", "-m", grid, *TINY, *extra, f"hydra.sweep.dir={tmp / name}",
                           f"offline.cache_dir={tmp / ('cache-' + name)}"], root)
 
-        return {
-            "empty": timed([python, str(ROOT / "benchmarks" / "empty_app.py"), "-m", f"+x=range({jobs})",
-                            f"hydra.sweep.dir={tmp / 'empty'}", "hydra/hydra_logging=disabled"], root),
-            "uncached": harness("uncached", "offline.cache=false"),
-            "basic": harness("basic"),
-            "joblib": harness("joblib", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
-            "skipped": harness("basic"),
+        steps = {
+            "empty": lambda root, i: timed([python, str(ROOT / "benchmarks" / "empty_app.py"), "-m",
+                                            f"+x=range({jobs})", f"hydra.sweep.dir={tmp / f'empty{i}'}",
+                                            "hydra/hydra_logging=disabled"], root),
+            "uncached": lambda root, i: harness(root, f"uncached{i}", "offline.cache=false"),
+            "basic": lambda root, i: harness(root, f"basic{i}"),
+            "joblib": lambda root, i: harness(root, f"joblib{i}", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
+            "skipped": lambda root, i: harness(root, f"basic{i}"),
         }
+        for step, work in steps.items():
+            for i, root in enumerate(roots):
+                times[i][step] = work(root, i) if uncached or step != "uncached" else float("nan")
+    return times
 
 
 def report(times: dict[str, float], n: int) -> None:
@@ -69,19 +76,19 @@ def report(times: dict[str, float], n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=24, help="cells of the grid")
-    parser.add_argument("--before", type=Path, help="another checkout to measure first, in the same run")
+    parser.add_argument("--before", type=Path, help="another checkout to measure too, taking turns sweep by sweep")
+    parser.add_argument("--no-uncached", action="store_true", help="leave out the sweep with the cache off")
     args = parser.parse_args()
     n = args.jobs
     load = os.getloadavg()[0]
-    before = measure(args.before.resolve(), n) if args.before else None
-    after = measure(ROOT, n)
+    roots = [args.before.resolve(), ROOT] if args.before else [ROOT]
+    times = measure(roots, n, uncached=not args.no_uncached)
     print(f"{n} jobs sharing their offline data, each: {TINY[0]}, {TINY[1]}, two strategies, one search trial"
           f" (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)")
-    if before is not None:
-        print(f"-- {args.before}:")
-        report(before, n)
-        print(f"-- {ROOT}:")
-    report(after, n)
+    for root, measured in zip(roots, times):
+        if len(roots) > 1:
+            print(f"-- {root}:")
+        report(measured, n)
 
 
 if __name__ == "__main__":
