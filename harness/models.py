@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
 
 import torch
 from torch import nn
@@ -87,8 +88,16 @@ def predict_proba(module: nn.Module, X) -> "torch.Tensor":
 def _plain_layers(module: nn.Module) -> list[nn.Module] | None:
     """The layers of a ``Calibrated`` MLP or logistic network (exactly ``nn.Linear`` and ``nn.ReLU``),
     in order; None for any other module, which is then simply called (forward hooks, which the
-    harness never registers, run only then)."""
+    harness never registers, run only then). Looked up once per network a module holds."""
     if type(module) is not Calibrated:
         return None
-    layers = list(module.net) if type(module.net) is nn.Sequential else [module.net]
-    return layers if all(type(layer) in (nn.Linear, nn.ReLU) for layer in layers) else None
+    net, layers = _layers_of.get(module, (None, None))
+    if net is not module.net:
+        net = module.net
+        layers = list(net) if type(net) is nn.Sequential else [net]
+        layers = layers if all(type(layer) in (nn.Linear, nn.ReLU) for layer in layers) else None
+        _layers_of[module] = (net, layers)
+    return layers
+
+
+_layers_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module -> (its net, its plain layers)

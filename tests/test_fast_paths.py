@@ -138,3 +138,13 @@ def test_a_river_learner_is_warmed_once_per_process_for_the_same_offline_data():
     cold = build_strategies(cfg.strategy)["river_logreg"]
     cold.fit_offline(build_stream(dict(cfg.stream), dict(cfg.drift), 6).offline(), None)  # other data
     assert not np.array_equal(cold.predict_proba(offline.X_val[:50]), first["river_logreg"].predict_proba(offline.X_val[:50]))
+
+
+def test_predict_proba_follows_a_replaced_network():
+    module = network("mlp", 1)
+    X = np.ones((2, 6), dtype=np.float32)
+    predict_proba(module, X)  # the layers of the first network are looked up now
+    module.net = network("mlp", 2, seed=3).net
+    with torch.no_grad():
+        expected = module(torch.as_tensor(X))
+    assert torch.equal(predict_proba(module, X), expected)
