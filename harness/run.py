@@ -7,7 +7,6 @@ directly with a composed config and an output directory.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import platform
 import sys
@@ -24,7 +23,6 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from threadpoolctl import ThreadpoolController
 
 import harness
 from harness import config
@@ -47,6 +45,7 @@ from harness.results import (
 )
 from harness.streams.base import KnownDrift
 from harness.streams.view import write_stream_view
+from harness.threads import thread_pools
 from harness.sweep import record_outcome
 from harness.summary import (
     costs_table,
@@ -76,14 +75,7 @@ def seed_everything(seed: int, threads: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    blas_threads().limit(limits=threads)  # numpy's BLAS: small products run faster on one thread
-
-
-@functools.cache
-def blas_threads() -> ThreadpoolController:
-    """The process's thread pools (BLAS, OpenMP), found once: a fresh search reads every loaded library
-    (10 ms a call), and the libraries are all loaded once this module is imported."""
-    return ThreadpoolController()
+    thread_pools().limit(limits=threads)  # numpy's BLAS: small products run faster on one thread
 
 
 def versions() -> dict:
