@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+STEPS = ("empty", "uncached", "basic", "joblib", "skipped")
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
         "offline.n_trials=1", "offline.max_epochs=5", "strategy=[frozen,river_logreg]", "quiet=true",
         "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]  # fmt: skip
@@ -34,7 +35,7 @@ def timed(command: list[str], root: Path = ROOT) -> float:
     return time.perf_counter() - tic
 
 
-def measure(roots: list[Path], jobs: int, *, uncached: bool = True) -> list[dict[str, float]]:
+def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict[str, float]]:
     """Seconds of each sweep of ``jobs`` cells, for the code in each of ``roots``; the checkouts take
     turns sweep by sweep, so that a change in the machine's load falls on all of them alike."""
     grid = f"replay.label_delay=range({jobs})"
@@ -47,7 +48,7 @@ def measure(roots: list[Path], jobs: int, *, uncached: bool = True) -> list[dict
             return timed([python, "-m", "harness.run", "-m", grid, *TINY, *extra, f"hydra.sweep.dir={tmp / name}",
                           f"offline.cache_dir={tmp / ('cache-' + name)}"], root)
 
-        steps = {
+        sweeps = {
             "empty": lambda root, i: timed([python, str(ROOT / "benchmarks" / "empty_app.py"), "-m",
                                             f"+x=range({jobs})", f"hydra.sweep.dir={tmp / f'empty{i}'}",
                                             "hydra/hydra_logging=disabled"], root),
@@ -56,9 +57,10 @@ def measure(roots: list[Path], jobs: int, *, uncached: bool = True) -> list[dict
             "joblib": lambda root, i: harness(root, f"joblib{i}", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
             "skipped": lambda root, i: harness(root, f"basic{i}"),
         }
-        for step, work in steps.items():
+        for step, work in sweeps.items():
             for i, root in enumerate(roots):
-                times[i][step] = work(root, i) if uncached or step != "uncached" else float("nan")
+                times[i][step] = work(root, i) if step in steps else float("nan")
+                print(f"  {step} ({root}): {times[i][step]:.2f} s", file=sys.stderr, flush=True)
     return times
 
 
@@ -77,12 +79,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=24, help="cells of the grid")
     parser.add_argument("--before", type=Path, help="another checkout to measure too, taking turns sweep by sweep")
-    parser.add_argument("--no-uncached", action="store_true", help="leave out the sweep with the cache off")
+    parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=STEPS,
+                        help="the sweeps to run (the others print nan; skipped needs basic)")
     args = parser.parse_args()
     n = args.jobs
     load = os.getloadavg()[0]
     roots = [args.before.resolve(), ROOT] if args.before else [ROOT]
-    times = measure(roots, n, uncached=not args.no_uncached)
+    times = measure(roots, n, args.steps)
     print(f"{n} jobs sharing their offline data, each: {TINY[0]}, {TINY[1]}, two strategies, one search trial"
           f" (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)")
     for root, measured in zip(roots, times):
