@@ -165,8 +165,11 @@ def _log_axis(axis, formatter, values=None) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def mark_drift(ax: plt.Axes, *, onset: int, width: int) -> plt.Axes:
-    """A dashed line at the drift onset and a shaded band over its width."""
+def mark_drift(ax: plt.Axes, *, onset: int | None, width: int) -> plt.Axes:
+    """A dashed line at the drift onset and a shaded band over its width; nothing when the onset is
+    None (the natural drift of real data, not declared)."""
+    if onset is None:
+        return ax
     ax.axvline(onset, **ONSET, label="drift onset")
     if width > 0:
         ax.axvspan(onset, onset + width, **BAND, label="drift transition")
@@ -215,6 +218,19 @@ def plot_regret(windows: pd.DataFrame, *, ax: plt.Axes | None = None, onset: int
     return ax
 
 
+def drift_title(schedule: dict) -> str:
+    """``concept drift (sudden, severity 1)``; for real data ``natural drift, unknown`` or ``natural
+    drift, declared change points [t1, ...]``.
+
+    >>> drift_title({"kind": "natural", "pattern": "unknown", "change_points": []})
+    'natural drift, unknown'
+    """
+    if schedule["kind"] == "natural":
+        points = schedule["change_points"]
+        return f"natural drift, declared change points {points}" if points else "natural drift, unknown"
+    return f"{schedule['kind']} drift ({schedule['pattern']}, severity {schedule['severity']:g})"
+
+
 def plot_run(run_dir: Path) -> Path:
     """``figure.png`` of a run: windowed accuracy (with the chance level) and confident-error rate,
     and the regret when the run has ``oracle_switch``."""
@@ -237,11 +253,10 @@ def plot_run(run_dir: Path) -> Path:
     axes[0].set_ylim(0, 1.02)
     axes[1].set_ylim(bottom=0)
     axes[-1].set_xlabel(f"deployment time (samples; windows of {window})")
-    fig.legend(handles=legend_handles(windows["strategy"], onset=True, band=schedule["width"] > 0,
-                                      extra=(chance_key,)),
+    fig.legend(handles=legend_handles(windows["strategy"], onset=schedule["onset"] is not None,
+                                      band=schedule["width"] > 0, extra=(chance_key,)),
                loc="outside lower center", ncols=3, fontsize="small", frameon=False)
-    fig.suptitle(f"{stream['family']} stream, {schedule['kind']} drift ({schedule['pattern']}, "
-                 f"severity {schedule['severity']:g}), one run (seed {stream['seed']})")
+    fig.suptitle(f"{stream['family']} stream, {drift_title(schedule)}, one run (seed {stream['seed']})")
     path = atomic_write(run_dir / "figure.png", lambda tmp: fig.savefig(tmp, dpi=120))
     plt.close(fig)
     return path
@@ -282,7 +297,8 @@ def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: st
 
 # phase -> (title, seaborn dashes); line style marks the phase in confidence curves
 PHASES = {"pre": ("before the drift", ""), "post": ("after the drift", (4, 1.5)),
-          "novel": ("after the drift, novel-class samples only", (1, 1.2))}
+          "novel": ("after the drift, novel-class samples only", (1, 1.2)),
+          "all": ("whole stream (drift unknown)", (6, 2))}
 
 
 def plot_confidence_curve(confidence: pd.DataFrame, *, value: str = "accuracy",
@@ -434,11 +450,13 @@ def _over_time_figure(windows: pd.DataFrame, conditions: list[str], metric: str)
     band = bool((windows["schedule.width"] > 0).any()) if "schedule.width" in windows else False
 
     def draw(rows, ax):
-        plot_over_time(rows, metric=metric, ax=ax, onset=int(rows["schedule.onset"].iloc[0]),
+        onset = rows["schedule.onset"].iloc[0]  # NaN: a natural drift, not declared
+        plot_over_time(rows, metric=metric, ax=ax, onset=None if pd.isna(onset) else int(onset),
                        width=int(rows["schedule.width"].iloc[0]))
 
     seeds = None if metric == "model_bytes" else n_seeds(windows)
-    handles = legend_handles(windows["strategy"], onset=True, band=band, ci_seeds=seeds)
+    onset = bool(windows["schedule.onset"].notna().any()) if "schedule.onset" in windows else True
+    handles = legend_handles(windows["strategy"], onset=onset, band=band, ci_seeds=seeds)
     title = "mean over seeds; markers staggered where lines coincide" if seeds is None else ""
     return _figure(panels, draw, handles, title=title)
 
@@ -669,7 +687,8 @@ def plot_stream(run_dir: Path) -> Path:
         plot_stream_points(points[points["part"] == part], ax=ax)
         ax.set_xlim(*limits["pc_0"])
         ax.set_ylim(*limits["pc_1"])
-        ax.set_title("offline data" if part == "offline" else f"deployment, t >= onset ({schedule['onset']})")
+        after = "all of it" if schedule["onset"] is None else f"t >= onset ({schedule['onset']})"
+        ax.set_title("offline data" if part == "offline" else f"deployment, {after}")
     axes[0, 1].sharey(axes[0, 0])
     plot_class_priors(timeline, progress, ax=axes[1, 0])
     axes[1, 0].set_title(f"class shares (windows of {window}) and drift progress")
@@ -685,11 +704,11 @@ def plot_stream(run_dir: Path) -> Path:
         if ax.axison:
             mark_drift(ax, onset=schedule["onset"], width=schedule["width"])
     handles = class_handles(points["y"].unique(), novel=bool(points["novel"].any()))
-    handles += [Line2D([], [], color="black", label="drift progress (0 = offline concept, 1 = drifted)")]
-    handles += legend_handles([], onset=True, band=schedule["width"] > 0)
+    if schedule["onset"] is not None:  # an unknown drift has no progress to draw
+        handles += [Line2D([], [], color="black", label="drift progress (0 = offline concept, 1 = drifted)")]
+    handles += legend_handles([], onset=schedule["onset"] is not None, band=schedule["width"] > 0)
     fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize="small", frameon=False)
-    fig.suptitle(f"{stream['family']} stream, {schedule['kind']} drift ({schedule['pattern']}, "
-                 f"severity {schedule['severity']:g})")
+    fig.suptitle(f"{stream['family']} stream, {drift_title(schedule)}")
     path = atomic_write(run_dir / "stream.png", lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
     return path

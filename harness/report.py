@@ -102,12 +102,16 @@ def config_columns(result: dict) -> dict:
 
 def prediction_tables(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Confidence curves and reliability bins per strategy, before (``pre``) and after (``post``)
-    the drift, and on the post-drift samples of a novel class alone (``novel``, when there are any)."""
+    the drift, and on the post-drift samples of a novel class alone (``novel``, when there are any);
+    over the whole stream (``all``) when the drift is unknown (no pre/post phases)."""
     curves, bins = [], []
     proba_columns = sorted((c for c in predictions.columns if c.startswith("p_")), key=lambda c: int(c[2:]))
     parts = [predictions[predictions.phase.isin(["pre", "post"])]]
+    after = predictions.phase == "post"
+    if parts[0].empty:  # the drift is unknown (real data, no change points declared): the whole stream
+        parts, after = [predictions.assign(phase="all")], np.ones(len(predictions), dtype=bool)
     if "novel" in predictions:
-        parts.append(predictions[(predictions.phase == "post") & predictions.novel.astype(bool)].assign(phase="novel"))
+        parts.append(predictions[after & predictions.novel.astype(bool)].assign(phase="novel"))
     for (strategy, phase), rows in pd.concat(parts).groupby(["strategy", "phase"]):
         y, proba = rows["y_true"].to_numpy(), rows[proba_columns].to_numpy()
         accuracy, count = metrics.accuracy_above(y, proba, TAUS)
@@ -154,7 +158,7 @@ def read_run(run_dir: Path, result: dict) -> dict[str, pd.DataFrame]:
                "schedule.onset": result["schedule"]["onset"], "schedule.width": result["schedule"]["width"]}
     headline = pd.DataFrame.from_dict(result["strategies"], orient="index")
     summary = pd.read_csv(run_dir / "summary.csv").merge(
-        headline[["drift_induced_error", "recovery_samples"]], left_on="strategy", right_index=True
+        headline.reindex(columns=["drift_induced_error", "recovery_samples"]), left_on="strategy", right_index=True
     )
     confidence, reliability = prediction_tables(pd.read_parquet(run_dir / "predictions.parquet"))
     read = {"runs": summary, "windows": pd.read_csv(run_dir / "windows.csv"),

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
@@ -43,7 +45,7 @@ RUN = [
     ("+sed=3", "sed is not a key of the configuration (did you mean 'seed'?)"),
     # stream: every family
     ("stream.family=elec2", "stream.family='elec2' is not one of ['agrawal', 'bananas', "),
-    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'prompts', 'random_rbf', 'sea', 'sine', 'stagger', 'teacher', 'custom'] (did you mean 'teacher'?)"),
+    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'prompts', 'random_rbf', 'sea', 'sine', 'stagger', 'table', 'teacher', 'weather', 'custom'] (did you mean 'teacher'?)"),
     ("+stream.foo=1", "stream.foo is not a key of stream=teacher; allowed: " + TEACHER),
     ("+stream.n_featurs=5", "stream.n_featurs is not a key of stream=teacher (did you mean 'n_features'?)"),
     ("stream.gain=nan", "stream.gain=nan is not a finite number"),
@@ -208,7 +210,8 @@ RUN = [
 ]
 
 # `model=pretrained`, with files the test writes: {pt2} a torch.export program of an MLP mapping (n, 10)
-# to (n, 3) logits, {pt2_d7} one taking (n, 7), {pt2_k4} one returning (n, 4), {state} the state dict
+# to (n, 3) logits, {pt2_d7} one taking (n, 7), {pt2_k4} one returning (n, 4), {pt2_fixed} one exported
+# for batches of 4 rows only, {state} the state dict
 # of tests.user_models.mlp, {buffered} that of tests.user_models.Buffered (no parameters), {text} a
 # text file, {missing} a path that does not exist.
 P = "model=pretrained"
@@ -235,9 +238,39 @@ MODEL = [
     (f"{P} model.path={{pt2}} model.batch_size=0", "model.batch_size=0 must be >= 1"),
     (f"{P} model.path={{pt2_d7}}", "model.path='{pt2_d7}' takes inputs of shape (n, 7) but stream=teacher gives (n, 10) (stream.n_features=10)"),
     (f"{P} model.path={{pt2_k4}}", "model.path='{pt2_k4}' outputs (n, 4) but stream=teacher has 3 classes: it must map (n, 10) to (n, 3)"),
+    (f"{P} model.path={{pt2_fixed}}", "model.path='{pt2_fixed}' takes rows of the stream's width 10 but fails on a batch of 8: the harness calls it with batches of any size, so export it with a dynamic batch dimension"),
     (f"{FACTORY}.mlp model.weights={{state}} stream=sea drift=none", "model._target_='tests.user_models.mlp' takes inputs of shape (n, 10) but stream=sea gives (n, 3)"),
     (f"{P} model.path={{pt2}} strategy=[frozen,frozen_ensemble]", "strategy frozen_ensemble trains fresh networks of the model's architecture, which the torch.export program model.path='{pt2}' cannot build"),
     (f"{FACTORY}.Buffered model.weights={{buffered}} strategy=[frozen,finetune]", "strategy finetune trains the model's weights, but model._target_='tests.user_models.Buffered' has no floating-point parameters"),
+]
+
+# stream=table and stream=weather: {data} is a directory of files the test writes (see table_files):
+# good.csv (2,100 rows: numeric a, b, text city, label y), nan.csv (a NaN in a and in y),
+# one_class.csv (y = 0 in the first 1,000 rows), broken.parquet (not parquet), notes.txt.
+TABLE = [
+    ("stream=table stream.target=y", "stream.path is required for stream=table: stream.path=FILE (.csv or .parquet)"),
+    ("stream=table stream.path={data}/good.csv", "stream.target is required for stream=table: the column of labels"),
+    ("stream=table stream.path={data}/nope.csv stream.target=y", "stream.path='{data}/nope.csv' does not exist (or is not a file); give the path of a CSV or parquet file"),
+    ("stream=table stream.path={data}/notes.txt stream.target=y", "stream.path='{data}/notes.txt' is not a table this harness reads; allowed suffixes: ['.csv', '.parquet', '.pq']"),
+    ("stream=table stream.path={data}/broken.parquet stream.target=y", "stream.path='{data}/broken.parquet' cannot be read as parquet: "),
+    ("stream=table stream.path={data}/good.csv stream.target=label", "stream.target='label' is not a column of {data}/good.csv; columns: ['a', 'b', 'city', 'y']"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.order=time", "stream.order='time' is not a column of {data}/good.csv; columns: ['a', 'b', 'city', 'y']"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.features=[a,city]", "stream.features has non-numeric columns ['city'] in {data}/good.csv; features must be numbers"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.features=[a,b,y]", "stream.features has 'y', which is the target or order column"),
+    ("stream=table stream.path={data}/nan.csv stream.target=y", "stream.path='{data}/nan.csv' has missing or infinite values in 2 rows (per column: {{'a': 1, 'y': 1}}); clean the file or set stream.dropna=true to drop those rows"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.n_offline=2050", "stream.n_offline=2050 is outside [10, 2000]: {data}/good.csv has 2100 rows and at least 100 must be left for deployment"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.n_deploy=1301", "stream.n_deploy=1301 is outside [1, 1300]: the rows of {data}/good.csv after stream.n_offline=800; null takes them all"),
+    ("stream=table stream.path={data}/one_class.csv stream.target=y", "stream.n_offline=800 gives a training split of one class only (y=0 in the first 600 rows"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.n_classes=3", "stream.n_classes=3 differs from the 2 classes of column 'y' in {data}/good.csv"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[0]", "stream.change_points[0]=0 is outside [1, stream.n_deploy=1200) (deployment indices, increasing)"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[1200]", "stream.change_points[0]=1200 is outside [1, stream.n_deploy=1200)"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[300,200]", "stream.change_points[1]=200 is outside [301, stream.n_deploy=1200)"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.sha256=abc123", "stream.sha256='abc123' is not the SHA-256 of {data}/good.csv ("),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.dropna=1", "stream.dropna=1 is not a boolean; allowed: true, false"),
+    ("stream=table stream.path={data}/good.csv stream.target=y strategy=[oracle]", "strategy oracle needs the post-drift concept, which stream=table cannot generate (a table of real data)"),
+    ("stream=weather stream.n_deploy=null stream.n_offline=18100", "stream.n_offline=18100 is outside [10, 18059]: "),
+    ("stream=weather stream.n_deploy=null stream.change_points=[20000]", "stream.change_points[0]=20000 is outside [1, stream.n_deploy=17359)"),
+    ("stream=weather stream.n_classes=3", "stream.n_classes=3 is fixed at 2 for stream=weather"),
 ]
 
 # Misspelled keys and wrong types that Hydra's typed schemas refuse at composition, with its message.
@@ -291,6 +324,33 @@ def test_bad_value_is_refused_before_any_file_is_written(overrides, message, tmp
     assert not out.exists()
 
 
+@pytest.fixture(scope="module")
+def table_files(tmp_path_factory):
+    """The files the TABLE inputs name, written here: {data} in those inputs."""
+    data = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng([0, 11])
+    good = pd.DataFrame({"a": rng.normal(size=2100), "b": rng.normal(size=2100)})
+    good["city"] = rng.choice(["Lyon", "Oslo"], size=2100)
+    good["y"] = (good.a > good.b).astype(int)
+    good.to_csv(data / "good.csv", index=False)
+    nan = good.copy()
+    nan.loc[3, "a"], nan.loc[7, "y"] = np.nan, np.nan
+    nan.to_csv(data / "nan.csv", index=False)
+    good.assign(y=np.where(good.index < 1000, 0, good.y)).to_csv(data / "one_class.csv", index=False)
+    (data / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    (data / "notes.txt").write_text("a,y\n1,0\n")
+    return data
+
+
+@pytest.mark.parametrize("overrides, message", TABLE, ids=[o for o, _ in TABLE])
+def test_bad_table_is_refused_before_any_file_is_written(overrides, message, table_files, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError) as refused:
+        attempt(shlex.split(overrides.format(data=table_files)), out)
+    assert message.format(data=table_files) in str(refused.value)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("override, message", COMPOSE, ids=[o for o, _ in COMPOSE])
 def test_misspelled_key_or_wrong_type_fails_at_composition(override, message):
     with pytest.raises(ConfigCompositionException) as refused:
@@ -308,10 +368,11 @@ def model_files(tmp_path_factory):
     user_models.export_program(user_models.mlp().eval(), folder / "mlp.pt2")
     user_models.export_program(user_models.mlp(n_features=7).eval(), folder / "d7.pt2", n_features=7)
     user_models.export_program(user_models.mlp(n_classes=4).eval(), folder / "k4.pt2")
+    torch.export.save(torch.export.export(user_models.mlp().eval(), (torch.zeros(4, 10),)), str(folder / "fixed.pt2"))
     torch.save(user_models.mlp().state_dict(), folder / "mlp_state.pt")
     torch.save(user_models.Buffered().state_dict(), folder / "buffered_state.pt")
     (folder / "notes.txt").write_text("not a model\n")
-    names = {"pt2": "mlp.pt2", "pt2_d7": "d7.pt2", "pt2_k4": "k4.pt2", "state": "mlp_state.pt",
+    names = {"pt2": "mlp.pt2", "pt2_d7": "d7.pt2", "pt2_k4": "k4.pt2", "pt2_fixed": "fixed.pt2", "state": "mlp_state.pt",
              "buffered": "buffered_state.pt", "text": "notes.txt", "missing": "missing.pt2"}
     return {key: str(folder / name) for key, name in names.items()}
 
@@ -430,13 +491,23 @@ def table() -> str:
         f"## `model=pretrained` ({len(MODEL)} inputs)",
         "",
         "With files the test writes: `{pt2}` a torch.export program of an MLP mapping `(n, 10)` to `(n, 3)`",
-        "logits, `{pt2_d7}` one taking `(n, 7)`, `{pt2_k4}` one returning `(n, 4)`, `{state}` the state dict of",
+        "logits, `{pt2_d7}` one taking `(n, 7)`, `{pt2_k4}` one returning `(n, 4)`, `{pt2_fixed}` one exported for",
+        "batches of 4 rows only, `{state}` the state dict of",
         "`tests.user_models.mlp`, `{buffered}` that of `tests.user_models.Buffered` (no parameters), `{text}` a",
         "text file, `{missing}` a path that does not exist.",
         "",
         "| input | message |",
         "|---|---|",
         *rows(MODEL, ""),
+        f"## `stream=table` and `stream=weather` ({len(TABLE)} inputs)",
+        "",
+        "`{data}` is a directory of files the test writes: `good.csv` (2,100 rows: numeric `a`, `b`, text `city`,",
+        "label `y`), `nan.csv` (a NaN in `a` and one in `y`), `one_class.csv` (`y` = 0 in the first 1,000 rows),",
+        "`broken.parquet` (not parquet) and `notes.txt`.",
+        "",
+        "| input | message |",
+        "|---|---|",
+        *rows([(args, message.replace("{{", "{").replace("}}", "}")) for args, message in TABLE], ""),
         "",
         f"## Refused by Hydra while composing the config ({len(COMPOSE)} inputs)",
         "",

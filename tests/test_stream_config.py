@@ -9,11 +9,14 @@ from hydra.errors import ConfigCompositionException
 from harness.errors import ConfigError
 from harness.run import run
 from harness.streams import FAMILIES, build_stream
+from harness.streams.weather import rainfall_csv
 from tests.conftest import compose_config
 from tests.streams_cases import make
 
 # Phishing has 1,250 rows and uses none twice: the tiny config's 800 + 1,200 samples do not fit.
-SMALL = {"phishing": ["stream.n_offline=350", "stream.n_deploy=450", "drift.onset=150"]}
+# stream=table reads a file: the weather data's CSV, as a user's table.
+SMALL = {"phishing": ["stream.n_offline=350", "stream.n_deploy=450", "drift.onset=150"],
+         "table": [f"stream.path={rainfall_csv()}", "stream.target=rain"]}
 
 
 @pytest.mark.parametrize(

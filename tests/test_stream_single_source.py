@@ -12,12 +12,15 @@ import yaml
 from omegaconf import OmegaConf
 
 from harness.streams import FAMILIES, DriftSchedule, Stream, build_stream
+from harness.streams.weather import rainfall_csv
 from tests.conftest import compose_config
 from tests.test_stream_pins import digest
 from tests.user_streams import Blobs, CountsClasses
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "stream"
 CONTROL = {"kind": "none", "pattern": "none", "severity": 0.0, "onset": 0, "width": 0}
+# stream=table has no default file: the weather data's CSV, as a user's table.
+REQUIRED = {"table": {"path": str(rainfall_csv()), "target": "rain"}}
 
 
 def arguments(cls) -> dict[str, object]:
@@ -40,16 +43,20 @@ def arguments(cls) -> dict[str, object]:
 def test_the_composed_config_is_the_constructors_defaults(family):
     node = OmegaConf.to_container(compose_config([f"stream={family}"], tiny=False).stream)
     assert node.pop("family") == family
-    defaults = {name: value for name, value in arguments(FAMILIES[family]).items() if name != "seed"}
-    assert node == {**defaults, **FAMILIES[family].fixed}
+    cls = FAMILIES[family]
+    defaults = {name: value for name, value in arguments(cls).items() if name != "seed"}
+    read = {name: value for name, value in cls.from_data.items() if value is not None}  # ${table_classes:}, ...
+    assert node == {**defaults, **cls.fixed, **read}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_a_stream_built_from_python_defaults_equals_the_one_built_from_conf(family):
     """What `python -m harness.run stream=<family>` draws is what `Family(schedule)` draws."""
-    cfg = compose_config([f"stream={family}", "drift=none", "drift.onset=0"], tiny=False)
+    required = REQUIRED.get(family, {})
+    overrides = [f"stream.{key}={value}" for key, value in required.items()]
+    cfg = compose_config([f"stream={family}", "drift=none", "drift.onset=0", *overrides], tiny=False)
     from_conf = build_stream(cfg.stream, cfg.drift, cfg.seed)
-    from_python = FAMILIES[family](DriftSchedule(**CONTROL), seed=cfg.seed)
+    from_python = FAMILIES[family](DriftSchedule(**CONTROL), seed=cfg.seed, **required)
     assert from_conf.describe() == from_python.describe()
     if family not in ("agrawal", "random_rbf"):  # River's two slow generators: describe() says enough
         offline = [from_conf.offline(), from_python.offline()]
@@ -63,11 +70,14 @@ def test_the_stream_yaml_files_extend_their_schema_and_set_no_value(path):
 
 @pytest.mark.parametrize("cls", [*FAMILIES.values(), Blobs, CountsClasses], ids=lambda c: c.__name__)
 def test_describe_lists_every_constructor_argument_with_its_value(cls):
-    stream = cls(DriftSchedule(**CONTROL))
+    required = REQUIRED.get(cls.family, {})
+    stream = cls(DriftSchedule(**CONTROL), **required)
     described = stream.describe()
-    for name, default in arguments(cls).items():
+    for name, default in {**arguments(cls), **required}.items():
         assert name in described, name
-        if default is not inspect.Parameter.empty:
+        if name in cls.from_data:  # None: read from the data, and described as read
+            assert default is None and described[name] is not None, name
+        elif default is not inspect.Parameter.empty:
             assert described[name] == default, name
     assert {"n_features", "n_classes", "schedule"} <= set(described)
 

@@ -91,6 +91,29 @@ def test_a_finished_run_of_the_same_config_is_skipped(finished):
     assert (run_dir / "result.json").stat().st_mtime_ns == stamp
 
 
+def test_a_finished_table_run_is_reused_only_for_the_file_content_it_read(tmp_path):
+    """The same command after the CSV is edited in place is refused as another config (the file's
+    SHA-256 is part of it), not skipped as finished; untouched, the file's run is skipped."""
+    from tests.test_table_stream import table_overrides, write_csv
+
+    data, run_dir = tmp_path / "data.csv", tmp_path / "run"
+    write_csv(data)
+    command = [*table_overrides(data), "strategy=[river_logreg]", "offline.n_trials=1", "monitor.enabled=false",
+               f"hydra.run.dir={run_dir}"]
+    assert cli(*command, cwd=tmp_path).returncode == 0
+    stamp = (run_dir / "result.json").stat().st_mtime_ns
+    again = cli(*command, "quiet=false", cwd=tmp_path)
+    assert again.returncode == 0 and "skipped" in again.stdout + again.stderr
+    recorded = json.loads((run_dir / "result.json").read_text())["config"]["stream"]["sha256"]
+    lines = data.read_text().splitlines()
+    lines[700] = lines[700].replace("spam", "ham") if "spam" in lines[700] else lines[700].replace("ham", "spam")
+    data.write_text("\n".join(lines) + "\n")  # one label of a deployment row, edited in place
+    edited = cli(*command, cwd=tmp_path)
+    assert edited.returncode == 2 and "skipped" not in edited.stdout + edited.stderr
+    assert f"holds a finished run of another config (stream.sha256: {recorded!r} -> " in edited.stderr
+    assert "rerun=true" in edited.stderr and (run_dir / "result.json").stat().st_mtime_ns == stamp
+
+
 def test_the_report_labels_each_run_by_the_config_it_recorded(tmp_path):
     """Even when .hydra/ says otherwise (an older harness let a later invocation rewrite it)."""
     out = tmp_path / "run"

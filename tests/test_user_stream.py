@@ -91,3 +91,29 @@ def test_the_stream_in_the_docs_runs_as_documented(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     run(compose_config([*command[3:], "drift.onset=500", "strategy=[river_logreg]", *QUICK]), tmp_path / "run")
     assert json.loads((tmp_path / "run" / "stream.json").read_text())["distance"] == 2.5
+
+
+def sweep(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "harness.run", "-m", "stream=custom", *overrides, *QUICK,
+               f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    return subprocess.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_a_bad_target_in_a_sweep_is_refused_by_name_before_any_job_starts(tmp_path):
+    done = sweep(tmp_path, "stream._target_=tests.user_streams.Nope", "seed=0,1")
+    assert done.returncode == 2
+    assert "error: stream._target_='tests.user_streams.Nope' cannot be imported" in done.stderr
+    assert "Interpolation" not in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_a_swept_bad_target_fails_each_job_with_the_message_naming_it(tmp_path):
+    done = sweep(tmp_path, "stream._target_=tests.user_streams.Nope,collections.OrderedDict")
+    assert done.returncode == 1 and "sweep: 0 done, 0 skipped, 2 failed" in done.stderr
+    assert "Interpolation" not in done.stderr and "Traceback" not in done.stderr
+    messages = sorted(json.loads(path.read_text())["message"] for path in (tmp_path / "sweep").rglob("result.json"))
+    assert [message.splitlines()[0] for message in messages] == [
+        "stream._target_='collections.OrderedDict' is not a subclass of harness.streams.Stream",
+        "stream._target_='tests.user_streams.Nope' cannot be imported: Error loading 'tests.user_streams.Nope':",
+    ]

@@ -52,8 +52,8 @@ def collect_monitoring(roots: list[Path]) -> dict[str, pd.DataFrame]:
         frames["detectors"].append(pd.DataFrame(_detector_rows(result)).assign(**columns))
         used = pd.read_parquet(run_dir / "predictions.parquet", columns=["strategy", "label_used"])
         labels = used.groupby("strategy", sort=False).label_used.sum().rename("labels_used").reset_index()
-        labels["accuracy_post"] = labels.strategy.map(lambda s: result["strategies"][s]["accuracy_post"])
-        labels["accuracy_pre"] = labels.strategy.map(lambda s: result["strategies"][s]["accuracy_pre"])
+        for key in ("accuracy_post", "accuracy_pre"):  # absent when the drift is unknown (real data)
+            labels[key] = labels.strategy.map(lambda s, key=key: result["strategies"][s].get(key, float("nan")))
         frames["labels"].append(labels.assign(**columns))
     return {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in frames.items()}
 

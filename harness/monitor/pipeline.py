@@ -15,7 +15,7 @@ from harness.streams.base import DeployData, DriftSchedule, OfflineData
 TABLES = ("estimates", "alarms", "novelty", "risk_coverage")
 
 
-def check_monitor(cfg: DictConfig) -> None:
+def check_monitor(cfg: DictConfig, n_deploy: int | None = None) -> None:
     """Raise ConfigError naming the ``monitor.*`` key, its value and what is allowed."""
     monitor = cfg.monitor
     present = list(cfg.strategy)
@@ -32,10 +32,10 @@ def check_monitor(cfg: DictConfig) -> None:
         if unknown:
             raise ConfigError(f"monitor.{key}={list(chosen)}: {unknown[0]!r} is not one of {list(allowed)}")
     window = monitor.window if monitor.window is not None else cfg.metrics.window
+    n_deploy = cfg.stream.n_deploy if n_deploy is None else n_deploy  # a table's length is its file's
     checks = [
         ("monitor.alpha", monitor.alpha, 0.0 < monitor.alpha < 1.0, "in (0, 1)"),
-        ("monitor.window", window, 2 <= window <= cfg.stream.n_deploy,
-         f"in [2, stream.n_deploy={cfg.stream.n_deploy}]"),
+        ("monitor.window", window, 2 <= window <= n_deploy, f"in [2, stream.n_deploy={n_deploy}]"),
         ("monitor.n_permutations", monitor.n_permutations, monitor.n_permutations >= 1, ">= 1"),
         ("monitor.mmd_reference", monitor.mmd_reference, monitor.mmd_reference >= 2, ">= 2"),
         ("monitor.coverages", list(monitor.coverages), all(0.0 < c <= 1.0 for c in monitor.coverages),

@@ -96,14 +96,15 @@ def score(
     detectors = {}
     for detector, rows in alarms.groupby("detector", sort=False):
         scores = detection_scores(alarm_onsets(rows.alarm.to_numpy(), rows.t.to_numpy()), drifts, max_delay=max_delay)
-        for phase in ("pre", "post"):
-            inside = rows.phase == phase
+        for phase in ("pre", "post") if schedule.known else ("all",):  # unknown drift: no phases
+            inside = (rows.phase == phase) if phase != "all" else np.ones(len(rows), dtype=bool)
             scores[f"alarm_rate_{phase}"] = float(rows.alarm[inside].mean()) if inside.any() else float("nan")
         detectors[detector] = scores
     estimators = {}
     for estimator, rows in estimated.groupby("estimator", sort=False):
         absolute = (rows.estimated_accuracy - rows.realised_accuracy).abs()
-        estimators[estimator] = {f"mae_{phase}": float(absolute[rows.phase == phase].mean()) for phase in PHASES}
+        phases = PHASES if schedule.known else ()
+        estimators[estimator] = {f"mae_{phase}": float(absolute[rows.phase == phase].mean()) for phase in phases}
         estimators[estimator]["mae_all"] = float(absolute.mean())
     return Scored(
         estimates=estimated.reset_index(drop=True),

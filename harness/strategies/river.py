@@ -40,7 +40,8 @@ class RiverClassifier(BaseStrategy):
     """Adapts a River classifier (``predict_proba_one`` / ``learn_one``) to the strategy protocol.
 
     The warm start (``warm_start=True``) replays every offline sample through ``learn_one`` (train,
-    then validation, in stream order), so it starts from the same evidence as the frozen model.
+    then validation, in stream order), so it starts from the same evidence as the frozen model. Every run warms its own learner:
+    a copy of a learner warmed earlier in the process measures a different ``model_bytes``.
     Probabilities are mapped by class index; a class River has not seen gets 0, an empty answer
     (before any label) becomes uniform. Any River classifier fits: name it by its ``_target_`` path.
     ``n_updates`` counts ``learn_one`` calls after the warm start (the base class counts them).

@@ -1,5 +1,6 @@
-"""Streams whose drift is known exactly: synthetic families, River's generators, real data with
-induced shift, and a user's own :class:`Stream` subclass (``stream=custom stream._target_=...``).
+"""Streams whose drift is known exactly (synthetic families, River's generators, real data with
+induced shift), tables of real data with their own, natural drift (a user's file, NOAA weather), and
+a user's own :class:`Stream` subclass (``stream=custom stream._target_=...``).
 :func:`build_stream` checks every value before anything is drawn."""
 
 from __future__ import annotations

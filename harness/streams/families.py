@@ -24,7 +24,9 @@ from harness.streams.river_generators import (
     STAGGERStream,
 )
 from harness.streams.stream import Stream, config_keys, config_parameters
+from harness.streams.table import TableStream
 from harness.streams.teacher import TeacherStream
+from harness.streams.weather import WeatherStream
 
 FAMILIES: dict[str, type[Stream]] = {
     cls.family: cls
@@ -41,6 +43,8 @@ FAMILIES: dict[str, type[Stream]] = {
         LEDStream,
         PhishingStream,
         BananasStream,
+        TableStream,
+        WeatherStream,
         PromptsStream,
     )
 }

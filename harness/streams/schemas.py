@@ -19,12 +19,15 @@ from harness.streams.stream import Stream, config_keys, config_parameters
 
 def schema_of(cls: type[Stream]) -> type:
     """A dataclass with ``family`` and one field per config key of ``cls``: the constructor's
-    parameters (annotation and default; ``???`` when it has none) and the ``fixed`` keys, in the
-    order sizes, fixed keys, the family's own."""
+    parameters (annotation and default; ``???`` when it has none; the interpolation of
+    :attr:`~harness.streams.stream.Stream.from_data` for a key read from the data) and the ``fixed``
+    keys, in the order sizes, fixed keys, the family's own."""
     params = config_parameters(cls)
     fields = [("family", str, dataclasses.field(default=cls.family))]
     for name in config_keys(cls):
-        if name in params:
+        if isinstance(cls.from_data.get(name), str):
+            fields.append((name, params[name].annotation, dataclasses.field(default=cls.from_data[name])))
+        elif name in params:
             fields.append(_field(name, params[name]))
         else:
             fields.append((name, type(cls.fixed[name]), dataclasses.field(default=cls.fixed[name])))

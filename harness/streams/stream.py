@@ -46,6 +46,11 @@ class Stream:
     # Keys of the config fixed by the data (``{"n_classes": 2}``): set as attributes, listed in the
     # schema and in describe(), and refused when the config asks for another value.
     fixed: ClassVar[dict[str, Any]] = {}
+    # Parameters whose ``None`` means "read it from the data" (a table's number of rows or classes):
+    # describe() gives the value read. A string is the config's default for the key, an interpolation
+    # whose resolver reads the data (``{"n_classes": "${table_classes:}"}``), so that the composed
+    # config holds the value (strategies read ``${stream.n_classes}``); ``None`` leaves it null.
+    from_data: ClassVar[dict[str, Optional[str]]] = {}
 
     n_features: int
     n_classes: int

@@ -33,7 +33,7 @@ that differ only in severity differ only by the drift.
 
 from __future__ import annotations
 
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from harness.streams.base import (
     split_offline,
 )
 from harness.streams.shift import (
+    as_slice,
     check_minority_prior,
     check_shift,
     draw_classes,
@@ -120,22 +121,24 @@ class TeacherStream(Stream):
 
     @cached_property
     def _teacher_params(self) -> tuple[np.ndarray, ...]:
-        rng = self.rng(_TEACHER)
-        d, h, k = self.n_features, self.hidden, self.n_classes
-        w1 = rng.normal(size=(h, d)) * self.gain / np.sqrt(d)
-        b1 = rng.normal(size=h) * 0.5
-        w2 = rng.normal(size=(k, h)) / np.sqrt(h)
-        sample = rng.normal(size=(20_000, d))
-        offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T, self.prior)
-        return w1, b1, w2, offsets
+        return _teacher_params(self.seed, self.n_features, self.hidden, self.n_classes, self.gain,
+                               tuple(self.prior.tolist()))
+
+    @cached_property
+    def _teacher_params32(self) -> tuple[np.ndarray, ...]:
+        return tuple(p.astype(np.float32) for p in self._teacher_params)
 
     def teacher(self, x: np.ndarray) -> np.ndarray:
         """Noise-free labels of the pre-deployment concept for inputs ``x`` of shape ``(n, d)``.
 
         Evaluated in float32, where numpy's sine is vectorised (several times faster than in float64;
-        on a million draws not one label differed)."""
-        w1, b1, w2, offsets = (p.astype(np.float32) for p in self._teacher_params)
-        return (np.sin(np.asarray(x, dtype=np.float32) @ w1.T + b1) @ w2.T + offsets).argmax(axis=1)
+        on a million draws not one label differed), in place where the result is a fresh array."""
+        w1, b1, w2, offsets = self._teacher_params32
+        hidden = np.asarray(x, dtype=np.float32) @ w1.T
+        hidden += b1
+        logits = np.sin(hidden, out=hidden) @ w2.T
+        logits += offsets
+        return logits.argmax(axis=1)
 
     @cached_property
     def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -197,8 +200,8 @@ class TeacherStream(Stream):
             x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
         seen = x
         if s.kind == "concept" and amount.any():
-            moved = amount > 0
-            seen = x.copy()
+            moved = as_slice(amount > 0)
+            seen = x.astype(np.float32)  # the precision teacher() computes in
             seen[moved] = self._rotate(x[moved], amount[moved] * self.rotation_deg)  # what the teacher sees
         y = self._noisy(self.teacher(seen), noise_rng)
         if s.kind == "label":
@@ -222,6 +225,26 @@ class TeacherStream(Stream):
         return {"drift_units": units.get(s.kind, {})}
 
 
+@lru_cache(maxsize=64)
+def _teacher_params(seed: int, d: int, h: int, k: int, gain: float, prior: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """The teacher's weights ``w1 (h, d)``, ``b1 (h,)``, ``w2 (k, h)`` and class offsets ``(k,)``.
+
+    Cached per process: the offsets take a few hundred argmax passes over 20,000 draws, and every
+    job of a sweep (and the preflight and the run of one job) asks for the same teacher of its seed.
+    The arrays are read-only, so no caller can change what the others get.
+    """
+    rng = np.random.default_rng([seed, _TEACHER])
+    w1 = rng.normal(size=(h, d)) * gain / np.sqrt(d)
+    b1 = rng.normal(size=h) * 0.5
+    w2 = rng.normal(size=(k, h)) / np.sqrt(h)
+    sample = rng.normal(size=(20_000, d))
+    offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T, np.asarray(prior))
+    params = (w1, b1, w2, offsets)
+    for array in params:
+        array.flags.writeable = False
+    return params
+
+
 def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, lr: float = 0.5) -> np.ndarray:
     """Class offsets that make the argmax classes' frequencies on ``logits``' inputs (nearly) ``prior``.
 
@@ -233,3 +256,4 @@ def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, 
         freq = np.bincount((logits + offsets).argmax(axis=1), minlength=k) / len(logits)
         offsets -= lr * (freq - prior)
     return offsets - offsets.mean()
+

@@ -41,13 +41,17 @@ def principal_axes(x: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return mean, axes
 
 
-def stream_points(offline: OfflineData, deploy: DeployData, onset: int, *, max_points: int = 1500) -> pd.DataFrame:
+def stream_points(
+    offline: OfflineData, deploy: DeployData, onset: int | None, *, max_points: int = 1500
+) -> pd.DataFrame:
+    """Offline and deployment samples (those at or after ``onset``; all of them when it is None, an
+    unknown drift) projected on the offline data's first two principal components."""
     x_off = np.vstack([offline.X_train, offline.X_val])
     y_off = np.concatenate([offline.y_train, offline.y_val])
     mean, axes = principal_axes(x_off)
     rng = np.random.default_rng(0)
     frames = []
-    after = deploy.t >= onset
+    after = deploy.t >= (0 if onset is None else onset)
     for part, x, y, novel in (
         ("offline", x_off, y_off, np.zeros(len(y_off), bool)),
         ("deployment", deploy.X[after], deploy.y[after], deploy.novel[after]),
@@ -94,13 +98,22 @@ def stream_progress(deploy: DeployData) -> pd.DataFrame:
     [[0.0, 0.0], [3.0, 1.0], [5.0, 1.0]]
     """
     progress = np.asarray(deploy.drift_progress, dtype=float)
-    keep = np.flatnonzero(np.r_[True, np.diff(progress) != 0])
+    same = (progress[1:] == progress[:-1]) | (np.isnan(progress[1:]) & np.isnan(progress[:-1]))  # NaN: unknown
+    keep = np.flatnonzero(np.r_[True, ~same])
     keep = np.union1d(keep, [len(progress) - 1])
     return pd.DataFrame({"t": np.asarray(deploy.t)[keep], "drift_progress": progress[keep]})
 
 
-def write_stream_view(output_dir: Path, offline: OfflineData, deploy: DeployData, *, onset: int, n_classes: int,
-                      window: int, oov: np.ndarray | None = None) -> None:
+def write_stream_view(
+    output_dir: Path,
+    offline: OfflineData,
+    deploy: DeployData,
+    *,
+    onset: int | None,
+    n_classes: int,
+    window: int,
+    oov: np.ndarray | None = None,
+) -> None:
     """Write ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv`` into ``output_dir``;
     ``oov`` (a token stream's per-sample out-of-vocabulary share) adds ``oov_share`` to the timeline."""
     write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset))

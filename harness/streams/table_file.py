@@ -1,0 +1,158 @@
+"""Reading a user's table (CSV or parquet) into the arrays a stream hands out, checking it first.
+
+Every problem with the file is a :class:`~harness.errors.ConfigError` naming the key, the value and
+what is allowed, raised while the stream is built (before any compute): a missing or unreadable
+file, a target or order column that is not there (the columns are listed), non-numeric features
+(named), missing values (refused unless ``stream.dropna=true``). A file is read once per process
+and content (keyed by path, size and modification time), so the class count the config resolves
+(``${table_classes:}``) and the stream share one read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from harness.errors import ConfigError
+from harness.results import file_sha256
+
+READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+
+
+@dataclass(frozen=True)
+class Table:
+    """The rows of a file in stream order: ``X`` float32 ``(n, d)``, ``y`` int64 ``(n,)`` in
+    ``0..K-1`` (``classes[k]`` is the file's label of class ``k``, sorted), and what was left out."""
+
+    X: np.ndarray
+    y: np.ndarray
+    classes: tuple
+    features: tuple[str, ...]
+    ignored: tuple[str, ...]  # non-numeric columns left out of the default features
+    n_rows: int  # rows in the file
+    n_dropped: int  # rows dropped for missing values (stream.dropna=true)
+    sha256: str  # of the file's bytes
+    path: str
+    target: str
+
+
+@lru_cache(maxsize=8)
+def _read(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
+    """The file as a frame; ``size`` and ``mtime_ns`` only key the cache (a changed file is read again)."""
+    return READERS[Path(path).suffix.lower()](path)
+
+
+def read_frame(key: str, path: str) -> pd.DataFrame:
+    """The CSV or parquet file ``path`` (given by config key ``key``) as a DataFrame, not to be mutated."""
+    file = Path(path).expanduser()
+    if file.suffix.lower() not in READERS:
+        raise ConfigError(f"{key}={path!r} is not a table this harness reads; allowed suffixes: {sorted(READERS)}")
+    if not file.is_file():
+        raise ConfigError(f"{key}={path!r} does not exist (or is not a file); give the path of a CSV or parquet file")
+    stat = file.stat()
+    try:
+        return _read(str(file.resolve()), stat.st_size, stat.st_mtime_ns)
+    except Exception as error:  # pandas and pyarrow raise many types for a damaged file
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(f"{key}={path!r} cannot be read as {file.suffix.lower()[1:]}: {first}") from None
+
+
+def _column(key: str, name: str, frame: pd.DataFrame, path: str) -> str:
+    if name not in frame.columns:
+        raise ConfigError(f"{key}={name!r} is not a column of {path}; columns: {[str(c) for c in frame.columns]}")
+    return name
+
+
+def load_table(
+    path: str,
+    target: str,
+    features: list[str] | None = None,
+    order: str | None = None,
+    dropna: bool = False,
+) -> Table:
+    """The rows of ``path`` as a :class:`Table`: features = ``features`` or every numeric column but
+    the target and ``order``; rows sorted by ``order`` (stable) or in file order; labels encoded over
+    the whole file. Raises ConfigError for every problem, before anything is computed."""
+    frame = read_frame("stream.path", path)
+    _column("stream.target", target, frame, path)
+    if order is not None:
+        _column("stream.order", order, frame, path)
+    reserved = {target, order}
+    if features is None:
+        candidates = [c for c in frame.columns if c not in reserved]
+        numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
+        ignored = tuple(str(c) for c in candidates if c not in numeric)
+        if not numeric:
+            raise ConfigError(f"stream.features=null takes every numeric column of {path} but the target, and there "
+                              f"is none (non-numeric: {list(ignored)}); encode them as numbers")
+        features = numeric
+    else:
+        features, ignored = list(features), ()
+        if not features:
+            raise ConfigError("stream.features=[] is empty; name at least one column, or null for every numeric one")
+        for name in features:
+            _column("stream.features", name, frame, path)
+            if name in reserved:
+                raise ConfigError(f"stream.features has {name!r}, which is the target or order column")
+        text = [str(c) for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
+        if text:
+            raise ConfigError(f"stream.features has non-numeric columns {text} in {path}; features must be numbers "
+                              "(encode them, or leave them out of stream.features)")
+    used = frame[[*features, target, *([order] if order is not None else [])]]
+    values = used[features].to_numpy(dtype=float, na_value=np.nan)
+    bad = used.isna().to_numpy() | np.pad(~np.isfinite(values), ((0, 0), (0, used.shape[1] - len(features))))
+    rows = bad.any(axis=1)
+    if rows.any() and not dropna:
+        counts = {str(c): int(n) for c, n in zip(used.columns, bad.sum(axis=0)) if n}
+        raise ConfigError(f"stream.path={path!r} has missing or infinite values in {int(rows.sum())} rows "
+                          f"(per column: {counts}); clean the file or set stream.dropna=true to drop those rows")
+    kept = used[~rows]
+    if order is not None:
+        kept = kept.sort_values(order, kind="stable")
+    codes, classes = pd.factorize(kept[target], sort=True)
+    return Table(
+        X=kept[features].to_numpy(dtype=np.float32),
+        y=codes.astype(np.int64),
+        classes=tuple(classes.tolist()),
+        features=tuple(str(c) for c in features),
+        ignored=ignored,
+        n_rows=len(frame),
+        n_dropped=int(rows.sum()),
+        sha256=file_sha256(Path(path).expanduser()),
+        path=path,
+        target=target,
+    )
+
+
+def _classes_of(*, _parent_) -> int | None:
+    """``${table_classes:}``, the config's default of ``stream.n_classes`` for a table: the number of
+    classes in the stream's file, so that strategies read it as ``${stream.n_classes}``; None when the
+    file cannot be read (the stream then refuses it with the reason)."""
+    stream = _parent_
+    features = stream.features
+    try:
+        features = None if features is None else list(features)
+        table = load_table(stream.path, stream.target, features, stream.order, stream.dropna)
+    except (ConfigError, TypeError):
+        return None
+    return len(table.classes)
+
+
+def _sha256_of(*, _parent_) -> str | None:
+    """``${table_sha256:}``, the config's default of ``stream.sha256`` for a table: the SHA-256 of the
+    file's bytes, so that the resolved config (and with it ``config_sha256``, which decides whether a
+    finished run is reused) changes when the file does; None when there is no file to read."""
+    path = _parent_.path
+    file = None if path is None else Path(path).expanduser()
+    return file_sha256(file) if file is not None and file.is_file() else None
+
+
+if not OmegaConf.has_resolver("table_classes"):
+    OmegaConf.register_new_resolver("table_classes", _classes_of)
+if not OmegaConf.has_resolver("table_sha256"):
+    OmegaConf.register_new_resolver("table_sha256", _sha256_of)
