@@ -126,7 +126,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     sha_before, sha_after = pretrained.weight_hashes()
     monitor_tables, monitoring = monitor_run(
         cfg, monitored(cfg, static_before, pretrained.sha256), pretrained.module, offline, deploy, stream.schedule,
-        n_classes=stream.n_classes,
+        n_classes=stream.n_classes, tokens=stream.inputs == "tokens",
     )
     for table_name, table in monitor_tables.items():
         write_table(output_dir / f"{table_name}.csv", table)

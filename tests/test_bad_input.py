@@ -115,6 +115,13 @@ RUN = [
     ("model.depth=-1", "model.depth=-1 must be >= 0"),
     ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
     ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'vocab', 'buckets', 'path', '_target_', 'weights', "),
+    # what the model and the learners read against what the stream gives (token ids or numeric features)
+    ("stream=prompts", "model.kind='mlp' would compute with the token ids of stream=prompts, whose values mean nothing; a token stream needs model=text"),
+    ("stream=prompts model=logistic", "model.kind='logistic' would compute with the token ids of stream=prompts"),
+    ("model=text", "model.kind='text' reads rows of token ids, but stream=teacher gives numeric features; model=text needs a token stream (stream=prompts)"),
+    ("strategy=[frozen,river_text_nb]", "strategy river_text_nb reads token ids, but stream=teacher gives numeric features; drop it (River learners allowed on stream=teacher: river_logreg, "),
+    ("stream=prompts model=text strategy=[frozen,river_logreg]", "strategy river_logreg reads numeric features, but stream=prompts gives token ids; drop it (River learners allowed on stream=prompts: river_text_nb, river_text_logreg)"),
+    ("stream=prompts model=text model.vocab=hashed model.buckets=10000000000 strategy=[frozen]", "model.buckets=10000000000 needs about 20480 GB of memory (the text network's embedding: 10000000001 rows of width 128"),
     # offline
     ("offline.n_trials=0", "offline.n_trials=0 must be >= 1"),
     ("offline.max_epochs=0", "offline.max_epochs=0 must be >= 1"),

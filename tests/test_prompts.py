@@ -4,7 +4,9 @@ what it says."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,8 +18,12 @@ from hydra.utils import instantiate
 from river import evaluate, metrics
 
 from harness.checks import build_strategies
-from harness.models import build_network, predict_proba
+from harness.errors import ConfigError
+from harness.footprint import text_parameters, text_rows
+from harness.models import Calibrated, build_network, predict_proba
+from harness.monitor.watch import Reference, watch
 from harness.offline.freeze import exported_proba, optimise_and_freeze
+from harness.preflight import preflight
 from harness.replay import replay
 from harness.run import run
 from harness.streams import DriftSchedule, build_stream
@@ -250,3 +256,98 @@ def test_stream_view_shows_the_vocabulary_overlap(tmp_path):
     # novel queries (0.3 of them) have every token out of vocabulary
     assert after.oov_share.mean() == pytest.approx(0.3, abs=0.08)
     assert (tmp_path / "stream.png").stat().st_size > 10_000
+
+
+# -- the frozen text model's confidence, monitoring and memory ------------------------------------
+
+
+def frozen_text(stream: PromptsStream):
+    """The frozen closed-vocabulary text model of ``stream``'s offline queries (one trial, seconds), with
+    the hyper-parameters the default search picks on the default stream (seed 0)."""
+    return optimise_and_freeze(
+        stream.offline(), model_kind="text", depth=1, n_classes=stream.n_classes, n_trials=1, max_epochs=20,
+        patience=3, space={"lr": [0.001], "batch_size": [32], "weight_decay": [1e-4], "width": [32]},
+        calibrate=True, seed=0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("ambiguous_share", [0.3, 0.0])
+def test_unseen_paraphrases_are_answered_confidently_only_without_ambiguous_offline_queries(ambiguous_share):
+    """Offline queries with no keyword (labelled by the prior) teach the model to hedge when it
+    recognises no intent word; an unseen paraphrase (its keywords ``<unk>``, a vector no query trained,
+    among familiar fillers and slot words) lands there after mean pooling. A model that never saw such
+    queries answers the paraphrases with confidence >= 0.9, mostly wrongly (docs/streams.md)."""
+    stream = prompts("covariate", ambiguous_share=ambiguous_share)
+    proba = predict_proba(frozen_text(stream).module, stream.deploy().X).numpy()
+    after = stream.deploy().t >= 300
+    wrong = proba.argmax(1) != stream.deploy().y
+    confident_errors = (wrong & (proba.max(1) >= 0.9))[after].mean()
+    if ambiguous_share > 0:
+        assert confident_errors < 0.05
+    else:
+        assert confident_errors > 0.25
+
+
+def test_novel_queries_score_higher_on_the_pooled_features():
+    """The Mahalanobis score reads the frozen model's pooled features: queries whose every word is out
+    of vocabulary are farther from every intent than the offline-like ones (AUROC from scipy's U)."""
+    stream = prompts("novel")
+    offline, deploy = stream.offline(), stream.deploy()
+    module = frozen_text(stream).module
+    reference = Reference.build(module, offline, stream.n_classes, tokens=True)
+    scores = watch(module, reference, deploy.X, window=300, alpha=0.01, seed=0, n_permutations=20).scores
+    u = stats.mannwhitneyu(scores["mahalanobis"][deploy.novel], scores["mahalanobis"][~deploy.novel]).statistic
+    assert u / (deploy.novel.sum() * (~deploy.novel).sum()) > 0.9
+
+
+def test_input_detectors_read_token_ids_as_names_not_numbers():
+    """Renaming the token ids (a bijection; the order of the table means nothing) leaves the input
+    detectors' statistics and p-values unchanged on a token stream, where they read bags of words;
+    read as numbers (``tokens=False``), the raw ids give other answers."""
+    stream = prompts("covariate")
+    offline, deploy = stream.offline(), stream.deploy()
+    rename = np.concatenate([[0], 1 + np.random.default_rng(7).permutation(len(stream.tokens) - 1)]).astype(np.float32)
+
+    def input_detectors(offline, X, *, tokens):
+        net = build_network("text", n_features=12, n_classes=4, width=8, depth=1, inputs=offline.X_train)
+        module = Calibrated(net, 1.0)
+        reference = Reference.build(module, offline, stream.n_classes, tokens=tokens)
+        alarms = watch(module, reference, X, window=500, alpha=0.01, seed=0, n_permutations=20).alarms
+        return alarms[alarms.detector.isin(["ks_inputs", "mmd_inputs"])][["statistic", "p_value"]].to_numpy()
+
+    renamed_offline = dataclasses.replace(offline, X_train=rename[offline.X_train.astype(int)],
+                                          X_val=rename[offline.X_val.astype(int)])
+    for tokens in (True, False):
+        plain = input_detectors(offline, deploy.X, tokens=tokens)
+        renamed = input_detectors(renamed_offline, rename[deploy.X.astype(int)], tokens=tokens)
+        if tokens:
+            np.testing.assert_allclose(renamed, plain, rtol=1e-6)
+        else:
+            assert not np.allclose(renamed, plain, rtol=1e-6)
+
+
+def test_a_token_run_records_what_its_input_detectors_read(tmp_path):
+    run(compose_config(["stream=prompts", "drift.kind=novel", "model=text", "strategy=[frozen]", "save_stream=true",
+                        "offline.max_epochs=3"]), tmp_path)
+    monitoring = json.loads((tmp_path / "result.json").read_text())["monitoring"]["frozen"]
+    offline = pd.read_parquet(tmp_path / "stream_offline.parquet").filter(like="x_").to_numpy()
+    words = set(offline.ravel().tolist()) - {0}
+    assert monitoring["input_detectors_read"].startswith(f"bag of words: counts of the {len(words)} offline token ids")
+
+
+def test_the_memory_estimate_counts_the_text_network():
+    """The footprint's parameter count is the module's own: exact with hashed buckets, an upper bound
+    with a closed vocabulary (the stream's whole token table against the ids the training rows hold)."""
+    stream = prompts()
+    train = stream.offline().X_train
+    for vocab in ("hashed", "closed"):
+        model = SimpleNamespace(vocab=vocab, buckets=64, depth=2)
+        kind = "text:hashed:64" if vocab == "hashed" else "text"
+        net = build_network(kind, n_features=12, n_classes=4, width=16, depth=2, inputs=train)
+        counted = sum(text_parameters(text_rows(model, stream), width=16, depth=2, n_classes=4))
+        actual = sum(p.numel() for p in net.parameters())
+        assert counted == actual if vocab == "hashed" else counted >= actual
+    cfg = compose_config(["stream=prompts", "model=text", "model.vocab=hashed", "model.buckets=100000000",
+                          "strategy=[frozen]"])
+    with pytest.raises(ConfigError, match=r"^model.buckets=100000000 needs about .*\(the text network's embedding: 100000001 rows"):
+        preflight(cfg)

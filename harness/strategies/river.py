@@ -47,6 +47,8 @@ class RiverClassifier(BaseStrategy):
     ``n_updates`` counts ``learn_one`` calls after the warm start (the base class counts them).
     """
 
+    reads = "features"  # the stream inputs it can learn from (harness.streams.Stream.inputs)
+
     def __init__(self, *, model, n_classes: int, warm_start: bool = True):
         if not isinstance(model, base.Classifier):
             raise ValueError(f"model={type(model).__name__} is not a River classifier (river.base.Classifier)")
@@ -106,6 +108,8 @@ class RiverTextClassifier(RiverClassifier):
     """A River text pipeline (``BagOfWords() | MultinomialNB()`` and the like) on token-id rows
     (``stream=prompts``): each row becomes a string of its tokens (:func:`to_text`), so the
     pipeline's vocabulary grows online with every new word, unlike the frozen model's."""
+
+    reads = "tokens"
 
     def rows(self, X: np.ndarray) -> list[str]:
         return to_text(X)

@@ -58,6 +58,7 @@ _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 class PromptsStream(Stream):
     family = "prompts"
     kinds = ("none", "covariate", "concept", "label", "novel")
+    inputs = "tokens"
 
     def __init__(
         self,
