@@ -70,10 +70,12 @@ def text_parameters(rows: int, *, width: int, depth: int, n_classes: int) -> tup
 
 def text_rows(model, stream) -> int:
     """Embedding rows of ``model=text`` on ``stream``: ``model.buckets + 1`` with a hashed vocabulary;
-    with a closed one at most the stream's token table (every id but padding) plus padding and ``<unk>``."""
+    with a closed one at most the stream's token table (every id but padding) plus padding and
+    ``<unk>``, or for a token stream without a table every token of its offline rows."""
     if model.vocab == "hashed":
         return model.buckets + 1
-    return len(stream.tokens) + 1
+    tokens = getattr(stream, "tokens", None)
+    return len(tokens) + 1 if tokens is not None else stream.n_offline * stream.n_features + 2
 
 
 def text_parts(model, stream, *, width: int, batch: int) -> list[tuple[str, str, int]]:
