@@ -27,6 +27,7 @@ from harness.preflight import preflight
 from harness.replay import replay
 from harness.run import run
 from harness.streams import DriftSchedule, build_stream
+from harness.strategies.alarm import RetrainOnAlarm
 from harness.strategies.river import to_text
 from harness.streams.prompts import PromptsStream
 from harness.testing import check_strategy
@@ -261,11 +262,11 @@ def test_stream_view_shows_the_vocabulary_overlap(tmp_path):
 # -- the frozen text model's confidence, monitoring and memory ------------------------------------
 
 
-def frozen_text(stream: PromptsStream):
+def frozen_text(stream: PromptsStream, max_epochs: int = 20):
     """The frozen closed-vocabulary text model of ``stream``'s offline queries (one trial, seconds), with
     the hyper-parameters the default search picks on the default stream (seed 0)."""
     return optimise_and_freeze(
-        stream.offline(), model_kind="text", depth=1, n_classes=stream.n_classes, n_trials=1, max_epochs=20,
+        stream.offline(), model_kind="text", depth=1, n_classes=stream.n_classes, n_trials=1, max_epochs=max_epochs,
         patience=3, space={"lr": [0.001], "batch_size": [32], "weight_decay": [1e-4], "width": [32]},
         calibrate=True, seed=0,
     )  # fmt: skip
@@ -351,3 +352,26 @@ def test_the_memory_estimate_counts_the_text_network():
                           "strategy=[frozen]"])
     with pytest.raises(ConfigError, match=r"^model.buckets=100000000 needs about .*\(the text network's embedding: 100000001 rows"):
         preflight(cfg)
+
+
+def test_retrain_on_alarm_reads_token_ids_as_names():
+    """``retrain_on_alarm`` served by the text model tests bags of words: renaming the ids of its
+    reference and of the served queries gives the same alarms, none before the onset; the
+    out-of-vocabulary count sees a mild paraphrase drift (severity 0.3) that raw ids miss."""
+    stream = prompts("covariate", severity=0.3)
+    offline, deploy = stream.offline(), stream.deploy()
+    pretrained = frozen_text(stream, max_epochs=2)  # the input detectors do not read the model
+    rename = np.concatenate([[0], 1 + np.random.default_rng(7).permutation(len(stream.tokens) - 1)]).astype(np.float32)
+
+    def alarms(offline, X):
+        strategy = RetrainOnAlarm(detector="ks_inputs", window=150, labels_per_alarm=10_000, max_epochs=2)
+        strategy.fit_offline(offline, pretrained)
+        for start in range(0, len(X), 50):
+            strategy.predict_proba(X[start:start + 50])
+        return strategy.alarms
+
+    plain = alarms(offline, deploy.X)
+    renamed = dataclasses.replace(offline, X_train=rename[offline.X_train.astype(int)],
+                                  X_val=rename[offline.X_val.astype(int)])
+    assert alarms(renamed, rename[deploy.X.astype(int)]) == plain
+    assert plain and plain[0] >= 300
