@@ -193,7 +193,7 @@ def check_inputs(cfg: DictConfig, stream, strategies: dict) -> None:
     for name, strategy in strategies.items():
         reads = getattr(strategy, "reads", None)
         if reads is not None and reads != inputs:
-            allowed = "river_text_nb, river_text_logreg" if inputs == "tokens" else "river_logreg, river_ht, river_arf, ..."
+            allowed = "river_text_nb, river_text_logreg" if inputs == "tokens" else "river_logreg, river_ht, ..."
             raise ConfigError(f"strategy {name} reads {_INPUTS[reads]}, but stream={family} gives {_INPUTS[inputs]}; "
                               f"drop it (River learners allowed on stream={family}: {allowed})")
 

@@ -119,7 +119,7 @@ RUN = [
     ("stream=prompts", "model.kind='mlp' would compute with the token ids of stream=prompts, whose values mean nothing; a token stream needs model=text"),
     ("stream=prompts model=logistic", "model.kind='logistic' would compute with the token ids of stream=prompts"),
     ("model=text", "model.kind='text' reads rows of token ids, but stream=teacher gives numeric features; model=text needs a token stream (stream=prompts)"),
-    ("strategy=[frozen,river_text_nb]", "strategy river_text_nb reads token ids, but stream=teacher gives numeric features; drop it (River learners allowed on stream=teacher: river_logreg, "),
+    ("strategy=[frozen,river_text_nb]", "strategy river_text_nb reads token ids, but stream=teacher gives numeric features; drop it (River learners allowed on stream=teacher: river_logreg, river_ht, ...)"),
     ("stream=prompts model=text strategy=[frozen,river_logreg]", "strategy river_logreg reads numeric features, but stream=prompts gives token ids; drop it (River learners allowed on stream=prompts: river_text_nb, river_text_logreg)"),
     ("stream=prompts model=text model.vocab=hashed model.buckets=10000000000 strategy=[frozen]", "model.buckets=10000000000 needs about 20480 GB of memory (the text network's embedding: 10000000001 rows of width 128"),
     # offline

@@ -265,11 +265,19 @@ def test_stream_view_shows_the_vocabulary_overlap(tmp_path):
 def frozen_text(stream: PromptsStream, max_epochs: int = 20):
     """The frozen closed-vocabulary text model of ``stream``'s offline queries (one trial, seconds), with
     the hyper-parameters the default search picks on the default stream (seed 0)."""
+    space = {"lr": [0.001], "batch_size": [32], "weight_decay": [1e-4], "width": [32]}
     return optimise_and_freeze(
-        stream.offline(), model_kind="text", depth=1, n_classes=stream.n_classes, n_trials=1, max_epochs=max_epochs,
-        patience=3, space={"lr": [0.001], "batch_size": [32], "weight_decay": [1e-4], "width": [32]},
-        calibrate=True, seed=0,
-    )  # fmt: skip
+        stream.offline(),
+        model_kind="text",
+        depth=1,
+        n_classes=stream.n_classes,
+        n_trials=1,
+        max_epochs=max_epochs,
+        patience=3,
+        space=space,
+        calibrate=True,
+        seed=0,
+    )
 
 
 @pytest.mark.parametrize("ambiguous_share", [0.3, 0.0])
@@ -350,7 +358,8 @@ def test_the_memory_estimate_counts_the_text_network():
         assert counted == actual if vocab == "hashed" else counted >= actual
     cfg = compose_config(["stream=prompts", "model=text", "model.vocab=hashed", "model.buckets=100000000",
                           "strategy=[frozen]"])
-    with pytest.raises(ConfigError, match=r"^model.buckets=100000000 needs about .*\(the text network's embedding: 100000001 rows"):
+    refused = r"^model.buckets=100000000 needs about .*\(the text network's embedding: 100000001 rows"
+    with pytest.raises(ConfigError, match=refused):
         preflight(cfg)
 
 

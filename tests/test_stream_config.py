@@ -94,6 +94,7 @@ def test_a_tiny_run_of_another_family_writes_stream_png(tmp_path, overrides):
 @pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_a_tiny_run_of_every_family(tmp_path, family):
-    reads = {"features": ["strategy=[frozen,river_logreg]"], "tokens": ["model=text", "strategy=[frozen,river_text_nb]"]}
+    reads = {"features": ["strategy=[frozen,river_logreg]"],
+             "tokens": ["model=text", "strategy=[frozen,river_text_nb]"]}  # what the stream's rows are
     run(compose_config([f"stream={family}", *SMALL.get(family, []), *reads[FAMILIES[family].inputs]]), tmp_path)
     assert (tmp_path / "stream.png").is_file() and (tmp_path / "result.json").is_file()
