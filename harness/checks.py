@@ -30,6 +30,7 @@ from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, 
 from harness.errors import ConfigError
 from harness.footprint import check_memory
 from harness.models import MODEL_KINDS
+from harness.text_model import VOCABS
 from harness.offline.tune import PRUNERS, SAMPLERS
 from harness.offline.user import check_model_settings, check_user_model
 from harness.strategies.base import missing_members, missing_methods
@@ -58,6 +59,7 @@ def build_checked(cfg: DictConfig):
     check_settings(cfg)
     stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
     strategies = build_strategies(cfg.strategy)
+    check_inputs(cfg, stream, strategies)
     check_memory(cfg, stream, strategies)
     check_against_stream(cfg, stream)
     check_known_drift(cfg, stream, strategies)
@@ -114,6 +116,7 @@ def check_settings(cfg: DictConfig) -> None:
         validate.boolean(key, cfg[key])
     validate.choice("model.kind", cfg.model.kind, (*MODEL_KINDS, "pretrained"))
     validate.integer("model.depth", cfg.model.depth, 0)
+    check_text_settings(cfg.model)
     check_model_settings(cfg.model)
     for key in ("n_trials", "max_epochs", "patience"):
         validate.integer(f"offline.{key}", cfg.offline[key], 1)
@@ -140,6 +143,14 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("metrics.max_detection_delay", cfg.metrics.max_detection_delay, 0)
 
 
+def check_text_settings(model) -> None:
+    """``model.vocab`` and ``model.buckets`` are read by ``model=text`` only."""
+    validate.choice("model.vocab", model.vocab, VOCABS)
+    validate.integer("model.buckets", model.buckets, 1)
+    if model.kind != "text" and model.vocab != "closed":
+        raise ConfigError(f"model.vocab={model.vocab!r} is only read by model=text (model.kind={model.kind!r})")
+
+
 def check_cache_dir(path: str) -> None:
     """The pre-deployment cache must be a directory that can be made and written to."""
     existing = Path(path)
@@ -161,6 +172,33 @@ def check_against_stream(cfg: DictConfig, stream) -> None:
             raise ConfigError(
                 f"strategy.{name}.n_classes={node.n_classes} differs from the stream's {stream.n_classes} classes"
             )
+
+
+def check_inputs(cfg: DictConfig, stream, strategies: dict) -> None:
+    """The model and every strategy read what the stream's rows are (``Stream.inputs``): token ids
+    (``stream=prompts``) only ``model=text``, a user's ``model=pretrained`` and the River text learners;
+    numeric features every other model and River learner. An id's value means nothing, so a learner
+    that computes with it would measure noise; a text model on numbers would read them as ids."""
+    inputs = stream.inputs
+    family = cfg.stream.family
+    kind = cfg.model.kind
+    if inputs == "tokens" and kind in ("mlp", "logistic"):
+        raise ConfigError(f"model.kind={kind!r} would compute with the token ids of stream={family}, whose values "
+                          "mean nothing; a token stream needs model=text (or model=pretrained, a model of your own "
+                          "that reads token ids)")
+    if inputs != "tokens" and kind == "text":
+        raise ConfigError(f"model.kind='text' reads rows of token ids, but stream={family} gives numeric features; "
+                          "model=text needs a token stream (stream=prompts), other streams model=mlp or "
+                          "model=logistic")
+    for name, strategy in strategies.items():
+        reads = getattr(strategy, "reads", None)
+        if reads is not None and reads != inputs:
+            allowed = "river_text_nb, river_text_logreg" if inputs == "tokens" else "river_logreg, river_ht, ..."
+            raise ConfigError(f"strategy {name} reads {_INPUTS[reads]}, but stream={family} gives {_INPUTS[inputs]}; "
+                              f"drop it (River learners allowed on stream={family}: {allowed})")
+
+
+_INPUTS = {"tokens": "token ids", "features": "numeric features"}
 
 
 def check_known_drift(cfg: DictConfig, stream, strategies: dict) -> None:

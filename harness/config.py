@@ -45,8 +45,10 @@ class DriftConf:
 
 @dataclass
 class ModelConf:
-    kind: str = "mlp"  # mlp or logistic (searched and trained offline), or pretrained (yours: docs/pretrained.md)
+    kind: str = "mlp"  # mlp, logistic or text (searched and trained offline), or pretrained (yours: docs/pretrained.md)
     depth: int = 2
+    vocab: str = "closed"  # model=text: closed (the offline tokens, others <unk>) or hashed (buckets)
+    buckets: int = 1024  # model=text model.vocab=hashed: number of hashed embedding rows
     # model=pretrained only: a torch.export program, or a factory (no arguments) and its state dict
     path: Optional[str] = None
     _target_: Optional[str] = None

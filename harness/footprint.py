@@ -53,7 +53,46 @@ def memory_parts(cfg: DictConfig, stream, strategies: dict) -> list[tuple[str, s
             f"Adam's two moments) and {batch} x {width} x {depth} activations x 8 bytes"
         )
         parts.append(("model.depth", what, n_params * 16 + batch * width * depth * 8))
+    if cfg.model.kind == "text":
+        parts += text_parts(cfg.model, stream, width=width, batch=batch)
     return parts
+
+
+def text_parameters(rows: int, *, width: int, depth: int, n_classes: int) -> tuple[int, int]:
+    """``(embedding, head)`` parameter counts of a :class:`~harness.text_model.TextNet` with
+    ``rows`` embedding rows (padding and ``<unk>`` included), biases counted.
+
+    >>> text_parameters(1025, width=8, depth=1, n_classes=4)
+    (8200, 108)
+    """
+    return rows * width, depth * (width * width + width) + width * n_classes + n_classes
+
+
+def text_rows(model, stream) -> int:
+    """Embedding rows of ``model=text`` on ``stream``: ``model.buckets + 1`` with a hashed vocabulary;
+    with a closed one at most the stream's token table (every id but padding) plus padding and
+    ``<unk>``, or for a token stream without a table every token of its offline rows."""
+    if model.vocab == "hashed":
+        return model.buckets + 1
+    tokens = getattr(stream, "tokens", None)
+    return len(tokens) + 1 if tokens is not None else stream.n_offline * stream.n_features + 2
+
+
+def text_parts(model, stream, *, width: int, batch: int) -> list[tuple[str, str, int]]:
+    """The text network's embedding (keyed by ``model.buckets`` when hashed, else by ``model.kind``:
+    the closed vocabulary's size is the stream's) and its head (``model.depth``), each parameter
+    x 16 bytes (weights, gradients, Adam's two moments), with the activations of a batch."""
+    rows = text_rows(model, stream)
+    embedding, head = text_parameters(rows, width=width, depth=model.depth, n_classes=stream.n_classes)
+    length = stream.n_features
+    key = "model.buckets" if model.vocab == "hashed" else "model.kind"
+    return [
+        (key, f"the text network's embedding: {rows} rows of width {width}, {embedding} parameters x 16 bytes and "
+              f"{batch} x {length} x {width} looked-up rows x 8 bytes", embedding * 16 + batch * length * width * 8),
+        ("model.depth", f"the text network's head: {model.depth} layers of width {width}, {head} parameters x 16 "
+                        f"bytes and {batch} x {width} x {model.depth} activations x 8 bytes",
+         head * 16 + batch * width * model.depth * 8),
+    ]
 
 
 def check_memory(cfg: DictConfig, stream, strategies: dict, available: int | None = None) -> None:

@@ -9,12 +9,18 @@ import torch
 from torch import nn
 
 from harness.errors import ConfigError
+from harness.text_model import build_text_network
 
-MODEL_KINDS = ("mlp", "logistic")
+MODEL_KINDS = ("mlp", "logistic", "text")
 
 
-def build_network(kind: str, *, n_features: int, n_classes: int, width: int, depth: int) -> nn.Module:
-    """Logits network ``(n, n_features) -> (n, n_classes)``: a ReLU MLP or a linear (logistic) model."""
+def build_network(kind: str, *, n_features: int, n_classes: int, width: int, depth: int,
+                  inputs=None) -> nn.Module:
+    """Logits network ``(n, n_features) -> (n, n_classes)``: a ReLU MLP, a linear (logistic) model,
+    or a text classifier over token ids (``text``, ``text:hashed:<buckets>``; see
+    :mod:`harness.text_model`) whose closed vocabulary is the token ids of ``inputs`` (the training rows)."""
+    if kind.startswith("text"):
+        return build_text_network(kind, n_classes=n_classes, width=width, depth=depth, inputs=inputs)
     if kind == "logistic":
         return nn.Linear(n_features, n_classes)
     if kind != "mlp":

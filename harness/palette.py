@@ -16,7 +16,7 @@ import colorsys
 import hashlib
 
 # Distinct hues (Trubetskoy's 20 distinct colours, the light ones dropped): every strategy of
-# conf/strategy/ can share one figure (the cost study draws 15 of the 19).
+# conf/strategy/ can share one figure (the cost study draws 15 of the 21).
 STRATEGY_COLORS = {
     "frozen": "#000000",
     "frozen_ensemble": "#911eb4",
@@ -32,6 +32,8 @@ STRATEGY_COLORS = {
     "river_knn": "#800000",
     "river_adwin_bagging": "#000075",
     "river_lev_bagging": "#d4a000",
+    "river_text_nb": "#00a087",
+    "river_text_logreg": "#7b5cd6",
     "no_change": "#a9a9a9",
     "majority": "#ff8fb0",
     "retrain_on_alarm": "#ffe119",

@@ -656,10 +656,22 @@ def plot_label_agreement(timeline: pd.DataFrame, *, ax: plt.Axes | None = None) 
     return ax
 
 
+def plot_vocabulary_overlap(timeline: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Per window, the share of a token stream's tokens outside the offline vocabulary: what a frozen
+    closed vocabulary turns into ``<unk>``."""
+    ax = ax or plt.gca()
+    first = timeline.drop_duplicates("t_end")
+    ax.plot(first["t_end"], first["oov_share"], color="0.15", marker="o", markersize=3)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("deployment time (samples)")
+    ax.set_ylabel("share of tokens out of the offline vocabulary")
+    return ax
+
+
 def plot_stream(run_dir: Path) -> Path:
     """``stream.png`` of a run: offline vs deployment samples (after the onset) with class means,
     class priors with the drift progress, and the agreement of deployment labels with the offline
-    labelling rule, from ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv``."""
+    labelling rule (for a token stream: the share of out-of-vocabulary tokens), from ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv``."""
     run_dir = Path(run_dir)
     points = pd.read_csv(run_dir / "stream_points.csv")
     timeline = pd.read_csv(run_dir / "stream_timeline.csv")
@@ -680,7 +692,10 @@ def plot_stream(run_dir: Path) -> Path:
     axes[0, 1].sharey(axes[0, 0])
     plot_class_priors(timeline, progress, ax=axes[1, 0])
     axes[1, 0].set_title(f"class shares (windows of {window}) and drift progress")
-    if "nn_agreement" in timeline:
+    if "oov_share" in timeline:  # a token stream: 1-NN on token ids means nothing, vocabulary overlap does
+        plot_vocabulary_overlap(timeline, ax=axes[1, 1])
+        axes[1, 1].set_title("vocabulary overlap: out-of-vocabulary tokens")
+    elif "nn_agreement" in timeline:
         plot_label_agreement(timeline, ax=axes[1, 1])
         axes[1, 1].set_title("offline labelling rule still holding (1-NN)")
     else:

@@ -46,6 +46,7 @@ from harness.results import (
 from harness.streams.base import KnownDrift
 from harness.streams.families import stream_class
 from harness.streams.view import write_stream_view
+from harness.text_model import text_kind
 from harness.threads import thread_pools
 from harness.sweep import record_outcome
 from harness.summary import (
@@ -125,7 +126,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     sha_before, sha_after = pretrained.weight_hashes()
     monitor_tables, monitoring = monitor_run(
         cfg, monitored(cfg, static_before, pretrained.sha256), pretrained.module, offline, deploy, stream.schedule,
-        n_classes=stream.n_classes,
+        n_classes=stream.n_classes, tokens=stream.inputs == "tokens",
     )
     for table_name, table in monitor_tables.items():
         write_table(output_dir / f"{table_name}.csv", table)
@@ -146,9 +147,12 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     if any(record.detections is not None for record in records.values()):
         write_table(output_dir / "detections.csv", detections_table(records))
     if cfg.save_stream:
-        write_stream(output_dir, offline, deploy)
-    write_stream_view(output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes,
-                      window=cfg.metrics.window)  # fmt: skip
+        write_stream(output_dir, offline, deploy, getattr(stream, "words", None))
+    oov = stream.oov_share(deploy.X) if callable(getattr(stream, "oov_share", None)) else None
+    write_stream_view(
+        output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes, window=cfg.metrics.window,
+        oov=oov,
+    )
     if draws_figures(cfg):
         from harness.plots import plot_run, plot_stream  # matplotlib only for a run that draws
 
@@ -239,7 +243,8 @@ def offline_settings(cfg: DictConfig) -> dict:
     if cfg.model.kind == "pretrained":
         return {"model_kind": "pretrained", "model": OmegaConf.to_container(cfg.model),
                 "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
-    return {"model_kind": cfg.model.kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
+    kind = text_kind(cfg.model.vocab, cfg.model.buckets) if cfg.model.kind == "text" else cfg.model.kind
+    return {"model_kind": kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
             "n_trials": cfg.offline.n_trials, "sampler": cfg.offline.sampler, "pruner": cfg.offline.pruner,
             "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
             "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
@@ -253,10 +258,12 @@ def draws_figures(cfg: DictConfig) -> bool:
     return not (HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN)
 
 
-def write_stream(output_dir: Path, offline, deploy) -> None:
-    """The exact data of the run, so that anyone can replay it through another tool."""
+def write_stream(output_dir: Path, offline, deploy, words=None) -> None:
+    """The exact data of the run, so that anyone can replay it through another tool; a token stream
+    (``words``: rows of token ids -> their text, as ``stream=prompts`` gives) adds a ``text`` column."""
     def frame(X, **columns):
-        return pd.DataFrame({**{f"x_{i}": X[:, i] for i in range(X.shape[1])}, **columns})
+        text = {} if words is None else {"text": words(X)}
+        return pd.DataFrame({**{f"x_{i}": X[:, i] for i in range(X.shape[1])}, **text, **columns})
 
     n_train = len(offline.y_train)
     offline_frame = frame(

@@ -45,7 +45,7 @@ RUN = [
     ("+sed=3", "sed is not a key of the configuration (did you mean 'seed'?)"),
     # stream: every family
     ("stream.family=elec2", "stream.family='elec2' is not one of ['agrawal', 'bananas', "),
-    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'random_rbf', 'sea', 'sine', 'stagger', 'table', 'teacher', 'weather', 'custom'] (did you mean 'teacher'?)"),
+    ("stream.family=teachr", "stream.family='teachr' is not one of ['agrawal', 'bananas', 'gaussian_classes', 'hyperplane', 'led', 'mixed', 'phishing', 'prompts', 'random_rbf', 'sea', 'sine', 'stagger', 'table', 'teacher', 'weather', 'custom'] (did you mean 'teacher'?)"),
     ("+stream.foo=1", "stream.foo is not a key of stream=teacher; allowed: " + TEACHER),
     ("+stream.n_featurs=5", "stream.n_featurs is not a key of stream=teacher (did you mean 'n_features'?)"),
     ("stream.gain=nan", "stream.gain=nan is not a finite number"),
@@ -108,10 +108,20 @@ RUN = [
     ("stream=sea drift=incremental", "drift.pattern='incremental' is not supported by stream=sea"),
     ("stream=sea drift=covariate", "drift.kind='covariate' is not supported by stream=sea"),
     # model
-    ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic', 'pretrained']"),
+    ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic', 'text', 'pretrained']"),
+    ("model=text model.vocab=open", "model.vocab='open' is not one of ['closed', 'hashed']"),
+    ("model=text model.vocab=hashed model.buckets=0", "model.buckets=0 must be >= 1"),
+    ("model.vocab=hashed", "model.vocab='hashed' is only read by model=text (model.kind='mlp')"),
     ("model.depth=-1", "model.depth=-1 must be >= 0"),
     ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
-    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'path', '_target_', 'weights', "),
+    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'vocab', 'buckets', 'path', '_target_', 'weights', "),
+    # what the model and the learners read against what the stream gives (token ids or numeric features)
+    ("stream=prompts", "model.kind='mlp' would compute with the token ids of stream=prompts, whose values mean nothing; a token stream needs model=text"),
+    ("stream=prompts model=logistic", "model.kind='logistic' would compute with the token ids of stream=prompts"),
+    ("model=text", "model.kind='text' reads rows of token ids, but stream=teacher gives numeric features; model=text needs a token stream (stream=prompts)"),
+    ("strategy=[frozen,river_text_nb]", "strategy river_text_nb reads token ids, but stream=teacher gives numeric features; drop it (River learners allowed on stream=teacher: river_logreg, river_ht, ...)"),
+    ("stream=prompts model=text strategy=[frozen,river_logreg]", "strategy river_logreg reads numeric features, but stream=prompts gives token ids; drop it (River learners allowed on stream=prompts: river_text_nb, river_text_logreg)"),
+    ("stream=prompts model=text model.vocab=hashed model.buckets=10000000000 strategy=[frozen]", "model.buckets=10000000000 needs about 20480 GB of memory (the text network's embedding: 10000000001 rows of width 128"),
     # offline
     ("offline.n_trials=0", "offline.n_trials=0 must be >= 1"),
     ("offline.max_epochs=0", "offline.max_epochs=0 must be >= 1"),

@@ -90,7 +90,7 @@ def data_colours(fig) -> set:
 
 def test_every_strategy_in_conf_has_its_own_hue_and_classes_never_reuse_them():
     names = sorted(path.stem for path in (CONF / "strategy").glob("*.yaml"))
-    assert len(names) == 19
+    assert len(names) == 21
     assert set(names) <= set(palette.STRATEGY_COLORS)
     colours = [to_hex(palette.color(n)) for n in names]
     assert len(set(colours)) == len(names)

@@ -34,10 +34,10 @@ SMALL = {"phishing": ["stream.n_offline=350", "stream.n_deploy=450", "drift.onse
          "drift.onset + drift.period = 600 must be < stream.n_deploy=600"),
         ("teacher", {"pattern": "recurring", "transition": "slow"}, {}, "drift.transition='slow' is not one of"),
         ("sea", {"kind": "label"}, {},
-         "streams that support it: ['teacher', 'gaussian_classes', 'phishing', 'bananas']"),
-        ("phishing", {"kind": "novel"}, {}, "streams that support it: ['teacher', 'gaussian_classes']"),
+         "streams that support it: ['teacher', 'gaussian_classes', 'phishing', 'bananas', 'prompts']"),
+        ("phishing", {"kind": "novel"}, {}, "streams that support it: ['teacher', 'gaussian_classes', 'prompts']"),
         ("sea", {"pattern": "incremental"}, {},
-         "streams that support it: ['teacher', 'gaussian_classes', 'hyperplane', 'random_rbf', 'phishing', 'bananas']"),
+         "streams that support it: ['teacher', 'gaussian_classes', 'hyperplane', 'random_rbf', 'phishing', 'bananas', 'prompts']"),
         ("sea", {}, {"drift_concept": 4}, "stream.drift_concept=4 is not one of [0, 1, 2, 3]"),
         ("gaussian_classes", {"kind": "label"}, {"minority_prior": 0.5},
          "stream.minority_prior=0.5 is outside [0, 0.333333]"),
@@ -94,5 +94,7 @@ def test_a_tiny_run_of_another_family_writes_stream_png(tmp_path, overrides):
 @pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_a_tiny_run_of_every_family(tmp_path, family):
-    run(compose_config([f"stream={family}", *SMALL.get(family, []), "strategy=[frozen,river_logreg]"]), tmp_path)
+    reads = {"features": ["strategy=[frozen,river_logreg]"],
+             "tokens": ["model=text", "strategy=[frozen,river_text_nb]"]}  # what the stream's rows are
+    run(compose_config([f"stream={family}", *SMALL.get(family, []), *reads[FAMILIES[family].inputs]]), tmp_path)
     assert (tmp_path / "stream.png").is_file() and (tmp_path / "result.json").is_file()

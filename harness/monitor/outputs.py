@@ -10,6 +10,7 @@ from torch import nn
 
 from harness.models import Calibrated
 from harness.offline.user import UserNet
+from harness.text_model import TextNet
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,11 @@ def model_outputs(module: Calibrated, X: np.ndarray) -> Outputs:
     """One forward pass of the frozen ``module`` over float32 ``X`` ``(n, d)``."""
     with torch.inference_mode():
         x = torch.as_tensor(X, dtype=torch.float32)
-        features = penultimate(module.net)(x)
-        logits = module.net[-1](features) if isinstance(module.net, nn.Sequential) else module.net(x)
+        if isinstance(module.net, TextNet):  # model=text: the pooled embeddings through the hidden layers
+            features = module.net.features(x)
+            logits = module.net.head[-1](features)
+        else:
+            features = penultimate(module.net)(x)
+            logits = module.net[-1](features) if isinstance(module.net, nn.Sequential) else module.net(x)
         proba = torch.softmax(logits / module.temperature, dim=1)
     return Outputs(proba.double().numpy(), logits.double().numpy(), features.double().numpy())

@@ -72,15 +72,17 @@ def monitor_run(
     schedule: DriftSchedule,
     *,
     n_classes: int,
+    tokens: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """The monitoring tables (name -> frame, see :data:`TABLES`) and the ``result.json`` entry
-    (strategy -> detectors, estimators, validation accuracy) of the frozen ``module``, once per
-    strategy in ``names`` that serves it (empty tables when ``names`` is empty)."""
+    (strategy -> detectors, estimators, validation accuracy, what the input detectors read) of the
+    frozen ``module``, once per strategy in ``names`` that serves it (empty tables when ``names`` is
+    empty). ``tokens``: the stream's rows are token ids, which the input detectors read as bags of words."""
     monitor = cfg.monitor
     window = monitor.window if monitor.window is not None else cfg.metrics.window
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     summary = {}
-    reference = Reference.build(module, offline, n_classes) if names else None
+    reference = Reference.build(module, offline, n_classes, tokens=tokens) if names else None
     for name in names:
         watched = watch(
             module, reference, deploy.X, window=window, alpha=monitor.alpha, seed=cfg.seed,
@@ -91,5 +93,6 @@ def monitor_run(
                        coverages=monitor.coverages, max_delay=cfg.metrics.max_detection_delay)
         for table in TABLES:
             frames[table].append(getattr(scored, table))
-        summary[name] = {**scored.summary, "validation_accuracy": reference.accuracy}
+        summary[name] = {**scored.summary, "validation_accuracy": reference.accuracy,
+                         "input_detectors_read": reference.describe_inputs()}
     return {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items() if parts}, summary

@@ -15,6 +15,7 @@ import pandas as pd
 from harness.models import Calibrated
 from harness.monitor import estimates, novelty, shift
 from harness.monitor.outputs import Outputs, model_outputs
+from harness.monitor.tokens import bag_of_words, offline_vocabulary
 from harness.streams.base import OfflineData
 
 DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
@@ -25,28 +26,46 @@ _MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
 
 @dataclass(frozen=True)
 class Reference:
-    """What the monitor knows before deployment: the validation inputs ``X`` ``(m, d)``, the frozen
-    model's ``outputs`` on them, its validation ``accuracy``, the ATC threshold and the class
-    Gaussians of the training split's penultimate features."""
+    """What the monitor knows before deployment: the validation inputs ``X`` as the input-space
+    detectors read them (:meth:`inputs`), the frozen model's ``outputs`` on them, its validation
+    ``accuracy``, the ATC threshold, the class Gaussians of the training split's penultimate
+    features and, on a token stream, the offline ``vocabulary`` (``None`` on a feature stream)."""
 
     X: np.ndarray
     outputs: Outputs
     accuracy: float
     atc_threshold: float
     gaussians: novelty.ClassGaussians
+    vocabulary: np.ndarray | None = None
 
     @classmethod
-    def build(cls, module: Calibrated, offline: OfflineData, n_classes: int) -> "Reference":
+    def build(cls, module: Calibrated, offline: OfflineData, n_classes: int, *, tokens: bool = False) -> "Reference":
+        """``tokens``: the rows are token ids (``Stream.inputs == "tokens"``), read by the input-space
+        detectors as bags of words over the offline vocabulary (:mod:`harness.monitor.tokens`)."""
         outputs = model_outputs(module, offline.X_val)
         accuracy = float(np.mean(outputs.proba.argmax(axis=1) == offline.y_val))
         train_features = model_outputs(module, offline.X_train).features
+        vocabulary = offline_vocabulary(offline.X_train, offline.X_val) if tokens else None
         return cls(
-            X=offline.X_val,
+            X=offline.X_val if vocabulary is None else bag_of_words(offline.X_val, vocabulary),
             outputs=outputs,
             accuracy=accuracy,
             atc_threshold=estimates.atc_threshold(outputs.confidence, accuracy),
             gaussians=novelty.fit_class_gaussians(train_features, offline.y_train, n_classes),
+            vocabulary=vocabulary,
         )
+
+    def inputs(self, X: np.ndarray) -> np.ndarray:
+        """Deployment rows ``(n, d)`` as the input-space detectors read them: themselves, or on a token
+        stream their bag of words ``(n, V + 1)`` (the last column counts out-of-vocabulary tokens)."""
+        return X if self.vocabulary is None else bag_of_words(X, self.vocabulary)
+
+    def describe_inputs(self) -> str:
+        """What ``ks_inputs`` and ``mmd_inputs`` read, for ``result.json``."""
+        if self.vocabulary is None:
+            return "the inputs"
+        return (f"bag of words: counts of the {len(self.vocabulary)} offline token ids and of the tokens "
+                "outside them (token ids are names, not numbers)")
 
 
 @dataclass(frozen=True)
@@ -133,6 +152,7 @@ def watch(
     window with ``mmd_reference`` validation samples drawn once (the kernel matrix grows with the
     square of the pooled size)."""
     outputs = model_outputs(module, X)
+    X = reference.inputs(X)
     pick = np.random.default_rng([seed, _MMD_SUBSAMPLE])
     size = min(mmd_reference, len(reference.X))
     mmd_X = reference.X[np.sort(pick.choice(len(reference.X), size=size, replace=False))]

@@ -27,7 +27,7 @@ from harness.results import atomic_write, file_sha256
 from harness.streams.base import OfflineData
 
 HARNESS = Path(__file__).resolve().parents[1]
-TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / "models.py"]
+TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / "models.py", HARNESS / "text_model.py"]
 WEIGHTS, PROGRAM, ENTRY = "weights.pt", "frozen_model.pt2", "entry.json"
 
 

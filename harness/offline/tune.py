@@ -54,7 +54,8 @@ def train_trial(
     """Train trial ``index`` with ``params``: the network and its record (without ``state``)."""
     torch.manual_seed(seed * 1000 + index)
     net = build_network(
-        model_kind, n_features=data.X_train.shape[1], n_classes=n_classes, width=params["width"], depth=depth
+        model_kind, n_features=data.X_train.shape[1], n_classes=n_classes, width=params["width"], depth=depth,
+        inputs=data.X_train,
     )
     start = time.perf_counter()
     result = train_network(

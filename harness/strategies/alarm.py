@@ -16,10 +16,12 @@ import numpy as np
 from harness.models import predict_proba
 from harness.monitor import shift
 from harness.monitor.outputs import model_outputs
+from harness.monitor.tokens import bag_of_words, offline_vocabulary
 from harness.monitor.watch import DETECTORS
 from harness.offline.freeze import Pretrained
 from harness.strategies.retrain import Retraining
 from harness.streams.base import OfflineData
+from harness.text_model import TextNet
 
 _PERMUTE, _RETRAIN = 1, 2  # purposes of the seeded generators
 
@@ -30,7 +32,9 @@ class RetrainOnAlarm(Retraining):
     ``detector`` is one of :data:`DETECTORS`, tested on every ``window`` served inputs at level
     ``alpha`` against the reference (first the offline validation split and the frozen model's
     outputs on it; after a retraining, the samples it was trained on and the new network's outputs
-    on their validation part). While labels are gathered, no window is tested.
+    on their validation part). While labels are gathered, no window is tested. Served by a text model
+    (``model=text``: the inputs are token ids), ``ks_inputs`` and ``mmd_inputs`` read bags of words over
+    the reference's vocabulary (:mod:`harness.monitor.tokens`), as the run's monitor does.
     """
 
     detections = None
@@ -66,7 +70,7 @@ class RetrainOnAlarm(Retraining):
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         super().fit_offline(data, pretrained)
-        self._set_reference(data.X_val, data.X_val)
+        self._set_reference(data.X_val, data.X_val, vocabulary_of=(data.X_train, data.X_val))
         self._pending: list[np.ndarray] = []  # served inputs of the window being filled
         self._wanted = 0  # labels still to take for the current alarm
         self._gathered: list[tuple[np.ndarray, np.ndarray]] = []
@@ -76,17 +80,24 @@ class RetrainOnAlarm(Retraining):
         self.alarms: list[int] = []  # sample index (served order) of each alarm's last window sample
         self.labels_used: list[int] = []  # positions, in the sequence of labels handed over, of those taken
 
-    def _set_reference(self, X: np.ndarray, X_outputs: np.ndarray) -> None:
-        self._ref_X = X
+    def _set_reference(self, X: np.ndarray, X_outputs: np.ndarray, *, vocabulary_of: tuple = ()) -> None:
+        tokens = isinstance(self.module.net, TextNet)  # its inputs are token ids: names, not numbers
+        self._vocabulary = offline_vocabulary(*(vocabulary_of or (X,))) if tokens else None
+        self._ref_X = self._inputs(X)
         self._ref_proba = model_outputs(self.module, X_outputs).proba
+
+    def _inputs(self, X: np.ndarray) -> np.ndarray:
+        """What the input detectors read: the rows, or their bags of words over the reference's vocabulary."""
+        return X if self._vocabulary is None else bag_of_words(X, self._vocabulary)
 
     def _alarm(self, X: np.ndarray) -> bool:
         proba = predict_proba(self.module, X).numpy().astype(np.float64)
         if self.detector == "ks_inputs":
-            _, p_value = shift.ks_inputs(self._ref_X, X)
+            _, p_value = shift.ks_inputs(self._ref_X, self._inputs(X))
         elif self.detector == "mmd_inputs":
             rng = np.random.default_rng([self.seed, _PERMUTE, self._tests])
-            _, p_value = shift.mmd_permutation(self._ref_X, X, n_permutations=self.n_permutations, rng=rng)
+            _, p_value = shift.mmd_permutation(self._ref_X, self._inputs(X), n_permutations=self.n_permutations,
+                                               rng=rng)
         elif self.detector == "bbsd":
             _, p_value = shift.bbsd(self._ref_proba, proba)
         else:

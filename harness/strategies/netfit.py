@@ -69,7 +69,7 @@ def fit_network(
         else:
             net = build_network(
                 pretrained.model_kind, n_features=X_train.shape[1], n_classes=n_outputs(pretrained),
-                width=params["width"], depth=pretrained.depth,
+                width=params["width"], depth=pretrained.depth, inputs=X_train,
             )  # fmt: skip
     result = train_network(
         net, X_train, y_train, X_val, y_val,

@@ -47,6 +47,8 @@ class RiverClassifier(BaseStrategy):
     ``n_updates`` counts ``learn_one`` calls after the warm start (the base class counts them).
     """
 
+    reads = "features"  # the stream inputs it can learn from (harness.streams.Stream.inputs)
+
     def __init__(self, *, model, n_classes: int, warm_start: bool = True):
         if not isinstance(model, base.Classifier):
             raise ValueError(f"model={type(model).__name__} is not a River classifier (river.base.Classifier)")
@@ -54,18 +56,22 @@ class RiverClassifier(BaseStrategy):
         self.n_classes = validate.integer("n_classes", n_classes, 2)
         self.warm_start = validate.boolean("warm_start", warm_start)
 
+    def rows(self, X: np.ndarray) -> list:
+        """The inputs River learns from, one per row of ``X``: feature dicts."""
+        return to_dicts(X)
+
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         if not self.warm_start:
             return
         for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
-            for row, label in zip(to_dicts(X), y.tolist()):
+            for row, label in zip(self.rows(X), y.tolist()):
                 self.model.learn_one(row, label)
 
-    def prepare(self, X: np.ndarray) -> list[dict]:
+    def prepare(self, X: np.ndarray) -> list:
         return shared_dicts(X)
 
     def predict_proba(self, X) -> np.ndarray:
-        rows = X if isinstance(X, list) else to_dicts(X)
+        rows = X if isinstance(X, list) else self.rows(X)
         k = self.n_classes
         out = np.empty((len(rows), k))
         for i, row in enumerate(rows):
@@ -79,9 +85,34 @@ class RiverClassifier(BaseStrategy):
         return out
 
     def learn(self, X, y: np.ndarray) -> None:
-        rows = X if isinstance(X, list) else to_dicts(X)
+        rows = X if isinstance(X, list) else self.rows(X)
         for row, label in zip(rows, y.tolist()):
             self.model.learn_one(row, label)
 
     def model_bytes(self) -> int:
         return int(self.model._raw_memory_usage)
+
+
+def to_text(X: np.ndarray) -> list[str]:
+    """Rows of token ids ``(n, L)`` (0 = padding) as strings ``"t12 t5 t12"``, one word per token:
+    what River's ``feature_extraction.BagOfWords`` reads (it needs no word table, only distinct words).
+
+    >>> to_text(np.array([[12.0, 5.0, 12.0, 0.0], [0.0, 0.0, 0.0, 0.0]]))
+    ['t12 t5 t12', '']
+    """
+    ids = np.asarray(X, dtype=np.int64)
+    return [" ".join(f"t{i}" for i in row[row > 0].tolist()) for row in ids]
+
+
+class RiverTextClassifier(RiverClassifier):
+    """A River text pipeline (``BagOfWords() | MultinomialNB()`` and the like) on token-id rows
+    (``stream=prompts``): each row becomes a string of its tokens (:func:`to_text`), so the
+    pipeline's vocabulary grows online with every new word, unlike the frozen model's."""
+
+    reads = "tokens"
+
+    def rows(self, X: np.ndarray) -> list[str]:
+        return to_text(X)
+
+    def prepare(self, X: np.ndarray) -> list[str]:
+        return to_text(X)

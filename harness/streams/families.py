@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from harness import validate
 from harness.errors import ConfigError
 from harness.streams.gaussian import GaussianClassesStream
+from harness.streams.prompts import PromptsStream
 from harness.streams.real import BananasStream, PhishingStream
 from harness.streams.river_generators import (
     AgrawalStream,
@@ -44,6 +45,7 @@ FAMILIES: dict[str, type[Stream]] = {
         BananasStream,
         TableStream,
         WeatherStream,
+        PromptsStream,
     )
 }
 CUSTOM = "custom"  # stream=custom: the class named by stream._target_

@@ -43,6 +43,10 @@ class Stream:
     family: ClassVar[str] = ""  # the name after ``stream=``; a user's stream is named by its class path
     kinds: ClassVar[tuple[str, ...]] = KINDS  # drift kinds the stream can express
     patterns: ClassVar[tuple[str, ...]] = PATTERNS  # drift patterns it can express
+    # What a row of X is: "features" (numbers a model may compute with) or "tokens" (ids into the
+    # stream's token table ``tokens``, 0 = padding, whose order means nothing): model=text and River's
+    # text learners read tokens, the MLP, the logistic model and River's numeric learners features.
+    inputs: ClassVar[str] = "features"
     # Keys of the config fixed by the data (``{"n_classes": 2}``): set as attributes, listed in the
     # schema and in describe(), and refused when the config asks for another value.
     fixed: ClassVar[dict[str, Any]] = {}

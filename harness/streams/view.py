@@ -6,7 +6,9 @@
 - ``stream_timeline.csv``: per tumbling window of the deployment stream, ``t_end``, ``class``,
   ``prior`` (share of that class in the window), ``drift_progress`` (its mean in the window) and
   ``nn_agreement`` (share of the window's labels equal to the label of the nearest offline sample:
-  the offline labelling rule still holding, which concept drift breaks even when P(x) stays put).
+  the offline labelling rule still holding, which concept drift breaks even when P(x) stays put);
+  for a token stream (``stream=prompts``) also ``oov_share``, the window's mean share of tokens
+  outside the offline vocabulary.
 - ``stream_progress.csv``: ``t``, ``drift_progress`` at every sample where the progress changes
   (and the last one), so that a sudden drift is drawn as a step rather than a window-mean ramp.
 """
@@ -70,8 +72,10 @@ def nearest_offline_label(offline: OfflineData, x: np.ndarray) -> np.ndarray:
 
 
 def stream_timeline(
-    deploy: DeployData, n_classes: int, *, window: int, offline: OfflineData | None = None
+    deploy: DeployData, n_classes: int, *, window: int, offline: OfflineData | None = None,
+    oov: np.ndarray | None = None,
 ) -> pd.DataFrame:
+    """One row per window and class; ``oov`` ``(n,)``: each sample's share of out-of-vocabulary tokens."""
     agrees = None if offline is None else nearest_offline_label(offline, deploy.X) == deploy.y
     rows = []
     for start in range(0, len(deploy), window):
@@ -80,6 +84,8 @@ def stream_timeline(
         common = {"t_end": end, "drift_progress": float(deploy.drift_progress[start:end].mean())}
         if agrees is not None:
             common["nn_agreement"] = float(agrees[start:end].mean())
+        if oov is not None:
+            common["oov_share"] = float(np.mean(oov[start:end]))
         rows += [{**common, "class": k, "prior": counts[k]} for k in range(n_classes)]
     return pd.DataFrame(rows)
 
@@ -99,10 +105,18 @@ def stream_progress(deploy: DeployData) -> pd.DataFrame:
 
 
 def write_stream_view(
-    output_dir: Path, offline: OfflineData, deploy: DeployData, *, onset: int | None, n_classes: int, window: int
+    output_dir: Path,
+    offline: OfflineData,
+    deploy: DeployData,
+    *,
+    onset: int | None,
+    n_classes: int,
+    window: int,
+    oov: np.ndarray | None = None,
 ) -> None:
-    """Write ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv`` into ``output_dir``."""
+    """Write ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv`` into ``output_dir``;
+    ``oov`` (a token stream's per-sample out-of-vocabulary share) adds ``oov_share`` to the timeline."""
     write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset))
-    timeline = stream_timeline(deploy, n_classes, window=window, offline=offline)
+    timeline = stream_timeline(deploy, n_classes, window=window, offline=offline, oov=oov)
     write_table(Path(output_dir) / "stream_timeline.csv", timeline)
     write_table(Path(output_dir) / "stream_progress.csv", stream_progress(deploy))
