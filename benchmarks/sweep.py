@@ -7,7 +7,7 @@
 - re-running the sweep when every job is finished (all skipped);
 - the sweep's figures, drawn once at the end: timed on their own (``python -m harness.report`` on the
   finished sweep, every figure the runs support), since the timed sweeps close with the tables only
-  (``hydra.callbacks.sweep.figures=[]``): a per-job cost is what every further job adds, and the
+  (``++hydra.callbacks.sweep.figures=[]``): a per-job cost is what every further job adds, and the
   figures are drawn once per sweep, however many jobs it has.
 
     python benchmarks/sweep.py [--jobs 24] [--before DIR]
@@ -50,7 +50,7 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict[str, fl
 
         def harness(root: Path, name: str, *extra: str) -> float:
             return timed([python, "-m", "harness.run", "-m", grid, *TINY, *extra, f"hydra.sweep.dir={tmp / name}",
-                          f"offline.cache_dir={tmp / ('cache-' + name)}", "hydra.callbacks.sweep.figures=[]"], root)
+                          f"offline.cache_dir={tmp / ('cache-' + name)}", "++hydra.callbacks.sweep.figures=[]"], root)
 
         sweeps = {
             "empty": lambda root, i: timed([python, str(ROOT / "benchmarks" / "empty_app.py"), "-m",
