@@ -4,7 +4,11 @@
 - wall time with the pre-deployment cache off (every job trains) against on (one job trains);
 - per-job overhead of a cached harness job over an empty Hydra job (same number of jobs);
 - the basic launcher against joblib with n_jobs=2, cache on;
-- re-running the sweep when every job is finished (all skipped).
+- re-running the sweep when every job is finished (all skipped);
+- the sweep's figures, drawn once at the end: timed on their own (``python -m harness.report`` on the
+  finished sweep, every figure the runs support), since the timed sweeps close with the tables only
+  (``++hydra.callbacks.sweep.figures=[]``): a per-job cost is what every further job adds, and the
+  figures are drawn once per sweep, however many jobs it has.
 
     python benchmarks/sweep.py [--jobs 24] [--before DIR]
 
@@ -22,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("empty", "uncached", "basic", "joblib", "skipped")
+STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures")
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
         "offline.n_trials=1", "offline.max_epochs=5", "strategy=[frozen,river_logreg]", "quiet=true",
         "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]  # fmt: skip
@@ -46,7 +50,7 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict[str, fl
 
         def harness(root: Path, name: str, *extra: str) -> float:
             return timed([python, "-m", "harness.run", "-m", grid, *TINY, *extra, f"hydra.sweep.dir={tmp / name}",
-                          f"offline.cache_dir={tmp / ('cache-' + name)}"], root)
+                          f"offline.cache_dir={tmp / ('cache-' + name)}", "++hydra.callbacks.sweep.figures=[]"], root)
 
         sweeps = {
             "empty": lambda root, i: timed([python, str(ROOT / "benchmarks" / "empty_app.py"), "-m",
@@ -56,6 +60,8 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict[str, fl
             "basic": lambda root, i: harness(root, f"basic{i}"),
             "joblib": lambda root, i: harness(root, f"joblib{i}", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"),
             "skipped": lambda root, i: harness(root, f"basic{i}"),
+            "figures": lambda root, i: timed([python, "-m", "harness.report", str(tmp / f"basic{i}"),
+                                              "--out", str(tmp / f"report{i}")], root),
         }
         for step, work in sweeps.items():
             for i, root in enumerate(roots):
@@ -65,13 +71,15 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict[str, fl
 
 
 def report(times: dict[str, float], n: int) -> None:
-    empty, uncached, basic, joblib, skipped = (times[k] for k in ("empty", "uncached", "basic", "joblib", "skipped"))
+    empty, uncached, basic, joblib, skipped, figures = (times[k] for k in STEPS)
     print(f"empty Hydra job sweep:            {empty:6.2f} s  ({empty / n * 1000:6.0f} ms/job)")
     print(f"harness sweep, cache off:         {uncached:6.2f} s  ({uncached / n * 1000:6.0f} ms/job)")
     print(f"harness sweep, cache on:          {basic:6.2f} s  ({basic / n * 1000:6.0f} ms/job)"
           f"  -> {uncached / basic:.2f}x faster")
     print(f"harness sweep, joblib n_jobs=2:   {joblib:6.2f} s  -> speed-up over basic {basic / joblib:.2f}x")
     print(f"re-run, all {n} jobs skipped:     {skipped:6.2f} s  ({skipped / basic:.2f} of the first run)")
+    print(f"the sweep's figures, drawn once:  {figures:6.2f} s  (python -m harness.report on the {n} runs;"
+          f" {(basic + figures - empty) / n:.2f} s per job with them)")
     print(f"per-job overhead over an empty Hydra job: {(basic - empty) / n:.2f} s")
 
 
@@ -80,7 +88,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=24, help="cells of the grid")
     parser.add_argument("--before", type=Path, help="another checkout to measure too, taking turns sweep by sweep")
     parser.add_argument("--steps", nargs="+", default=list(STEPS), choices=STEPS,
-                        help="the sweeps to run (the others print nan; skipped needs basic)")
+                        help="the sweeps to run (the others print nan; skipped and figures need basic)")
     args = parser.parse_args()
     n = args.jobs
     load = os.getloadavg()[0]

@@ -590,9 +590,12 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
 
 
 def save_figure(fig: plt.Figure, stem: Path) -> list[Path]:
-    """``stem``.png and .pdf, written atomically; the figure is closed."""
-    written = [atomic_write(stem.with_suffix(suffix), lambda tmp: fig.savefig(tmp, dpi=130))
-               for suffix in (".png", ".pdf")]
+    """``stem``.png and .pdf, written atomically; the figure is closed. The layout (constrained,
+    a third of a save) is computed once, for the PNG: its positions are fractions of the figure and
+    text sizes are in points, so the PDF, drawn with the layout engine off, has the same layout."""
+    written = [atomic_write(stem.with_suffix(".png"), lambda tmp: fig.savefig(tmp, dpi=130))]
+    fig.set_layout_engine("none")
+    written.append(atomic_write(stem.with_suffix(".pdf"), lambda tmp: fig.savefig(tmp, dpi=130)))
     plt.close(fig)
     return written
 

@@ -208,3 +208,19 @@ def test_memory_axis_reads_in_kilobytes_and_megabytes():
         assert labels and all(label.endswith(("kB", "MB", " B")) for label in labels), labels
     finally:
         plt.close(fig)
+
+
+def test_the_pdf_keeps_the_layout_the_png_was_laid_out_with(tmp_path):
+    """The layout is computed once, for the PNG; the PDF reuses it: the panels of the saved figure sit
+    where constrained layout puts them in a figure laid out on its own."""
+    tables = sweep_tables(kinds=("concept", "label"), severities=(1.0,), strategies=STRATEGIES[:2])
+    reference = plots.build_figure(tables, "accuracy_over_time", conditions=["drift.kind"])
+    reference.set_dpi(130)  # the dpi both files are saved at
+    reference.draw_without_rendering()
+    expected = np.array([ax.get_position().bounds for ax in reference.axes])
+    plt.close(reference)
+    fig = plots.build_figure(tables, "accuracy_over_time", conditions=["drift.kind"])
+    written = plots.save_figure(fig, tmp_path / "figure")
+    assert [path.name for path in written] == ["figure.png", "figure.pdf"]
+    assert np.array([ax.get_position().bounds for ax in fig.axes]) == pytest.approx(expected, abs=1e-3)
+    assert (tmp_path / "figure.pdf").read_bytes().startswith(b"%PDF")
