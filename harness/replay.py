@@ -139,7 +139,7 @@ def replay(
     for name, strategy in strategies.items():
         bar.set_description(f"replay {name}")
         rss_scope = reset_peak_rss()
-        blocks: list[np.ndarray] = []
+        proba = np.empty((n, n_classes))  # filled in place: no list of blocks to concatenate at the end
         latency_s = np.empty(n)
         predict_s = learn_s = waiting = 0.0
         memory_t: list[int] = []
@@ -157,7 +157,10 @@ def replay(
                 tic = time.perf_counter()
                 answer = strategy.predict_proba(inputs[a:b])
                 elapsed = time.perf_counter() - tic
-                blocks.append(answer)
+                if np.shape(answer) != (b - a, n_classes):
+                    raise ValueError(f"strategy {name} predicted probabilities of shape {np.shape(answer)} for "
+                                     f"{b - a} requests, not ({b - a}, {n_classes})")
+                proba[a:b] = answer
                 latency_s[a:b] = elapsed + waiting
                 predict_s += elapsed
                 waiting = 0.0
@@ -185,9 +188,6 @@ def replay(
             if progress:
                 bar.update(end - start)
         peak = peak_rss()
-        proba = np.concatenate(blocks).astype(np.float64, copy=False)
-        if proba.shape != (n, n_classes):
-            raise ValueError(f"strategy {name} predicted probabilities of shape {proba.shape}, not ({n}, {n_classes})")
         record = Record(
             proba=proba,
             label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from

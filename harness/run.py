@@ -54,10 +54,10 @@ from harness.summary import (
     detection_summary,
     detections_table,
     headline,
-    predictions_table,
     whole_stream_headline,
     summary_table,
     windows_table,
+    write_predictions,
 )
 
 log = logging.getLogger("harness")
@@ -139,7 +139,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     summary = summary_table(deploy, records, tau=tau)
     costs = costs_table(records)
     write_json(output_dir / "stream.json", stream.describe())
-    write_table(output_dir / "predictions.parquet", predictions_table(deploy, records))
+    write_predictions(output_dir / "predictions.parquet", deploy, records, chunk=cfg.replay.chunk)
     windows = windows_table(deploy, records, tau=tau, window=cfg.metrics.window)
     write_table(output_dir / "summary.csv", summary)
     write_table(output_dir / "windows.csv", windows)

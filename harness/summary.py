@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from harness import metrics
 from harness.detection import detection_scores, schedule_drifts
 from harness.replay import Record
+from harness.results import atomic_write
 from harness.streams.base import PHASES, DeployData, DriftSchedule
 
 
@@ -24,27 +29,51 @@ def _scores(y: np.ndarray, proba: np.ndarray, tau: float) -> dict:
     }
 
 
-def predictions_table(data: DeployData, records: dict[str, Record]) -> pd.DataFrame:
-    """One row per (strategy, deployment sample)."""
+def predictions_table(data: DeployData, records: dict[str, Record], rows: slice = slice(None)) -> pd.DataFrame:
+    """One row per (strategy, deployment sample), of the samples ``rows`` (all by default)."""
     frames = []
     for name, record in records.items():
-        y_pred, confidence = metrics.predict(record.proba)
+        proba = record.proba[rows]
+        y_pred, confidence = metrics.predict(proba)
         frame = pd.DataFrame(
             {
                 "strategy": name,
-                "t": data.t,
-                "y_true": data.y,
+                "t": data.t[rows],
+                "y_true": data.y[rows],
                 "y_pred": y_pred,
                 "confidence": confidence,
-                **{f"p_{k}": record.proba[:, k] for k in range(record.proba.shape[1])},
-                "phase": data.phase,
-                "novel": data.novel,
-                "label_used": record.label_used,
-                "latency_us": record.latency_us,
+                **{f"p_{k}": proba[:, k] for k in range(proba.shape[1])},
+                "phase": data.phase[rows],
+                "novel": data.novel[rows],
+                "label_used": record.label_used[rows],
+                "latency_us": record.latency_us[rows],
             }
         )
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def write_predictions(path: Path, data: DeployData, records: dict[str, Record], *, chunk: int) -> Path:
+    """Write :func:`predictions_table` to the parquet file ``path`` one row group of at most ``chunk``
+    samples of one strategy at a time, so that the whole table (a dozen columns per sample and
+    strategy) is never held in memory; the rows, their order and their values are those of
+    :func:`predictions_table`, whatever ``chunk``."""
+    def write(tmp: Path) -> None:
+        writer = None
+        try:
+            for name, record in records.items():
+                for start in range(0, len(data), chunk):
+                    part = predictions_table(data, {name: record}, slice(start, start + chunk))
+                    table = pa.Table.from_pandas(part, preserve_index=False,
+                                                 schema=None if writer is None else writer.schema)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    return atomic_write(path, write)
 
 
 def summary_table(data: DeployData, records: dict[str, Record], *, tau: float) -> pd.DataFrame:

@@ -134,6 +134,7 @@ RUN = [
     ("replay.label_delay=1200", "replay.label_delay=1200 is outside [0, stream.n_deploy=1200)"),
     ("replay.label_fraction=0", "replay.label_fraction=0.0 is outside (0, 1]"),
     ("replay.label_fraction=nan", "replay.label_fraction=nan is not a finite number"),
+    ("replay.chunk=0", "replay.chunk=0 must be >= 1"),
     # metrics
     ("metrics.confidence_threshold=1.5", "metrics.confidence_threshold=1.5 is outside [0, 1]"),
     ("metrics.window=0", "metrics.window=0 must be >= 1"),
