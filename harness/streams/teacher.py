@@ -60,6 +60,7 @@ from harness.streams.shift import (
 from harness.streams.stream import Stream
 
 _TEACHER, _DRIFT, _OFFLINE, _DEPLOY, _POST = range(5)  # independent RNG streams per purpose
+ROWS = 1 << 18  # rows the teacher labels at a time: its memory stays flat however long the stream
 
 
 class TeacherStream(Stream):
@@ -135,7 +136,11 @@ class TeacherStream(Stream):
         Evaluated in float32, where numpy's sine is vectorised (several times faster than in float64;
         on a million draws not one label differed)."""
         w1, b1, w2, offsets = (p.astype(np.float32) for p in self._teacher_params)
-        return (np.sin(np.asarray(x, dtype=np.float32) @ w1.T + b1) @ w2.T + offsets).argmax(axis=1)
+        labels = np.empty(len(x), dtype=np.intp)
+        for a in range(0, len(x), ROWS):  # rows at a time: the (n, hidden) activations of a long stream are GBs
+            rows = np.asarray(x[a:a + ROWS], dtype=np.float32)
+            labels[a:a + ROWS] = (np.sin(rows @ w1.T + b1) @ w2.T + offsets).argmax(axis=1)
+        return labels
 
     @cached_property
     def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,6 +153,19 @@ class TeacherStream(Stream):
     def _rotate(self, x: np.ndarray, degrees) -> np.ndarray:
         """``x`` rotated by ``degrees`` (one per row) in every plane of the drift basis."""
         return rotate_planes(x, self._drift_geometry[0], np.broadcast_to(degrees, len(x)))
+
+    def _concept_labels(self, x: np.ndarray, amount: np.ndarray) -> np.ndarray:
+        """Teacher labels ``(n,)`` of ``x`` ``(n, d)``, each row with ``amount > 0`` rotated by
+        ``amount * rotation_deg`` (what the teacher sees under concept drift), ``ROWS`` rows at a time:
+        no rotated copy of the whole stream is held."""
+        labels = np.empty(len(x), dtype=np.intp)
+        for a in range(0, len(x), ROWS):
+            seen, share = x[a:a + ROWS].copy(), amount[a:a + ROWS]
+            moved = share > 0
+            if moved.any():
+                seen[moved] = self._rotate(seen[moved], share[moved] * self.rotation_deg)
+            labels[a:a + ROWS] = self.teacher(seen)
+        return labels
 
     def _noisy(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         flip = rng.random(len(y)) < self.label_noise
@@ -195,12 +213,11 @@ class TeacherStream(Stream):
             novel = (kind_rng.random(n) < share * self.novel_share) & (s.severity > 0)
             centre = s.severity * self.novel_distance * novel_direction
             x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
-        seen = x
         if s.kind == "concept" and amount.any():
-            moved = amount > 0
-            seen = x.copy()
-            seen[moved] = self._rotate(x[moved], amount[moved] * self.rotation_deg)  # what the teacher sees
-        y = self._noisy(self.teacher(seen), noise_rng)
+            clean = self._concept_labels(x, amount)
+        else:
+            clean = self.teacher(x)
+        y = self._noisy(clean, noise_rng)
         if s.kind == "label":
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
             shifted = wanted >= 0
