@@ -64,3 +64,20 @@ def test_written_predictions_equal_the_whole_table(tmp_path):
     written = pd.read_parquet(tmp_path / "p.parquet")
     assert len(written) == 2 * n
     pd.testing.assert_frame_equal(written, predictions_table(deploy, records), check_exact=True)
+
+
+@pytest.mark.parametrize("pattern", ["sudden", "gradual"])
+def test_teacher_labels_do_not_depend_on_its_block_of_rows(monkeypatch, pattern):
+    """The teacher stream labels (and rotates, under concept drift) a block of rows at a time; the
+    stream is the same whatever the block size."""
+    from harness.streams import teacher
+
+    def deploy():
+        cfg = compose_config(["strategy=[frozen]", f"drift={pattern}", "drift.width=300"])
+        return preflight(cfg)[0].deploy()
+
+    whole = deploy()
+    monkeypatch.setattr(teacher, "ROWS", 97)
+    blocks = deploy()
+    assert np.array_equal(whole.X, blocks.X) and np.array_equal(whole.y, blocks.y)
+    assert len(np.unique(whole.y[whole.phase == "post"])) > 1
