@@ -58,7 +58,9 @@ def river_hyperplane_rate(n: int, *, as_array: bool) -> float:
 
 def build_time(family: str) -> float:
     def build():
-        stream = build_stream(asdict(SCHEMAS[family]()), {**DRIFT, "kind": "concept"}, seed=0)
+        params = asdict(SCHEMAS[family]())
+        onset = min(DRIFT["onset"], params["n_deploy"] // 2)  # a real data set may be shorter
+        stream = build_stream(params, {**DRIFT, "kind": "concept", "onset": onset}, seed=0)
         stream.offline()
         stream.deploy()
 

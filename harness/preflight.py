@@ -11,7 +11,7 @@ import copy
 import sys
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from harness.checks import build_checked
 from harness.errors import ConfigError
@@ -20,10 +20,19 @@ from harness.streams.families import CUSTOM, stream_class, target_of
 
 
 def preflight(cfg: DictConfig) -> tuple:
-    """``(stream, strategies)`` built from ``cfg`` after every check; raises ConfigError."""
+    """``(stream, strategies)`` built from ``cfg`` after every check; raises ConfigError.
+
+    A single run is checked by :class:`PreflightCallback` before its task starts: what the callback
+    built for the same config is handed over once, untouched, instead of being built again."""
+    built = _checked.pop("built", None)
+    if built is not None and built[0] == OmegaConf.to_yaml(cfg):
+        return built[1]
     stream, strategies = build_checked(cfg)
     check_monitor(cfg, stream.n_deploy)
     return stream, strategies
+
+
+_checked: dict = {}  # "built": (the config as YAML, (stream, strategies)) the callback left for the run
 
 
 def task_config(config: DictConfig) -> DictConfig:
@@ -39,8 +48,9 @@ class PreflightCallback(Callback):
     sweep whose stream class is bad for every job before any job starts."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
+        task = task_config(config)
         try:
-            preflight(task_config(config))
+            _checked["built"] = (OmegaConf.to_yaml(task), preflight(task))
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)

@@ -23,7 +23,6 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from threadpoolctl import threadpool_limits
 
 import harness
 from harness import config
@@ -31,7 +30,6 @@ from harness.errors import ConfigError
 from harness.checks import check_command_line
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
-from harness.plots import plot_run, plot_stream
 from harness.replay import label_mask, replay
 from harness.preflight import preflight
 from harness.results import (
@@ -48,6 +46,7 @@ from harness.results import (
 from harness.streams.base import KnownDrift
 from harness.streams.families import stream_class
 from harness.streams.view import write_stream_view
+from harness.threads import thread_pools
 from harness.sweep import record_outcome
 from harness.summary import (
     costs_table,
@@ -70,7 +69,7 @@ def seed_everything(seed: int, threads: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    threadpool_limits(threads)  # numpy's BLAS: small products run faster on one thread
+    thread_pools().limit(limits=threads)  # numpy's BLAS: small products run faster on one thread
 
 
 def versions() -> dict:
@@ -151,6 +150,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     write_stream_view(output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes,
                       window=cfg.metrics.window)  # fmt: skip
     if draws_figures(cfg):
+        from harness.plots import plot_run, plot_stream  # matplotlib only for a run that draws
+
         plot_run(output_dir)
         plot_stream(output_dir)
 

@@ -11,7 +11,7 @@ from harness import validate
 from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
 from harness.strategies.base import BaseStrategy
-from harness.strategies.netfit import fit_network
+from harness.strategies.netfit import fit_network_once
 from harness.streams.base import OfflineData
 
 
@@ -46,7 +46,7 @@ class FrozenEnsemble(BaseStrategy):
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         self.members = [
-            fit_network(
+            fit_network_once(
                 data.X_train, data.y_train, data.X_val, data.y_val, pretrained=pretrained,
                 max_epochs=self.max_epochs, patience=self.patience, calibrate=self.calibrate,
                 seed=self.seed * 1000 + 700 + m, reinitialise=True,

@@ -13,6 +13,11 @@ factory; the hyper-parameters are ``model.lr``, ``model.batch_size`` and ``model
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+from collections import OrderedDict
+
 import numpy as np
 import torch
 
@@ -78,3 +83,51 @@ def fit_network(
         temperature = fit_temperature(logits, y_val)
     steps = result.epochs * -(-len(y_train) // params["batch_size"])
     return freeze(Calibrated(result.net, temperature)), steps
+
+
+def fit_network_once(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    pretrained: Pretrained,
+    max_epochs: int,
+    patience: int,
+    calibrate: bool,
+    seed: int,
+    reinitialise: bool = False,
+) -> tuple[Calibrated, int]:
+    """:func:`fit_network`, trained once per process for the same inputs: the networks a strategy
+    fits before deployment (the members of a deep ensemble) are the same in every cell of a sweep
+    within a seed, and training is seeded, so a copy of the first fit is the fit. Not for training
+    after deployment, whose time is a measured cost."""
+    settings = {"max_epochs": max_epochs, "patience": patience, "calibrate": calibrate, "seed": seed,
+                "reinitialise": reinitialise}
+    key = _fit_key((X_train, y_train, X_val, y_val), pretrained, settings)
+    if key not in _fitted:
+        _fitted[key] = fit_network(X_train, y_train, X_val, y_val, pretrained=pretrained, **settings)
+        if len(_fitted) > _FITTED_MAX:
+            _fitted.popitem(last=False)
+    _fitted.move_to_end(key)
+    module, steps = _fitted[key]
+    return copy.deepcopy(module), steps
+
+
+_FITTED_MAX = 32  # small networks (a few hundred kB each at most)
+_fitted: OrderedDict = OrderedDict()  # key -> (frozen network, steps), least recently used first
+
+
+def _fit_key(arrays, pretrained: Pretrained, settings: dict) -> str:
+    """SHA-256 of everything :func:`fit_network` depends on: the data, the architecture and the
+    hyper-parameters the search chose, the frozen weights (a user's model starts from them), the
+    training settings and seed, torch's version and threads."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    context = [pretrained.model_kind, pretrained.depth, pretrained.params, pretrained.sha256, settings,
+               torch.get_num_threads(), torch.__version__]
+    digest.update(json.dumps(context, sort_keys=True, default=str).encode())
+    return digest.hexdigest()

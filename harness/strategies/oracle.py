@@ -24,7 +24,7 @@ from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
 from harness.strategies.base import BaseStrategy
 from harness.strategies.frozen import Frozen
-from harness.strategies.netfit import fit_network
+from harness.strategies.netfit import fit_network_once
 from harness.streams.base import KnownDrift, OfflineData
 
 
@@ -55,7 +55,7 @@ class Oracle(Frozen):
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         post = known_drift(data, "oracle").post
         seed = int(np.random.SeedSequence([self.seed, 17]).generate_state(1)[0])
-        self.module, _ = fit_network(
+        self.module, _ = fit_network_once(
             post.X_train, post.y_train, post.X_val, post.y_val, pretrained=pretrained,
             max_epochs=self.max_epochs, patience=self.patience, calibrate=self.calibrate, seed=seed,
         )

@@ -133,7 +133,7 @@ class DriftSchedule:
     def phase(self, t: np.ndarray) -> np.ndarray:
         """``pre`` before onset, ``drift`` during ``[onset, onset + width)``, ``post`` afterwards."""
         t = np.asarray(t)
-        return np.where(t < self.onset, "pre", np.where(t < self.onset + self.width, "drift", "post"))
+        return np.array(PHASES)[(t >= self.onset).astype(np.intp) + (t >= self.onset + self.width)]
 
     def as_dict(self, n_deploy: int | None = None) -> dict:
         """The schedule's fields, plus every change point when the stream length is given."""

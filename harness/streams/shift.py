@@ -140,3 +140,16 @@ def unit_vector(rng: np.random.Generator, d: int) -> np.ndarray:
     """A direction drawn uniformly on the unit sphere of dimension ``d``."""
     v = rng.normal(size=d)
     return v / np.linalg.norm(v)
+
+
+def as_slice(mask: np.ndarray) -> slice | np.ndarray:
+    """``mask`` ``(n,)`` bool as a slice when its true entries are one run (a sudden drift: every
+    sample from the onset on), so that selecting them neither copies nor gathers; else ``mask``.
+
+    >>> as_slice(np.array([False, True, True])), as_slice(np.array([True, False, True]))
+    (slice(1, 3, None), array([ True, False,  True]))
+    """
+    where = np.flatnonzero(mask)
+    if len(where) and where[-1] - where[0] + 1 == len(where):
+        return slice(int(where[0]), int(where[-1]) + 1)
+    return mask

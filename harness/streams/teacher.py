@@ -33,7 +33,7 @@ that differ only in severity differ only by the drift.
 
 from __future__ import annotations
 
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 
 import numpy as np
 
@@ -48,6 +48,7 @@ from harness.streams.base import (
     split_offline,
 )
 from harness.streams.shift import (
+    as_slice,
     check_minority_prior,
     check_shift,
     draw_classes,
@@ -121,25 +122,27 @@ class TeacherStream(Stream):
 
     @cached_property
     def _teacher_params(self) -> tuple[np.ndarray, ...]:
-        rng = self.rng(_TEACHER)
-        d, h, k = self.n_features, self.hidden, self.n_classes
-        w1 = rng.normal(size=(h, d)) * self.gain / np.sqrt(d)
-        b1 = rng.normal(size=h) * 0.5
-        w2 = rng.normal(size=(k, h)) / np.sqrt(h)
-        sample = rng.normal(size=(20_000, d))
-        offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T, self.prior)
-        return w1, b1, w2, offsets
+        return _teacher_params(self.seed, self.n_features, self.hidden, self.n_classes, self.gain,
+                               tuple(self.prior.tolist()))
+
+    @cached_property
+    def _teacher_params32(self) -> tuple[np.ndarray, ...]:
+        return tuple(p.astype(np.float32) for p in self._teacher_params)
 
     def teacher(self, x: np.ndarray) -> np.ndarray:
         """Noise-free labels of the pre-deployment concept for inputs ``x`` of shape ``(n, d)``.
 
         Evaluated in float32, where numpy's sine is vectorised (several times faster than in float64;
-        on a million draws not one label differed)."""
-        w1, b1, w2, offsets = (p.astype(np.float32) for p in self._teacher_params)
+        on a million draws not one label differed), in place where the result is a fresh array, ``ROWS``
+        rows at a time: the ``(n, hidden)`` activations of a long stream would take GBs."""
+        w1, b1, w2, offsets = self._teacher_params32
         labels = np.empty(len(x), dtype=np.intp)
-        for a in range(0, len(x), ROWS):  # rows at a time: the (n, hidden) activations of a long stream are GBs
-            rows = np.asarray(x[a:a + ROWS], dtype=np.float32)
-            labels[a:a + ROWS] = (np.sin(rows @ w1.T + b1) @ w2.T + offsets).argmax(axis=1)
+        for a in range(0, len(x), ROWS):
+            hidden = np.asarray(x[a:a + ROWS], dtype=np.float32) @ w1.T
+            hidden += b1
+            logits = np.sin(hidden, out=hidden) @ w2.T
+            logits += offsets
+            labels[a:a + ROWS] = logits.argmax(axis=1)
         return labels
 
     @cached_property
@@ -160,10 +163,11 @@ class TeacherStream(Stream):
         no rotated copy of the whole stream is held."""
         labels = np.empty(len(x), dtype=np.intp)
         for a in range(0, len(x), ROWS):
-            seen, share = x[a:a + ROWS].copy(), amount[a:a + ROWS]
-            moved = share > 0
-            if moved.any():
-                seen[moved] = self._rotate(seen[moved], share[moved] * self.rotation_deg)
+            rows, share = x[a:a + ROWS], amount[a:a + ROWS]
+            seen = rows.astype(np.float32)  # the precision teacher() computes in
+            moved = as_slice(share > 0)
+            if share[moved].size:
+                seen[moved] = self._rotate(rows[moved], share[moved] * self.rotation_deg)
             labels[a:a + ROWS] = self.teacher(seen)
         return labels
 
@@ -239,6 +243,26 @@ class TeacherStream(Stream):
         return {"drift_units": units.get(s.kind, {})}
 
 
+@lru_cache(maxsize=64)
+def _teacher_params(seed: int, d: int, h: int, k: int, gain: float, prior: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """The teacher's weights ``w1 (h, d)``, ``b1 (h,)``, ``w2 (k, h)`` and class offsets ``(k,)``.
+
+    Cached per process: the offsets take a few hundred argmax passes over 20,000 draws, and every
+    job of a sweep (and the preflight and the run of one job) asks for the same teacher of its seed.
+    The arrays are read-only, so no caller can change what the others get.
+    """
+    rng = np.random.default_rng([seed, _TEACHER])
+    w1 = rng.normal(size=(h, d)) * gain / np.sqrt(d)
+    b1 = rng.normal(size=h) * 0.5
+    w2 = rng.normal(size=(k, h)) / np.sqrt(h)
+    sample = rng.normal(size=(20_000, d))
+    offsets = _balancing_offsets(np.sin(sample @ w1.T + b1) @ w2.T, np.asarray(prior))
+    params = (w1, b1, w2, offsets)
+    for array in params:
+        array.flags.writeable = False
+    return params
+
+
 def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, lr: float = 0.5) -> np.ndarray:
     """Class offsets that make the argmax classes' frequencies on ``logits``' inputs (nearly) ``prior``.
 
@@ -250,3 +274,4 @@ def _balancing_offsets(logits: np.ndarray, prior: np.ndarray, steps: int = 200, 
         freq = np.bincount((logits + offsets).argmax(axis=1), minlength=k) / len(logits)
         offsets -= lr * (freq - prior)
     return offsets - offsets.mean()
+
