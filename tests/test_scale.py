@@ -15,7 +15,7 @@ from tests.conftest import compose_config
 # Columns that are measured times (or follow from them), which differ between any two runs.
 TIMED = {"predict_s", "learn_s", "samples_per_s", "latency_p50_us", "latency_p99_us", "latency_p999_us",
          "latency_jitter", "latency_max_us", "peak_rss_bytes", "latency_us"}
-OVERRIDES = ["strategy=[frozen,finetune,river_logreg]", "replay.label_fraction=0.8"]
+OVERRIDES = ["strategy=[frozen,finetune]", "replay.label_fraction=0.8"]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_chunk_size_changes_no_number(runs, name):
 
 def test_chunk_size_changes_no_prediction(runs):
     small, large = (pd.read_parquet(runs[chunk] / "predictions.parquet") for chunk in (97, 10**6))
-    assert len(small) == 3 * compose_config(OVERRIDES).stream.n_deploy
+    assert len(small) == 2 * compose_config(OVERRIDES).stream.n_deploy
     pd.testing.assert_frame_equal(untimed(small), untimed(large), check_exact=True)
 
 
@@ -50,8 +50,8 @@ def test_predictions_are_written_in_row_groups_of_the_chunk(runs):
     groups = pq.ParquetFile(runs[97] / "predictions.parquet").metadata
     sizes = [groups.row_group(i).num_rows for i in range(groups.num_row_groups)]
     per_strategy = [97] * (n // 97) + ([n % 97] if n % 97 else [])
-    assert sizes == per_strategy * 3
-    assert pq.ParquetFile(runs[10**6] / "predictions.parquet").metadata.num_row_groups == 3
+    assert sizes == per_strategy * 2
+    assert pq.ParquetFile(runs[10**6] / "predictions.parquet").metadata.num_row_groups == 2
 
 
 def test_written_predictions_equal_the_whole_table(tmp_path):
