@@ -4,7 +4,9 @@ Each (strategy, size) is one ``python -m harness.run`` in a fresh process (``mon
 drift onset at half the stream, the default teacher stream and sudden concept drift), sharing one
 offline cache so that every run replays the same frozen model. Printed per run: the replay's time per
 sample (``costs.csv``: predict + learn time over samples), the whole run's wall time per sample, and
-the process's peak resident memory (the child's ``ru_maxrss`` from ``os.wait4``). River learners are
+the process's peak resident memory: the larger of the child's ``ru_maxrss`` (``os.wait4``) and its
+``VmRSS`` polled every 50 ms, because the replay resets the kernel's high-water mark before each
+strategy (``harness.replay.reset_peak_rss``), which hides the peak of the stream's generation. River learners are
 run up to ``--river-max`` samples (their prepared feature dicts grow with the stream). Runs are
 batched (``replay.serve_batch=0``: one predict call per ``step`` block) unless overrides say otherwise:
 at one request per call a torch model's 10M predictions take hours on a small machine.
@@ -26,6 +28,17 @@ from pathlib import Path
 import pandas as pd
 
 
+def resident_bytes(pid: int) -> int:
+    """``VmRSS`` of a live process in bytes (0 where ``/proc`` does not say)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str]) -> dict:
     """One run in a child process; its replay time per sample, wall time per sample and peak RSS."""
     out = root / f"{strategy}-{n}"
@@ -34,13 +47,19 @@ def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str
                f"hydra.run.dir={out}", f"offline.cache_dir={cache}", *overrides]
     tic = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    polled = 0
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        polled = max(polled, resident_bytes(child.pid))
+        time.sleep(0.05)
     wall = time.perf_counter() - tic
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{child.stderr.read().decode()[-2000:]}")
     child.stderr.close()
     costs = pd.read_csv(out / "costs.csv").set_index("strategy").loc[strategy]
-    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)  # macOS: bytes; Linux: kB
+    peak = max(polled, usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024))  # macOS: bytes; Linux: kB
     return {"strategy": strategy, "n_deploy": n, "replay_us_per_sample": 1e6 * (costs.predict_s + costs.learn_s) / n,
             "run_us_per_sample": 1e6 * wall / n, "wall_s": wall, "peak_rss_gb": peak / 1e9}
 
