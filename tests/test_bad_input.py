@@ -208,7 +208,8 @@ RUN = [
 ]
 
 # `model=pretrained`, with files the test writes: {pt2} a torch.export program of an MLP mapping (n, 10)
-# to (n, 3) logits, {pt2_d7} one taking (n, 7), {pt2_k4} one returning (n, 4), {state} the state dict
+# to (n, 3) logits, {pt2_d7} one taking (n, 7), {pt2_k4} one returning (n, 4), {pt2_fixed} one exported
+# for batches of 4 rows only, {state} the state dict
 # of tests.user_models.mlp, {buffered} that of tests.user_models.Buffered (no parameters), {text} a
 # text file, {missing} a path that does not exist.
 P = "model=pretrained"
@@ -235,6 +236,7 @@ MODEL = [
     (f"{P} model.path={{pt2}} model.batch_size=0", "model.batch_size=0 must be >= 1"),
     (f"{P} model.path={{pt2_d7}}", "model.path='{pt2_d7}' takes inputs of shape (n, 7) but stream=teacher gives (n, 10) (stream.n_features=10)"),
     (f"{P} model.path={{pt2_k4}}", "model.path='{pt2_k4}' outputs (n, 4) but stream=teacher has 3 classes: it must map (n, 10) to (n, 3)"),
+    (f"{P} model.path={{pt2_fixed}}", "model.path='{pt2_fixed}' takes rows of the stream's width 10 but fails on a batch of 8: the harness calls it with batches of any size, so export it with a dynamic batch dimension"),
     (f"{FACTORY}.mlp model.weights={{state}} stream=sea drift=none", "model._target_='tests.user_models.mlp' takes inputs of shape (n, 10) but stream=sea gives (n, 3)"),
     (f"{P} model.path={{pt2}} strategy=[frozen,frozen_ensemble]", "strategy frozen_ensemble trains fresh networks of the model's architecture, which the torch.export program model.path='{pt2}' cannot build"),
     (f"{FACTORY}.Buffered model.weights={{buffered}} strategy=[frozen,finetune]", "strategy finetune trains the model's weights, but model._target_='tests.user_models.Buffered' has no floating-point parameters"),
@@ -364,10 +366,11 @@ def model_files(tmp_path_factory):
     user_models.export_program(user_models.mlp().eval(), folder / "mlp.pt2")
     user_models.export_program(user_models.mlp(n_features=7).eval(), folder / "d7.pt2", n_features=7)
     user_models.export_program(user_models.mlp(n_classes=4).eval(), folder / "k4.pt2")
+    torch.export.save(torch.export.export(user_models.mlp().eval(), (torch.zeros(4, 10),)), str(folder / "fixed.pt2"))
     torch.save(user_models.mlp().state_dict(), folder / "mlp_state.pt")
     torch.save(user_models.Buffered().state_dict(), folder / "buffered_state.pt")
     (folder / "notes.txt").write_text("not a model\n")
-    names = {"pt2": "mlp.pt2", "pt2_d7": "d7.pt2", "pt2_k4": "k4.pt2", "state": "mlp_state.pt",
+    names = {"pt2": "mlp.pt2", "pt2_d7": "d7.pt2", "pt2_k4": "k4.pt2", "pt2_fixed": "fixed.pt2", "state": "mlp_state.pt",
              "buffered": "buffered_state.pt", "text": "notes.txt", "missing": "missing.pt2"}
     return {key: str(folder / name) for key, name in names.items()}
 
@@ -486,7 +489,8 @@ def table() -> str:
         f"## `model=pretrained` ({len(MODEL)} inputs)",
         "",
         "With files the test writes: `{pt2}` a torch.export program of an MLP mapping `(n, 10)` to `(n, 3)`",
-        "logits, `{pt2_d7}` one taking `(n, 7)`, `{pt2_k4}` one returning `(n, 4)`, `{state}` the state dict of",
+        "logits, `{pt2_d7}` one taking `(n, 7)`, `{pt2_k4}` one returning `(n, 4)`, `{pt2_fixed}` one exported for",
+        "batches of 4 rows only, `{state}` the state dict of",
         "`tests.user_models.mlp`, `{buffered}` that of `tests.user_models.Buffered` (no parameters), `{text}` a",
         "text file, `{missing}` a path that does not exist.",
         "",

@@ -220,6 +220,12 @@ def check_outputs(user: UserModel, X: np.ndarray, *, n_classes: int, stream: str
         with torch.inference_mode():
             out = user.net.model(torch.as_tensor(X, dtype=torch.float32))
     except Exception as error:
+        if user.in_features == d:  # the right width, so the batch size is what it refuses
+            raise ConfigError(
+                f"{user.source} takes rows of the stream's width {d} but fails on a batch of {n}: the harness calls "
+                "it with batches of any size, so export it with a dynamic batch dimension, e.g. "
+                "torch.export.export(net, (x,), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},)); "
+                f"torch says: {_first_line(error)}") from None
         takes = f"takes inputs of shape (n, {user.in_features})" if user.in_features else "fails on"
         raise ConfigError(f"{user.source} {takes} but {stream} gives (n, {d}) (stream.n_features={d}): "
                           f"{_first_line(error)}") from None
@@ -247,8 +253,9 @@ def check_user_model(model: Mapping, stream, *, family: str, seed: int) -> UserM
     refuses a wrong input width, a wrong number of classes or non-probabilities, before any compute."""
     user = load_user_model(model)
     X = np.random.default_rng([seed, _PROBE]).standard_normal((PROBE_ROWS, stream.n_features)).astype(np.float32)
-    check_outputs(user, X, n_classes=stream.n_classes, stream=f"stream={family}",
-                  rows=f"{PROBE_ROWS} standard-normal probe rows")
+    for rows in (X, X[:1]):  # a block of the replay, and one request (replay.serve_batch=1)
+        check_outputs(user, rows, n_classes=stream.n_classes, stream=f"stream={family}",
+                      rows=f"{len(rows)} standard-normal probe rows")
     return user
 
 

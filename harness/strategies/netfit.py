@@ -85,28 +85,14 @@ def fit_network(
     return freeze(Calibrated(result.net, temperature)), steps
 
 
-def fit_network_once(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
-    *,
-    pretrained: Pretrained,
-    max_epochs: int,
-    patience: int,
-    calibrate: bool,
-    seed: int,
-    reinitialise: bool = False,
-) -> tuple[Calibrated, int]:
-    """:func:`fit_network`, trained once per process for the same inputs: the networks a strategy
-    fits before deployment (the members of a deep ensemble) are the same in every cell of a sweep
-    within a seed, and training is seeded, so a copy of the first fit is the fit. Not for training
-    after deployment, whose time is a measured cost."""
-    settings = {"max_epochs": max_epochs, "patience": patience, "calibrate": calibrate, "seed": seed,
-                "reinitialise": reinitialise}
-    key = _fit_key((X_train, y_train, X_val, y_val), pretrained, settings)
+def fit_network_once(*arrays: np.ndarray, pretrained: Pretrained, **settings) -> tuple[Calibrated, int]:
+    """:func:`fit_network` (same arguments), trained once per process for the same inputs: the
+    networks a strategy fits before deployment (the members of a deep ensemble) are the same in every
+    cell of a sweep within a seed, and training is seeded, so a copy of the first fit is the fit. Not
+    for training after deployment, whose time is a measured cost."""
+    key = _fit_key(arrays, pretrained, settings)
     if key not in _fitted:
-        _fitted[key] = fit_network(X_train, y_train, X_val, y_val, pretrained=pretrained, **settings)
+        _fitted[key] = fit_network(*arrays, pretrained=pretrained, **settings)
         if len(_fitted) > _FITTED_MAX:
             _fitted.popitem(last=False)
     _fitted.move_to_end(key)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import pickle
 import weakref
-from collections import OrderedDict
 
 import numpy as np
 from river import base
@@ -40,32 +36,12 @@ def shared_dicts(X: np.ndarray) -> list[dict]:
     return _shared["rows"]
 
 
-_WARMED_MAX = 8
-_warmed: OrderedDict = OrderedDict()  # key -> a warm-started learner, least recently used first
-
-
-def warm_key(model: base.Classifier, data: OfflineData) -> str | None:
-    """SHA-256 of a fresh learner's whole state (its pickle: class, parameters, seeded RNG state) and
-    of the offline data: equal keys give equal warm starts, which are deterministic. None for a
-    learner that cannot be pickled (it is then simply warmed)."""
-    try:
-        state = pickle.dumps(model)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return None
-    digest = hashlib.sha256(state)
-    for array in (data.X_train, data.y_train, data.X_val, data.y_val):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
 class RiverClassifier(BaseStrategy):
     """Adapts a River classifier (``predict_proba_one`` / ``learn_one``) to the strategy protocol.
 
     The warm start (``warm_start=True``) replays every offline sample through ``learn_one`` (train,
-    then validation, in stream order), so it starts from the same evidence as the frozen model; the
-    cells of a sweep that share their offline data copy the learner the first one warmed.
+    then validation, in stream order), so it starts from the same evidence as the frozen model. Every run warms its own learner:
+    a copy of a learner warmed earlier in the process measures a different ``model_bytes``.
     Probabilities are mapped by class index; a class River has not seen gets 0, an empty answer
     (before any label) becomes uniform. Any River classifier fits: name it by its ``_target_`` path.
     ``n_updates`` counts ``learn_one`` calls after the warm start (the base class counts them).
@@ -81,18 +57,9 @@ class RiverClassifier(BaseStrategy):
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         if not self.warm_start:
             return
-        key = warm_key(self.model, data)
-        if key in _warmed:  # the same fresh learner warmed on the same data in this process: copy it
-            _warmed.move_to_end(key)
-            self.model = copy.deepcopy(_warmed[key])
-            return
         for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)):
             for row, label in zip(to_dicts(X), y.tolist()):
                 self.model.learn_one(row, label)
-        if key is not None:
-            _warmed[key] = copy.deepcopy(self.model)
-            if len(_warmed) > _WARMED_MAX:
-                _warmed.popitem(last=False)
 
     def prepare(self, X: np.ndarray) -> list[dict]:
         return shared_dicts(X)
