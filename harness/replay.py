@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from harness.spill import InMemory, Spill, SpilledArray
 from harness.strategies.base import Strategy
 from harness.streams.base import DeployData
 
@@ -26,9 +27,9 @@ PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 class Record:
     """What one strategy did on the deployment stream."""
 
-    proba: np.ndarray  # (n, K) predicted before the label was known
+    proba: np.ndarray | SpilledArray  # (n, K) predicted before the label was known
     label_used: np.ndarray  # (n,) bool: the label was handed to learn()
-    latency_us: np.ndarray  # (n,) per request: its predict call's time + its wait for an inline learn()
+    latency_us: np.ndarray | SpilledArray  # (n,) per request: its predict call's time + its wait for an inline learn()
     predict_s: float = 0.0
     learn_s: float = 0.0
     n_updates: int = 0
@@ -106,6 +107,8 @@ def replay(
     memory_every: int = 500,
     serve_batch: int = 1,
     progress: bool = True,
+    spill_dir: Path | None = None,
+    chunk: int = 100_000,
 ) -> dict[str, Record]:
     """Replay ``data`` through every strategy, test then train.
 
@@ -125,6 +128,11 @@ def replay(
     end; the process's peak resident memory over each strategy's replay (see :func:`reset_peak_rss`).
     A strategy's detections (positions in the sequence of labels it learned from) become stream
     times ``t``.
+
+    With ``spill_dir``, each strategy's probabilities and latencies are appended to files there
+    ``chunk`` rows at a time and its record holds :class:`harness.spill.SpilledArray` views of them
+    (read by slices of rows), so that memory does not grow with the stream by an ``(n, K)`` array per
+    strategy; the values are the same.
     """
     if serve_batch < 0:
         raise ValueError(f"serve_batch={serve_batch} is negative; 0 serves each step block in one call")
@@ -136,11 +144,14 @@ def replay(
     labelled_t = np.flatnonzero(labelled)
     records: dict[str, Record] = {}
     bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
-    for name, strategy in strategies.items():
+    for index, (name, strategy) in enumerate(strategies.items()):
         bar.set_description(f"replay {name}")
         rss_scope = reset_peak_rss()
-        proba = np.empty((n, n_classes))  # filled in place: no list of blocks to concatenate at the end
-        latency_s = np.empty(n)
+        if spill_dir is None:  # filled in place: no list of blocks to concatenate at the end
+            proba, latency_us = InMemory((n, n_classes)), InMemory((n,))
+        else:
+            proba = Spill(Path(spill_dir) / f"{index}-proba.f64", (n, n_classes), chunk)
+            latency_us = Spill(Path(spill_dir) / f"{index}-latency.f64", (n,), chunk)
         predict_s = learn_s = waiting = 0.0
         memory_t: list[int] = []
         memory_bytes: list[int] = []
@@ -160,8 +171,8 @@ def replay(
                 if np.shape(answer) != (b - a, n_classes):
                     raise ValueError(f"strategy {name} predicted probabilities of shape {np.shape(answer)} for "
                                      f"{b - a} requests, not ({b - a}, {n_classes})")
-                proba[a:b] = answer
-                latency_s[a:b] = elapsed + waiting
+                proba.append(answer)
+                latency_us.append(np.full(b - a, (elapsed + waiting) * 1e6))
                 predict_s += elapsed
                 waiting = 0.0
 
@@ -189,9 +200,9 @@ def replay(
                 bar.update(end - start)
         peak = peak_rss()
         record = Record(
-            proba=proba,
+            proba=proba.result(),
             label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
-            latency_us=latency_s * 1e6,
+            latency_us=latency_us.result(),
             predict_s=predict_s,
             learn_s=learn_s,
             memory_t=memory_t,

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import platform
 import sys
+import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -112,6 +113,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         strategy.fit_offline(bounded if getattr(strategy, "needs_known_drift", False) else offline, pretrained)
     static_before = {name: sha for name, s in strategies.items() if (sha := s.fingerprint()) is not None}
     deploy = stream.deploy()
+    spill = tempfile.TemporaryDirectory(prefix=".replay-", dir=output_dir) if len(deploy) > cfg.replay.chunk else None
     records = replay(
         deploy,
         strategies,
@@ -121,6 +123,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         memory_every=cfg.metrics.window,
         serve_batch=cfg.replay.serve_batch,
         progress=not cfg.quiet,
+        spill_dir=None if spill is None else spill.name,  # a stream longer than a chunk: outputs on disk
+        chunk=cfg.replay.chunk,
     )
     sha_before, sha_after = pretrained.weight_hashes()
     monitor_tables, monitoring = monitor_run(
@@ -168,6 +172,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         per_strategy = whole_stream_headline(deploy, records, tau=tau)
     for row in costs.itertuples():
         per_strategy[row.strategy]["samples_per_s"] = row.samples_per_s
+    if spill is not None:
+        spill.cleanup()
     config_record = OmegaConf.to_container(cfg, resolve=True)
     result = {
         "status": "ok",
