@@ -40,8 +40,9 @@ def resident_bytes(pid: int) -> int:
 
 
 def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str]) -> dict:
-    """One run in a child process; its replay time per sample, wall time per sample and peak RSS."""
-    out = root / f"{strategy}-{n}"
+    """One run in a child process (``strategy``: one name, or names joined by commas for a run of
+    several); its replay time per sample (all strategies'), wall time per sample and peak RSS."""
+    out = root / f"{strategy.replace(',', '+')}-{n}"
     command = [sys.executable, "-m", "harness.run", f"stream.n_deploy={n}", f"drift.onset={n // 2}",
                f"strategy=[{strategy}]", "monitor=off", "figures=false", "quiet=true",
                f"hydra.run.dir={out}", f"offline.cache_dir={cache}", *overrides]
@@ -58,7 +59,7 @@ def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{child.stderr.read().decode()[-2000:]}")
     child.stderr.close()
-    costs = pd.read_csv(out / "costs.csv").set_index("strategy").loc[strategy]
+    costs = pd.read_csv(out / "costs.csv").set_index("strategy").loc[strategy.split(",")].sum()
     peak = max(polled, usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024))  # macOS: bytes; Linux: kB
     return {"strategy": strategy, "n_deploy": n, "replay_us_per_sample": 1e6 * (costs.predict_s + costs.learn_s) / n,
             "run_us_per_sample": 1e6 * wall / n, "wall_s": wall, "peak_rss_gb": peak / 1e9}
@@ -67,7 +68,8 @@ def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
-    parser.add_argument("--strategies", nargs="+", default=["frozen", "finetune", "river_logreg"])
+    parser.add_argument("--strategies", nargs="+", default=["frozen", "finetune", "river_logreg"],
+                        help="each one run per size; frozen,finetune runs both strategies in one run")
     parser.add_argument("--river-max", type=int, default=1_000_000, help="largest stream for river_* strategies")
     parser.add_argument("--overrides", nargs="*", default=["replay.serve_batch=0"], help="more run overrides")
     args = parser.parse_args()

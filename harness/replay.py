@@ -39,6 +39,7 @@ class Record:
     memory_bytes: list[int] = field(default_factory=list)
     latency_mode: str = "per_request"  # per_request: calls of serve_batch requests; batched: one call per step
     serve_batch: int = 1  # the most requests one predict call served
+    latency_requests: int = 0  # requests whose latency was measured (the others' latency_us is NaN)
     peak_rss_bytes: float = float("nan")
     peak_rss_scope: str = "strategy"  # strategy: peak during this replay; process: since the process started
 
@@ -69,6 +70,24 @@ def serving_chunks(start: int, end: int, serve_batch: int) -> list[tuple[int, in
     """
     size = serve_batch if serve_batch > 0 else end - start
     return [(a, min(a + size, end)) for a in range(start, end, size)]
+
+
+def measured_blocks(n: int, step: int, requests: int, seed: int) -> np.ndarray | None:
+    """Which ``step`` blocks of ``n`` samples are served at the serving batch size and timed when
+    latency is measured on about ``requests`` requests: ``None`` (all of them) when ``requests`` is 0
+    or the stream is no longer; otherwise a ``(n_blocks,)`` bool mask of ``ceil(requests / step)``
+    blocks drawn without replacement by a generator seeded by ``seed``, so that periodic events (a
+    retraining every k samples) are neither always hit nor always missed.
+
+    >>> measured_blocks(10, 2, 0, seed=0) is None, int(measured_blocks(100, 2, 10, seed=0).sum())
+    (True, 5)
+    """
+    if requests == 0 or n <= requests:
+        return None
+    n_blocks = -(-n // step)
+    mask = np.zeros(n_blocks, dtype=bool)
+    mask[np.random.default_rng([seed, 4243]).choice(n_blocks, min(n_blocks, -(-requests // step)), replace=False)] = True
+    return mask
 
 
 def reset_peak_rss() -> str:
@@ -109,6 +128,8 @@ def replay(
     progress: bool = True,
     spill_dir: Path | None = None,
     chunk: int = 100_000,
+    latency_requests: int = 0,
+    seed: int = 0,
 ) -> dict[str, Record]:
     """Replay ``data`` through every strategy, test then train.
 
@@ -157,6 +178,8 @@ def replay(
         memory_bytes: list[int] = []
         inputs = strategy.prepare(data.X)
         step = strategy.step
+        timed = measured_blocks(n, step, latency_requests, seed) if serve_batch else None
+        n_timed = 0
         y = data.y
         learned = 0  # labels of samples [0, learned) have arrived
         memory_t.append(0)  # as deployed: every window then has a measurement at or before its end
@@ -164,7 +187,8 @@ def replay(
         next_memory = memory_every
         for start in range(0, n, step):
             end = start + step if start + step < n else n
-            for a, b in serving_chunks(start, end, serve_batch):
+            sampled_out = timed is not None and not timed[start // step]
+            for a, b in [(start, end)] if sampled_out else serving_chunks(start, end, serve_batch):
                 tic = time.perf_counter()
                 answer = strategy.predict_proba(inputs[a:b])
                 elapsed = time.perf_counter() - tic
@@ -172,7 +196,8 @@ def replay(
                     raise ValueError(f"strategy {name} predicted probabilities of shape {np.shape(answer)} for "
                                      f"{b - a} requests, not ({b - a}, {n_classes})")
                 proba.append(answer)
-                latency_us.append(np.full(b - a, (elapsed + waiting) * 1e6))
+                latency_us.append(np.full(b - a, np.nan if sampled_out else (elapsed + waiting) * 1e6))
+                n_timed += 0 if sampled_out else b - a
                 predict_s += elapsed
                 waiting = 0.0
 
@@ -209,6 +234,7 @@ def replay(
             memory_bytes=memory_bytes,
             latency_mode="per_request" if serve_batch else "batched",
             serve_batch=min(serve_batch, step) if serve_batch else step,
+            latency_requests=n_timed,
             peak_rss_bytes=peak,
             peak_rss_scope=rss_scope,
         )

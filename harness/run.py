@@ -125,6 +125,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         progress=not cfg.quiet,
         spill_dir=None if spill is None else spill.name,  # a stream longer than a chunk: outputs on disk
         chunk=cfg.replay.chunk,
+        latency_requests=cfg.replay.latency_requests,
+        seed=cfg.seed,
     )
     sha_before, sha_after = pretrained.weight_hashes()
     monitor_tables, monitoring = monitor_run(

@@ -142,11 +142,12 @@ def windows_table(data: DeployData, records: dict[str, Record], *, tau: float, w
 
 def costs_table(records: dict[str, Record]) -> pd.DataFrame:
     """One row per strategy: time, per-request latency percentiles (and the serving mode that
-    produced them), memory and updates."""
+    produced them, and how many requests they are of), memory and updates."""
     rows = []
     for name, record in records.items():
         latency_us = np.asarray(record.latency_us[:])
         n = len(latency_us)
+        latency_us = latency_us[~np.isnan(latency_us)]  # the measured requests (see replay.latency_requests)
         total = record.predict_s + record.learn_s
         p50, p99, p999 = np.percentile(latency_us, [50, 99, 99.9])
         rows.append(
@@ -157,6 +158,7 @@ def costs_table(records: dict[str, Record]) -> pd.DataFrame:
                 "samples_per_s": n / total if total > 0 else np.nan,
                 "latency_mode": record.latency_mode,
                 "serve_batch": record.serve_batch,
+                "latency_requests": record.latency_requests,
                 "latency_p50_us": float(p50),
                 "latency_p99_us": float(p99),
                 "latency_p999_us": float(p999),
