@@ -1,6 +1,7 @@
 """Time per sample and peak memory of whole runs as the deployment stream grows.
 
-Each (strategy, size) is one ``python -m harness.run`` in a fresh process (``monitor=off``, the
+Each (run, size) is one ``python -m harness.run`` in a fresh process (a run: one strategy, or several
+joined by commas, by default ``frozen,finetune`` as in issue 12's goal, and ``river_logreg``; ``monitor=off``, the
 drift onset at half the stream, the default teacher stream and sudden concept drift), sharing one
 offline cache so that every run replays the same frozen model. Printed per run: the replay's time per
 sample (``costs.csv``: predict + learn time over samples), the whole run's wall time per sample, and
@@ -8,10 +9,11 @@ the process's peak resident memory: the larger of the child's ``ru_maxrss`` (``o
 ``VmRSS`` polled every 50 ms, because the replay resets the kernel's high-water mark before each
 strategy (``harness.replay.reset_peak_rss``), which hides the peak of the stream's generation. River learners are
 run up to ``--river-max`` samples (their prepared feature dicts grow with the stream). Runs are
-batched (``replay.serve_batch=0``: one predict call per ``step`` block) unless overrides say otherwise:
-at one request per call a torch model's 10M predictions take hours on a small machine.
+batched (``replay.serve_batch=0``: one predict call per ``step`` block) unless overrides say otherwise,
+so that every size is served alike: at the default ``serve_batch=1`` a stream of up to
+``replay.latency_requests`` samples is served one request per call and a longer one mostly batched.
 
-    python benchmarks/scale.py [--sizes 100000 1000000 10000000] [--strategies frozen finetune river_logreg]
+    python benchmarks/scale.py [--sizes 100000 1000000 10000000] [--strategies frozen,finetune river_logreg]
                                [--overrides replay.serve_batch=0 ...]
 """
 
@@ -39,9 +41,9 @@ def resident_bytes(pid: int) -> int:
     return 0
 
 
-def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str]) -> dict:
+def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str]) -> list[dict]:
     """One run in a child process (``strategy``: one name, or names joined by commas for a run of
-    several); its replay time per sample (all strategies'), wall time per sample and peak RSS."""
+    several): per strategy its replay time per sample, and the run's wall time per sample and peak RSS."""
     out = root / f"{strategy.replace(',', '+')}-{n}"
     command = [sys.executable, "-m", "harness.run", f"stream.n_deploy={n}", f"drift.onset={n // 2}",
                f"strategy=[{strategy}]", "monitor=off", "figures=false", "quiet=true",
@@ -59,17 +61,19 @@ def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{child.stderr.read().decode()[-2000:]}")
     child.stderr.close()
-    costs = pd.read_csv(out / "costs.csv").set_index("strategy").loc[strategy.split(",")].sum()
+    costs = pd.read_csv(out / "costs.csv").set_index("strategy")
     peak = max(polled, usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024))  # macOS: bytes; Linux: kB
-    return {"strategy": strategy, "n_deploy": n, "replay_us_per_sample": 1e6 * (costs.predict_s + costs.learn_s) / n,
-            "run_us_per_sample": 1e6 * wall / n, "wall_s": wall, "peak_rss_gb": peak / 1e9}
+    return [{"strategy": name, "run": strategy, "n_deploy": n,
+             "replay_us_per_sample": 1e6 * (costs.predict_s[name] + costs.learn_s[name]) / n,
+             "run_us_per_sample": 1e6 * wall / n, "wall_s": wall, "peak_rss_gb": peak / 1e9}
+            for name in strategy.split(",")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
-    parser.add_argument("--strategies", nargs="+", default=["frozen", "finetune", "river_logreg"],
-                        help="each one run per size; frozen,finetune runs both strategies in one run")
+    parser.add_argument("--strategies", nargs="+", default=["frozen,finetune", "river_logreg"],
+                        help="one run per size of each; frozen,finetune: both strategies in one run")
     parser.add_argument("--river-max", type=int, default=1_000_000, help="largest stream for river_* strategies")
     parser.add_argument("--overrides", nargs="*", default=["replay.serve_batch=0"], help="more run overrides")
     args = parser.parse_args()
@@ -80,9 +84,10 @@ def main() -> None:
             for n in sorted(args.sizes):
                 if strategy.startswith("river_") and n > args.river_max:
                     continue
-                rows.append(run_once(strategy, n, root, root / "cache", args.overrides))
-                print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1,
-                                                        float_format=lambda v: f"{v:.3f}"), flush=True)
+                new = run_once(strategy, n, root, root / "cache", args.overrides)
+                print(pd.DataFrame(new).to_string(index=False, header=not rows, float_format=lambda v: f"{v:.3f}"),
+                      flush=True)
+                rows += new
     table = pd.DataFrame(rows)
     print()
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
