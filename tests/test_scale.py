@@ -126,18 +126,21 @@ def test_written_predictions_equal_the_whole_table(tmp_path):
     pd.testing.assert_frame_equal(written, predictions_table(deploy, records), check_exact=True)
 
 
-@pytest.mark.parametrize("pattern", ["sudden", "gradual"])
-def test_teacher_labels_do_not_depend_on_its_block_of_rows(monkeypatch, pattern):
-    """The teacher stream labels (and rotates, under concept drift) a block of rows at a time; the
-    stream is the same whatever the block size."""
+@pytest.mark.parametrize("drift", [["drift=sudden"], ["drift=gradual", "drift.width=300"], ["drift=novel"],
+                                   ["drift.kind=covariate"], ["drift.kind=label"]])
+def test_teacher_stream_does_not_depend_on_its_block_of_rows(monkeypatch, drift):
+    """The teacher stream draws, moves and labels (and rotates, under concept drift) a block of rows
+    at a time; the stream and the post-drift sample are the same whatever the block size."""
     from harness.streams import teacher
 
-    def deploy():
-        cfg = compose_config(["strategy=[frozen]", f"drift={pattern}", "drift.width=300"])
-        return preflight(cfg)[0].deploy()
+    def draw():
+        stream = preflight(compose_config(["strategy=[frozen]", *drift]))[0]
+        return stream.deploy(), stream.post_drift()
 
-    whole = deploy()
+    whole, post = draw()
     monkeypatch.setattr(teacher, "ROWS", 97)
-    blocks = deploy()
-    assert np.array_equal(whole.X, blocks.X) and np.array_equal(whole.y, blocks.y)
-    assert len(np.unique(whole.y[whole.phase == "post"])) > 1
+    blocks, post_blocks = draw()
+    for a, b in ((whole.X, blocks.X), (whole.y, blocks.y), (whole.novel, blocks.novel), (post.X_train, post_blocks.X_train),
+                 (post.y_train, post_blocks.y_train)):
+        assert np.array_equal(a, b)
+    assert whole.X.dtype == np.float32 and len(np.unique(whole.y[whole.phase == "post"])) > 1

@@ -201,26 +201,36 @@ class TeacherStream(Stream):
         return split_offline(data.X, data.y, self.val_fraction)
 
     def _draw(self, s: DriftSchedule, n: int, purpose: int) -> DeployData:
-        """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``."""
+        """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``. Drawn, moved and
+        labelled ``ROWS`` rows at a time into one float32 array (a 10M-sample stream's float64 draws
+        alone would take 800 MB); the values are those of drawing every row at once, because a
+        generator's successive draws continue one sequence and every step is row by row."""
         rng = self.rng(purpose)
-        t = np.arange(n)
-        share = s.amount(t, rng)  # of the new concept, per sample
-        x = rng.normal(size=(n, self.n_features))
+        share = s.amount(np.arange(n), rng)  # of the new concept, per sample
         noise_rng = self.rng(purpose, 1)
         kind_rng = self.rng(purpose, 3)
         amount = share * s.severity
         novel = np.zeros(n, dtype=bool)
         _, direction, novel_direction = self._drift_geometry
-        if s.kind == "covariate":
-            x = x * (1.0 + amount * (self.scale - 1.0))[:, None] + (amount * self.shift_sd)[:, None] * direction
-        elif s.kind == "novel":
+        if s.kind == "novel":
             novel = (kind_rng.random(n) < share * self.novel_share) & (s.severity > 0)
             centre = s.severity * self.novel_distance * novel_direction
-            x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
-        if s.kind == "concept" and amount.any():
-            clean = self._concept_labels(x, amount)
-        else:
-            clean = self.teacher(x)
+            novel_x = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
+        concept = s.kind == "concept" and amount.any()
+        x = np.empty((n, self.n_features), dtype=np.float32)
+        clean = np.empty(n, dtype=np.intp)
+        placed = 0  # novel rows placed so far
+        for a in range(0, n, ROWS):
+            b = min(a + ROWS, n)
+            rows, part = rng.normal(size=(b - a, self.n_features)), amount[a:b]
+            if s.kind == "covariate":
+                rows = rows * (1.0 + part * (self.scale - 1.0))[:, None] + (part * self.shift_sd)[:, None] * direction
+            elif s.kind == "novel":
+                here = novel[a:b]
+                rows[here] = novel_x[placed : placed + here.sum()]
+                placed += here.sum()
+            clean[a:b] = self._concept_labels(rows, part) if concept else self.teacher(rows)
+            x[a:b] = rows
         y = self._noisy(clean, noise_rng)
         if s.kind == "label":
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
