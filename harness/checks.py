@@ -137,6 +137,8 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("replay.label_delay", cfg.replay.label_delay, 0)
     validate.number("replay.label_fraction", cfg.replay.label_fraction, 0, 1, low_open=True)
     validate.integer("replay.serve_batch", cfg.replay.serve_batch, 0)
+    validate.integer("replay.chunk", cfg.replay.chunk, 1)
+    validate.integer("replay.latency_requests", cfg.replay.latency_requests, 0)
     validate.number("metrics.confidence_threshold", cfg.metrics.confidence_threshold, 0, 1)
     validate.integer("metrics.window", cfg.metrics.window, 1)
     validate.number("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, 0)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from harness.spill import InMemory, Spill, SpilledArray
 from harness.strategies.base import Strategy
 from harness.streams.base import DeployData
 
@@ -26,9 +27,9 @@ PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 class Record:
     """What one strategy did on the deployment stream."""
 
-    proba: np.ndarray  # (n, K) predicted before the label was known
+    proba: np.ndarray | SpilledArray  # (n, K) predicted before the label was known
     label_used: np.ndarray  # (n,) bool: the label was handed to learn()
-    latency_us: np.ndarray  # (n,) per request: its predict call's time + its wait for an inline learn()
+    latency_us: np.ndarray | SpilledArray  # (n,) per request: its predict call's time + its wait for an inline learn()
     predict_s: float = 0.0
     learn_s: float = 0.0
     n_updates: int = 0
@@ -38,6 +39,7 @@ class Record:
     memory_bytes: list[int] = field(default_factory=list)
     latency_mode: str = "per_request"  # per_request: calls of serve_batch requests; batched: one call per step
     serve_batch: int = 1  # the most requests one predict call served
+    latency_requests: int = 0  # requests whose latency was measured (the others' latency_us is NaN)
     peak_rss_bytes: float = float("nan")
     peak_rss_scope: str = "strategy"  # strategy: peak during this replay; process: since the process started
 
@@ -68,6 +70,24 @@ def serving_chunks(start: int, end: int, serve_batch: int) -> list[tuple[int, in
     """
     size = serve_batch if serve_batch > 0 else end - start
     return [(a, min(a + size, end)) for a in range(start, end, size)]
+
+
+def measured_blocks(n: int, step: int, requests: int, seed: int) -> np.ndarray | None:
+    """Which ``step`` blocks of ``n`` samples are served at the serving batch size and timed when
+    latency is measured on about ``requests`` requests: ``None`` (all of them) when ``requests`` is 0
+    or the stream is no longer; otherwise a ``(n_blocks,)`` bool mask of ``ceil(requests / step)``
+    blocks drawn without replacement by a generator seeded by ``seed``, so that periodic events (a
+    retraining every k samples) are neither always hit nor always missed.
+
+    >>> measured_blocks(10, 2, 0, seed=0) is None, int(measured_blocks(100, 2, 10, seed=0).sum())
+    (True, 5)
+    """
+    if requests == 0 or n <= requests:
+        return None
+    n_blocks = -(-n // step)
+    mask = np.zeros(n_blocks, dtype=bool)
+    mask[np.random.default_rng([seed, 4243]).choice(n_blocks, min(n_blocks, -(-requests // step)), replace=False)] = True
+    return mask
 
 
 def reset_peak_rss() -> str:
@@ -106,6 +126,10 @@ def replay(
     memory_every: int = 500,
     serve_batch: int = 1,
     progress: bool = True,
+    spill_dir: Path | None = None,
+    chunk: int = 100_000,
+    latency_requests: int = 0,
+    seed: int = 0,
 ) -> dict[str, Record]:
     """Replay ``data`` through every strategy, test then train.
 
@@ -125,6 +149,11 @@ def replay(
     end; the process's peak resident memory over each strategy's replay (see :func:`reset_peak_rss`).
     A strategy's detections (positions in the sequence of labels it learned from) become stream
     times ``t``.
+
+    With ``spill_dir``, each strategy's probabilities and latencies are appended to files there
+    ``chunk`` rows at a time and its record holds :class:`harness.spill.SpilledArray` views of them
+    (read by slices of rows), so that memory does not grow with the stream by an ``(n, K)`` array per
+    strategy; the values are the same.
     """
     if serve_batch < 0:
         raise ValueError(f"serve_batch={serve_batch} is negative; 0 serves each step block in one call")
@@ -136,16 +165,21 @@ def replay(
     labelled_t = np.flatnonzero(labelled)
     records: dict[str, Record] = {}
     bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
-    for name, strategy in strategies.items():
+    for index, (name, strategy) in enumerate(strategies.items()):
         bar.set_description(f"replay {name}")
         rss_scope = reset_peak_rss()
-        blocks: list[np.ndarray] = []
-        latency_s = np.empty(n)
+        if spill_dir is None:  # filled in place: no list of blocks to concatenate at the end
+            proba, latency_us = InMemory((n, n_classes)), InMemory((n,))
+        else:
+            proba = Spill(Path(spill_dir) / f"{index}-proba.f64", (n, n_classes), chunk)
+            latency_us = Spill(Path(spill_dir) / f"{index}-latency.f64", (n,), chunk)
         predict_s = learn_s = waiting = 0.0
         memory_t: list[int] = []
         memory_bytes: list[int] = []
         inputs = strategy.prepare(data.X)
         step = strategy.step
+        timed = measured_blocks(n, step, latency_requests, seed) if serve_batch else None
+        n_timed = 0
         y = data.y
         learned = 0  # labels of samples [0, learned) have arrived
         memory_t.append(0)  # as deployed: every window then has a measurement at or before its end
@@ -153,12 +187,17 @@ def replay(
         next_memory = memory_every
         for start in range(0, n, step):
             end = start + step if start + step < n else n
-            for a, b in serving_chunks(start, end, serve_batch):
+            sampled_out = timed is not None and not timed[start // step]
+            for a, b in [(start, end)] if sampled_out else serving_chunks(start, end, serve_batch):
                 tic = time.perf_counter()
                 answer = strategy.predict_proba(inputs[a:b])
                 elapsed = time.perf_counter() - tic
-                blocks.append(answer)
-                latency_s[a:b] = elapsed + waiting
+                if np.shape(answer) != (b - a, n_classes):
+                    raise ValueError(f"strategy {name} predicted probabilities of shape {np.shape(answer)} for "
+                                     f"{b - a} requests, not ({b - a}, {n_classes})")
+                proba.append(answer)
+                latency_us.append(np.full(b - a, np.nan if sampled_out else (elapsed + waiting) * 1e6))
+                n_timed += 0 if sampled_out else b - a
                 predict_s += elapsed
                 waiting = 0.0
 
@@ -185,19 +224,17 @@ def replay(
             if progress:
                 bar.update(end - start)
         peak = peak_rss()
-        proba = np.concatenate(blocks).astype(np.float64, copy=False)
-        if proba.shape != (n, n_classes):
-            raise ValueError(f"strategy {name} predicted probabilities of shape {proba.shape}, not ({n}, {n_classes})")
         record = Record(
-            proba=proba,
+            proba=proba.result(),
             label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
-            latency_us=latency_s * 1e6,
+            latency_us=latency_us.result(),
             predict_s=predict_s,
             learn_s=learn_s,
             memory_t=memory_t,
             memory_bytes=memory_bytes,
             latency_mode="per_request" if serve_batch else "batched",
             serve_batch=min(serve_batch, step) if serve_batch else step,
+            latency_requests=n_timed,
             peak_rss_bytes=peak,
             peak_rss_scope=rss_scope,
         )

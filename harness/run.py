@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import platform
 import sys
+import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -54,10 +55,10 @@ from harness.summary import (
     detection_summary,
     detections_table,
     headline,
-    predictions_table,
     whole_stream_headline,
     summary_table,
     windows_table,
+    write_predictions,
 )
 
 log = logging.getLogger("harness")
@@ -113,6 +114,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         strategy.fit_offline(bounded if getattr(strategy, "needs_known_drift", False) else offline, pretrained)
     static_before = {name: sha for name, s in strategies.items() if (sha := s.fingerprint()) is not None}
     deploy = stream.deploy()
+    spill = tempfile.TemporaryDirectory(prefix=".replay-", dir=output_dir) if len(deploy) > cfg.replay.chunk else None
     records = replay(
         deploy,
         strategies,
@@ -122,6 +124,10 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         memory_every=cfg.metrics.window,
         serve_batch=cfg.replay.serve_batch,
         progress=not cfg.quiet,
+        spill_dir=None if spill is None else spill.name,  # a stream longer than a chunk: outputs on disk
+        chunk=cfg.replay.chunk,
+        latency_requests=cfg.replay.latency_requests,
+        seed=cfg.seed,
     )
     sha_before, sha_after = pretrained.weight_hashes()
     monitor_tables, monitoring = monitor_run(
@@ -139,7 +145,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     summary = summary_table(deploy, records, tau=tau)
     costs = costs_table(records)
     write_json(output_dir / "stream.json", stream.describe())
-    write_table(output_dir / "predictions.parquet", predictions_table(deploy, records))
+    write_predictions(output_dir / "predictions.parquet", deploy, records, chunk=cfg.replay.chunk)
     windows = windows_table(deploy, records, tau=tau, window=cfg.metrics.window)
     write_table(output_dir / "summary.csv", summary)
     write_table(output_dir / "windows.csv", windows)
@@ -172,6 +178,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         per_strategy = whole_stream_headline(deploy, records, tau=tau)
     for row in costs.itertuples():
         per_strategy[row.strategy]["samples_per_s"] = row.samples_per_s
+    if spill is not None:
+        spill.cleanup()
     config_record = OmegaConf.to_container(cfg, resolve=True)
     result = {
         "status": "ok",

@@ -2,63 +2,96 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from harness import metrics
+from harness import metrics, tally
 from harness.detection import detection_scores, schedule_drifts
 from harness.replay import Record
+from harness.results import atomic_write
 from harness.streams.base import PHASES, DeployData, DriftSchedule
 
 
-def _scores(y: np.ndarray, proba: np.ndarray, tau: float) -> dict:
-    return {
-        "n": len(y),
-        "accuracy": metrics.accuracy_score(y, proba),
-        "ece": metrics.ece_error(y, proba),
-        "brier": metrics.brier_loss(y, proba),
-        "nll": metrics.nll_loss(y, proba),
-        "confident_error_rate": metrics.confident_error_rate(y, proba, tau=tau),
-        "confident_error_share": metrics.confident_error_share(y, proba, tau=tau),
-        "mean_confidence": metrics.mean_confidence(y, proba),
-    }
-
-
-def predictions_table(data: DeployData, records: dict[str, Record]) -> pd.DataFrame:
-    """One row per (strategy, deployment sample)."""
+def predictions_table(data: DeployData, records: dict[str, Record], rows: slice = slice(None)) -> pd.DataFrame:
+    """One row per (strategy, deployment sample), of the samples ``rows`` (all by default)."""
     frames = []
     for name, record in records.items():
-        y_pred, confidence = metrics.predict(record.proba)
+        proba = record.proba[rows]
+        y_pred, confidence = metrics.predict(proba)
         frame = pd.DataFrame(
             {
                 "strategy": name,
-                "t": data.t,
-                "y_true": data.y,
+                "t": data.t[rows],
+                "y_true": data.y[rows],
                 "y_pred": y_pred,
                 "confidence": confidence,
-                **{f"p_{k}": record.proba[:, k] for k in range(record.proba.shape[1])},
-                "phase": data.phase,
-                "novel": data.novel,
-                "label_used": record.label_used,
-                "latency_us": record.latency_us,
+                **{f"p_{k}": proba[:, k] for k in range(proba.shape[1])},
+                "phase": data.phase[rows],
+                "novel": data.novel[rows],
+                "label_used": record.label_used[rows],
+                "latency_us": record.latency_us[rows],
             }
         )
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
+def write_predictions(path: Path, data: DeployData, records: dict[str, Record], *, chunk: int) -> Path:
+    """Write :func:`predictions_table` to the parquet file ``path`` one row group of at most ``chunk``
+    samples of one strategy at a time, so that the whole table (a dozen columns per sample and
+    strategy) is never held in memory; the rows, their order and their values are those of
+    :func:`predictions_table`, whatever ``chunk``."""
+    def write(tmp: Path) -> None:
+        writer = None
+        try:
+            for name, record in records.items():
+                for start in range(0, len(data), chunk):
+                    part = predictions_table(data, {name: record}, slice(start, start + chunk))
+                    table = pa.Table.from_pandas(part, preserve_index=False,
+                                                 schema=None if writer is None else writer.schema)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    return atomic_write(path, write)
+
+
+def groups(data: DeployData) -> list[str]:
+    """The groups the summary scores: each phase with samples, ``all``, and ``novel`` when the
+    stream has a novel sample."""
+    present = [p for p in PHASES if any((data.phase[a:b] == p).any() for a, b in tally.blocks(len(data)))]
+    return [*present, "all", *(["novel"] if data.novel.any() else [])]
+
+
+def group_sums(data: DeployData, record: Record, names: list[str], *, tau: float) -> dict[str, tally.Sums]:
+    """Per group in ``names`` (phases, ``all``, ``novel``): the sums of ``record``'s scores, added
+    one block of samples at a time."""
+    sums = {name: tally.Sums() for name in names}
+    for start, end in tally.blocks(len(data)):
+        y, proba, phase = data.y[start:end], np.asarray(record.proba[start:end], dtype=float), data.phase[start:end]
+        for name in names:
+            mask = (slice(None) if name == "all" else data.novel[start:end] if name == "novel" else phase == name)
+            if name == "all" or mask.any():
+                sums[name].add(y[mask], proba[mask], tau=tau)
+    return sums
+
+
 def summary_table(data: DeployData, records: dict[str, Record], *, tau: float) -> pd.DataFrame:
     """One row per (strategy, phase), phase in pre/drift/post/all, plus ``novel`` (the samples of a
     sub-population never seen offline) when the stream has any; a phase without samples (the drift
-    phase of a sudden drift) has no row rather than a row of NaN."""
-    masks = {phase: mask for phase in PHASES if (mask := data.phase == phase).any()}
-    masks["all"] = np.ones(len(data), bool)
-    if data.novel.any():
-        masks["novel"] = data.novel
-    rows = []
+    phase of a sudden drift) has no row rather than a row of NaN. Scored a block of samples at a
+    time (harness/tally.py), so no strategy's probabilities are copied whole."""
+    names, rows = groups(data), []
     for name, record in records.items():
-        for phase, mask in masks.items():
-            rows.append({"strategy": name, "phase": phase, **_scores(data.y[mask], record.proba[mask], tau)})
+        for phase, sums in group_sums(data, record, names, tau=tau).items():
+            rows.append({"strategy": name, "phase": phase, **sums.scores()})
     return with_regret(pd.DataFrame(rows), "phase")
 
 
@@ -81,37 +114,42 @@ def with_regret(table: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def windows_table(data: DeployData, records: dict[str, Record], *, tau: float, window: int) -> pd.DataFrame:
-    """One row per (strategy, tumbling window of ``window`` samples); the last may be shorter."""
+    """One row per (strategy, tumbling window of ``window`` samples); the last may be shorter. Read
+    a block of whole windows at a time (harness/tally.py)."""
     rows = []
     for name, record in records.items():
         memory_t = np.asarray(record.memory_t)
-        for index, start in enumerate(range(0, len(data), window)):
-            end = min(start + window, len(data))
-            y, proba = data.y[start:end], record.proba[start:end]
-            measured = np.flatnonzero(memory_t <= end)
-            rows.append(
-                {
-                    "strategy": name,
-                    "window": index,
-                    "t_end": end,
-                    "accuracy": metrics.accuracy_score(y, proba),
-                    "ece": metrics.ece_error(y, proba),
-                    "confident_error_rate": metrics.confident_error_rate(y, proba, tau=tau),
-                    "mean_confidence": metrics.mean_confidence(y, proba),
-                    "model_bytes": record.memory_bytes[measured[-1]] if measured.size else np.nan,
-                }
-            )
+        for first, last in tally.blocks(len(data), window):
+            y_block, proba_block = data.y[first:last], np.asarray(record.proba[first:last], dtype=float)
+            for start in range(first, last, window):
+                end = min(start + window, last)
+                y, proba = y_block[start - first : end - first], proba_block[start - first : end - first]
+                measured = np.flatnonzero(memory_t <= end)
+                rows.append(
+                    {
+                        "strategy": name,
+                        "window": start // window,
+                        "t_end": end,
+                        "accuracy": metrics.accuracy_score(y, proba),
+                        "ece": metrics.ece_error(y, proba),
+                        "confident_error_rate": metrics.confident_error_rate(y, proba, tau=tau),
+                        "mean_confidence": metrics.mean_confidence(y, proba),
+                        "model_bytes": record.memory_bytes[measured[-1]] if measured.size else np.nan,
+                    }
+                )
     return with_regret(pd.DataFrame(rows), "window")
 
 
 def costs_table(records: dict[str, Record]) -> pd.DataFrame:
     """One row per strategy: time, per-request latency percentiles (and the serving mode that
-    produced them), memory and updates."""
+    produced them, and how many requests they are of), memory and updates."""
     rows = []
     for name, record in records.items():
-        n = len(record.latency_us)
+        latency_us = np.asarray(record.latency_us[:])
+        n = len(latency_us)
+        latency_us = latency_us[~np.isnan(latency_us)]  # the measured requests (see replay.latency_requests)
         total = record.predict_s + record.learn_s
-        p50, p99, p999 = np.percentile(record.latency_us, [50, 99, 99.9])
+        p50, p99, p999 = np.percentile(latency_us, [50, 99, 99.9])
         rows.append(
             {
                 "strategy": name,
@@ -120,11 +158,12 @@ def costs_table(records: dict[str, Record]) -> pd.DataFrame:
                 "samples_per_s": n / total if total > 0 else np.nan,
                 "latency_mode": record.latency_mode,
                 "serve_batch": record.serve_batch,
+                "latency_requests": record.latency_requests,
                 "latency_p50_us": float(p50),
                 "latency_p99_us": float(p99),
                 "latency_p999_us": float(p999),
                 "latency_jitter": float(p99 / p50) if p50 > 0 else np.nan,
-                "latency_max_us": float(np.max(record.latency_us)),  # a retraining stalls one request
+                "latency_max_us": float(np.max(latency_us)),  # a retraining stalls one request
                 "model_bytes": record.memory_bytes[-1],
                 "peak_model_bytes": max(record.memory_bytes),
                 "peak_rss_bytes": record.peak_rss_bytes,
@@ -170,16 +209,19 @@ def headline(
 ) -> dict[str, dict]:
     """Per strategy: drift-induced error, recovery and the numbers a reader looks at first."""
     out = {}
-    pre, post = data.phase == "pre", data.phase == "post"
     for name, record in records.items():
-        errors = (metrics.predict(record.proba)[0] != data.y).astype(float)
-        error_pre = errors[pre].mean() if pre.any() else np.nan
-        error_post = errors[post].mean() if post.any() else np.nan
+        sums = group_sums(data, record, ["pre", "post"], tau=tau)
+        pre, post = sums["pre"].scores(), sums["post"].scores()
+        error_pre, error_post = (s.wrong / s.n if s.n else np.nan for s in (sums["pre"], sums["post"]))
+        errors = np.empty(len(data), np.int8)  # 1: wrong; int8, not an (n, K) or float64 copy
+        for start, end in tally.blocks(len(data)):
+            errors[start:end] = metrics.predict(record.proba[start:end])[0] != data.y[start:end]
         recovery = (
             metrics.recovery_samples(
-                errors, start=schedule.onset + schedule.width, baseline=error_pre, window=window, tolerance=tolerance
+                errors, start=schedule.onset + schedule.width, baseline=error_pre, window=window,
+                tolerance=tolerance,
             )
-            if pre.any()
+            if pre["n"]
             else np.nan
         )
         out[name] = {
@@ -187,8 +229,8 @@ def headline(
             "accuracy_post": 1 - error_post,
             "drift_induced_error": error_post - error_pre,
             "recovery_samples": recovery,
-            "confident_error_rate_post": metrics.confident_error_rate(data.y[post], record.proba[post], tau=tau),
-            "ece_post": metrics.ece_error(data.y[post], record.proba[post]),
+            "confident_error_rate_post": post["confident_error_rate"],
+            "ece_post": post["ece"],
         }
     return {name: {k: float(v) for k, v in values.items()} for name, values in out.items()}
 
@@ -199,9 +241,8 @@ def whole_stream_headline(data: DeployData, records: dict[str, Record], *, tau: 
     error, no recovery, rather than NaN that would read like results."""
     out = {}
     for name, record in records.items():
-        out[name] = {
-            "accuracy_all": metrics.accuracy_score(data.y, record.proba),
-            "confident_error_rate_all": metrics.confident_error_rate(data.y, record.proba, tau=tau),
-            "ece_all": metrics.ece_error(data.y, record.proba),
-        }
+        whole = group_sums(data, record, ["all"], tau=tau)["all"].scores()
+        out[name] = {key: whole[metric] for key, metric in
+                     (("accuracy_all", "accuracy"), ("confident_error_rate_all", "confident_error_rate"),
+                      ("ece_all", "ece"))}
     return {name: {k: float(v) for k, v in values.items()} for name, values in out.items()}

@@ -107,3 +107,24 @@ def test_a_negative_serve_batch_fails_before_any_compute(tmp_path):
     assert result.returncode == 2
     assert "error: replay.serve_batch=-1 must be >= 0" in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_latency_is_measured_on_a_sample_of_requests_on_a_long_stream():
+    """``latency_requests=8`` of 40: two step blocks of 4 are served one request per call and timed,
+    the other eight blocks in one call each with NaN latency; the cost table's percentiles are of
+    the timed requests only. At ``latency_requests >= n`` every request is timed, as before."""
+    from harness.summary import costs_table
+
+    _, deploy = make_data(n_deploy=40)
+    strategy = Timed(step=4)
+    record = replay(deploy, {"timed": strategy}, n_classes=K, serve_batch=1, latency_requests=8, progress=False)["timed"]
+    assert sorted(strategy.calls) == [1] * 8 + [4] * 8
+    timed = ~np.isnan(record.latency_us)
+    assert timed.sum() == 8 == record.latency_requests
+    assert [timed[b : b + 4].all() or not timed[b : b + 4].any() for b in range(0, 40, 4)] == [True] * 10
+    assert (record.latency_us[timed] >= PREDICT_S * 1e6).all()
+    costs = costs_table({"timed": record}).iloc[0]
+    assert costs.latency_requests == 8 and costs.latency_p50_us >= PREDICT_S * 1e6
+    again = Timed(step=4)
+    whole = replay(deploy, {"timed": again}, n_classes=K, serve_batch=1, latency_requests=40, progress=False)["timed"]
+    assert again.calls == [1] * 40 and whole.latency_requests == 40 and not np.isnan(whole.latency_us).any()

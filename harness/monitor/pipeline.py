@@ -15,9 +15,19 @@ from harness.streams.base import DeployData, DriftSchedule, OfflineData
 TABLES = ("estimates", "alarms", "novelty", "risk_coverage")
 
 
+MAX_SAMPLES = 1_000_000  # label-free monitoring holds per-sample features of the whole stream
+
+
 def check_monitor(cfg: DictConfig, n_deploy: int | None = None) -> None:
-    """Raise ConfigError naming the ``monitor.*`` key, its value and what is allowed."""
+    """Raise ConfigError naming the ``monitor.*`` key, its value and what is allowed; monitoring of
+    a stream longer than ``MAX_SAMPLES`` is refused (it is not chunked: it holds the frozen
+    network's outputs and penultimate features of every deployment sample)."""
     monitor = cfg.monitor
+    n_deploy = cfg.stream.n_deploy if n_deploy is None else n_deploy  # a table's length is its file's
+    if monitor.enabled and n_deploy > MAX_SAMPLES:
+        raise ConfigError(f"monitor.enabled=true with stream.n_deploy={n_deploy}: label-free monitoring is limited "
+                          f"to {MAX_SAMPLES:,} deployment samples (it holds features of every sample); "
+                          "use monitor=off for longer streams")
     present = list(cfg.strategy)
     for name in monitor.strategies or []:
         if name not in present:
@@ -32,7 +42,6 @@ def check_monitor(cfg: DictConfig, n_deploy: int | None = None) -> None:
         if unknown:
             raise ConfigError(f"monitor.{key}={list(chosen)}: {unknown[0]!r} is not one of {list(allowed)}")
     window = monitor.window if monitor.window is not None else cfg.metrics.window
-    n_deploy = cfg.stream.n_deploy if n_deploy is None else n_deploy  # a table's length is its file's
     checks = [
         ("monitor.alpha", monitor.alpha, 0.0 < monitor.alpha < 1.0, "in (0, 1)"),
         ("monitor.window", window, 2 <= window <= n_deploy, f"in [2, stream.n_deploy={n_deploy}]"),

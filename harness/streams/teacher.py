@@ -61,6 +61,7 @@ from harness.streams.shift import (
 from harness.streams.stream import Stream
 
 _TEACHER, _DRIFT, _OFFLINE, _DEPLOY, _POST = range(5)  # independent RNG streams per purpose
+ROWS = 1 << 18  # rows the teacher labels at a time: its memory stays flat however long the stream
 
 
 class TeacherStream(Stream):
@@ -132,13 +133,17 @@ class TeacherStream(Stream):
         """Noise-free labels of the pre-deployment concept for inputs ``x`` of shape ``(n, d)``.
 
         Evaluated in float32, where numpy's sine is vectorised (several times faster than in float64;
-        on a million draws not one label differed), in place where the result is a fresh array."""
+        on a million draws not one label differed), in place where the result is a fresh array, ``ROWS``
+        rows at a time: the ``(n, hidden)`` activations of a long stream would take GBs."""
         w1, b1, w2, offsets = self._teacher_params32
-        hidden = np.asarray(x, dtype=np.float32) @ w1.T
-        hidden += b1
-        logits = np.sin(hidden, out=hidden) @ w2.T
-        logits += offsets
-        return logits.argmax(axis=1)
+        labels = np.empty(len(x), dtype=np.intp)
+        for a in range(0, len(x), ROWS):
+            hidden = np.asarray(x[a:a + ROWS], dtype=np.float32) @ w1.T
+            hidden += b1
+            logits = np.sin(hidden, out=hidden) @ w2.T
+            logits += offsets
+            labels[a:a + ROWS] = logits.argmax(axis=1)
+        return labels
 
     @cached_property
     def _drift_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,6 +156,20 @@ class TeacherStream(Stream):
     def _rotate(self, x: np.ndarray, degrees) -> np.ndarray:
         """``x`` rotated by ``degrees`` (one per row) in every plane of the drift basis."""
         return rotate_planes(x, self._drift_geometry[0], np.broadcast_to(degrees, len(x)))
+
+    def _concept_labels(self, x: np.ndarray, amount: np.ndarray) -> np.ndarray:
+        """Teacher labels ``(n,)`` of ``x`` ``(n, d)``, each row with ``amount > 0`` rotated by
+        ``amount * rotation_deg`` (what the teacher sees under concept drift), ``ROWS`` rows at a time:
+        no rotated copy of the whole stream is held."""
+        labels = np.empty(len(x), dtype=np.intp)
+        for a in range(0, len(x), ROWS):
+            rows, share = x[a:a + ROWS], amount[a:a + ROWS]
+            seen = rows.astype(np.float32)  # the precision teacher() computes in
+            moved = as_slice(share > 0)
+            if share[moved].size:
+                seen[moved] = self._rotate(rows[moved], share[moved] * self.rotation_deg)
+            labels[a:a + ROWS] = self.teacher(seen)
+        return labels
 
     def _noisy(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         flip = rng.random(len(y)) < self.label_noise
@@ -182,28 +201,37 @@ class TeacherStream(Stream):
         return split_offline(data.X, data.y, self.val_fraction)
 
     def _draw(self, s: DriftSchedule, n: int, purpose: int) -> DeployData:
-        """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``."""
+        """``n`` samples of the schedule ``s``, from the RNG streams of ``purpose``. Drawn, moved and
+        labelled ``ROWS`` rows at a time into one float32 array (a 10M-sample stream's float64 draws
+        alone would take 800 MB); the values are those of drawing every row at once, because a
+        generator's successive draws continue one sequence and every step is row by row."""
         rng = self.rng(purpose)
-        t = np.arange(n)
-        share = s.amount(t, rng)  # of the new concept, per sample
-        x = rng.normal(size=(n, self.n_features))
+        share = s.amount(np.arange(n), rng)  # of the new concept, per sample
         noise_rng = self.rng(purpose, 1)
         kind_rng = self.rng(purpose, 3)
         amount = share * s.severity
         novel = np.zeros(n, dtype=bool)
         _, direction, novel_direction = self._drift_geometry
-        if s.kind == "covariate":
-            x = x * (1.0 + amount * (self.scale - 1.0))[:, None] + (amount * self.shift_sd)[:, None] * direction
-        elif s.kind == "novel":
+        if s.kind == "novel":
             novel = (kind_rng.random(n) < share * self.novel_share) & (s.severity > 0)
             centre = s.severity * self.novel_distance * novel_direction
-            x[novel] = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
-        seen = x
-        if s.kind == "concept" and amount.any():
-            moved = as_slice(amount > 0)
-            seen = x.astype(np.float32)  # the precision teacher() computes in
-            seen[moved] = self._rotate(x[moved], amount[moved] * self.rotation_deg)  # what the teacher sees
-        y = self._noisy(self.teacher(seen), noise_rng)
+            novel_x = centre + self.novel_spread * kind_rng.normal(size=(novel.sum(), self.n_features))
+        concept = s.kind == "concept" and amount.any()
+        x = np.empty((n, self.n_features), dtype=np.float32)
+        clean = np.empty(n, dtype=np.intp)
+        placed = 0  # novel rows placed so far
+        for a in range(0, n, ROWS):
+            b = min(a + ROWS, n)
+            rows, part = rng.normal(size=(b - a, self.n_features)), amount[a:b]
+            if s.kind == "covariate":
+                rows = rows * (1.0 + part * (self.scale - 1.0))[:, None] + (part * self.shift_sd)[:, None] * direction
+            elif s.kind == "novel":
+                here = novel[a:b]
+                rows[here] = novel_x[placed : placed + here.sum()]
+                placed += here.sum()
+            clean[a:b] = self._concept_labels(rows, part) if concept else self.teacher(rows)
+            x[a:b] = rows
+        y = self._noisy(clean, noise_rng)
         if s.kind == "label":
             wanted = draw_classes(amount, target_prior(self.n_classes, self.minority_prior), kind_rng)
             shifted = wanted >= 0

@@ -8,7 +8,9 @@
   ``nn_agreement`` (share of the window's labels equal to the label of the nearest offline sample:
   the offline labelling rule still holding, which concept drift breaks even when P(x) stays put);
   for a token stream (``stream=prompts``) also ``oov_share``, the window's mean share of tokens
-  outside the offline vocabulary.
+  outside the offline vocabulary. On a stream longer than ``NN_ROWS`` samples the nearest-neighbour
+  search runs on ``NN_ROWS`` rows drawn without replacement by a seeded generator, and
+  ``nn_agreement`` is the share among the drawn rows of the window (NaN for a window without any).
 - ``stream_progress.csv``: ``t``, ``drift_progress`` at every sample where the progress changes
   (and the last one), so that a sudden drift is drawn as a step rather than a window-mean ramp.
 """
@@ -22,6 +24,8 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from harness.results import write_table
+
+NN_ROWS = 200_000  # the most deployment rows searched for their nearest offline sample
 from harness.streams.base import DeployData, OfflineData
 
 
@@ -51,12 +55,12 @@ def stream_points(
     mean, axes = principal_axes(x_off)
     rng = np.random.default_rng(0)
     frames = []
-    after = deploy.t >= (0 if onset is None else onset)
-    for part, x, y, novel in (
-        ("offline", x_off, y_off, np.zeros(len(y_off), bool)),
-        ("deployment", deploy.X[after], deploy.y[after], deploy.novel[after]),
+    after = np.flatnonzero(deploy.t >= (0 if onset is None else onset))  # positions, not a copy of the rows
+    for part, x, y, novel, rows in (
+        ("offline", x_off, y_off, np.zeros(len(y_off), bool), np.arange(len(y_off))),
+        ("deployment", deploy.X, deploy.y, deploy.novel, after),
     ):
-        keep = np.sort(rng.permutation(len(y))[:max_points])
+        keep = rows[np.sort(rng.permutation(len(rows))[:max_points])]
         z = (x[keep] - mean) @ axes
         columns = {"part": part, "pc_0": z[:, 0], "pc_1": z[:, 1], "y": y[keep], "novel": novel[keep]}
         frames.append(pd.DataFrame(columns))
@@ -73,17 +77,25 @@ def nearest_offline_label(offline: OfflineData, x: np.ndarray) -> np.ndarray:
 
 def stream_timeline(
     deploy: DeployData, n_classes: int, *, window: int, offline: OfflineData | None = None,
-    oov: np.ndarray | None = None,
+    oov: np.ndarray | None = None, nn_rows: int = NN_ROWS,
 ) -> pd.DataFrame:
-    """One row per window and class; ``oov`` ``(n,)``: each sample's share of out-of-vocabulary tokens."""
-    agrees = None if offline is None else nearest_offline_label(offline, deploy.X) == deploy.y
+    """Per window (see the module's docstring): class priors, mean drift progress, with ``offline``
+    the nearest-neighbour agreement, searched on at most ``nn_rows`` rows, and with ``oov`` ``(n,)``
+    (each sample's share of out-of-vocabulary tokens) its window mean."""
+    n = len(deploy)
+    searched = np.arange(n) if n <= nn_rows else np.sort(np.random.default_rng(0).choice(n, nn_rows, replace=False))
+    agrees = None
+    if offline is not None:
+        agrees = np.full(n, np.nan)
+        agrees[searched] = nearest_offline_label(offline, deploy.X[searched]) == deploy.y[searched]
     rows = []
     for start in range(0, len(deploy), window):
         end = min(start + window, len(deploy))
         counts = np.bincount(deploy.y[start:end], minlength=n_classes) / (end - start)
         common = {"t_end": end, "drift_progress": float(deploy.drift_progress[start:end].mean())}
         if agrees is not None:
-            common["nn_agreement"] = float(agrees[start:end].mean())
+            drawn = agrees[start:end][~np.isnan(agrees[start:end])]
+            common["nn_agreement"] = float(drawn.mean()) if drawn.size else float("nan")
         if oov is not None:
             common["oov_share"] = float(np.mean(oov[start:end]))
         rows += [{**common, "class": k, "prior": counts[k]} for k in range(n_classes)]
