@@ -157,7 +157,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     oov = stream.oov_share(deploy.X) if callable(getattr(stream, "oov_share", None)) else None
     write_stream_view(
         output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes, window=cfg.metrics.window,
-        oov=oov,
+        oov=oov, tokens=stream.inputs == "tokens",
     )
     if draws_figures(cfg):
         from harness.plots import plot_run, plot_stream  # matplotlib only for a run that draws

@@ -30,6 +30,7 @@ from harness.streams import DriftSchedule, build_stream
 from harness.strategies.alarm import RetrainOnAlarm
 from harness.strategies.river import to_text
 from harness.streams.prompts import PromptsStream
+from harness.streams.view import identity, stream_points, stream_timeline, token_features
 from harness.testing import check_strategy
 from harness.text_model import TextNet
 from tests.conftest import compose_config
@@ -258,6 +259,36 @@ def test_stream_view_shows_the_vocabulary_overlap(tmp_path):
     assert after.oov_share.mean() == pytest.approx(0.3, abs=0.08)
     assert (tmp_path / "stream.png").stat().st_size > 10_000
 
+
+
+def test_stream_view_reads_token_ids_as_names_not_numbers():
+    """The stream view's projection and nearest-neighbour agreement read bags of words on a token
+    stream: renaming the token ids changes neither (up to the sign of a principal axis); read as
+    numbers, the raw ids give another picture."""
+    stream = prompts("concept")
+    offline, deploy = stream.offline(), stream.deploy()
+    rename = np.concatenate([[0], 1 + np.random.default_rng(3).permutation(len(stream.tokens) - 1)]).astype(np.float32)
+    renamed_offline = dataclasses.replace(offline, X_train=rename[offline.X_train.astype(int)],
+                                          X_val=rename[offline.X_val.astype(int)])
+    renamed_deploy = dataclasses.replace(deploy, X=rename[deploy.X.astype(int)])
+
+    def view(offline, deploy, tokens):
+        features = token_features(offline) if tokens else identity
+        points = stream_points(offline, deploy, 300, features=features)
+        timeline = stream_timeline(deploy, 4, window=300, offline=offline, features=features)
+        return np.abs(points[["pc_0", "pc_1"]].to_numpy()), timeline.drop_duplicates("t_end").nn_agreement.to_numpy()
+
+    for tokens in (True, False):
+        (points, agreement), (renamed_points, renamed_agreement) = (view(offline, deploy, tokens),
+                                                                    view(renamed_offline, renamed_deploy, tokens))
+        if tokens:
+            np.testing.assert_allclose(renamed_points, points, atol=1e-9)
+            # many queries share one bag of words: which of the tied neighbours answers depends on the tree
+            np.testing.assert_allclose(renamed_agreement, agreement, atol=0.05)
+        else:
+            assert not np.allclose(renamed_points, points, atol=1e-3)
+    # the concept drift (a phrase changes its intent) shows in the agreement with the offline labels
+    assert agreement[-1] < agreement[0] - 0.1
 
 # -- the frozen text model's confidence, monitoring and memory ------------------------------------
 

@@ -13,16 +13,22 @@
   ``nn_agreement`` is the share among the drawn rows of the window (NaN for a window without any).
 - ``stream_progress.csv``: ``t``, ``drift_progress`` at every sample where the progress changes
   (and the last one), so that a sudden drift is drawn as a step rather than a window-mean ramp.
+
+On a token stream the projection and the nearest-neighbour search read each query as a bag of words
+over the offline vocabulary (harness/monitor/tokens.py), not its token ids, whose values are names.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from harness.monitor.tokens import bag_of_words, offline_vocabulary
 from harness.results import write_table
 
 NN_ROWS = 200_000  # the most deployment rows searched for their nearest offline sample
@@ -45,14 +51,24 @@ def principal_axes(x: np.ndarray, k: int = 2) -> tuple[np.ndarray, np.ndarray]:
     return mean, axes
 
 
+def token_features(offline: OfflineData) -> Callable[[np.ndarray], np.ndarray]:
+    """Rows of token ids ``(n, L)`` -> bags of words ``(n, V + 1)`` over the offline vocabulary."""
+    return partial(bag_of_words, vocabulary=offline_vocabulary(offline.X_train, offline.X_val))
+
+
+def identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
 def stream_points(
-    offline: OfflineData, deploy: DeployData, onset: int | None, *, max_points: int = 1500
+    offline: OfflineData, deploy: DeployData, onset: int | None, *, max_points: int = 1500,
+    features: Callable[[np.ndarray], np.ndarray] = identity,
 ) -> pd.DataFrame:
     """Offline and deployment samples (those at or after ``onset``; all of them when it is None, an
-    unknown drift) projected on the offline data's first two principal components."""
+    unknown drift) projected on the offline data's first two principal components of ``features``."""
     x_off = np.vstack([offline.X_train, offline.X_val])
     y_off = np.concatenate([offline.y_train, offline.y_val])
-    mean, axes = principal_axes(x_off)
+    mean, axes = principal_axes(features(x_off))
     rng = np.random.default_rng(0)
     frames = []
     after = np.flatnonzero(deploy.t >= (0 if onset is None else onset))  # positions, not a copy of the rows
@@ -61,23 +77,25 @@ def stream_points(
         ("deployment", deploy.X, deploy.y, deploy.novel, after),
     ):
         keep = rows[np.sort(rng.permutation(len(rows))[:max_points])]
-        z = (x[keep] - mean) @ axes
+        z = (features(x[keep]) - mean) @ axes
         columns = {"part": part, "pc_0": z[:, 0], "pc_1": z[:, 1], "y": y[keep], "novel": novel[keep]}
         frames.append(pd.DataFrame(columns))
     return pd.concat(frames, ignore_index=True)
 
 
-def nearest_offline_label(offline: OfflineData, x: np.ndarray) -> np.ndarray:
-    """Label ``(n,)`` of the nearest offline sample (train and validation) to each row of ``x``."""
+def nearest_offline_label(offline: OfflineData, x: np.ndarray,
+                          features: Callable[[np.ndarray], np.ndarray] = identity) -> np.ndarray:
+    """Label ``(n,)`` of the nearest offline sample (train and validation) to each row of ``x``, in
+    the space of ``features``."""
     x_off = np.vstack([offline.X_train, offline.X_val])
     y_off = np.concatenate([offline.y_train, offline.y_val])
-    _, index = cKDTree(x_off).query(x, k=1)
+    _, index = cKDTree(features(x_off)).query(features(x), k=1)
     return y_off[index]
 
 
 def stream_timeline(
     deploy: DeployData, n_classes: int, *, window: int, offline: OfflineData | None = None,
-    oov: np.ndarray | None = None, nn_rows: int = NN_ROWS,
+    oov: np.ndarray | None = None, nn_rows: int = NN_ROWS, features: Callable[[np.ndarray], np.ndarray] = identity,
 ) -> pd.DataFrame:
     """Per window (see the module's docstring): class priors, mean drift progress, with ``offline``
     the nearest-neighbour agreement, searched on at most ``nn_rows`` rows, and with ``oov`` ``(n,)``
@@ -87,7 +105,7 @@ def stream_timeline(
     agrees = None
     if offline is not None:
         agrees = np.full(n, np.nan)
-        agrees[searched] = nearest_offline_label(offline, deploy.X[searched]) == deploy.y[searched]
+        agrees[searched] = nearest_offline_label(offline, deploy.X[searched], features) == deploy.y[searched]
     rows = []
     for start in range(0, len(deploy), window):
         end = min(start + window, len(deploy))
@@ -125,10 +143,13 @@ def write_stream_view(
     n_classes: int,
     window: int,
     oov: np.ndarray | None = None,
+    tokens: bool = False,
 ) -> None:
     """Write ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv`` into ``output_dir``;
-    ``oov`` (a token stream's per-sample out-of-vocabulary share) adds ``oov_share`` to the timeline."""
-    write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset))
-    timeline = stream_timeline(deploy, n_classes, window=window, offline=offline, oov=oov)
+    ``oov`` (a token stream's per-sample out-of-vocabulary share) adds ``oov_share`` to the timeline;
+    ``tokens``: the inputs are token ids, read as bags of words."""
+    features = token_features(offline) if tokens else identity
+    write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset, features=features))
+    timeline = stream_timeline(deploy, n_classes, window=window, offline=offline, oov=oov, features=features)
     write_table(Path(output_dir) / "stream_timeline.csv", timeline)
     write_table(Path(output_dir) / "stream_progress.csv", stream_progress(deploy))
