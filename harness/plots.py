@@ -647,28 +647,27 @@ def plot_class_priors(timeline: pd.DataFrame, progress: pd.DataFrame | None = No
     return ax
 
 
+def plot_window_share(timeline: pd.DataFrame, column: str, *, ylabel: str, ax: plt.Axes | None = None) -> plt.Axes:
+    """Per window of ``timeline`` (stream_timeline.csv), its share ``column`` in [0, 1] over time."""
+    ax = ax or plt.gca()
+    first = timeline.drop_duplicates("t_end")
+    ax.plot(first["t_end"], first[column], color="0.15", marker="o", markersize=3)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("deployment time (samples)")
+    ax.set_ylabel(ylabel)
+    return ax
+
+
 def plot_label_agreement(timeline: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Per window, the share of deployment labels equal to the label of the nearest offline sample:
     the offline labelling rule still holding (falls under concept drift even when P(x) is unchanged)."""
-    ax = ax or plt.gca()
-    first = timeline.drop_duplicates("t_end")
-    ax.plot(first["t_end"], first["nn_agreement"], color="0.15", marker="o", markersize=3)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("deployment time (samples)")
-    ax.set_ylabel("label = nearest offline sample's label")
-    return ax
+    return plot_window_share(timeline, "nn_agreement", ylabel="label = nearest offline sample's label", ax=ax)
 
 
 def plot_vocabulary_overlap(timeline: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
     """Per window, the share of a token stream's tokens outside the offline vocabulary: what a frozen
     closed vocabulary turns into ``<unk>``."""
-    ax = ax or plt.gca()
-    first = timeline.drop_duplicates("t_end")
-    ax.plot(first["t_end"], first["oov_share"], color="0.15", marker="o", markersize=3)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("deployment time (samples)")
-    ax.set_ylabel("share of tokens out of the offline vocabulary")
-    return ax
+    return plot_window_share(timeline, "oov_share", ylabel="share of tokens out of the offline vocabulary", ax=ax)
 
 
 def plot_stream(run_dir: Path) -> Path:
