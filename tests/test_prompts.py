@@ -192,13 +192,12 @@ def test_export_and_cache_reproduce_the_frozen_text_model(tmp_path, vocab):
     assert deploy["text"].tolist() == stream.words(X)
 
 
-def test_unseen_words_cost_the_closed_vocabulary_its_accuracy_confidently():
+def test_unseen_words_cost_the_closed_vocabulary_its_accuracy():
     stream = prompts("covariate")
     offline, deploy = stream.offline(), stream.deploy()
-    frozen = optimise_and_freeze(
-        offline, model_kind="text", depth=1, n_classes=4, n_trials=1, max_epochs=20, patience=3,
-        space={"lr": [0.01], "batch_size": [32], "weight_decay": [0.0], "width": [32]}, calibrate=True, seed=0,
-    )  # fmt: skip
+    space = {"lr": [0.01], "batch_size": [32], "weight_decay": [0.0], "width": [32]}
+    frozen = optimise_and_freeze(offline, model_kind="text", depth=1, n_classes=4, n_trials=1, max_epochs=20,
+                                 patience=3, space=space, calibrate=True, seed=0)
     assert isinstance(frozen.module.net, TextNet)
     proba = predict_proba(frozen.module, deploy.X).numpy()
     right = proba.argmax(1) == deploy.y
