@@ -86,7 +86,7 @@ class ReplayConf:
     label_delay: int = 0
     label_fraction: float = 1.0
     serve_batch: int = 1  # requests per predict call when measuring latency; 0: one call per step block
-    chunk: int = 100000  # samples per row group of predictions.parquet; a longer stream keeps its outputs on disk; changes no number
+    chunk: int = 100000  # rows per parquet row group; a longer stream keeps its outputs on disk; changes no number
     latency_requests: int = 100000  # on a longer stream, latency measured on this many requests; 0: all
 
 
