@@ -185,6 +185,17 @@ def accuracy_above(y_true, proba, taus) -> tuple[np.ndarray, np.ndarray]:
     return accuracy, counts
 
 
+def confidence_bins(confidence, n_bins: int = ECE_BINS) -> np.ndarray:
+    """The bin (as in ``ece_error``) of each confidence: ``b`` when ``b/n_bins < c <= (b+1)/n_bins``.
+
+    >>> confidence_bins(np.array([0.0, 0.2, 0.21, 1.0]), 5).tolist()
+    [0, 0, 1, 4]
+    """
+    # Edges as exact fractions k/n_bins so that a confidence written as k/n_bins lands in the lower bin.
+    edges = np.arange(n_bins + 1) / n_bins
+    return np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+
+
 def reliability_bins(y_true, proba, *, n_bins: int = ECE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per confidence bin (as in ``ece_error``): mean confidence, accuracy and count; NaN where empty.
 
@@ -195,9 +206,7 @@ def reliability_bins(y_true, proba, *, n_bins: int = ECE_BINS) -> tuple[np.ndarr
     y_true, proba = _check(y_true, proba)
     y_pred, confidence = predict(proba)
     correct = (y_pred == y_true).astype(float)
-    # Edges as exact fractions k/n_bins so that a confidence written as k/n_bins lands in the lower bin.
-    edges = np.arange(n_bins + 1) / n_bins
-    bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    bins = confidence_bins(confidence, n_bins)
     counts = np.bincount(bins, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf = np.bincount(bins, weights=confidence, minlength=n_bins) / counts

@@ -50,8 +50,7 @@ class Sums:
         """Add the samples ``y`` ``(m,)`` with probabilities ``proba`` ``(m, K)``."""
         y_pred, confidence = metrics.predict(proba)
         correct = y_pred == y
-        edges = np.arange(metrics.ECE_BINS + 1) / metrics.ECE_BINS  # as in metrics.reliability_bins
-        bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, metrics.ECE_BINS - 1)
+        bins = metrics.confidence_bins(confidence)
         self.n += len(y)
         self.correct += int(correct.sum())
         self.wrong += int((~correct).sum())
