@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -99,6 +101,40 @@ def test_fit_network_once_trains_once_and_gives_what_training_gives():
     assert first is not second  # copies: no caller can change what another gets
     other, _ = netfit.fit_network_once(*args, **{**settings, "seed": 12})
     assert weights_sha256(other) != weights_sha256(first)
+
+
+def test_fit_network_once_keeps_its_networks_in_the_offline_cache_for_other_processes(tmp_path):
+    """A new process (its memory emptied) loads the stored network instead of training; a stored
+    network that no longer matches its hash is set aside and trained again."""
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(120, 6)).astype(np.float32), rng.integers(0, 3, size=120)
+    args = (X[:90], y[:90], X[90:], y[90:])
+    pretrained = dataclasses.replace(pretrained_for(network("mlp", 1)), cache_dir=tmp_path)
+    settings = {"pretrained": pretrained, "max_epochs": 4, "patience": 2, "calibrate": True, "seed": 13}
+    trained, steps = netfit.fit_network(*args, **settings)
+    first, _ = netfit.fit_network_once(*args, **settings)
+    (stored,) = (tmp_path / "networks").glob("*.pt")
+    assert weights_sha256(first) == weights_sha256(trained)
+
+    # another process's entry, valid but of other weights: what is loaded is what is stored
+    other, _ = netfit.fit_network(*args, **{**settings, "seed": 14})
+    torch.save({"state": other.state_dict(), "steps": 5, "sha256": weights_sha256(other)}, stored)
+    netfit._fitted.clear()
+    loaded, loaded_steps = netfit.fit_network_once(*args, **settings)
+    assert weights_sha256(loaded) == weights_sha256(other) and loaded_steps == 5
+    assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+
+    # damaged: set aside (not deleted) and fitted again
+    torch.save({"state": other.state_dict(), "steps": 5, "sha256": "0" * 64}, stored)
+    netfit._fitted.clear()
+    again, again_steps = netfit.fit_network_once(*args, **settings)
+    assert weights_sha256(again) == weights_sha256(trained) and again_steps == steps
+    assert len(list(tmp_path.glob("networks/.corrupt-*"))) == 1 and stored.is_file()
+
+    # no cache: nothing written
+    netfit._fitted.clear()
+    netfit.fit_network_once(*args, **{**settings, "pretrained": pretrained_for(network("mlp", 1)), "seed": 15})
+    assert len(list((tmp_path / "networks").glob("*.pt"))) == 1
 
 
 def hydra_config(*overrides: str):

@@ -11,6 +11,8 @@ wins. An entry whose files no longer match their recorded SHA-256 is set aside a
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -27,8 +29,15 @@ from harness.results import atomic_write, file_sha256
 from harness.streams.base import OfflineData
 
 HARNESS = Path(__file__).resolve().parents[1]
-TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / "models.py", HARNESS / "text_model.py"]
+TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / name for name in
+                                                         ("models.py", "text_model.py", "strategies/netfit.py")]
 WEIGHTS, PROGRAM, ENTRY = "weights.pt", "frozen_model.pt2", "entry.json"
+
+
+@functools.cache
+def training_code_sha256() -> str:
+    """SHA-256 of the source that searches, trains, calibrates and exports: a change to it is a miss."""
+    return hashlib.sha256(b"".join(path.read_bytes() for path in TRAINING_CODE)).hexdigest()
 
 
 def cache_key(offline: OfflineData, *, n_classes: int, settings: dict) -> str:
@@ -39,8 +48,7 @@ def cache_key(offline: OfflineData, *, n_classes: int, settings: dict) -> str:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(array.tobytes())
-    code = hashlib.sha256(b"".join(path.read_bytes() for path in TRAINING_CODE)).hexdigest()
-    context = {"n_classes": n_classes, "settings": settings, "torch": torch.__version__, "code": code}
+    context = {"n_classes": n_classes, "settings": settings, "torch": torch.__version__, "code": training_code_sha256()}
     digest.update(json.dumps(context, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -103,11 +111,11 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
     entry = Path(cache_dir) / cache_key(offline, n_classes=n_classes, settings=settings) if cache_dir else None
     if entry is not None and (cached := load(entry, n_features, n_classes)) is not None:
         atomic_write(export_to, lambda tmp: shutil.copyfile(entry / PROGRAM, tmp))
-        return cached, "hit"
+        return dataclasses.replace(cached, cache_dir=Path(cache_dir)), "hit"
     train = {key: value for key, value in settings.items() if key != "threads"}
     pretrained = optimise_and_freeze(offline, n_classes=n_classes, **train)
     export(pretrained.module, n_features, export_to)
     if entry is None:
         return pretrained, "off"
     store(entry, pretrained, export_to, n_features, n_classes)
-    return pretrained, "miss"
+    return dataclasses.replace(pretrained, cache_dir=Path(cache_dir)), "miss"

@@ -32,6 +32,7 @@ class Pretrained:
     sha256: str  # of the frozen weights, temperature included
     search: list[dict]  # one record per trial
     user: UserModel | None = None  # model=pretrained: the researcher's model as loaded (module.net is its net)
+    cache_dir: Path | None = None  # the offline cache it came from or went to: networks fitted on it are kept there
 
     def weight_hashes(self) -> tuple[str, str]:
         """``(before, now)`` SHA-256 of the frozen weights: of the served module, temperature included,

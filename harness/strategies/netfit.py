@@ -16,15 +16,20 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import pickle
+import secrets
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from harness.models import Calibrated, build_network, freeze
+from harness.models import Calibrated, build_network, freeze, weights_sha256
+from harness.offline.cache import training_code_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained
 from harness.offline.train import train_network
+from harness.results import atomic_write
 
 
 def n_outputs(pretrained: Pretrained) -> int:
@@ -62,15 +67,7 @@ def fit_network(
     ``seed`` give the same weights. A user's model is trained from a copy of its weights, or with
     ``reinitialise`` from a fresh module of its factory."""
     params = pretrained.params
-    with torch.random.fork_rng():  # seeded initialisation without moving the global RNG
-        torch.manual_seed(seed)
-        if pretrained.user is not None:
-            net = pretrained.user.start(reinitialise=reinitialise)
-        else:
-            net = build_network(
-                pretrained.model_kind, n_features=X_train.shape[1], n_classes=n_outputs(pretrained),
-                width=params["width"], depth=pretrained.depth, inputs=X_train,
-            )  # fmt: skip
+    net = _new_network(X_train, pretrained, seed, reinitialise)
     result = train_network(
         net, X_train, y_train, X_val, y_val,
         lr=params["lr"], batch_size=params["batch_size"], weight_decay=params["weight_decay"],
@@ -85,19 +82,63 @@ def fit_network(
     return freeze(Calibrated(result.net, temperature)), steps
 
 
+def _new_network(X_train: np.ndarray, pretrained: Pretrained, seed: int, reinitialise: bool = False) -> torch.nn.Module:
+    """The untrained network :func:`fit_network` starts from, initialised from ``seed``."""
+    with torch.random.fork_rng():  # seeded initialisation without moving the global RNG
+        torch.manual_seed(seed)
+        if pretrained.user is not None:
+            return pretrained.user.start(reinitialise=reinitialise)
+        return build_network(pretrained.model_kind, n_features=X_train.shape[1], n_classes=n_outputs(pretrained),
+                             width=pretrained.params["width"], depth=pretrained.depth, inputs=X_train)
+
+
 def fit_network_once(*arrays: np.ndarray, pretrained: Pretrained, **settings) -> tuple[Calibrated, int]:
-    """:func:`fit_network` (same arguments), trained once per process for the same inputs: the
-    networks a strategy fits before deployment (the members of a deep ensemble) are the same in every
-    cell of a sweep within a seed, and training is seeded, so a copy of the first fit is the fit. Not
-    for training after deployment, whose time is a measured cost."""
+    """:func:`fit_network` (same arguments), trained once for the same inputs: the networks a strategy
+    fits before deployment (the members of a deep ensemble) are the same in every cell of a sweep
+    within a seed, and training is seeded, so a copy of the first fit is the fit. Kept in memory for
+    the process and, when the frozen model came from the offline cache (``pretrained.cache_dir``),
+    in that cache for every process (parallel workers, cluster jobs). Not for training after
+    deployment, whose time is a measured cost."""
     key = _fit_key(arrays, pretrained, settings)
     if key not in _fitted:
-        _fitted[key] = fit_network(*arrays, pretrained=pretrained, **settings)
+        stored = None if pretrained.cache_dir is None or pretrained.user is not None else (
+            Path(pretrained.cache_dir) / "networks" / f"{key}.pt")
+        fitted = _load_fitted(stored, arrays[0], pretrained, settings) if stored is not None else None
+        if fitted is None:
+            fitted = fit_network(*arrays, pretrained=pretrained, **settings)
+            if stored is not None:
+                _store_fitted(stored, *fitted)
+        _fitted[key] = fitted
         if len(_fitted) > _FITTED_MAX:
             _fitted.popitem(last=False)
     _fitted.move_to_end(key)
     module, steps = _fitted[key]
     return copy.deepcopy(module), steps
+
+
+def _store_fitted(path: Path, module: Calibrated, steps: int) -> None:
+    """``path`` written whole (renamed into place): the weights, the step count and their SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"state": module.state_dict(), "steps": steps, "sha256": weights_sha256(module)}
+    atomic_write(path, lambda tmp: torch.save(record, tmp))
+
+
+def _load_fitted(path: Path, X_train: np.ndarray, pretrained: Pretrained,
+                 settings: dict) -> tuple[Calibrated, int] | None:
+    """The network stored at ``path``, or None when it is missing or does not match its SHA-256 (it
+    is then set aside, renamed, and fitted again)."""
+    try:
+        record = torch.load(path, weights_only=True)
+        module = Calibrated(_new_network(X_train, pretrained, settings["seed"]))
+        module.load_state_dict(record["state"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, pickle.UnpicklingError):
+        module = None
+    if module is None or weights_sha256(module) != record["sha256"]:
+        path.rename(path.with_name(f".corrupt-{path.name}-{secrets.token_hex(4)}"))
+        return None
+    return freeze(module), int(record["steps"])
 
 
 _FITTED_MAX = 32  # small networks (a few hundred kB each at most)
@@ -107,13 +148,13 @@ _fitted: OrderedDict = OrderedDict()  # key -> (frozen network, steps), least re
 def _fit_key(arrays, pretrained: Pretrained, settings: dict) -> str:
     """SHA-256 of everything :func:`fit_network` depends on: the data, the architecture and the
     hyper-parameters the search chose, the frozen weights (a user's model starts from them), the
-    training settings and seed, torch's version and threads."""
+    training settings and seed, torch's version and threads, the training code."""
     digest = hashlib.sha256()
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(array.tobytes())
     context = [pretrained.model_kind, pretrained.depth, pretrained.params, pretrained.sha256, settings,
-               torch.get_num_threads(), torch.__version__]
+               torch.get_num_threads(), torch.__version__, training_code_sha256()]
     digest.update(json.dumps(context, sort_keys=True, default=str).encode())
     return digest.hexdigest()
