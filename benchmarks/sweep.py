@@ -1,14 +1,22 @@
 """Sweep costs, measured side by side in one run, on a grid whose cells share their offline data
 (``replay.label_delay=range(N)``, one seed), as a severity, kind, strategy or label sweep does:
 
-- wall time with the pre-deployment cache off (every job trains) against on (one job trains);
+- wall time with the pre-deployment cache off (every job trains) against on (no job trains: one run
+  filled the cache before the sweep);
 - per-job overhead of a cached harness job over an empty Hydra job (same number of jobs);
 - the basic launcher against joblib with n_jobs=2, cache on;
 - re-running the sweep when every job is finished (all skipped);
 - the sweep's figures, drawn once at the end: timed on their own (``python -m harness.report`` on the
   finished sweep, every figure the runs support), since the timed sweeps close with the tables only
   (``++hydra.callbacks.sweep.figures=[]``): a per-job cost is what every further job adds, and the
-  figures are drawn once per sweep, however many jobs it has.
+  figures are drawn once per sweep, however many jobs it has;
+- where a job's time goes: importing the harness in a fresh process (what every joblib worker pays
+  once), composing one job's config (Hydra does it twice per job: the sweeper validating the batch,
+  serially in the parent, and the launcher), and the runs themselves (``wall_time_s`` of each
+  ``result.json``); from these, the most two workers can gain over the basic launcher.
+
+Every harness sweep with the cache on starts from a cache that one run has filled, so that every
+timed job is a cached job.
 
     python benchmarks/sweep.py [--jobs 24] [--before DIR]
 
@@ -18,6 +26,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -26,10 +35,40 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures")
+STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts")
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
         "offline.n_trials=1", "offline.max_epochs=5", "strategy=[frozen,river_logreg]", "quiet=true",
         "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]  # fmt: skip
+
+
+PARTS = """
+import sys, time
+tic = time.perf_counter()
+import harness.run
+from harness import config
+from hydra import compose, initialize_config_dir
+imported = time.perf_counter() - tic
+with initialize_config_dir(str(config.CONF_DIR), version_base="1.3"):
+    overrides = sys.argv[1:]
+    compose("config", overrides=overrides, return_hydra_config=True)
+    tic = time.perf_counter()
+    for delay in range(10):
+        compose("config", overrides=[*overrides, f"replay.label_delay={delay}"], return_hydra_config=True)
+print(imported, (time.perf_counter() - tic) / 10)
+"""
+
+
+def parts(root: Path) -> tuple[float, float]:
+    """Seconds to import the harness in a fresh process, and to compose one job's config."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", PARTS, *TINY], cwd=root, env=env, check=True, capture_output=True,
+                         text=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def runs_time(sweep: Path) -> float:
+    """Seconds the runs of a finished sweep took themselves (``wall_time_s`` of its ``result.json``)."""
+    return sum(json.loads(path.read_text())["wall_time_s"] for path in sweep.rglob("result.json"))
 
 
 def timed(command: list[str], root: Path = ROOT) -> float:
@@ -39,18 +78,21 @@ def timed(command: list[str], root: Path = ROOT) -> float:
     return time.perf_counter() - tic
 
 
-def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict[str, float]]:
+def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
     """Seconds of each sweep of ``jobs`` cells, for the code in each of ``roots``; the checkouts take
     turns sweep by sweep, so that a change in the machine's load falls on all of them alike."""
     grid = f"replay.label_delay=range({jobs})"
     python = sys.executable
-    times: list[dict[str, float]] = [{} for _ in roots]
+    times: list[dict] = [{} for _ in roots]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
 
         def harness(root: Path, name: str, *extra: str) -> float:
+            cache = f"offline.cache_dir={tmp / ('cache-' + name)}"
+            if "offline.cache=false" not in extra:
+                timed([python, "-m", "harness.run", *TINY, f"hydra.run.dir={tmp / ('warm-' + name)}", cache], root)
             return timed([python, "-m", "harness.run", "-m", grid, *TINY, *extra, f"hydra.sweep.dir={tmp / name}",
-                          f"offline.cache_dir={tmp / ('cache-' + name)}", "++hydra.callbacks.sweep.figures=[]"], root)
+                          cache, "++hydra.callbacks.sweep.figures=[]"], root)
 
         sweeps = {
             "empty": lambda root, i: timed([python, str(ROOT / "benchmarks" / "empty_app.py"), "-m",
@@ -62,16 +104,22 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict[str, fl
             "skipped": lambda root, i: harness(root, f"basic{i}"),
             "figures": lambda root, i: timed([python, "-m", "harness.report", str(tmp / f"basic{i}"),
                                               "--out", str(tmp / f"report{i}")], root),
+            "parts": lambda root, i: parts(root),
         }
         for step, work in sweeps.items():
             for i, root in enumerate(roots):
                 times[i][step] = work(root, i) if step in steps else float("nan")
-                print(f"  {step} ({root}): {times[i][step]:.2f} s", file=sys.stderr, flush=True)
+                value = times[i][step]
+                shown = ", ".join(f"{v:.2f}" for v in value) if isinstance(value, tuple) else f"{value:.2f}"
+                print(f"  {step} ({root}): {shown} s", file=sys.stderr, flush=True)
+            times[i]["runs"] = runs_time(tmp / f"basic{i}") if "basic" in steps else float("nan")
     return times
 
 
-def report(times: dict[str, float], n: int) -> None:
-    empty, uncached, basic, joblib, skipped, figures = (times[k] for k in STEPS)
+def report(times: dict, n: int) -> None:
+    empty, uncached, basic, joblib, skipped, figures = (times[k] for k in STEPS[:-1])
+    imported, composed = times["parts"] if isinstance(times["parts"], tuple) else (float("nan"),) * 2
+    runs = times["runs"]
     print(f"empty Hydra job sweep:            {empty:6.2f} s  ({empty / n * 1000:6.0f} ms/job)")
     print(f"harness sweep, cache off:         {uncached:6.2f} s  ({uncached / n * 1000:6.0f} ms/job)")
     print(f"harness sweep, cache on:          {basic:6.2f} s  ({basic / n * 1000:6.0f} ms/job)"
@@ -80,6 +128,14 @@ def report(times: dict[str, float], n: int) -> None:
     print(f"re-run, all {n} jobs skipped:     {skipped:6.2f} s  ({skipped / basic:.2f} of the first run)")
     print(f"the sweep's figures, drawn once:  {figures:6.2f} s  (python -m harness.report on the {n} runs;"
           f" {(basic + figures - empty) / n:.2f} s per job with them)")
+    # the parent imports, validates every job's config and closes alone; each worker imports first
+    serial = imported + n * composed
+    bound = basic / (serial + imported + (basic - serial) / 2)
+    print(f"where a cached job's time goes: its run {runs / n:.2f} s (result.json wall_time_s), two compositions"
+          f" of its config {2 * composed:.2f} s, the rest {(basic - imported) / n - runs / n - 2 * composed:.2f} s;"
+          f" importing the harness {imported:.2f} s per process")
+    print(f"joblib with 2 workers can gain at most about {bound:.2f}x here: the parent imports and validates every job's"
+          f" config ({serial:.1f} s) alone, and each worker imports the harness again ({imported:.1f} s)")
     print(f"per-job overhead over an empty Hydra job: {(basic - empty) / n:.2f} s")
 
 

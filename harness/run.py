@@ -424,7 +424,12 @@ def cli() -> None:
     """``python -m harness.run`` and the ``drift-harness`` command: the command-line checks Hydra does
     not make (exit code 2 before any directory exists), then the Hydra app."""
     check_command_line(sys.argv[1:])
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted: a run directory without result.json is unfinished; the same command runs it "
+              "again and skips the finished ones", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

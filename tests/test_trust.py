@@ -4,6 +4,7 @@ the real command line."""
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -186,6 +187,24 @@ def test_two_concurrent_sweeps_run_each_job_once(tmp_path):
     assert [json.loads((d / "result.json").read_text())["status"] for d in job_dirs(sweep)] == ["ok"] * 4
     assert collect([sweep]).runs["seed"].nunique() == 4
     assert not list(sweep.rglob("*.tmp*"))
+
+
+def test_an_interrupted_run_says_so_without_a_traceback_and_leaves_it_unfinished(tmp_path):
+    """Ctrl-C during the replay: exit code 130, one line on stderr, no result.json, no replay
+    outputs left on disk."""
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "harness.run", *TINY[:-1], "stream.n_deploy=400000", "replay.chunk=1000",
+            "strategy=[finetune]", "monitor=off", f"hydra.run.dir={out}"]
+    run_ = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(out.glob(".replay-*")) and time.monotonic() < deadline and run_.poll() is None:
+        time.sleep(0.05)
+    run_.send_signal(signal.SIGINT)
+    err = run_.communicate(timeout=120)[1]
+    assert run_.returncode == 130, err
+    assert "Traceback" not in err and "interrupted: " in err, err
+    assert not (out / "result.json").exists() and not list(out.glob(".replay-*"))
 
 
 # -- 6. job directories are bounded and stay inside the sweep ---------------------------------------
