@@ -131,11 +131,12 @@ def report(times: dict, n: int) -> None:
     # the parent imports, validates every job's config and closes alone; each worker imports first
     serial = imported + n * composed
     bound = basic / (serial + imported + (basic - serial) / 2)
+    rest = (basic - imported) / n - runs / n - 2 * composed
     print(f"where a cached job's time goes: its run {runs / n:.2f} s (result.json wall_time_s), two compositions"
-          f" of its config {2 * composed:.2f} s, the rest {(basic - imported) / n - runs / n - 2 * composed:.2f} s;"
-          f" importing the harness {imported:.2f} s per process")
-    print(f"joblib with 2 workers can gain at most about {bound:.2f}x here: the parent imports and validates every job's"
-          f" config ({serial:.1f} s) alone, and each worker imports the harness again ({imported:.1f} s)")
+          f" of its config {2 * composed:.2f} s, the rest {rest:.2f} s (Hydra's job bookkeeping, the sweep's"
+          f" start and closing tables); importing the harness {imported:.2f} s per process")
+    print(f"joblib with 2 workers can gain at most about {bound:.2f}x here: the parent imports and validates"
+          f" every job's config ({serial:.1f} s) alone, and each worker imports the harness again ({imported:.1f} s)")
     print(f"per-job overhead over an empty Hydra job: {(basic - empty) / n:.2f} s")
 
 

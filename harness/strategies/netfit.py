@@ -136,7 +136,10 @@ def _load_fitted(path: Path, X_train: np.ndarray, pretrained: Pretrained,
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, pickle.UnpicklingError):
         module = None
     if module is None or weights_sha256(module) != record["sha256"]:
-        path.rename(path.with_name(f".corrupt-{path.name}-{secrets.token_hex(4)}"))
+        try:
+            path.rename(path.with_name(f".corrupt-{path.name}-{secrets.token_hex(4)}"))
+        except FileNotFoundError:  # another job set it aside first
+            pass
         return None
     return freeze(module), int(record["steps"])
 
