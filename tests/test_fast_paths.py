@@ -124,12 +124,14 @@ def test_fit_network_once_keeps_its_networks_in_the_offline_cache_for_other_proc
     assert weights_sha256(loaded) == weights_sha256(other) and loaded_steps == 5
     assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
 
-    # damaged: set aside (not deleted) and fitted again
-    torch.save({"state": other.state_dict(), "steps": 5, "sha256": "0" * 64}, stored)
-    netfit._fitted.clear()
-    again, again_steps = netfit.fit_network_once(*args, **settings)
-    assert weights_sha256(again) == weights_sha256(trained) and again_steps == steps
-    assert len(list(tmp_path.glob("networks/.corrupt-*"))) == 1 and stored.is_file()
+    # damaged (another hash, truncated, not a record): set aside (not deleted) and fitted again
+    for damage in (lambda: torch.save({"state": other.state_dict(), "steps": 5, "sha256": "0" * 64}, stored),
+                   lambda: stored.write_bytes(b""), lambda: torch.save({"steps": 5}, stored)):
+        damage()
+        netfit._fitted.clear()
+        again, again_steps = netfit.fit_network_once(*args, **settings)
+        assert weights_sha256(again) == weights_sha256(trained) and again_steps == steps
+    assert len(list(tmp_path.glob("networks/.corrupt-*"))) == 3 and stored.is_file()
 
     # no cache: nothing written
     netfit._fitted.clear()

@@ -61,6 +61,8 @@ def test_a_changed_program_or_record_is_not_served(tmp_path):
     record = json.loads((entry / "entry.json").read_text())
     (entry / "entry.json").write_text(json.dumps({**record, "temperature": record["temperature"] * 2}))
     assert load(entry, n_features=10, n_classes=3) is None
+    (entry / "weights.pt").write_bytes(b"")  # emptied (a full disk)
+    assert load(entry, n_features=10, n_classes=3) is None
 
 
 def test_two_jobs_that_miss_together_leave_one_valid_entry(tmp_path):

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import secrets
 import shutil
 from pathlib import Path
@@ -64,7 +65,7 @@ def load(entry: Path, n_features: int, n_classes: int) -> Pretrained | None:
                             width=record["params"]["width"], depth=record["depth"])
         module = Calibrated(net, record["temperature"])
         module.load_state_dict(state)
-    except (OSError, ValueError, KeyError, RuntimeError):
+    except (OSError, EOFError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError):
         return None
     module = freeze(module)
     if weights_sha256(module) != record["sha256"]:

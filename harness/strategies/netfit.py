@@ -131,11 +131,12 @@ def _load_fitted(path: Path, X_train: np.ndarray, pretrained: Pretrained,
         record = torch.load(path, weights_only=True)
         module = Calibrated(_new_network(X_train, pretrained, settings["seed"]))
         module.load_state_dict(record["state"])
+        valid = weights_sha256(module) == record["sha256"]
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, pickle.UnpicklingError):
-        module = None
-    if module is None or weights_sha256(module) != record["sha256"]:
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, RuntimeError, pickle.UnpicklingError):
+        valid = False  # truncated, not a torch file, or not a record of this network
+    if not valid:
         try:
             path.rename(path.with_name(f".corrupt-{path.name}-{secrets.token_hex(4)}"))
         except FileNotFoundError:  # another job set it aside first
