@@ -196,7 +196,9 @@ def test_an_interrupted_run_says_so_without_a_traceback_and_leaves_it_unfinished
     args = [sys.executable, "-m", "harness.run", *TINY[:-1], "stream.n_deploy=400000", "replay.chunk=1000",
             "strategy=[finetune]", "monitor=off", f"hydra.run.dir={out}"]
     run_ = subprocess.Popen(args, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # as a terminal's Ctrl-C finds it, even when the tests run in the background
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not list(out.glob(".replay-*")) and time.monotonic() < deadline and run_.poll() is None:
         time.sleep(0.05)
