@@ -33,6 +33,8 @@ HARNESS = Path(__file__).resolve().parents[1]
 TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / name for name in
                                                          ("models.py", "text_model.py", "strategies/netfit.py")]
 WEIGHTS, PROGRAM, ENTRY = "weights.pt", "frozen_model.pt2", "entry.json"
+# what reading a damaged or foreign cache file raises: truncated, emptied, not a torch file, not a record
+UNREADABLE = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, RuntimeError, pickle.UnpicklingError)
 
 
 @functools.cache
@@ -65,7 +67,7 @@ def load(entry: Path, n_features: int, n_classes: int) -> Pretrained | None:
                             width=record["params"]["width"], depth=record["depth"])
         module = Calibrated(net, record["temperature"])
         module.load_state_dict(state)
-    except (OSError, EOFError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError):
+    except UNREADABLE:
         return None
     module = freeze(module)
     if weights_sha256(module) != record["sha256"]:
@@ -86,11 +88,20 @@ def store(entry: Path, pretrained: Pretrained, program: Path, n_features: int, n
               "program_sha256": file_sha256(program)}
     (tmp / ENTRY).write_text(json.dumps(record, indent=1))
     if entry.exists() and load(entry, n_features, n_classes) is None:
-        entry.rename(entry.with_name(f".corrupt-{entry.name}-{secrets.token_hex(4)}"))
+        set_aside(entry)
     try:
         tmp.rename(entry)
     except OSError:  # another job stored the same entry in the meantime: keep theirs
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def set_aside(path: Path) -> None:
+    """Rename a damaged entry or file out of the way (``.corrupt-...``), never delete it; one that
+    another job set aside first is already gone."""
+    try:
+        path.rename(path.with_name(f".corrupt-{path.name}-{secrets.token_hex(4)}"))
+    except FileNotFoundError:
+        pass
 
 
 def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir: Path | None,

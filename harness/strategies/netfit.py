@@ -16,8 +16,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import pickle
-import secrets
 from collections import OrderedDict
 from pathlib import Path
 
@@ -25,7 +23,7 @@ import numpy as np
 import torch
 
 from harness.models import Calibrated, build_network, freeze, weights_sha256
-from harness.offline.cache import training_code_sha256
+from harness.offline.cache import UNREADABLE, set_aside, training_code_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained
 from harness.offline.train import train_network
@@ -134,13 +132,10 @@ def _load_fitted(path: Path, X_train: np.ndarray, pretrained: Pretrained,
         valid = weights_sha256(module) == record["sha256"]
     except FileNotFoundError:
         return None
-    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, RuntimeError, pickle.UnpicklingError):
-        valid = False  # truncated, not a torch file, or not a record of this network
+    except UNREADABLE:
+        valid = False
     if not valid:
-        try:
-            path.rename(path.with_name(f".corrupt-{path.name}-{secrets.token_hex(4)}"))
-        except FileNotFoundError:  # another job set it aside first
-            pass
+        set_aside(path)
         return None
     return freeze(module), int(record["steps"])
 
