@@ -29,7 +29,7 @@ def plot_estimates_over_time(estimates: pd.DataFrame, *, onset: int | None = Non
     palette = dict(zip(order, [*sns.color_palette("colorblind", len(order) - 1), (0, 0, 0)]))
     sns.lineplot(data=long, x="t_end", y="accuracy", hue="estimator", hue_order=order, palette=palette,
                  style="estimator", dashes={name: (1, 0) if name == "realised" else (3, 2) for name in order},
-                 errorbar=CI, seed=0, ax=ax)
+                 errorbar=CI, ax=ax)
     if onset is not None:
         mark_drift(ax, onset=onset, width=0)
     ax.set_xlabel("deployment time (samples)")
@@ -41,7 +41,7 @@ def plot_detection_delay(detectors: pd.DataFrame, *, ax: plt.Axes | None = None)
     """Mean detection delay (samples after onset) per detector and drift kind; runs whose drift was
     missed have no delay and are counted in :func:`plot_detection_rate`."""
     ax = ax or plt.gca()
-    sns.barplot(data=detectors, x="kind", y="mean_detection_delay", hue="detector", errorbar=CI, seed=0,
+    sns.barplot(data=detectors, x="kind", y="mean_detection_delay", hue="detector", errorbar=CI,
                 palette="colorblind", ax=ax)
     ax.set_ylabel("detection delay (samples)")
     return ax
@@ -63,7 +63,7 @@ def plot_risk_coverage(risk: pd.DataFrame, *, value: str = "error_rate", ax: plt
     order = sorted(risk.score.unique())
     palette = dict(zip(order, sns.color_palette("colorblind", len(order))))
     sns.lineplot(data=risk, x="coverage", y=value, hue="score", hue_order=order, palette=palette, marker="o",
-                 errorbar=CI, seed=0, ax=ax)
+                 errorbar=CI, ax=ax)
     ax.set_ylabel(value.replace("_", " ") + " (answered samples)")
     return ax
 

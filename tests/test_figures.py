@@ -52,12 +52,6 @@ def sweep_tables(kinds=("concept", "covariate", "label"), severities=(0.5, 1.0),
     return dict(zip(("runs", "windows", "costs", "confidence", "reliability"), frames))
 
 
-@pytest.fixture(autouse=True)
-def few_resamples(monkeypatch):
-    """Intervals from 50 bootstrap resamples: the figures' structure is what is checked here."""
-    monkeypatch.setattr(plots, "N_BOOT", 50)
-
-
 def panels(fig) -> list:
     """Axes that show data (the legend's cell and hidden cells excluded)."""
     return [ax for ax in fig.axes if ax.axison]
@@ -168,7 +162,7 @@ def test_over_time_legend_explains_onset_band_and_interval():
         texts = legend_texts(fig)
         assert "drift onset" in texts
         assert any(t.startswith("drift transition") for t in texts)
-        assert any("95% bootstrap" in t and "3 seeds" in t for t in texts)
+        assert any("95% t-interval" in t and "3 seeds" in t for t in texts)
     finally:
         plt.close(fig)
 
@@ -224,3 +218,22 @@ def test_the_pdf_keeps_the_layout_the_png_was_laid_out_with(tmp_path):
     assert [path.name for path in written] == ["figure.png", "figure.pdf"]
     assert np.array([ax.get_position().bounds for ax in fig.axes]) == pytest.approx(expected, abs=1e-3)
     assert (tmp_path / "figure.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_shaded_interval_is_the_t_interval_of_the_mean_over_seeds():
+    """The band drawn around a strategy's mean is scipy's 95% Student-t interval of the seeds' values."""
+    from scipy import stats
+
+    values = {0: [0.5, 0.7, 0.9], 1: [0.2, 0.25, 0.6]}
+    windows = pd.DataFrame([{"strategy": "frozen", "t_end": t, "seed": s, "accuracy": v}
+                            for t, column in values.items() for s, v in enumerate(column)])
+    fig, ax = plt.subplots()
+    try:
+        plots.plot_over_time(windows, metric="accuracy", ax=ax)
+        band = ax.collections[0].get_paths()[0].vertices
+        for t, column in values.items():
+            low, high = stats.t.interval(0.95, len(column) - 1, loc=np.mean(column), scale=stats.sem(column))
+            drawn = band[np.isclose(band[:, 0], t), 1]
+            assert np.allclose([drawn.min(), drawn.max()], [low, high])
+    finally:
+        plt.close(fig)
