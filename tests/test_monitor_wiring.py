@@ -16,7 +16,7 @@ from harness.models import Calibrated, freeze
 from harness.monitor import monitor_run, shift
 from harness.monitor.cbpe import CBPE
 from harness.monitor.outputs import Outputs, model_outputs
-from harness.monitor.score import score
+from harness.monitor.score import alarm_rates, score
 from harness.monitor.watch import Reference, estimate_window, watch
 from harness.streams import DriftSchedule
 from harness.streams.natural import NaturalDrift
@@ -139,6 +139,21 @@ def rates_by_hand(alarms, onset: int | None) -> dict:
             out[detector] = {"false_alarm_rate": rows.alarm[rows.t_end <= onset].mean(),
                              "power": rows.alarm[rows.t_start >= onset].mean()}
     return out
+
+
+def test_a_window_straddling_the_onset_counts_in_neither_rate():
+    t_start, t_end = np.array([0, 10, 20]), np.array([10, 20, 30])
+    schedule = DriftSchedule("covariate", "sudden", 1.0, 15, 0)
+    # the straddling window [10, 20) alarms alone, then with the one after
+    assert alarm_rates(t_start, t_end, np.array([False, True, False]), schedule, 30) == {
+        "false_alarm_rate": 0.0, "power": 0.0}
+    assert alarm_rates(t_start, t_end, np.array([False, False, True]), schedule, 30) == {
+        "false_alarm_rate": 0.0, "power": 1.0}
+    assert alarm_rates(t_start, t_end, np.array([True, False, True]), schedule, 30) == {
+        "false_alarm_rate": 1.0, "power": 1.0}
+    gradual = DriftSchedule("covariate", "gradual", 1.0, 10, 10)  # power from the onset, ramp included
+    assert alarm_rates(t_start, t_end, np.array([False, True, False]), gradual, 30) == {
+        "false_alarm_rate": 0.0, "power": 0.5}
 
 
 def test_a_drifting_run_reports_false_alarm_rate_before_and_power_after_the_onset(setup):
