@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import stats
@@ -21,6 +24,7 @@ from harness.monitor.watch import Reference, estimate_window, watch
 from harness.streams import DriftSchedule
 from harness.streams.natural import NaturalDrift
 from harness.streams.teacher import TeacherStream
+from harness.run import run
 from tests.conftest import compose_config
 
 ALPHA, WINDOW, ONSET, SEED = 0.05, 100, 950, 0  # the onset inside a window: one window straddles it
@@ -192,3 +196,16 @@ def test_a_run_without_known_drift_reports_no_power_only_false_alarm_rate(setup,
         assert rates["false_alarm_rate"] == pytest.approx(expected[detector]["false_alarm_rate"])
     # every window counts: the covariate shift after 950 makes these far above alpha
     assert scored.summary["detectors"]["ks_inputs"]["false_alarm_rate"] > 0.3
+
+
+@pytest.mark.parametrize("drift", [["drift.severity=0"], ["drift.kind=covariate"]], ids=["no_drift", "covariate"])
+def test_a_run_writes_the_alarm_rates_its_alarm_table_gives(tmp_path, drift):
+    run(compose_config([*drift, "strategy=[frozen]", "monitor.detectors=[ks_inputs,confidence]"]), tmp_path)
+    result = json.loads((tmp_path / "result.json").read_text())
+    alarms = pd.read_csv(tmp_path / "alarms.csv")
+    onset = None if drift == ["drift.severity=0"] else result["schedule"]["onset"]
+    written = result["monitoring"]["frozen"]["detectors"]
+    assert set(written) == {"ks_inputs", "confidence"}
+    for detector, rates in rates_by_hand(alarms, onset).items():
+        assert {key: written[detector][key] for key in written[detector] if key in ("false_alarm_rate", "power")} \
+            == pytest.approx(rates)
