@@ -70,6 +70,9 @@ def test_calibration_is_skipped_where_nannyml_skips_it():
     assert not needs_calibration((score > 0.5).astype(int), score)  # separated already (AUROC 1)
     overconfident = (rng.random(400) < 0.5 + 0.2 * (score - 0.5)).astype(int)  # truth far flatter than score
     assert needs_calibration(overconfident, score)
+    # too few to split (NannyML raises here): a class seen once, or fewer than 20 samples
+    assert not needs_calibration(np.r_[1, np.zeros(399, int)], score)
+    assert not needs_calibration(overconfident[:19], score[:19])
     # a missing class gets no calibrator; the others are fitted
     y = rng.integers(0, 2, 400)
     proba = np.column_stack([score, 1 - score, np.zeros(400)])

@@ -53,9 +53,13 @@ def needs_calibration(is_class: np.ndarray, score: np.ndarray) -> bool:
     """Whether isotonic calibration of ``score`` ``(n,)`` for the 0/1 target ``is_class`` lowers the
     ECE on held-out data (pooled over NannyML's 10 stratified 90/10 splits). Not when the target has
     one value (a class absent from the reference: nothing to calibrate against) or when the score
-    already separates it (AUROC > 0.999)."""
+    already separates it (AUROC > 0.999), as in NannyML; nor, where NannyML would raise, when the
+    splits cannot be made (a class with a single sample, or fewer than 20 samples: a 10% test part
+    of at least one of each): too few to tell whether calibration helps."""
     is_class, score = np.asarray(is_class), np.asarray(score)
     if len(np.unique(is_class)) == 1:
+        return False
+    if np.bincount(is_class, minlength=2).min() < 2 or len(is_class) < 20:
         return False
     if roc_auc_score(is_class, score) > 0.999:
         return False
