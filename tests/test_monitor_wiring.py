@@ -17,6 +17,7 @@ from torch import nn
 
 from harness.models import Calibrated, freeze
 from harness.monitor import monitor_run, shift
+from harness.monitor.collect import collect_monitoring
 from harness.monitor.cbpe import CBPE
 from harness.monitor.outputs import Outputs, model_outputs
 from harness.monitor.score import alarm_rates, score
@@ -198,14 +199,38 @@ def test_a_run_without_known_drift_reports_no_power_only_false_alarm_rate(setup,
     assert scored.summary["detectors"]["ks_inputs"]["false_alarm_rate"] > 0.3
 
 
-@pytest.mark.parametrize("drift", [["drift.severity=0"], ["drift.kind=covariate"]], ids=["no_drift", "covariate"])
-def test_a_run_writes_the_alarm_rates_its_alarm_table_gives(tmp_path, drift):
-    run(compose_config([*drift, "strategy=[frozen]", "monitor.detectors=[ks_inputs,confidence]"]), tmp_path)
-    result = json.loads((tmp_path / "result.json").read_text())
-    alarms = pd.read_csv(tmp_path / "alarms.csv")
-    onset = None if drift == ["drift.severity=0"] else result["schedule"]["onset"]
+RUNS = {"no_drift": ["drift.severity=0"], "covariate": ["drift.kind=covariate"]}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two tiny runs side by side, as a sweep leaves them (each with ``.hydra/``)."""
+    root = tmp_path_factory.mktemp("runs")
+    for name, drift in RUNS.items():
+        run(compose_config([*drift, "strategy=[frozen]", "monitor.detectors=[ks_inputs,confidence]"]), root / name)
+        (root / name / ".hydra").mkdir()
+    return root
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_a_run_writes_the_alarm_rates_its_alarm_table_gives(runs, name):
+    result = json.loads((runs / name / "result.json").read_text())
+    alarms = pd.read_csv(runs / name / "alarms.csv")
+    onset = None if name == "no_drift" else result["schedule"]["onset"]
     written = result["monitoring"]["frozen"]["detectors"]
     assert set(written) == {"ks_inputs", "confidence"}
     for detector, rates in rates_by_hand(alarms, onset).items():
         assert {key: written[detector][key] for key in written[detector] if key in ("false_alarm_rate", "power")} \
             == pytest.approx(rates)
+
+
+def test_the_study_collector_gathers_false_alarm_rate_and_power_per_run(runs):
+    tables = collect_monitoring([runs])
+    detectors = tables["detectors"].query("not reads_labels").set_index(["severity", "detector"])
+    assert len(detectors) == 4 and set(tables["estimates"].estimator) == {"cbpe", "mean_confidence", "atc", "doc"}
+    for severity, name in ((0.0, "no_drift"), (1.0, "covariate")):
+        written = json.loads((runs / name / "result.json").read_text())["monitoring"]["frozen"]["detectors"]
+        for detector in ("ks_inputs", "confidence"):
+            row = detectors.loc[(severity, detector)]
+            assert row.false_alarm_rate == written[detector]["false_alarm_rate"]
+            assert np.isnan(row.power) if name == "no_drift" else row.power == written[detector]["power"]
