@@ -2,8 +2,8 @@
 
 - CBPE, confidence-based performance estimation (NannyML), calibrates on the reference first: see
   :mod:`harness.monitor.cbpe`.
-- Mean confidence: the window's mean max-probability as the model states it, uncalibrated; what a
-  model that is calibrated on the deployment data would expect of itself.
+- Mean confidence: the window's mean max-probability as the model states it, not recalibrated; the
+  accuracy only while the model stays calibrated on the deployment data.
 - ATC, average thresholded confidence (Garg et al., ICLR 2022): the threshold ``t`` on validation
   confidence whose exceedance rate equals validation accuracy; the estimate is the window's share of
   confidences above ``t``.
@@ -17,10 +17,10 @@ import numpy as np
 
 
 def mean_confidence(confidence: np.ndarray) -> float:
-    """Mean max-probability of a window's ``(n,)`` confidences, taken at face value: the model's
-    temperature-scaled probabilities, calibrated on the validation split as a whole, with no
-    per-class recalibration (that is :class:`harness.monitor.cbpe.CBPE`). A baseline: it is right
-    only while the model stays calibrated on the deployment data.
+    """Mean max-probability of a window's ``(n,)`` confidences, taken at face value: the probabilities
+    the model serves (temperature-scaled on the validation split when ``offline.calibrate`` is on),
+    with no per-class recalibration (that is :class:`harness.monitor.cbpe.CBPE`). A baseline: it is
+    the accuracy only while the model stays calibrated on the deployment data.
 
     >>> mean_confidence(np.array([0.9, 0.6]))
     0.75

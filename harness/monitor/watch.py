@@ -30,8 +30,8 @@ class Reference:
     """What the monitor knows before deployment: the validation inputs ``X`` as the input-space
     detectors read them (:meth:`inputs`), the frozen model's ``outputs`` on them, its validation
     ``accuracy``, the ATC threshold, the CBPE calibration (fitted on the validation outputs and
-    labels), the class Gaussians of the training split's penultimate
-    features and, on a token stream, the offline ``vocabulary`` (``None`` on a feature stream)."""
+    labels), the class Gaussians of the training split's penultimate features and, on a token
+    stream, the offline ``vocabulary`` (``None`` on a feature stream)."""
 
     X: np.ndarray
     outputs: Outputs
