@@ -17,7 +17,7 @@ from torch import nn
 
 from harness.models import Calibrated, freeze
 from harness.monitor import monitor_run, shift
-from harness.monitor.collect import collect_monitoring
+from harness.monitor.collect import collect_monitoring, write_monitoring
 from harness.monitor.cbpe import CBPE
 from harness.monitor.outputs import Outputs, model_outputs
 from harness.monitor.score import alarm_rates, score
@@ -234,3 +234,27 @@ def test_the_study_collector_gathers_false_alarm_rate_and_power_per_run(runs):
             row = detectors.loc[(severity, detector)]
             assert row.false_alarm_rate == written[detector]["false_alarm_rate"]
             assert np.isnan(row.power) if name == "no_drift" else row.power == written[detector]["power"]
+
+
+def test_the_power_figure_draws_each_detectors_mean_power_per_kind():
+    import matplotlib.pyplot as plt
+
+    from harness.monitor_plots import plot_power
+
+    detectors = pd.DataFrame({
+        "kind": ["covariate", "covariate", "covariate", "concept", "concept", "concept"],
+        "detector": ["ks_inputs", "ks_inputs", "bbsd", "ks_inputs", "bbsd", "retrain_triggered (River, errors)"],
+        "power": [1.0, 0.5, 0.25, 0.0, 0.125, np.nan],  # River's detector has no windows: no bar
+    })
+    fig, ax = plt.subplots()
+    plot_power(detectors, ax=ax)
+    heights = sorted(round(bar.get_height(), 6) for bar in ax.patches if bar.get_height() > 0)
+    plt.close(fig)
+    assert heights == [0.125, 0.25, 0.75]  # covariate ks_inputs: mean of 1 and 0.5; concept ks_inputs: 0
+
+
+def test_the_study_figures_are_drawn_from_the_collected_runs(runs, tmp_path):
+    written = write_monitoring([runs], tmp_path)
+    names = {path.name for path in written}
+    assert {"monitoring_estimates.png", "monitoring_detection.png", "monitoring_risk_coverage.png"} <= names
+    assert all(path.stat().st_size > 0 for path in written)
