@@ -199,6 +199,14 @@ def test_a_run_without_known_drift_reports_no_power_only_false_alarm_rate(setup,
     assert scored.summary["detectors"]["ks_inputs"]["false_alarm_rate"] > 0.3
 
 
+def test_declared_change_points_of_real_data_are_a_known_drift_with_power(setup):
+    _, _, _, deploy, _, watched = setup
+    scored = score("frozen", watched, deploy, NaturalDrift((ONSET,)), tau=0.9, coverages=[1.0], max_delay=500)
+    expected = rates_by_hand(scored.alarms, ONSET)
+    for detector, rates in scored.summary["detectors"].items():
+        assert {key: rates[key] for key in ("false_alarm_rate", "power")} == pytest.approx(expected[detector])
+
+
 RUNS = {"no_drift": ["drift.severity=0"], "covariate": ["drift.kind=covariate"]}
 
 
