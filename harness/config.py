@@ -107,7 +107,7 @@ class MonitorConf:
     window: Optional[int] = None  # null: metrics.window
     alpha: float = 0.01
     detectors: List[str] = field(default_factory=lambda: ["ks_inputs", "mmd_inputs", "bbsd", "confidence"])
-    estimators: List[str] = field(default_factory=lambda: ["cbpe", "atc", "doc"])
+    estimators: List[str] = field(default_factory=lambda: ["cbpe", "mean_confidence", "atc", "doc"])
     scores: List[str] = field(default_factory=lambda: ["msp", "energy", "mahalanobis"])
     coverages: List[float] = field(default_factory=lambda: [0.5, 0.8, 0.9, 1.0])
     n_permutations: int = 100  # MMD permutation test

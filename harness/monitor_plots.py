@@ -57,6 +57,17 @@ def plot_detection_rate(detectors: pd.DataFrame, *, ax: plt.Axes | None = None) 
     return ax
 
 
+def plot_power(detectors: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
+    """Mean ``power`` (share of alarming windows wholly after the onset) per detector and drift kind,
+    over the drifting runs in ``detectors``; a run without known drift has no power and no bar."""
+    ax = ax or plt.gca()
+    sns.barplot(data=detectors.dropna(subset=["power"]), x="kind", y="power", hue="detector", errorbar=CI, seed=0,
+                palette="colorblind", ax=ax)
+    ax.set_ylabel("power (share of post-onset windows alarming)")
+    ax.set_ylim(0, 1.05)
+    return ax
+
+
 def plot_risk_coverage(risk: pd.DataFrame, *, value: str = "error_rate", ax: plt.Axes | None = None) -> plt.Axes:
     """``value`` among the answered samples against coverage, one line per score."""
     ax = ax or plt.gca()
@@ -78,12 +89,13 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 def draw_monitoring(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
     """The study's three figures: estimates over time (one panel per kind, largest severity),
-    detection delay and rate per detector and kind (drifting runs only), risk-coverage after the
-    drift (error and confident-error rate, one column per kind, largest severity)."""
+    detection delay and rate per detector and kind and the label-free detectors' power (drifting
+    runs only), risk-coverage after the drift (error and confident-error rate, one column per kind,
+    largest severity)."""
     written = []
     estimates, risk, detectors = tables["estimates"], tables["risk_coverage"], tables["detectors"]
-    kinds = sorted(estimates.kind.unique())
     top = estimates.severity.max()
+    kinds = sorted(estimates[estimates.severity == top].kind.unique())  # a kind run at lower severities only: none
 
     fig, axes = plt.subplots(1, len(kinds), figsize=(4.6 * len(kinds), 3.6), sharey=True, squeeze=False)
     for ax, kind in zip(axes[0], kinds):
@@ -94,12 +106,21 @@ def draw_monitoring(tables: dict[str, pd.DataFrame], out: Path) -> list[Path]:
 
     drifting = detectors[detectors.severity > 0]
     if not drifting.empty:
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+        fig, axes = plt.subplots(1, 3, figsize=(17, 4))
         plot_detection_delay(drifting[drifting.severity == drifting.severity.max()], ax=axes[0])
         axes[0].set_title(f"delay, severity {drifting.severity.max():g}")
         plot_detection_rate(drifting, ax=axes[1])
         axes[1].set_title("detected, all severities > 0")
         axes[1].get_legend().remove()
+        # the label-free detectors' windows after a known onset; River's detectors have no windows
+        has_power = drifting["power"].notna() if "power" in drifting else pd.Series(False, index=drifting.index)
+        label_free = drifting[has_power]
+        if label_free.empty:
+            axes[2].set_visible(False)
+        else:
+            top = label_free.severity.max()
+            plot_power(label_free[label_free.severity == top], ax=axes[2])
+            axes[2].set_title(f"power, severity {top:g}")
         written.append(_save(fig, out / "monitoring_detection.png"))
 
     post = risk[(risk.phase == "post") & (risk.severity == top)]

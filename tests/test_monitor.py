@@ -83,7 +83,7 @@ def test_confidence_test_is_welchs_t():
 
 def test_estimators_by_hand():
     confidence = np.array([0.55, 0.65, 0.95, 0.25])
-    assert estimates.cbpe(confidence) == pytest.approx(0.6)
+    assert estimates.mean_confidence(confidence) == pytest.approx(0.6)
     threshold = estimates.atc_threshold(np.array([0.5, 0.6, 0.7, 0.8, 0.9]), 0.6)
     assert threshold == 0.6  # 3 of 5 validation confidences exceed it: the validation accuracy
     assert estimates.atc(confidence, threshold) == 0.5

@@ -102,6 +102,10 @@ def test_unknown_drift_reports_whole_stream_metrics_and_says_so(table_run):
     assert (result.output_dir / "figure.png").is_file() and (result.output_dir / "stream.png").is_file()
     monitoring = result.result["monitoring"]["frozen"]
     assert set(monitoring["estimators"]["cbpe"]) == {"mae_all"}
+    alarms = pd.read_csv(result.output_dir / "alarms.csv")
+    for detector, scores in monitoring["detectors"].items():  # no drift known: every window, no power
+        assert "power" not in scores
+        assert scores["false_alarm_rate"] == pytest.approx(alarms[alarms.detector == detector].alarm.mean())
 
 
 def test_report_reads_a_run_with_unknown_drift(table_run, tmp_path):

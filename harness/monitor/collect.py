@@ -43,7 +43,7 @@ def collect_monitoring(roots: list[Path]) -> dict[str, pd.DataFrame]:
         result = read_result(run_dir)
         if result is None or result.get("status") != "ok" or not result.get("monitoring"):
             continue
-        config = config_columns(run_dir)
+        config = config_columns(result)  # the config the run recorded in its result.json
         columns = {"run": str(run_dir), **{short: config[key] for key, short in COLUMNS.items()},
                    "onset": result["schedule"]["onset"]}
         for name in TABLES:

@@ -1,7 +1,9 @@
 """Label-free accuracy estimates of a window from the frozen model's confidences alone.
 
-- CBPE, confidence-based performance estimation (NannyML): the mean calibrated max-probability, the
-  accuracy a calibrated model expects of itself.
+- CBPE, confidence-based performance estimation (NannyML), calibrates on the reference first: see
+  :mod:`harness.monitor.cbpe`.
+- Mean confidence: the window's mean max-probability as the model states it, not recalibrated; the
+  accuracy only while the model stays calibrated on the deployment data.
 - ATC, average thresholded confidence (Garg et al., ICLR 2022): the threshold ``t`` on validation
   confidence whose exceedance rate equals validation accuracy; the estimate is the window's share of
   confidences above ``t``.
@@ -14,10 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def cbpe(confidence: np.ndarray) -> float:
-    """Mean max-probability of a window's ``(n,)`` confidences.
+def mean_confidence(confidence: np.ndarray) -> float:
+    """Mean max-probability of a window's ``(n,)`` confidences, taken at face value: the probabilities
+    the model serves (temperature-scaled on the validation split when ``offline.calibrate`` is on),
+    with no per-class recalibration (that is :class:`harness.monitor.cbpe.CBPE`). A baseline: it is
+    the accuracy only while the model stays calibrated on the deployment data.
 
-    >>> cbpe(np.array([0.9, 0.6]))
+    >>> mean_confidence(np.array([0.9, 0.6]))
     0.75
     """
     return float(np.mean(confidence))

@@ -3,7 +3,8 @@
 Kept apart from :mod:`harness.monitor.watch` on purpose: only this module reads deployment labels,
 to measure the realised accuracy beside each estimate, the AUROC of each score for the frozen
 model's mistakes, and its selective risk. Alarms are scored against the known drift schedule with
-:func:`harness.detection.detection_scores`.
+:func:`harness.detection.detection_scores`, and their rates named for what they are
+(:func:`alarm_rates`): a false-alarm rate where no drift is known, a power only after a known drift.
 """
 
 from __future__ import annotations
@@ -40,6 +41,41 @@ def alarm_onsets(alarm: np.ndarray, t: np.ndarray) -> np.ndarray:
     alarm = np.asarray(alarm, dtype=bool)
     starts = alarm & ~np.concatenate([[False], alarm[:-1]])
     return np.asarray(t)[starts]
+
+
+def drifting(schedule: DriftSchedule, n_deploy: int) -> bool:
+    """Whether the stream has a known drift: a generated drift of some kind, pattern and severity > 0,
+    or declared change points of real data. Not for ``kind=none``, ``pattern=none``, severity 0 or
+    the unknown drift of real data.
+
+    >>> drifting(DriftSchedule("covariate", "sudden", 0.0, 10, 0), 100)
+    False
+    """
+    if not schedule.known or schedule.kind == "none" or schedule.severity == 0:
+        return False
+    return bool(schedule.change_points(n_deploy))
+
+
+def alarm_rates(t_start: np.ndarray, t_end: np.ndarray, alarm: np.ndarray, schedule: DriftSchedule,
+                n_deploy: int) -> dict[str, float]:
+    """``false_alarm_rate``: share of alarming windows where no drift is known (every window when the
+    stream does not drift, else the windows wholly before the onset, ``t_end <= onset``); and, only on
+    a drifting stream, ``power``: share of alarming windows wholly after the onset (``t_start >=
+    onset``). A window that straddles the onset counts in neither. NaN when there is no such window.
+
+    >>> alarm_rates(np.array([0, 10, 20]), np.array([10, 20, 30]), np.array([False, True, True]),
+    ...             DriftSchedule("covariate", "sudden", 1.0, 15, 0), 30)
+    {'false_alarm_rate': 0.0, 'power': 1.0}
+    """
+    alarm = np.asarray(alarm, dtype=bool)
+
+    def share(inside: np.ndarray) -> float:
+        return float(alarm[inside].mean()) if inside.any() else float("nan")
+
+    if not drifting(schedule, n_deploy):
+        return {"false_alarm_rate": share(np.ones(len(alarm), dtype=bool))}
+    onset = schedule.onset
+    return {"false_alarm_rate": share(np.asarray(t_end) <= onset), "power": share(np.asarray(t_start) >= onset)}
 
 
 def _phase_masks(phase: np.ndarray) -> dict[str, np.ndarray]:
@@ -96,9 +132,8 @@ def score(
     detectors = {}
     for detector, rows in alarms.groupby("detector", sort=False):
         scores = detection_scores(alarm_onsets(rows.alarm.to_numpy(), rows.t.to_numpy()), drifts, max_delay=max_delay)
-        for phase in ("pre", "post") if schedule.known else ("all",):  # unknown drift: no phases
-            inside = (rows.phase == phase) if phase != "all" else np.ones(len(rows), dtype=bool)
-            scores[f"alarm_rate_{phase}"] = float(rows.alarm[inside].mean()) if inside.any() else float("nan")
+        scores.update(alarm_rates(rows.t_start.to_numpy(), rows.t_end.to_numpy(), rows.alarm.to_numpy(), schedule,
+                                  len(data)))
         detectors[detector] = scores
     estimators = {}
     for estimator, rows in estimated.groupby("estimator", sort=False):

@@ -14,12 +14,13 @@ import pandas as pd
 
 from harness.models import Calibrated
 from harness.monitor import estimates, novelty, shift
+from harness.monitor.cbpe import CBPE
 from harness.monitor.outputs import Outputs, model_outputs
 from harness.monitor.tokens import bag_of_words, offline_vocabulary
 from harness.streams.base import OfflineData
 
 DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
-ESTIMATORS = ("cbpe", "atc", "doc")
+ESTIMATORS = ("cbpe", "mean_confidence", "atc", "doc")
 SCORES = ("msp", "energy", "mahalanobis")
 _MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
 
@@ -28,13 +29,15 @@ _MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
 class Reference:
     """What the monitor knows before deployment: the validation inputs ``X`` as the input-space
     detectors read them (:meth:`inputs`), the frozen model's ``outputs`` on them, its validation
-    ``accuracy``, the ATC threshold, the class Gaussians of the training split's penultimate
-    features and, on a token stream, the offline ``vocabulary`` (``None`` on a feature stream)."""
+    ``accuracy``, the ATC threshold, the CBPE calibration (fitted on the validation outputs and
+    labels), the class Gaussians of the training split's penultimate features and, on a token
+    stream, the offline ``vocabulary`` (``None`` on a feature stream)."""
 
     X: np.ndarray
     outputs: Outputs
     accuracy: float
     atc_threshold: float
+    cbpe: CBPE
     gaussians: novelty.ClassGaussians
     vocabulary: np.ndarray | None = None
 
@@ -51,6 +54,7 @@ class Reference:
             outputs=outputs,
             accuracy=accuracy,
             atc_threshold=estimates.atc_threshold(outputs.confidence, accuracy),
+            cbpe=CBPE.fit(outputs.proba, offline.y_val),
             gaussians=novelty.fit_class_gaussians(train_features, offline.y_train, n_classes),
             vocabulary=vocabulary,
         )
@@ -111,10 +115,14 @@ def detect_window(
     raise ValueError(f"detector={detector!r} is not one of {list(DETECTORS)}")
 
 
-def estimate_window(estimator: str, reference: Reference, confidence: np.ndarray) -> float:
-    """One estimator's accuracy estimate for a window's ``(n,)`` confidences."""
+def estimate_window(estimator: str, reference: Reference, outputs: Outputs) -> float:
+    """One estimator's accuracy estimate for a window's model ``outputs`` (CBPE reads every class's
+    probability, the others the confidence)."""
+    confidence = outputs.confidence
     if estimator == "cbpe":
-        return estimates.cbpe(confidence)
+        return reference.cbpe.estimate(outputs.proba)
+    if estimator == "mean_confidence":
+        return estimates.mean_confidence(confidence)
     if estimator == "atc":
         return estimates.atc(confidence, reference.atc_threshold)
     if estimator == "doc":
@@ -169,7 +177,7 @@ def watch(
                  "statistic": statistic, "p_value": p_value, "alarm": p_value < alpha}
             )
         for estimator in estimators:
-            value = estimate_window(estimator, reference, part.confidence)
+            value = estimate_window(estimator, reference, part)
             estimate_rows.append({"t_start": start, "t_end": end, "estimator": estimator, "estimated_accuracy": value})
     alarms = pd.DataFrame(alarm_rows, columns=["detector", "t_start", "t_end", "t", "statistic", "p_value", "alarm"])
     estimated = pd.DataFrame(estimate_rows, columns=["t_start", "t_end", "estimator", "estimated_accuracy"])
