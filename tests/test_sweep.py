@@ -13,7 +13,8 @@ from harness.report import collect, main as report_main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
-        "offline.n_trials=2", "offline.max_epochs=10", "strategy=[frozen,river_logreg]", "quiet=true"]  # fmt: skip
+        "offline.n_trials=2", "offline.max_epochs=10", "strategy=[frozen,river_logreg]", "quiet=true",
+        "+hydra.callbacks.sweep.figures=[]"]  # the figures are tested in test_figures and test_studies
 KEYS = ["drift.severity", "seed", "strategy", "phase"]
 
 

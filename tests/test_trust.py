@@ -19,9 +19,12 @@ from tests.conftest import compose_config
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["stream.n_offline=400", "stream.n_deploy=600", "drift.onset=300", "metrics.window=100",
         "offline.n_trials=1", "offline.max_epochs=5", "strategy=[frozen,river_logreg]", "quiet=true"]
+NO_FIGURES = ["figures=false", "+hydra.callbacks.sweep.figures=[]"]  # what these tests check is in the tables
 
 
 def cli(*args: str, cwd: Path, module: str = "harness.run") -> subprocess.CompletedProcess:
+    if module == "harness.run" and not any("sweep.figures" in arg for arg in args):
+        args = (*args, *NO_FIGURES)
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
 
