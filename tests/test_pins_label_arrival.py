@@ -1,0 +1,114 @@
+"""When each label reaches a strategy, pinned sample by sample.
+
+A recording strategy logs every predict call's index range and every ``(t, label)`` handed to
+``learn``, over a stream whose first feature is the sample's index. The expected log is written from
+the rule itself, not from the loop: the label of sample ``j`` arrives only after the prediction of
+sample ``j + label_delay`` is recorded, at the first ``learn`` call after that, and only if it is in
+the mask. ``Record.label_used`` must be exactly the labels handed over.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.replay import replay
+from harness.strategies.base import BaseStrategy
+from harness.testing import make_data
+from harness.streams.base import DeployData
+
+N, K = 23, 3  # 23 is not a multiple of step 3: the last block is short
+
+
+class Recorder(BaseStrategy):
+    """Answers uniform probabilities; logs ``("predict", first, end)`` and ``("learn", [(t, y), ...])``
+    in call order (``t`` read from the first input column)."""
+
+    def __init__(self, step: int):
+        self.step = step
+        self.log: list[tuple] = []
+        self.predicted = 0
+
+    def predict_proba(self, X):
+        self.log.append(("predict", self.predicted, self.predicted + len(X)))
+        self.predicted += len(X)
+        return np.full((len(X), K), 1.0 / K)
+
+    def learn(self, X, y):
+        self.log.append(("learn", [(int(x[0]), int(label)) for x, label in zip(X, y)]))
+
+
+def indexed_stream() -> DeployData:
+    """``make_data``'s deployment stream cut to ``N`` samples, with feature 0 = the sample's index."""
+    _, deploy = make_data(n_deploy=N)
+    X = deploy.X.copy()
+    X[:, 0] = np.arange(N)
+    return DeployData(X, deploy.y, deploy.t, deploy.phase, deploy.drift_progress, deploy.novel)
+
+
+def expected_log(y, step: int, delay: int, labelled: np.ndarray) -> list[tuple]:
+    """The log the rule gives: after each prediction, note which labels are now due (``j + delay``
+    predicted); the due labels are handed over at the end of the block, in time order."""
+    log, due, handed = [], [], set()
+    for start in range(0, N, step):
+        for i in range(start, min(start + step, N)):
+            log.append(("predict", i, i + 1))
+            j = i - delay  # the label whose prediction-plus-delay has just been recorded
+            if j >= 0 and labelled[j]:
+                due.append(j)
+        if due:
+            log.append(("learn", [(j, int(y[j])) for j in due]))
+            handed.update(due)
+            due = []
+    return log
+
+
+MASKS = {
+    "all": np.ones(N, dtype=bool),
+    # gaps early, and around every boundary n - 1 - delay / n - delay for the delays below
+    "gaps": np.array([j not in (1, 2, 5, 9, 10, 11, 14) for j in range(N)]),
+    # only the boundary labels of delay 7 and the first and last sample
+    "boundary": np.isin(np.arange(N), [0, N - 8, N - 7, N - 1]),
+    # a single label, the last one that can arrive with delay 2
+    "one": np.isin(np.arange(N), [N - 3]),
+}
+
+
+@pytest.mark.parametrize("mask_name", sorted(MASKS))
+@pytest.mark.parametrize("step", [1, 3])
+@pytest.mark.parametrize("delay", [0, 1, 2, 7])
+def test_each_label_arrives_after_its_delayed_prediction_and_label_used_is_exact(delay, step, mask_name):
+    deploy, mask = indexed_stream(), MASKS[mask_name]
+    strategy = Recorder(step)
+    labelled = None if mask_name == "all" else mask  # None: the loop's all-labelled fast path
+    record = replay(deploy, {"r": strategy}, n_classes=K, label_delay=delay, labelled=labelled, progress=False)["r"]
+
+    assert strategy.log == expected_log(deploy.y, step, delay, mask)
+    arrived = mask & (np.arange(N) + delay <= N - 1)  # the prediction j + delay exists
+    np.testing.assert_array_equal(record.label_used, arrived)
+    assert strategy.n_updates == int(arrived.sum())
+
+
+def test_the_boundary_labels_by_hand():
+    """Delay 2, step 3, every label: values written out, not computed."""
+    deploy = indexed_stream()
+    strategy = Recorder(3)
+    record = replay(deploy, {"r": strategy}, n_classes=K, label_delay=2, progress=False)["r"]
+    learned = [[t for t, _ in entry[1]] for entry in strategy.log if entry[0] == "learn"]
+    # after predictions 0-2: label 0; 3-5: 1..3; ...; 21-22 (short block): 17..20
+    assert learned == [[0], [1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12], [13, 14, 15], [16, 17, 18], [19, 20]]
+    assert record.label_used.tolist() == [True] * 21 + [False, False]
+    first_learn = strategy.log.index(("learn", [(0, int(deploy.y[0]))]))
+    assert strategy.log[first_learn - 1] == ("predict", 2, 3)  # label 0 only once prediction 0 + 2 is stored
+
+
+def test_batched_serving_hands_the_same_labels_after_whole_blocks():
+    """``serve_batch=0``: one predict call per block; the labels handed over do not change."""
+    deploy, mask = indexed_stream(), MASKS["gaps"]
+    per_request, batched = Recorder(3), Recorder(3)
+    replay(deploy, {"r": per_request}, n_classes=K, label_delay=1, labelled=mask, progress=False)
+    replay(deploy, {"r": batched}, n_classes=K, label_delay=1, labelled=mask, progress=False, serve_batch=0)
+    calls = [entry[1:] for entry in batched.log if entry[0] == "predict"]
+    assert calls == [(a, min(a + 3, N)) for a in range(0, N, 3)]
+    learns = [entry for entry in per_request.log if entry[0] == "learn"]
+    assert [entry for entry in batched.log if entry[0] == "learn"] == learns
