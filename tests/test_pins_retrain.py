@@ -95,9 +95,9 @@ def test_periodic_retrains_on_exactly_the_last_window_labels():
     X, y = deploy.X[arrived[:counts[-1]][-60:]], deploy.y[arrived[:counts[-1]][-60:]]
     train, val = chronological_split(len(y), 0.25)
     alone, _ = fit_network(X[train], y[train], X[val], y[val], pretrained=pretrained(), max_epochs=2, patience=1,
-                           calibrate=True, seed=strategy.seeds[-1])  # fmt: skip
+                           calibrate=True, seed=strategy.seeds[-1])
     np.testing.assert_array_equal(predict_proba(strategy.module, deploy.X).numpy(),
-                                  predict_proba(alone, deploy.X).numpy())  # fmt: skip
+                                  predict_proba(alone, deploy.X).numpy())
 
 
 def segmented_labels(deploy: DeployData, wrong_from: tuple[int, ...], length: int) -> np.ndarray:
