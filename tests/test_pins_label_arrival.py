@@ -21,7 +21,7 @@ N, K = 23, 3  # 23 is not a multiple of step 3: the last block is short
 
 
 class Recorder(BaseStrategy):
-    """Answers uniform probabilities; logs ``("predict", first, end)`` and ``("learn", [(t, y), ...])``
+    """Answers probabilities that depend on the sample's index; logs ``("predict", first, end)`` and ``("learn", [(t, y), ...])``
     in call order (``t`` read from the first input column)."""
 
     def __init__(self, step: int):
@@ -32,10 +32,15 @@ class Recorder(BaseStrategy):
     def predict_proba(self, X):
         self.log.append(("predict", self.predicted, self.predicted + len(X)))
         self.predicted += len(X)
-        return np.full((len(X), K), 1.0 / K)
+        return answer(np.asarray(X)[:, 0].astype(int))
 
     def learn(self, X, y):
         self.log.append(("learn", [(int(x[0]), int(label)) for x, label in zip(X, y)]))
+
+
+def answer(t: np.ndarray) -> np.ndarray:
+    """The probabilities the recorder answers for samples ``t``: 0.5 on class ``t % K``, the rest even."""
+    return np.eye(K)[t % K] * 0.25 + 0.25
 
 
 def indexed_stream() -> DeployData:
@@ -112,3 +117,40 @@ def test_batched_serving_hands_the_same_labels_after_whole_blocks():
     assert calls == [(a, min(a + 3, N)) for a in range(0, N, 3)]
     learns = [entry for entry in per_request.log if entry[0] == "learn"]
     assert [entry for entry in batched.log if entry[0] == "learn"] == learns
+
+
+def test_the_defaults_reveal_every_label_at_once_and_the_record_holds_each_answer_in_place(tmp_path):
+    deploy = indexed_stream()
+    strategy = Recorder(3)
+    record = replay(deploy, {"r": strategy}, n_classes=K, progress=False)["r"]
+    assert strategy.log == expected_log(deploy.y, 3, 0, MASKS["all"])
+    assert record.label_used.dtype == bool and record.label_used.all()
+    np.testing.assert_array_equal(record.proba, answer(np.arange(N)))
+    assert record.latency_mode == "per_request" and record.serve_batch == 1 and record.latency_requests == N
+    assert np.isfinite(record.latency_us).all() and (record.latency_us > 0).all()
+    assert record.memory_t == [0, N] and record.n_updates == N and record.detections is None
+
+    spilled = replay(deploy, {"r": Recorder(3)}, n_classes=K, progress=False, spill_dir=tmp_path, chunk=4,
+                     serve_batch=0)["r"]
+    np.testing.assert_array_equal(spilled.proba[0:N], answer(np.arange(N)))
+    assert spilled.latency_mode == "batched" and spilled.serve_batch == 3
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["0-latency.f64", "0-proba.f64"]
+
+
+def test_a_mask_of_zeros_and_ones_is_taken_as_bool_and_a_wrong_shape_is_refused():
+    deploy, mask = indexed_stream(), MASKS["gaps"]
+    strategy = Recorder(1)
+    record = replay(deploy, {"r": strategy}, n_classes=K, label_delay=2, labelled=mask.astype(int), progress=False)["r"]
+    assert strategy.log == expected_log(deploy.y, 1, 2, mask)
+    assert record.label_used.dtype == bool
+    np.testing.assert_array_equal(record.label_used, mask & (np.arange(N) < N - 2))
+    with pytest.raises(ValueError, match=rf"labelled must have shape \({N},\), got \({N - 1},\)"):
+        replay(deploy, {"r": Recorder(1)}, n_classes=K, labelled=mask[1:], progress=False)
+    with pytest.raises(ValueError, match="serve_batch=-1 is negative"):
+        replay(deploy, {"r": Recorder(1)}, n_classes=K, serve_batch=-1, progress=False)
+
+
+def test_memory_is_measured_as_deployed_every_so_many_samples_and_at_the_end():
+    record = replay(indexed_stream(), {"r": Recorder(3)}, n_classes=K, memory_every=7, progress=False)["r"]
+    assert record.memory_t == [0, 9, 18, 23]  # block ends at or past 7, then 7 further on
+    assert len(record.memory_bytes) == 4 and all(size > 0 for size in record.memory_bytes)
