@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="mutants run in parallel (the CPU may be shared)")
     parser.add_argument("--keep", action="store_true", help="keep each scratch directory (for mutmut show)")
     args = parser.parse_args()
-    chosen = [m for m in MODULES if not args.module or any(m == w or Path(m).stem == w for w in args.module)]
+    chosen = list(MODULES) if not args.module else [m for w in args.module for m in MODULES if w in (m, Path(m).stem)]
     if not chosen:
         parser.error(f"--module {args.module}: none of {[Path(m).stem for m in MODULES]}")
     print(f"{'module':32} {'tried':>6} {'killed':>7} {'survived':>9} {'no tests':>9} {'timeout':>8} {'equiv':>6} "

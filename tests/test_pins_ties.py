@@ -205,3 +205,15 @@ def test_schedule_drifts_are_the_change_points_with_their_width():
     ramp = DriftSchedule("concept", "recurring", 1.0, 10, 2, period=5, transition="gradual")
     assert schedule_drifts(ramp, 21) == [(10, 12), (15, 17), (20, 22)]
     assert schedule_drifts(DriftSchedule("none", "none", 1.0, 10, 0), 30) == []
+
+
+def test_trailing_error_and_recovery_at_their_boundaries():
+    out = metrics.trailing_error([1, 0, 0, 1, 1], 3)
+    assert np.isnan(out[:2]).all() and out[2:].tolist() == pytest.approx([1 / 3, 1 / 3, 2 / 3], abs=1e-15)
+    assert metrics.trailing_error([1, 1, 0], 3)[2] == pytest.approx(2 / 3)  # a window as long as the errors
+    assert np.isnan(metrics.trailing_error([1, 1], 3)).all()
+    assert metrics.trailing_error([0, 0, 1], 1).tolist() == [0.0, 0.0, 1.0]
+    # the trailing error reaches baseline + tolerance exactly (0.5): that window counts as recovered
+    assert metrics.recovery_samples([1, 1, 0, 0], start=0, baseline=0.25, window=2, tolerance=0.25) == 3.0
+    assert metrics.recovery_samples([0, 0, 1, 1, 0, 0], start=2, baseline=0.0, window=2, tolerance=0.0) == 4.0
+    assert math.isnan(metrics.recovery_samples([1, 1, 1], start=1, baseline=0.0, window=2, tolerance=0.4))
