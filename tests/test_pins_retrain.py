@@ -86,6 +86,7 @@ def test_periodic_retrains_on_exactly_the_last_window_labels():
     counts = list(range(40, len(arrived) + 1, 40))  # a retraining after every 40th label
     assert len(counts) == 3 and record.n_retrains == 3
     assert len(strategy.trained_on) == len(counts)
+    assert strategy.seeds == [3100, 3101, 3102]  # one seed per retraining, fixed by the strategy's seed
     for (X, y), count in zip(strategy.trained_on, counts):
         expected = arrived[:count][-60:]  # fewer than the window before 60 labels have arrived
         np.testing.assert_array_equal(X, deploy.X[expected])

@@ -96,6 +96,8 @@ def test_nll_clips_a_zero_probability_and_empty_groups_are_nan():
     proba, y = np.array([[1.0, 0.0]]), np.array([1])
     assert metrics.nll_loss(y, proba) == pytest.approx(-math.log(1e-15))
     assert tallied(y, proba)["nll"] == pytest.approx(-math.log(1e-15))
+    above_one = np.array([[np.nextafter(1.0, 2.0), 0.0]])  # float round-off above 1: no negative loss
+    assert tallied(np.array([0]), above_one)["nll"] == 0.0 == metrics.nll_loss([0], above_one)
     empty = Sums().scores()
     assert empty["n"] == 0 and all(math.isnan(v) for k, v in empty.items() if k != "n")
     assert math.isnan(tallied(np.array([0]), np.array([[0.8, 0.2]]))["confident_error_share"])  # no mistake
@@ -103,6 +105,7 @@ def test_nll_clips_a_zero_probability_and_empty_groups_are_nan():
 
 def test_blocks_are_whole_windows():
     assert blocks(0) == []
+    assert blocks(65_537) == [(0, 65_536), (65_536, 65_537)]  # window 1 by default: BLOCK itself
     assert blocks(10, window=4) == [(0, 10)]
     assert blocks(200_000, window=500) == [(0, 65_500 + 500), (66_000, 132_000), (132_000, 198_000), (198_000, 200_000)]
 
