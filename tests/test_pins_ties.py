@@ -99,6 +99,7 @@ def test_nll_clips_a_zero_probability_and_empty_groups_are_nan():
     above_one = np.array([[np.nextafter(1.0, 2.0), 0.0]])  # float round-off above 1: no negative loss
     assert tallied(np.array([0]), above_one)["nll"] == 0.0 == metrics.nll_loss([0], above_one)
     empty = Sums().scores()
+    assert list(empty) == list(tallied(Y, P))  # the same scores, in the same order
     assert empty["n"] == 0 and all(math.isnan(v) for k, v in empty.items() if k != "n")
     assert math.isnan(tallied(np.array([0]), np.array([[0.8, 0.2]]))["confident_error_share"])  # no mistake
 
