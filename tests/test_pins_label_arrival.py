@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.replay import replay
+from harness.replay import label_mask, replay, serving_chunks
 from harness.strategies.base import BaseStrategy
 from harness.testing import make_data
 from harness.streams.base import DeployData
@@ -154,3 +154,22 @@ def test_memory_is_measured_as_deployed_every_so_many_samples_and_at_the_end():
     record = replay(indexed_stream(), {"r": Recorder(3)}, n_classes=K, memory_every=6, progress=False)["r"]
     assert record.memory_t == [0, 6, 12, 18, 23]  # every 6 samples (block ends), and the end
     assert len(record.memory_bytes) == 5 and all(size > 0 for size in record.memory_bytes)
+
+
+def test_label_mask_draws_exactly_round_fraction_n_from_its_own_generator():
+    for n, fraction, count in [(10, 0.3, 3), (10, 0.25, 2), (10, 0.35, 4), (7, 0.01, 1), (5, 1.0, 5)]:
+        mask = label_mask(n, fraction, seed=3)
+        assert mask.dtype == bool and mask.shape == (n,) and int(mask.sum()) == count, (n, fraction)
+        chosen = np.random.default_rng([3, 4242]).choice(n, size=count, replace=False)
+        assert np.flatnonzero(mask).tolist() == sorted(chosen.tolist())
+    assert not np.array_equal(label_mask(50, 0.5, seed=0), label_mask(50, 0.5, seed=1))
+    for fraction in (0.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match=rf"fraction={fraction} is outside \(0, 1\]"):
+            label_mask(10, fraction, seed=0)
+
+
+def test_serving_chunks_cover_a_block_without_crossing_it():
+    assert serving_chunks(3, 10, 3) == [(3, 6), (6, 9), (9, 10)]
+    assert serving_chunks(3, 10, 0) == [(3, 10)]
+    assert serving_chunks(3, 10, 7) == [(3, 10)] and serving_chunks(3, 10, 50) == [(3, 10)]
+    assert serving_chunks(0, 1, 1) == [(0, 1)]
