@@ -221,3 +221,19 @@ def test_trailing_error_and_recovery_at_their_boundaries():
     assert metrics.recovery_samples([1, 1, 0, 0], start=0, baseline=0.25, window=2, tolerance=0.25) == 3.0
     assert metrics.recovery_samples([0, 0, 1, 1, 0, 0], start=2, baseline=0.0, window=2, tolerance=0.0) == 4.0
     assert math.isnan(metrics.recovery_samples([1, 1, 1], start=1, baseline=0.0, window=2, tolerance=0.4))
+
+
+def test_three_drifts_each_window_cut_at_the_next_start():
+    drifts = [(10, 14), (20, 24), (30, 30)]
+    assert scores([21], drifts, 100) == (1, 0, 2, 1.0)  # the second drift's only: the first's ends at 19
+    assert scores([19, 25, 31], drifts, 100) == (3, 0, 0, (9 + 5 + 1) / 3)
+    assert scores([14.5], [(10, 14)], 0)[:3] == (1, 0, 0)  # a time is an integer sample index
+
+
+def test_unknown_drifts_count_detections_only_and_a_negative_max_delay_is_refused():
+    assert detection_scores([3, 1], None, max_delay=5) == {
+        "n_drifts": None, "true_detections": None, "false_alarms": None, "missed_drifts": None,
+        "mean_detection_delay": None, "n_detections": 2,
+    }
+    with pytest.raises(ValueError, match="max_delay=-1 must be >= 0"):
+        detection_scores([], [], max_delay=-1)
