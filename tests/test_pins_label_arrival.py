@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.replay import label_mask, replay, serving_chunks
+from harness.replay import label_mask, measured_blocks, replay, serving_chunks
 from harness.strategies.base import BaseStrategy
 from harness.testing import make_data
 from harness.streams.base import DeployData
@@ -173,3 +173,32 @@ def test_serving_chunks_cover_a_block_without_crossing_it():
     assert serving_chunks(3, 10, 0) == [(3, 10)]
     assert serving_chunks(3, 10, 7) == [(3, 10)] and serving_chunks(3, 10, 50) == [(3, 10)]
     assert serving_chunks(0, 1, 1) == [(0, 1)]
+
+
+class Detecting(Recorder):
+    """Reports detections and the labels it took as positions in the labels it was handed."""
+
+    detections = [0, 3]
+    labels_used = [1, 2]
+
+
+def test_positions_in_the_learned_labels_become_stream_times():
+    deploy, mask = indexed_stream(), MASKS["gaps"]
+    record = replay(deploy, {"r": Detecting(1)}, n_classes=K, label_delay=1, labelled=mask, progress=False)["r"]
+    times = np.flatnonzero(mask)  # 0, 3, 4, 6, ...
+    assert record.detections.tolist() == [times[0], times[3]] == [0, 6]
+    np.testing.assert_array_equal(record.label_used, np.isin(np.arange(N), times[[1, 2]]))
+
+
+def test_latency_is_measured_on_the_blocks_the_default_seed_draws():
+    deploy = indexed_stream()
+    record = replay(deploy, {"r": Recorder(2)}, n_classes=K, latency_requests=5, progress=False)["r"]
+    timed = np.repeat(measured_blocks(N, 2, 5, seed=0), 2)[:N]  # 3 blocks of 2
+    assert int(timed.sum()) == 6 and record.latency_requests == 6
+    np.testing.assert_array_equal(np.isnan(record.latency_us), ~timed)
+
+
+def test_memory_is_measured_every_500_samples_by_default():
+    _, deploy = make_data(n_deploy=1001)
+    record = replay(deploy, {"r": Recorder(1)}, n_classes=K, progress=False)["r"]
+    assert record.memory_t == [0, 500, 1000, 1001]
