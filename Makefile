@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup clean
+.PHONY: run test mutation setup clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
+
+# Mutation testing of the modules where a wrong line changes a result (benchmarks/mutation.py; about
+# an hour on one core). ARGS="--module replay tally" runs only those.
+mutation: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,mutation]"
+	nice -n 19 $(PY) benchmarks/mutation.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) results/runs results/sweeps

@@ -1,0 +1,151 @@
+"""Mutation testing of the modules where one wrong line changes a result, with mutmut 3.
+
+For each module, a scratch copy of the repository (``harness/``, ``conf/``, ``tests/``,
+``pyproject.toml`` with a ``[tool.mutmut]`` section for that module alone) is made in a temporary
+directory, and ``mutmut run`` mutates only that module and runs only the fast test files that cover
+it (:data:`MODULES`), never the whole suite. Per module it prints the mutants tried, killed,
+survived and timed out, the survivors judged equivalent (listed with a reason in
+``benchmarks/mutation_equivalent.txt``, not counted against the score) and the score:
+(killed + timeout) / (tried - equivalent); a mutant no selected test runs ("no tests") counts as survived. Survivors that are not listed as equivalent are printed
+by name; ``mutmut show NAME`` in the kept scratch directory (``--keep``) shows the diff.
+
+    python benchmarks/mutation.py [--module replay tally ...] [--workers 1] [--keep]
+
+Outside the timed test suite; ``make mutation`` runs every module (about an hour on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = Path(__file__).with_name("mutation_equivalent.txt")
+
+# module -> the fast test files that pin it (most important first: the order `make mutation` runs)
+MODULES = {
+    "harness/replay.py": ["tests/test_pins_label_arrival.py"],
+    "harness/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py"],
+    "harness/tally.py": ["tests/test_pins_ties.py"],
+    "harness/strategies/retrain.py": ["tests/test_pins_retrain.py"],
+    "harness/offline/cache.py": ["tests/test_pins_cache_key.py"],
+    "harness/detection.py": ["tests/test_pins_ties.py"],
+    "harness/streams/base.py": ["tests/test_pins_ties.py"],
+    "harness/monitor/shift.py": ["tests/test_monitor.py"],
+    "harness/monitor/estimates.py": ["tests/test_monitor.py"],
+}
+# Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
+# name patterns): the key of the cache (the rest is files and renames), the schedules of
+# streams/base.py (the rest is input checks), the loop and its masks in replay.py (not its timers and
+# memory probes, whose values no test can pin).
+ONLY = {
+    "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
+    "harness/streams/base.py": ["harness.streams.base.xǁDriftScheduleǁ*"],
+    "harness/replay.py": ["harness.replay.x_replay__mutmut_*", "harness.replay.x_label_mask__mutmut_*",
+                          "harness.replay.x_serving_chunks__mutmut_*"],
+}
+
+
+def equivalent_mutants() -> dict[str, str]:
+    """``mutant name -> reason`` from :data:`EQUIVALENT` (``name  # reason`` per line)."""
+    if not EQUIVALENT.exists():
+        return {}
+    out = {}
+    for line in EQUIVALENT.read_text().splitlines():
+        name, _, reason = line.partition("#")
+        if name.strip():
+            out[name.strip()] = reason.strip()
+    return out
+
+
+def mutmut_section(module: str, tests: list[str]) -> str:
+    """The ``[tool.mutmut]`` section that mutates ``module`` only and runs ``tests`` only."""
+    return "\n".join([
+        "[tool.mutmut]",
+        'source_paths = ["harness"]',
+        f"only_mutate = {json.dumps([module])}",
+        'also_copy = ["conf", "tests"]',
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "--no-header", "-o", "addopts="]',
+        'process_isolation = "forkserver"',  # torch is not fork-safe once imported by the stats run
+        "use_git_change_detection = false",
+        "",
+    ])
+
+
+def scratch_copy(module: str, tests: list[str]) -> Path:
+    """A temporary copy of what the tests need, configured for ``module``."""
+    work = Path(tempfile.mkdtemp(prefix=f"mutation-{Path(module).stem}-"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("harness", "conf", "tests"):
+        shutil.copytree(ROOT / name, work / name, ignore=ignore)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    pyproject = pyproject.replace('pythonpath = ["."]\n', "")  # mutmut puts mutants/ first on sys.path itself
+    (work / "pyproject.toml").write_text(pyproject + "\n" + mutmut_section(module, tests))
+    return work
+
+
+def statuses(work: Path) -> dict[str, str]:
+    """``mutant name -> status`` (killed, survived, timeout, ...) as ``mutmut results --all`` lists them."""
+    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work,
+                         capture_output=True, text=True, check=True).stdout
+    pairs = (line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
+    return {name: status for name, status in pairs}
+
+
+def run_module(module: str, workers: int, keep: bool) -> dict:
+    """Run mutmut on ``module``; the counts and the survivors."""
+    tests = MODULES[module]
+    work = scratch_copy(module, tests)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    tic = time.perf_counter()
+    only = ONLY.get(module, [])
+    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *only], cwd=work, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    status = statuses(work)
+    if only:  # the functions outside the part that decides a result are not counted
+        status = {name: s for name, s in status.items() if any(fnmatch.fnmatch(name, p) for p in only)}
+    equivalent = equivalent_mutants()
+    survivors = sorted(name for name, s in status.items() if s == "survived")
+    counts = {key: sum(s == key for s in status.values()) for key in ("killed", "survived", "timeout", "no tests")}
+    judged = [name for name in survivors if name in equivalent]
+    tested = len(status) - len(judged) - sum(s in ("skipped", "not checked") for s in status.values())
+    score = (counts["killed"] + counts["timeout"]) / tested if tested > 0 else float("nan")
+    if not keep:
+        shutil.rmtree(work)
+    return {"module": module, "tried": len(status), **counts, "equivalent": len(judged), "score": score,
+            "open": [name for name, s in status.items() if s in ("survived", "no tests") and name not in equivalent], "seconds": time.perf_counter() - tic,
+            "scratch": str(work) if keep else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--module", nargs="*", help="module stems or paths (default: all, in order)")
+    parser.add_argument("--workers", type=int, default=1, help="mutants run in parallel (the CPU may be shared)")
+    parser.add_argument("--keep", action="store_true", help="keep each scratch directory (for mutmut show)")
+    args = parser.parse_args()
+    chosen = list(MODULES) if not args.module else [m for w in args.module for m in MODULES if w in (m, Path(m).stem)]
+    if not chosen:
+        parser.error(f"--module {args.module}: none of {[Path(m).stem for m in MODULES]}")
+    print(f"{'module':32} {'tried':>6} {'killed':>7} {'survived':>9} {'no tests':>9} {'timeout':>8} {'equiv':>6} "
+          f"{'score':>7}")
+    for module in chosen:
+        row = run_module(module, args.workers, args.keep)
+        print(f"{module:32} {row['tried']:>6} {row['killed']:>7} {row['survived']:>9} {row['no tests']:>9} "
+              f"{row['timeout']:>8} {row['equivalent']:>6} {row['score']:>7.1%}   ({row['seconds']:.0f} s)", flush=True)
+        for name in row["open"]:
+            print(f"    survived: {name}")
+        if row["scratch"]:
+            print(f"    scratch: {row['scratch']}")
+
+
+if __name__ == "__main__":
+    main()
