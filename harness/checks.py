@@ -118,6 +118,11 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("model.depth", cfg.model.depth, 0)
     check_text_settings(cfg.model)
     check_model_settings(cfg.model)
+    if cfg.model.standardize is not None:
+        validate.boolean("model.standardize", cfg.model.standardize)
+        if cfg.model.kind == "text" and cfg.model.standardize:
+            raise ConfigError("model.standardize=true is not allowed for model.kind='text': its inputs are token ids, "
+                              "never standardised (null or false)")
     for key in ("n_trials", "max_epochs", "patience"):
         validate.integer(f"offline.{key}", cfg.offline[key], 1)
     validate.choice("offline.sampler", cfg.offline.sampler, SAMPLERS)
