@@ -26,7 +26,7 @@ READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parq
 
 @dataclass(frozen=True)
 class Table:
-    """The rows of a file in stream order: ``X`` float32 ``(n, d)``, ``y`` int64 ``(n,)`` in
+    """The rows of a file in stream order: ``X`` float64 ``(n, d)``, ``y`` int64 ``(n,)`` in
     ``0..K-1`` (``classes[k]`` is the file's label of class ``k``, sorted), and what was left out."""
 
     X: np.ndarray
@@ -116,7 +116,7 @@ def load_table(
         kept = kept.sort_values(order, kind="stable")
     codes, classes = pd.factorize(kept[target], sort=True)
     return Table(
-        X=kept[features].to_numpy(dtype=np.float32),
+        X=kept[features].to_numpy(dtype=np.float64),
         y=codes.astype(np.int64),
         classes=tuple(classes.tolist()),
         features=tuple(str(c) for c in features),
