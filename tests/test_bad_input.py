@@ -197,7 +197,7 @@ RUN = [
     ("strategy=[river_knn] strategy.river_knn.model.engine.window_size=0", "strategy.river_knn.model.engine.window_size=0 must be >= 1"),
     ("strategy=[river_ht] strategy.river_ht.model.memory_estimate_period=0", "strategy.river_ht.model.memory_estimate_period=0 must be >= 1"),
     ("strategy=[river_lev_bagging] strategy.river_lev_bagging.model.n_models=0", "strategy.river_lev_bagging.model.n_models=0 must be >= 1"),
-    ("strategy=[river_logreg] strategy.river_logreg.model._args_.1.classifier._target_=io.FileIO", "strategy.river_logreg.model._args_[1].classifier._target_='io.FileIO' is not a River class (river.*)"),
+    ("strategy=[river_logreg] strategy.river_logreg.model._args_.1._target_=io.FileIO", "strategy.river_logreg.model._args_[1]._target_='io.FileIO' is not a River class (river.*)"),
     ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
     ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
     ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
