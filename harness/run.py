@@ -32,6 +32,7 @@ from harness.checks import check_command_line
 from harness.models import preprocessing_record, standardizes
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
+from harness.offline.calibrate import at_bound
 from harness.replay import label_mask, replay
 from harness.preflight import preflight
 from harness.results import (
@@ -199,6 +200,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
             "sha256_after": sha_after,
             "unchanged": sha_before == sha_after,
             "temperature": pretrained.temperature,
+            "temperature_at_bound": at_bound(pretrained.temperature) is not None,
             "params": pretrained.params,
             "preprocessing": preprocessing_record(pretrained.module),
             **user_model_record(pretrained),
