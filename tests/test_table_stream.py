@@ -197,3 +197,38 @@ def test_parquet_with_missing_values_is_read_when_dropna_is_asked(tmp_path):
     kept = frame.dropna()
     assert stream.describe()["n_rows_dropped"] == 2 and len(stream.deploy()) == len(kept) - N_OFFLINE
     np.testing.assert_array_equal(stream.deploy().X[:, 0], kept.a.iloc[N_OFFLINE:].to_numpy(np.float32))
+
+
+def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_column(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from harness.plots import run_figure
+
+    frame = write_csv(tmp_path / "data.csv")
+    cfg = compose_config(table_overrides(tmp_path / "data.csv", "stream.order=day", "strategy=[frozen]",
+                                         "monitor=off"), tiny=False)
+    result = run(cfg, tmp_path / "run")
+    stream = json.loads((result.output_dir / "stream.json").read_text())
+    offline = frame.y.iloc[:N_OFFLINE]
+    majority = offline.value_counts().max() / N_OFFLINE  # ham or spam, whichever is commoner offline
+    assert stream["recorded"] is True and stream["offline_majority_accuracy"] == pytest.approx(majority)
+    assert stream["time_axis"]["values"] == frame.day.iloc[N_OFFLINE:].tolist()
+    fig = run_figure(result.output_dir)
+    accuracy = fig.axes[0]
+    levels = [line.get_ydata()[0] for line in accuracy.get_lines() if line.get_linestyle() == ":"]
+    assert levels == [pytest.approx(majority)]
+    labels = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+    assert f"majority class (offline) = {majority:.2f}" in labels and not any("chance" in t for t in labels)
+    first = pd.Timestamp(frame.day.iloc[N_OFFLINE + 99])  # the first window (100 samples) ends there
+    assert plt.matplotlib.dates.num2date(accuracy.get_lines()[0].get_xdata()[0]).date() == first.date()
+    assert "day (stream.order)" in fig.axes[-1].get_xlabel()
+    plt.close(fig)
+
+
+def test_weather_figure_is_drawn_in_years(tmp_path):
+    from harness.plots import time_axis
+
+    cfg = compose_config(["stream=weather", "strategy=[frozen]", *SMALL, "monitor=off"], tiny=False)
+    stream = build_stream(cfg.stream, cfg.drift, 0).describe()
+    to_time, label = time_axis(stream, 365)
+    assert to_time([14_507])[0] == pytest.approx(14_507 / 365.25) and "years" in label

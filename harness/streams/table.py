@@ -98,12 +98,27 @@ class RecordedStream(Stream):
         novel = ~np.isin(y, self.table.y[: self.n_offline])
         return deploy_data(self.schedule, self.table.X[rows], y, novel)
 
+    def time_axis(self) -> dict | None:
+        """How figures draw deployment time: ``{"label", "values"}`` with the order column's value of
+        every deployment row (``stream.order``), or None (samples)."""
+        if self.table.time is None:
+            return None
+        values = self.table.time[self.n_offline : self.n_offline + self.n_deploy]
+        numeric = np.issubdtype(values.dtype, np.number)
+        return {"label": f"{self.order} (stream.order)", "values": values.tolist() if numeric else [str(v) for v in values]}
+
     def details(self) -> dict:
-        """The file as read (its columns, classes and rows) and the drift config that was not applied."""
+        """The file as read (its columns, classes and rows), the drift config that was not applied, and
+        what a figure of real data needs: the offline majority-class accuracy (its reference line)
+        and the time axis."""
         table: Table = self.table
         deploy_y = table.y[self.n_offline : self.n_offline + self.n_deploy]
         unseen = sorted(set(deploy_y.tolist()) - set(table.y[: self.n_offline].tolist()))
+        offline_y = table.y[: self.n_offline]
         return {
+            "recorded": True,
+            "offline_majority_accuracy": float(np.bincount(offline_y).max() / len(offline_y)),
+            "time_axis": self.time_axis(),
             "feature_columns": list(table.features),
             "ignored_columns": list(table.ignored),
             "n_rows_in_file": table.n_rows,

@@ -41,6 +41,7 @@ class Table:
     sha256: str  # of the file's bytes
     path: str
     target: str
+    time: np.ndarray | None = None  # the order column's values, row by row (None without stream.order)
 
 
 @lru_cache(maxsize=8)
@@ -175,6 +176,7 @@ def load_table(
         sha256=file_sha256(Path(path).expanduser()),
         path=path,
         target=target,
+        time=kept[order].to_numpy() if order is not None else None,
     )
 
 
