@@ -88,6 +88,13 @@ def test_hoeffding_tree_on_the_weather_file_equals_progressive_val_score(tmp_pat
     expected = river_probabilities(instantiate(cfg.strategy.river_ht.model), X, y, cfg.stream.n_offline, 2)
     assert len(expected) == 14_507
     assert_same(harness_probabilities(result.output_dir, "river_ht", 2), expected, "river_ht on weather")
+    # the file is standardised over all 50 years; the frozen network re-standardises with the training
+    # split's own statistics (the first 2,739 days), so nothing of the later years reaches it
+    n_train = cfg.stream.n_offline - round(cfg.stream.n_offline * cfg.stream.val_fraction)
+    scaler = result.result["frozen_model"]["preprocessing"]
+    np.testing.assert_allclose(scaler["mean"], X[:n_train].mean(axis=0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(scaler["std"], X[:n_train].std(axis=0), rtol=1e-5)
+    assert n_train == 2739 and abs(scaler["std"][2] - 1) > 0.5  # sea-level pressure: std 0.16 in those years
 
 
 def test_a_float64_source_stays_float64_and_a_float32_one_float32(table_run):
