@@ -132,9 +132,11 @@ def freeze(module: nn.Module) -> nn.Module:
 
 
 def weights_sha256(module: nn.Module) -> str:
-    """SHA-256 over every parameter and buffer (name, dtype, shape and bytes), in state-dict order."""
+    """SHA-256 over every parameter and buffer (name, dtype, shape and bytes), in name order: an
+    exported program lists a network's buffers (the input scaler's) after its parameters, so the
+    state-dict order alone would not give the served network and its export the same hash."""
     digest = hashlib.sha256()
-    for name, tensor in module.state_dict().items():
+    for name, tensor in sorted(module.state_dict().items()):
         data = tensor.detach().cpu().contiguous()
         digest.update(f"{name}:{data.dtype}:{tuple(data.shape)}".encode())
         digest.update(data.numpy().tobytes())

@@ -27,9 +27,9 @@ PROBA = [f"p_{k}" for k in range(user_models.N_CLASSES)]
 
 
 def state_sha256(state: dict) -> str:
-    """SHA-256 over a state dict, entry by entry: ``name:dtype:shape``, then the tensor's bytes."""
+    """SHA-256 over a state dict, entry by entry in name order: ``name:dtype:shape``, then the tensor's bytes."""
     digest = hashlib.sha256()
-    for name, tensor in state.items():
+    for name, tensor in sorted(state.items()):
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().contiguous().numpy().tobytes())
     return digest.hexdigest()
