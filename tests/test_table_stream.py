@@ -66,7 +66,7 @@ def test_deployment_is_every_later_row_once_in_file_order(table_run):
     offline = pd.read_parquet(result.output_dir / "stream_offline.parquet")
     labels = sorted(frame.y.unique())  # the encoding: sorted labels -> 0..K-1
     assert deploy.y.tolist() == [labels.index(v) for v in frame.y.iloc[N_OFFLINE:]]
-    features = frame[["a", "b"]].to_numpy(np.float32)
+    features = frame[["a", "b"]].to_numpy()  # the file's float64 values, as written and read back
     np.testing.assert_array_equal(deploy[["x_0", "x_1"]].to_numpy(), features[N_OFFLINE:])
     np.testing.assert_array_equal(offline[["x_0", "x_1"]].to_numpy(), features[:N_OFFLINE])
     assert offline.split.tolist() == ["train"] * 375 + ["val"] * 125  # the last quarter, in order
@@ -196,7 +196,7 @@ def test_parquet_with_missing_values_is_read_when_dropna_is_asked(tmp_path):
     stream = build_stream(cfg.stream, cfg.drift, 0)
     kept = frame.dropna()
     assert stream.describe()["n_rows_dropped"] == 2 and len(stream.deploy()) == len(kept) - N_OFFLINE
-    np.testing.assert_array_equal(stream.deploy().X[:, 0], kept.a.iloc[N_OFFLINE:].to_numpy(np.float32))
+    np.testing.assert_array_equal(stream.deploy().X[:, 0], kept.a.iloc[N_OFFLINE:].to_numpy())
 
 
 def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_column(tmp_path):
