@@ -220,10 +220,9 @@ def test_river_text_baselines_match_progressive_val_score(name):
     proba = replay(deploy, {name: strategy}, n_classes=stream.n_classes, progress=False)[name].proba
 
     assert stream.n_classes > 2  # so the logistic regression is River's one-vs-rest over its binary model
-    river_model = {"river_text_nb": lambda: compose.Pipeline(feature_extraction.BagOfWords(), naive_bayes.MultinomialNB()),
-                   "river_text_logreg": lambda: compose.Pipeline(feature_extraction.BagOfWords(),
-                                                                 multiclass.OneVsRestClassifier(
-                                                                     linear_model.LogisticRegression()))}[name]()
+    words = feature_extraction.BagOfWords()
+    river_model = compose.Pipeline(words, naive_bayes.MultinomialNB()) if name == "river_text_nb" else (
+        compose.Pipeline(words, multiclass.OneVsRestClassifier(linear_model.LogisticRegression())))
     for X, y in ((offline.X_train, offline.y_train), (offline.X_val, offline.y_val)):
         for text, label in zip(to_text(X), y.tolist()):
             river_model.learn_one(text, label)

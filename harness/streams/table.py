@@ -104,8 +104,8 @@ class RecordedStream(Stream):
         if self.table.time is None:
             return None
         values = self.table.time[self.n_offline : self.n_offline + self.n_deploy]
-        numeric = np.issubdtype(values.dtype, np.number)
-        return {"label": f"{self.order} (stream.order)", "values": values.tolist() if numeric else [str(v) for v in values]}
+        values = values.tolist() if np.issubdtype(values.dtype, np.number) else [str(v) for v in values]
+        return {"label": f"{self.order} (stream.order)", "values": values}
 
     def details(self) -> dict:
         """The file as read (its columns, classes and rows), the drift config that was not applied, and
