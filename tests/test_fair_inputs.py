@@ -140,3 +140,18 @@ def test_result_json_says_whether_the_temperature_is_at_a_bound(tmp_path, both_u
     written = json.loads((separable.output_dir / "result.json").read_text())["frozen_model"]
     assert written["temperature_at_bound"] is True
     assert both_units[0][1].result["frozen_model"]["temperature_at_bound"] is False
+
+
+def test_the_policy_enters_the_offline_cache_key():
+    from harness.offline.cache import cache_key
+    from harness.run import offline_settings
+    from harness.testing import make_data
+
+    offline, _ = make_data(0)
+    keys = {}
+    for value in ("null", "true", "false"):
+        settings = offline_settings(compose_config([f"model.standardize={value}"]))
+        keys[value] = cache_key(offline, n_classes=3, settings=settings)
+        assert settings["standardize"] is (value != "false")
+    assert keys["null"] == keys["true"] != keys["false"]
+    assert offline_settings(compose_config(["model=text", "stream=prompts"]))["standardize"] is False
