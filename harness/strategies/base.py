@@ -40,8 +40,8 @@ class Strategy(Protocol):
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None: ...
 
     def prepare(self, X: np.ndarray) -> Sequence:
-        """The deployment inputs (``(n, d)``, float32 or float64 as the source holds them) in the form ``predict_proba`` and ``learn`` take,
-        made once before the loop, which hands them slices of it (torch: ``X`` itself; River: one
+        """The deployment inputs (``(n, d)``, float32 or float64 as the source holds them) in the form
+        ``predict_proba`` and ``learn`` take, made once before the loop, which hands them slices of it (torch: ``X`` itself; River: one
         feature dict per row, so that no row is converted inside the timed calls)."""
 
     def predict_proba(self, X: Sequence) -> np.ndarray:
