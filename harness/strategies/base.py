@@ -41,8 +41,9 @@ class Strategy(Protocol):
 
     def prepare(self, X: np.ndarray) -> Sequence:
         """The deployment inputs (``(n, d)``, float32 or float64 as the source holds them) in the form
-        ``predict_proba`` and ``learn`` take, made once before the loop, which hands them slices of it (torch: ``X`` itself; River: one
-        feature dict per row, so that no row is converted inside the timed calls)."""
+        ``predict_proba`` and ``learn`` take, made once before the loop, which hands them slices of it
+        (torch: ``X`` itself; River: one feature dict per row, so that no row is converted inside the
+        timed calls)."""
 
     def predict_proba(self, X: Sequence) -> np.ndarray:
         """``n`` inputs (a float ``(n, d)`` array or ``n`` prepared rows) in, ``(n, n_classes)``
