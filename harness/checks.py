@@ -118,6 +118,11 @@ def check_settings(cfg: DictConfig) -> None:
     validate.integer("model.depth", cfg.model.depth, 0)
     check_text_settings(cfg.model)
     check_model_settings(cfg.model)
+    if cfg.model.standardize is not None:
+        validate.boolean("model.standardize", cfg.model.standardize)
+        if cfg.model.kind == "text" and cfg.model.standardize:
+            raise ConfigError("model.standardize=true is not allowed for model.kind='text': its inputs are token ids, "
+                              "never standardised (null or false)")
     for key in ("n_trials", "max_epochs", "patience"):
         validate.integer(f"offline.{key}", cfg.offline[key], 1)
     validate.choice("offline.sampler", cfg.offline.sampler, SAMPLERS)
@@ -331,15 +336,15 @@ def _construction_error(name: str, allowed: list[str], error: BaseException) -> 
 # -- the command line -----------------------------------------------------------------------------
 
 
-def bool_keys() -> set[str]:
-    """Dotted keys the schemas type as ``bool`` or ``Optional[bool]``: Hydra turns ``2`` or ``yes``
-    into ``True`` for them."""
-    keys = set()
+def bool_keys() -> dict[str, bool]:
+    """Dotted keys the schemas type as ``bool`` or ``Optional[bool]`` (the value: whether null is
+    allowed): Hydra turns ``2`` or ``yes`` into ``True`` for them."""
+    keys = {}
 
     def walk(schema, prefix):
         for name, kind in typing.get_type_hints(schema).items():
             if kind in (bool, typing.Optional[bool]):
-                keys.add(prefix + name)
+                keys[prefix + name] = kind is not bool
             elif dataclasses.is_dataclass(kind):
                 walk(kind, f"{prefix}{name}.")
 
@@ -371,7 +376,7 @@ def check_overrides(overrides: list[str]) -> None:
         except Exception:
             continue  # interval sweeps: Hydra's sweeper decides
         for value in values:
-            if key in booleans:
+            if key in booleans and not (value is None and booleans[key]):  # null only for Optional[bool]
                 validate.boolean(key, value)
             elif key == "strategy":
                 _check_strategy_list(value if isinstance(value, list) else [value])

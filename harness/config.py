@@ -49,6 +49,9 @@ class ModelConf:
     depth: int = 2
     vocab: str = "closed"  # model=text: closed (the offline tokens, others <unk>) or hashed (buckets)
     buckets: int = 1024  # model=text model.vocab=hashed: number of hashed embedding rows
+    # inputs standardised with the offline training split's mean/std, a layer of the frozen network:
+    # null = true for the harness's own numeric models, false for model=pretrained; never for model=text
+    standardize: Optional[bool] = None
     # model=pretrained only: a torch.export program, or a factory (no arguments) and its state dict
     path: Optional[str] = None
     _target_: Optional[str] = None

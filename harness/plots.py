@@ -250,14 +250,60 @@ def drift_title(schedule: dict) -> str:
     return f"{schedule['kind']} drift ({schedule['pattern']}, severity {schedule['severity']:g})"
 
 
+def reference_line(stream: dict) -> tuple[float, str]:
+    """The accuracy panel's reference: on recorded data the majority-class accuracy of the offline
+    data (what always answering the commonest offline label scores there), else chance ``1/K``.
+
+    >>> reference_line({"n_classes": 2, "recorded": True, "offline_majority_accuracy": 0.7})
+    (0.7, 'majority class (offline) = 0.70')
+    """
+    if stream.get("recorded"):
+        share = stream["offline_majority_accuracy"]
+        return share, f"majority class (offline) = {share:.2f}"
+    chance = 1 / stream["n_classes"]
+    return chance, f"chance (1/{stream['n_classes']} = {chance:.2f})"
+
+
+def time_axis(stream: dict, window: int):
+    """``(to_time, label)``: deployment sample counts -> the stream's own time, and the x-axis label.
+    Recorded data with a time column (``stream.json``'s ``time_axis``: a ``scale`` per sample, or the
+    time column's ``values`` row by row, dates parsed) are drawn against it; other streams in samples."""
+    axis = stream.get("time_axis")
+    if not axis:
+        return (lambda t: t), f"deployment time (samples; windows of {window})"
+    label = f"deployment time: {axis['label']} (windows of {window} samples)"
+    if "scale" in axis:
+        return (lambda t: np.asarray(t, dtype=float) * axis["scale"]), label
+    values = pd.Series(axis["values"])
+    if not pd.api.types.is_numeric_dtype(values):
+        values = pd.to_datetime(values)
+    last = len(values) - 1
+    return (lambda t: values.iloc[np.clip(np.asarray(t, dtype=int) - 1, 0, last)].to_numpy()), label
+
+
 def plot_run(run_dir: Path) -> Path:
-    """``figure.png`` of a run: windowed accuracy (with the chance level) and confident-error rate,
-    and the regret when the run has ``oracle_switch``."""
+    """``figure.png`` of a run (:func:`run_figure`), written whole."""
+    fig = run_figure(run_dir)
+    path = atomic_write(Path(run_dir) / "figure.png", lambda tmp: fig.savefig(tmp, dpi=120))
+    plt.close(fig)
+    return path
+
+
+def run_figure(run_dir: Path) -> plt.Figure:
+    """The figure of a run: windowed accuracy (with its reference line: chance, or on recorded data
+    the offline majority class) and confident-error rate, and the regret when the run has
+    ``oracle_switch``; recorded data with a time column are drawn against it. Reads only the run's files."""
     run_dir = Path(run_dir)
     windows = pd.read_csv(run_dir / "windows.csv")
     stream = json.loads((run_dir / "stream.json").read_text())
     schedule = stream["schedule"]
     window = int(windows["t_end"].min())  # tumbling windows: the first one ends at the window size
+    to_time, xlabel = time_axis(stream, window)
+    onset, width = schedule["onset"], schedule["width"]
+    if onset is not None:
+        start = to_time([onset])[0]
+        onset, width = start, (to_time([onset + width])[0] - start if width > 0 else 0)
+    windows = windows.assign(t_end=to_time(windows["t_end"]))
     metrics = ["accuracy", "confident_error_rate"]
     if "regret" in windows and windows["regret"].notna().any():
         metrics.append("regret")
@@ -265,20 +311,18 @@ def plot_run(run_dir: Path) -> Path:
     fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 3 * len(metrics)), sharex=True, layout="constrained")
     for ax, metric in zip(axes, metrics):
         draw = plot_regret if metric == "regret" else partial(plot_over_time, metric=metric)
-        draw(windows, ax=ax, onset=schedule["onset"], width=schedule["width"])
-    chance = 1 / stream["n_classes"]
-    axes[0].axhline(chance, color="0.5", linestyle=":", linewidth=1)
-    chance_key = Line2D([], [], color="0.5", linestyle=":", label=f"chance (1/{stream['n_classes']} = {chance:.2f})")
+        draw(windows, ax=ax, onset=onset, width=width)
+    reference, reference_label = reference_line(stream)
+    axes[0].axhline(reference, color="0.5", linestyle=":", linewidth=1)
+    reference_key = Line2D([], [], color="0.5", linestyle=":", label=reference_label)
     axes[0].set_ylim(0, 1.02)
     axes[1].set_ylim(bottom=0)
-    axes[-1].set_xlabel(f"deployment time (samples; windows of {window})")
+    axes[-1].set_xlabel(xlabel)
     fig.legend(handles=legend_handles(windows["strategy"], onset=schedule["onset"] is not None,
-                                      band=schedule["width"] > 0, extra=(chance_key,)),
+                                      band=schedule["width"] > 0, extra=(reference_key,)),
                loc="outside lower center", ncols=3, fontsize="small", frameon=False)
     fig.suptitle(f"{stream['family']} stream, {drift_title(schedule)}, one run (seed {stream['seed']})")
-    path = atomic_write(run_dir / "figure.png", lambda tmp: fig.savefig(tmp, dpi=120))
-    plt.close(fig)
-    return path
+    return fig
 
 
 # -- figures of a sweep, drawn from the tables harness.report aggregates ---------------------------

@@ -29,8 +29,10 @@ import harness
 from harness import config
 from harness.errors import ConfigError
 from harness.checks import check_command_line
+from harness.models import preprocessing_record, standardizes
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
+from harness.offline.calibrate import at_bound
 from harness.replay import label_mask, replay
 from harness.preflight import preflight
 from harness.results import (
@@ -198,7 +200,9 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
             "sha256_after": sha_after,
             "unchanged": sha_before == sha_after,
             "temperature": pretrained.temperature,
+            "temperature_at_bound": at_bound(pretrained.temperature) is not None,
             "params": pretrained.params,
+            "preprocessing": preprocessing_record(pretrained.module),
             **user_model_record(pretrained),
         },
         "schedule": stream.schedule.as_dict(),
@@ -248,14 +252,15 @@ def user_model_record(pretrained) -> dict:
 def offline_settings(cfg: DictConfig) -> dict:
     """What, besides the offline data, decides the pre-deployment outcome (and so its cache key); for
     ``model=pretrained`` the ``model`` node too (such a model is not cached)."""
+    standardize = standardizes(cfg.model.kind, cfg.model.standardize)
     if cfg.model.kind == "pretrained":
-        return {"model_kind": "pretrained", "model": OmegaConf.to_container(cfg.model),
+        return {"model_kind": "pretrained", "model": OmegaConf.to_container(cfg.model), "standardize": standardize,
                 "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
     kind = text_kind(cfg.model.vocab, cfg.model.buckets) if cfg.model.kind == "text" else cfg.model.kind
     return {"model_kind": kind, "depth": cfg.model.depth, "space": OmegaConf.to_container(cfg.offline.search),
             "n_trials": cfg.offline.n_trials, "sampler": cfg.offline.sampler, "pruner": cfg.offline.pruner,
             "max_epochs": cfg.offline.max_epochs, "patience": cfg.offline.patience,
-            "calibrate": cfg.offline.calibrate, "seed": cfg.seed, "threads": cfg.threads}
+            "calibrate": cfg.offline.calibrate, "standardize": standardize, "seed": cfg.seed, "threads": cfg.threads}
 
 
 def draws_figures(cfg: DictConfig) -> bool:

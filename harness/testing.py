@@ -92,12 +92,13 @@ def future_labels(y: np.ndarray, s: int, n_classes: int) -> np.ndarray:
 @lru_cache(maxsize=None)
 def pretrained_network(seed: int = 0, n_classes: int = 3) -> Pretrained:
     """The pre-deployment outcome for :func:`make_data`'s offline data: a one-hidden-layer MLP of 16
-    units, trained 5 epochs, temperature-scaled and frozen (about a second)."""
+    units with the input scaler every harness network has, trained 5 epochs, temperature-scaled and
+    frozen (about a second)."""
     offline, _ = make_data(seed, n_classes=n_classes)
     return optimise_and_freeze(
         offline, model_kind="mlp", depth=1, n_classes=n_classes,
         space={"lr": [0.01], "batch_size": [32], "weight_decay": [0.0], "width": [16]},
-        n_trials=1, max_epochs=5, patience=2, calibrate=True, seed=seed,
+        n_trials=1, max_epochs=5, patience=2, calibrate=True, seed=seed, standardize=True,
     )  # fmt: skip
 
 

@@ -112,6 +112,7 @@ RUN = [
     ("model=text model.vocab=open", "model.vocab='open' is not one of ['closed', 'hashed']"),
     ("model=text model.vocab=hashed model.buckets=0", "model.buckets=0 must be >= 1"),
     ("model.vocab=hashed", "model.vocab='hashed' is only read by model=text (model.kind='mlp')"),
+    ("model=text model.standardize=true", "model.standardize=true is not allowed for model.kind='text': its inputs are token ids, never standardised (null or false)"),
     ("model.depth=-1", "model.depth=-1 must be >= 0"),
     ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
     ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'vocab', 'buckets', 'path', '_target_', 'weights', "),
@@ -197,7 +198,7 @@ RUN = [
     ("strategy=[river_knn] strategy.river_knn.model.engine.window_size=0", "strategy.river_knn.model.engine.window_size=0 must be >= 1"),
     ("strategy=[river_ht] strategy.river_ht.model.memory_estimate_period=0", "strategy.river_ht.model.memory_estimate_period=0 must be >= 1"),
     ("strategy=[river_lev_bagging] strategy.river_lev_bagging.model.n_models=0", "strategy.river_lev_bagging.model.n_models=0 must be >= 1"),
-    ("strategy=[river_logreg] strategy.river_logreg.model._args_.1.classifier._target_=io.FileIO", "strategy.river_logreg.model._args_[1].classifier._target_='io.FileIO' is not a River class (river.*)"),
+    ("strategy=[river_logreg] strategy.river_logreg.model._args_.1._target_=io.FileIO", "strategy.river_logreg.model._args_[1]._target_='io.FileIO' is not a River class (river.*)"),
     ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
     ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
     ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
@@ -278,6 +279,12 @@ TABLE = [
     ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[300,200]", "stream.change_points[1]=200 is outside [301, stream.n_deploy=1200)"),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.sha256=abc123", "stream.sha256='abc123' is not the SHA-256 of {data}/good.csv ("),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.dropna=1", "stream.dropna=1 is not a boolean; allowed: true, false"),
+    ("stream=table stream.path={data}/indexed.csv stream.target=y", "column 'Unnamed: 0' of {data}/indexed.csv looks like a row index or a time stamp (strictly increasing integers), not a feature; name the features in stream.features"),
+    ("stream=table stream.path={data}/typo.csv stream.target=y", "column 'a' of {data}/typo.csv holds numbers but row 5 (counting data rows from 0) has '0,25', which is not a number"),
+    ("stream=table stream.path={data}/typo.csv stream.target=y stream.features=[a,b]", "column 'a' of {data}/typo.csv holds numbers but row 5"),
+    ("stream=table stream.path={data}/real_target.csv stream.target=y", "stream.target='y': column 'y' of {data}/real_target.csv holds non-integer numbers (e.g. 0.5); the target must be class labels"),
+    ("stream=table stream.path={data}/many_classes.csv stream.target=y", "stream.target='y' has 150 distinct values in {data}/many_classes.csv, more than stream.max_classes=100"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.max_classes=1", "stream.max_classes=1 must be >= 2"),
     ("stream=table stream.path={data}/good.csv stream.target=y strategy=[oracle]", "strategy oracle needs the post-drift concept, which stream=table cannot generate (a table of real data)"),
     ("stream=weather stream.n_deploy=null stream.n_offline=18100", "stream.n_offline=18100 is outside [10, 18059]: "),
     ("stream=weather stream.n_deploy=null stream.change_points=[20000]", "stream.change_points[0]=20000 is outside [1, stream.n_deploy=17359)"),
@@ -348,6 +355,10 @@ def table_files(tmp_path_factory):
     nan.loc[3, "a"], nan.loc[7, "y"] = np.nan, np.nan
     nan.to_csv(data / "nan.csv", index=False)
     good.assign(y=np.where(good.index < 1000, 0, good.y)).to_csv(data / "one_class.csv", index=False)
+    good.to_csv(data / "indexed.csv")  # pandas writes the row number as a first column 'Unnamed: 0'
+    good.astype({"a": str}).assign(a=lambda f: f.a.where(f.index != 5, "0,25")).to_csv(data / "typo.csv", index=False)
+    good.assign(y=good.y * 0.5).to_csv(data / "real_target.csv", index=False)
+    good.assign(y=np.arange(2100) % 150).to_csv(data / "many_classes.csv", index=False)
     (data / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     (data / "notes.txt").write_text("a,y\n1,0\n")
     return data

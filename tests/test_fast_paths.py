@@ -12,7 +12,7 @@ from torch import nn
 
 from harness import config
 from harness import preflight as preflight_module
-from harness.models import Calibrated, build_network, freeze, predict_proba, weights_sha256
+from harness.models import Calibrated, Standardize, build_network, freeze, predict_proba, weights_sha256
 from harness.offline.freeze import Pretrained
 from harness.preflight import PreflightCallback, preflight, task_config
 from harness.strategies import netfit
@@ -22,16 +22,22 @@ from tests.conftest import CONF, TINY
 DRIFT = {"kind": "concept", "pattern": "sudden", "severity": 1.0, "onset": 50, "width": 0}
 
 
-def network(kind: str, depth: int, *, seed: int = 0) -> Calibrated:
+def network(kind: str, depth: int, *, seed: int = 0, scaled: bool = False) -> Calibrated:
     torch.manual_seed(seed)
-    return freeze(Calibrated(build_network(kind, n_features=6, n_classes=3, width=16, depth=depth), 1.7))
+    scaler = Standardize(np.arange(6) * 100.0, np.arange(1, 7) * 10.0) if scaled else None
+    return freeze(Calibrated(build_network(kind, n_features=6, n_classes=3, width=16, depth=depth, scaler=scaler),
+                             1.7))
 
 
 @pytest.mark.parametrize(("kind", "depth"), [("mlp", 0), ("mlp", 1), ("mlp", 3), ("logistic", 0)])
 @pytest.mark.parametrize("rows", [1, 7, 300])
-def test_predict_proba_equals_the_module_bit_for_bit(kind, depth, rows):
-    module = network(kind, depth)
+@pytest.mark.parametrize("scaled", [False, True])
+def test_predict_proba_equals_the_module_bit_for_bit(kind, depth, rows, scaled):
+    """Also with the input scaler as first layer (inputs in other units: mean 0..500, std 10..60)."""
+    module = network(kind, depth, scaled=scaled)
     X = np.random.default_rng(rows).normal(size=(rows, 6)).astype(np.float32)
+    if scaled:
+        X = X * np.arange(1, 7, dtype=np.float32) * 10 + np.arange(6, dtype=np.float32) * 100
     with torch.no_grad():
         expected = module(torch.as_tensor(X))
     assert torch.equal(predict_proba(module, X), expected)

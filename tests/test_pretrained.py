@@ -27,9 +27,9 @@ PROBA = [f"p_{k}" for k in range(user_models.N_CLASSES)]
 
 
 def state_sha256(state: dict) -> str:
-    """SHA-256 over a state dict, entry by entry: ``name:dtype:shape``, then the tensor's bytes."""
+    """SHA-256 over a state dict, entry by entry in name order: ``name:dtype:shape``, then the tensor's bytes."""
     digest = hashlib.sha256()
-    for name, tensor in state.items():
+    for name, tensor in sorted(state.items()):
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().contiguous().numpy().tobytes())
     return digest.hexdigest()
@@ -79,6 +79,23 @@ def test_frozen_serves_exactly_the_users_forward_pass(mine, as_is):
     expected = softmax(forward(net, deploy_rows(out)), axis=1)
     assert np.allclose(served(out, "frozen"), expected, atol=1e-6)
     assert as_is.result["frozen_model"]["temperature"] == 1.0
+
+
+def test_a_users_model_gets_the_stream_s_values_unless_standardize_is_asked(mine, as_is, tmp_path):
+    net, folder = mine
+    assert as_is.result["frozen_model"]["preprocessing"] == {"standardize": False}
+    cfg = compose_config(["model=pretrained", f"model.path={folder / 'mine.pt2'}", "offline.calibrate=false",
+                          "model.standardize=true", "save_stream=true", "strategy=[frozen]"])
+    scaled = run(cfg, tmp_path / "scaled")
+    offline = pd.read_parquet(scaled.output_dir / "stream_offline.parquet").query("split == 'train'")
+    train = offline[FEATURES].to_numpy(np.float64)
+    record = scaled.result["frozen_model"]["preprocessing"]
+    np.testing.assert_allclose(record["mean"], train.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(record["std"], train.std(axis=0), rtol=1e-5)
+    X = deploy_rows(scaled.output_dir)
+    expected = softmax(forward(net, ((X - np.float32(record["mean"])) / np.float32(record["std"]))), axis=1)
+    assert np.allclose(served(scaled.output_dir, "frozen"), expected, atol=1e-6)
+    assert scaled.result["frozen_model"]["sha256_before"] == as_is.result["frozen_model"]["sha256_before"]
 
 
 def test_the_weight_hash_is_the_one_of_the_users_file(mine, as_is):

@@ -90,7 +90,7 @@ def test_covariate_keeps_the_gaussian_posterior():
 def test_covariate_on_real_data_keeps_every_row_and_its_label(family):
     _, deploy, _, post = case(family, "covariate")
     dataset = {"phishing": datasets.Phishing, "bananas": datasets.Bananas}[family]()
-    rows = {(tuple(np.float32(v) for v in x.values()), int(y)) for x, y in dataset}
+    rows = {(tuple(float(v) for v in x.values()), int(y)) for x, y in dataset}  # the source's values
     assert all((tuple(x), int(y)) in rows for x, y in zip(deploy.X[post], deploy.y[post]))
 
 
@@ -102,7 +102,7 @@ def test_real_data_uses_every_row_at_most_once(family, kind):
     stream, deploy, _, _ = case(family, kind)
     offline = stream.offline()
     dataset = {"phishing": datasets.Phishing, "bananas": datasets.Bananas}[family]()
-    available = Counter(tuple(np.float32(v) for v in x.values()) for x, _ in dataset)
+    available = Counter(tuple(float(v) for v in x.values()) for x, _ in dataset)
     used = Counter(map(tuple, np.vstack([offline.X_train, offline.X_val, deploy.X])))
     assert all(count <= available[row] for row, count in used.items())
 

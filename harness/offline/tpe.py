@@ -36,7 +36,7 @@ def make_pruner(name: str) -> optuna.pruners.BasePruner:
 
 def tpe_search(
     data: OfflineData, *, space: Mapping[str, Sequence], n_trials: int, pruner: str, model_kind: str, depth: int,
-    n_classes: int, max_epochs: int, patience: int, seed: int,
+    n_classes: int, max_epochs: int, patience: int, seed: int, standardize: bool = False,
 ) -> tuple[TrainResult, dict, list[dict]]:
     """``n_trials`` TPE trials over the grid ``space``; as :func:`harness.offline.tune.search`."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -59,7 +59,7 @@ def tpe_search(
 
         result, record = train_trial(data, params, trial.number, model_kind=model_kind, depth=depth,
                                      n_classes=n_classes, max_epochs=max_epochs, patience=patience, seed=seed,
-                                     on_epoch=on_epoch)
+                                     on_epoch=on_epoch, standardize=standardize)
         pruned = bool(stopped)
         records.append({**record, "state": "pruned" if pruned else "complete",
                         "pruned_epoch": stopped[0] if pruned else float("nan")})

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from harness.models import build_network
+from harness.models import Standardize, build_network
 from harness.offline.train import TrainResult, train_network
 from harness.streams.base import OfflineData
 
@@ -50,12 +50,14 @@ def sample_trials(space: Mapping[str, Sequence], n_trials: int, seed: int) -> li
 def train_trial(
     data: OfflineData, params: dict, index: int, *, model_kind: str, depth: int, n_classes: int,
     max_epochs: int, patience: int, seed: int, on_epoch: Callable[[int, float], bool] | None = None,
+    standardize: bool = False,
 ) -> tuple[TrainResult, dict]:
-    """Train trial ``index`` with ``params``: the network and its record (without ``state``)."""
+    """Train trial ``index`` with ``params``: the network and its record (without ``state``). With
+    ``standardize`` the network's first layer scales inputs by the training split's statistics."""
     torch.manual_seed(seed * 1000 + index)
     net = build_network(
         model_kind, n_features=data.X_train.shape[1], n_classes=n_classes, width=params["width"], depth=depth,
-        inputs=data.X_train,
+        inputs=data.X_train, scaler=Standardize.fit(data.X_train) if standardize else None,
     )
     start = time.perf_counter()
     result = train_network(
@@ -88,13 +90,14 @@ def search(
     seed: int,
     sampler: str = "random",
     pruner: str = "median",
+    standardize: bool = False,
 ) -> tuple[TrainResult, dict, list[dict]]:
     """Train one network per trial; return the best complete trial (lowest validation loss), its
     hyper-parameters, and one record per trial with its validation scores, ``state`` (complete or
     pruned) and ``pruned_epoch`` (NaN unless pruned). Both samplers run ``min(n_trials, grid size)``
     trials."""
     settings = dict(model_kind=model_kind, depth=depth, n_classes=n_classes, max_epochs=max_epochs,
-                    patience=patience, seed=seed)
+                    patience=patience, seed=seed, standardize=standardize)
     if sampler == "tpe":
         from harness.offline.tpe import tpe_search
 

@@ -25,7 +25,7 @@ from torch import nn
 
 from harness import validate
 from harness.errors import ConfigError
-from harness.models import Calibrated, freeze, weights_sha256
+from harness.models import Calibrated, Standardize, freeze, weights_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained, export
 from harness.results import file_sha256
@@ -46,16 +46,20 @@ class UserNet(nn.Module):
     A loaded ``torch.export`` program (``fixed_graph=True``) cannot switch between training and
     inference mode (torch raises), so ``train``/``eval`` leave it as it was exported; its parameters
     still take gradients.
+
+    ``scaler`` (``model.standardize=true``) standardises the inputs before the user's model sees them;
+    without it the model gets the values as the stream holds them.
     """
 
-    def __init__(self, model: nn.Module, outputs: str, fixed_graph: bool):
+    def __init__(self, model: nn.Module, outputs: str, fixed_graph: bool, scaler: Standardize | None = None):
         super().__init__()
         self.model = model
         self.outputs = outputs
         self.fixed_graph = fixed_graph
+        self.scaler = scaler
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
+        out = self.model(x if self.scaler is None else self.scaler(x))
         if self.outputs == "logits":
             return out
         return torch.log(out.clamp_min(torch.finfo(out.dtype).tiny))  # only an exact 0 is floored
@@ -101,7 +105,7 @@ class UserModel:
         elif self.factory is None:
             raise ValueError(f"{self.source} is a torch.export program: it has no factory to build a fresh network")
         else:
-            net = UserNet(self.factory(), self.net.outputs, fixed_graph=False)
+            net = UserNet(self.factory(), self.net.outputs, fixed_graph=False, scaler=copy.deepcopy(self.net.scaler))
         net.requires_grad_(True)
         return net
 
@@ -218,7 +222,8 @@ def check_outputs(user: UserModel, X: np.ndarray, *, n_classes: int, stream: str
     n, d = X.shape
     try:
         with torch.inference_mode():
-            out = user.net.model(torch.as_tensor(X, dtype=torch.float32))
+            x = torch.as_tensor(X, dtype=torch.float32)
+            out = user.net.model(x if user.net.scaler is None else user.net.scaler(x))
     except Exception as error:
         if user.in_features == d:  # the right width, so the batch size is what it refuses
             raise ConfigError(
@@ -260,11 +265,14 @@ def check_user_model(model: Mapping, stream, *, family: str, seed: int) -> UserM
 
 
 def freeze_user_model(model: Mapping, offline: OfflineData, *, n_classes: int, calibrate: bool,
-                      export_to: Path) -> Pretrained:
+                      export_to: Path, standardize: bool = False) -> Pretrained:
     """The user's model frozen as the shipped artifact: temperature fitted on the validation split
-    (``calibrate``) or 1, exported to ``export_to``. Its one ``search`` record says no search ran."""
+    (``calibrate``) or 1, exported to ``export_to``. Its one ``search`` record says no search ran.
+    With ``standardize`` its inputs pass first through a scaler fitted on the training split."""
     start = time.perf_counter()
     user = load_user_model(model)
+    if standardize:
+        user.net.scaler = Standardize.fit(offline.X_train)
     check_outputs(user, offline.X_val, n_classes=n_classes, stream="the stream",
                   rows="the validation split")
     with torch.inference_mode():

@@ -40,12 +40,13 @@ class Strategy(Protocol):
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None: ...
 
     def prepare(self, X: np.ndarray) -> Sequence:
-        """The deployment inputs (float32 ``(n, d)``) in the form ``predict_proba`` and ``learn`` take,
-        made once before the loop, which hands them slices of it (torch: ``X`` itself; River: one
-        feature dict per row, so that no row is converted inside the timed calls)."""
+        """The deployment inputs (``(n, d)``, float32 or float64 as the source holds them) in the form
+        ``predict_proba`` and ``learn`` take, made once before the loop, which hands them slices of it
+        (torch: ``X`` itself; River: one feature dict per row, so that no row is converted inside the
+        timed calls)."""
 
     def predict_proba(self, X: Sequence) -> np.ndarray:
-        """``n`` inputs (a float32 ``(n, d)`` array or ``n`` prepared rows) in, ``(n, n_classes)``
+        """``n`` inputs (a float ``(n, d)`` array or ``n`` prepared rows) in, ``(n, n_classes)``
         probabilities out (rows sum to 1)."""
 
     def learn(self, X: Sequence, y: np.ndarray) -> None:
@@ -115,7 +116,7 @@ class BaseStrategy(abc.ABC):
       then the validation split, in stream order (the counter is then reset to 0, so that ``n_updates``
       counts deployment updates). Override it to use the pre-deployment network (``pretrained.module``)
       or to start cold (``pass``).
-    - ``prepare``: the inputs as they are (float32 ``(n, d)``).
+    - ``prepare``: the inputs as they are (``(n, d)``, in the source's precision).
     - ``model_bytes``: the size of the pickled strategy. Pickling reaches everything the instance holds
       (arrays, tensors, nested River models, plain Python state) without knowing their types, and is
       close to the in-memory size of array data; override it for an exact count.

@@ -9,6 +9,9 @@ A researcher's own model (``model=pretrained``) has no searched architecture: a 
 from a copy of the user's weights (never from the latest retrained network), and only the deep
 ensemble, whose members need their own initialisations, builds fresh networks from the model's
 factory; the hyper-parameters are ``model.lr``, ``model.batch_size`` and ``model.weight_decay``.
+
+One preprocessing policy: a fresh network starts with a copy of the frozen network's input scaler
+(statistics of the offline training split), never with statistics of the data it is trained on.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.models import Calibrated, build_network, freeze, weights_sha256
+from harness.models import Calibrated, build_network, freeze, input_scaler, weights_sha256
 from harness.offline.cache import UNREADABLE, set_aside, training_code_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained
@@ -81,13 +84,16 @@ def fit_network(
 
 
 def _new_network(X_train: np.ndarray, pretrained: Pretrained, seed: int, reinitialise: bool = False) -> torch.nn.Module:
-    """The untrained network :func:`fit_network` starts from, initialised from ``seed``."""
+    """The untrained network :func:`fit_network` starts from, initialised from ``seed``, with the
+    frozen network's input scaler (a copy) if it has one."""
     with torch.random.fork_rng():  # seeded initialisation without moving the global RNG
         torch.manual_seed(seed)
         if pretrained.user is not None:
             return pretrained.user.start(reinitialise=reinitialise)
+        scaler = input_scaler(pretrained.module)
         return build_network(pretrained.model_kind, n_features=X_train.shape[1], n_classes=n_outputs(pretrained),
-                             width=pretrained.params["width"], depth=pretrained.depth, inputs=X_train)
+                             width=pretrained.params["width"], depth=pretrained.depth, inputs=X_train,
+                             scaler=None if scaler is None else copy.deepcopy(scaler))
 
 
 def fit_network_once(*arrays: np.ndarray, pretrained: Pretrained, **settings) -> tuple[Calibrated, int]:

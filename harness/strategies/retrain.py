@@ -105,7 +105,7 @@ class RetrainPeriodic(Retraining):
 
     def fit_offline(self, data: OfflineData, pretrained: Pretrained) -> None:
         super().fit_offline(data, pretrained)
-        self._X = np.zeros((self.window, data.X_train.shape[1]), dtype=np.float32)
+        self._X = np.zeros((self.window, data.X_train.shape[1]), dtype=data.X_train.dtype)
         self._y = np.zeros(self.window, dtype=np.int64)
         self._count = 0  # labelled samples ever pushed
         self._since = 0  # labelled samples since the last retraining

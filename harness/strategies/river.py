@@ -5,7 +5,7 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
-from river import base
+from river import base, compose, multiclass
 
 from harness import validate
 from harness.offline.freeze import Pretrained
@@ -45,16 +45,21 @@ class RiverClassifier(BaseStrategy):
     Probabilities are mapped by class index; a class River has not seen gets 0, an empty answer
     (before any label) becomes uniform. Any River classifier fits: name it by its ``_target_`` path.
     ``n_updates`` counts ``learn_one`` calls after the warm start (the base class counts them).
+
+    ``one_vs_rest=True`` is for a binary learner (``LogisticRegression``): on two classes the model
+    is used as given (River's own binary model), on three or more its last step is wrapped in
+    ``river.multiclass.OneVsRestClassifier`` (see :func:`one_vs_rest`).
     """
 
     reads = "features"  # the stream inputs it can learn from (harness.streams.Stream.inputs)
 
-    def __init__(self, *, model, n_classes: int, warm_start: bool = True):
+    def __init__(self, *, model, n_classes: int, warm_start: bool = True, one_vs_rest: bool = False):
         if not isinstance(model, base.Classifier):
             raise ValueError(f"model={type(model).__name__} is not a River classifier (river.base.Classifier)")
-        self.model = model
         self.n_classes = validate.integer("n_classes", n_classes, 2)
         self.warm_start = validate.boolean("warm_start", warm_start)
+        self.one_vs_rest = validate.boolean("one_vs_rest", one_vs_rest)
+        self.model = one_vs_rest_model(model) if self.one_vs_rest and self.n_classes > 2 else model
 
     def rows(self, X: np.ndarray) -> list:
         """The inputs River learns from, one per row of ``X``: feature dicts."""
@@ -91,6 +96,15 @@ class RiverClassifier(BaseStrategy):
 
     def model_bytes(self) -> int:
         return int(self.model._raw_memory_usage)
+
+
+def one_vs_rest_model(model: base.Classifier) -> base.Classifier:
+    """``model`` with its classifier wrapped in ``OneVsRestClassifier``: a pipeline's last step (the
+    steps before it kept as they are), or the model itself."""
+    if isinstance(model, compose.Pipeline):
+        *steps, last = model.steps.values()
+        return compose.Pipeline(*steps, multiclass.OneVsRestClassifier(last))
+    return multiclass.OneVsRestClassifier(model)
 
 
 def to_text(X: np.ndarray) -> list[str]:

@@ -145,7 +145,9 @@ class DriftSchedule:
 
 @dataclass(frozen=True)
 class OfflineData:
-    """Stationary pre-deployment data: ``X_*`` float32 ``(n, d)``, ``y_*`` int64 ``(n,)``.
+    """Stationary pre-deployment data: ``X_*`` ``(n, d)`` in the source's float dtype (float64 from a
+    file or a River generator, float32 from a stream that generates float32 itself; River learners
+    get exactly these values, torch models cast to float32 inside), ``y_*`` int64 ``(n,)``.
 
     ``known_drift`` is ``None`` for every strategy but the bounds (``needs_known_drift = True``),
     to which the run hands what no deployed model could know: the concept after the drift and when
@@ -172,7 +174,7 @@ class KnownDrift:
 class DeployData:
     """The deployment stream in time order, with its per-sample ground truth."""
 
-    X: np.ndarray  # float32 (n, d)
+    X: np.ndarray  # (n, d), the source's float dtype (see OfflineData)
     y: np.ndarray  # int64 (n,)
     t: np.ndarray  # int64 (n,), 0..n-1
     phase: np.ndarray  # str (n,)
@@ -206,11 +208,23 @@ def check_sizes(n_offline: int, val_fraction: float, n_deploy: int) -> None:
     check_count("stream.n_deploy", n_deploy, 1)
 
 
+def features(x) -> np.ndarray:
+    """``x`` as a float array of its own precision: float32 and float64 stay as they are (no value is
+    rounded), anything else (integers, Python floats) becomes float64.
+
+    >>> features(np.ones(2, dtype=np.float32)).dtype, features([1, 2]).dtype
+    (dtype('float32'), dtype('float64'))
+    """
+    x = np.asarray(x)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+
+
 def split_offline(x: np.ndarray, y: np.ndarray, val_fraction: float) -> OfflineData:
-    """The last ``val_fraction`` of ``(x, y)`` is validation, the rest training; float32 and int64."""
+    """The last ``val_fraction`` of ``(x, y)`` is validation, the rest training; features keep their
+    float dtype (:func:`features`), labels int64."""
     n_val = max(1, int(round(len(y) * val_fraction)))
     n_train = len(y) - n_val
-    x = np.asarray(x, dtype=np.float32)
+    x = features(x)
     y = np.asarray(y, dtype=np.int64)
     return OfflineData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
 
@@ -219,7 +233,7 @@ def deploy_data(schedule: DriftSchedule, x: np.ndarray, y: np.ndarray, novel: np
     """Package a deployment stream of ``len(y)`` samples with its schedule's ground truth."""
     t = np.arange(len(y))
     return DeployData(
-        X=np.asarray(x, dtype=np.float32),
+        X=features(x),
         y=np.asarray(y, dtype=np.int64),
         t=t,
         phase=schedule.phase(t),

@@ -246,7 +246,7 @@ class PromptsStream(Stream):
         if s.kind == "concept":
             phrase = (group == SEEN) & (which < round(self.concept_share * self.n_templates))
             y = np.where(phrase & shifted, (y + 1) % self.n_classes, y)
-        return deploy_data(s, x, y, novel)
+        return deploy_data(s, x.astype(np.float32), y, novel)  # token ids as float32 rows (the module docstring)
 
     def oov_share(self, X: np.ndarray) -> np.ndarray:
         """Per row of ``X``, the share of its tokens outside the offline vocabulary ``(n,)``."""

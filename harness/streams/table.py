@@ -17,6 +17,7 @@ given ``stream.sha256`` refuses a file that no longer has it.
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar, List, Optional
 
 import numpy as np
@@ -29,6 +30,7 @@ from harness.streams.stream import Stream
 from harness.streams.table_file import Table, load_table
 
 MIN_DEPLOY = 100  # deployment rows a table must leave after the offline ones
+log = logging.getLogger("harness")
 
 
 class RecordedStream(Stream):
@@ -50,6 +52,9 @@ class RecordedStream(Stream):
         **common,
     ):
         table = self.read()
+        ignored = f"; left out (not numeric): {list(table.ignored)}" if table.ignored else ""
+        log.info("stream=%s: %d feature columns %s, target %r%s", self.name(), len(table.features),
+                 list(table.features), table.target, ignored)
         n_rows = len(table.y)
         dropped = f" ({table.n_dropped} dropped for missing values)" if table.n_dropped else ""
         validate.integer("stream.n_offline", n_offline, 10, n_rows - MIN_DEPLOY,
@@ -93,12 +98,27 @@ class RecordedStream(Stream):
         novel = ~np.isin(y, self.table.y[: self.n_offline])
         return deploy_data(self.schedule, self.table.X[rows], y, novel)
 
+    def time_axis(self) -> dict | None:
+        """How figures draw deployment time: ``{"label", "values"}`` with the order column's value of
+        every deployment row (``stream.order``), or None (samples)."""
+        if self.table.time is None:
+            return None
+        values = self.table.time[self.n_offline : self.n_offline + self.n_deploy]
+        values = values.tolist() if np.issubdtype(values.dtype, np.number) else [str(v) for v in values]
+        return {"label": f"{self.order} (stream.order)", "values": values}
+
     def details(self) -> dict:
-        """The file as read (its columns, classes and rows) and the drift config that was not applied."""
+        """The file as read (its columns, classes and rows), the drift config that was not applied, and
+        what a figure of real data needs: the offline majority-class accuracy (its reference line)
+        and the time axis."""
         table: Table = self.table
         deploy_y = table.y[self.n_offline : self.n_offline + self.n_deploy]
         unseen = sorted(set(deploy_y.tolist()) - set(table.y[: self.n_offline].tolist()))
+        offline_y = table.y[: self.n_offline]
         return {
+            "recorded": True,
+            "offline_majority_accuracy": float(np.bincount(offline_y).max() / len(offline_y)),
+            "time_axis": self.time_axis(),
             "feature_columns": list(table.features),
             "ignored_columns": list(table.ignored),
             "n_rows_in_file": table.n_rows,
@@ -133,6 +153,7 @@ class TableStream(RecordedStream):
         order: Optional[str] = None,  # null: file order
         dropna: bool = False,
         n_classes: Optional[int] = None,  # null: the number of labels in the file
+        max_classes: int = 100,  # more distinct labels than this: refused (a continuous target, an id)
         sha256: Optional[str] = None,  # null: whatever the file holds; given: the file must have this SHA-256
         **common,
     ):
@@ -143,8 +164,13 @@ class TableStream(RecordedStream):
         self.path, self.target, self.order = path, target, order
         self.dropna, self.sha256 = validate.boolean("stream.dropna", dropna), sha256
         self.features = None if features is None else list(features)
+        self.max_classes = validate.integer("stream.max_classes", max_classes, 2)
         super().__init__(schedule, **common)
         self.sha256, self.n_classes = self.table.sha256, len(self.table.classes)
+        if self.n_classes > self.max_classes:
+            raise ConfigError(f"stream.target={target!r} has {self.n_classes} distinct values in {path}, more than "
+                              f"stream.max_classes={self.max_classes}: is it a class label? (raise stream.max_classes "
+                              "if it is)")
         if n_classes is not None and n_classes != self.n_classes:
             raise ConfigError(f"stream.n_classes={n_classes} differs from the {self.n_classes} classes of column "
                               f"{target!r} in {path} (null: read them from the file)")

@@ -3,7 +3,9 @@
 Every problem with the file is a :class:`~harness.errors.ConfigError` naming the key, the value and
 what is allowed, raised while the stream is built (before any compute): a missing or unreadable
 file, a target or order column that is not there (the columns are listed), non-numeric features
-(named), missing values (refused unless ``stream.dropna=true``). A file is read once per process
+(named), a numeric column with a non-numeric cell (column, row and value named), a column that looks
+like a row index or a time stamp taken by default as a feature, a target of non-integer numbers,
+missing values (refused unless ``stream.dropna=true``). A file is read once per process
 and content (keyed by path, size and modification time), so the class count the config resolves
 (``${table_classes:}``) and the stream share one read.
 """
@@ -26,7 +28,7 @@ READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parq
 
 @dataclass(frozen=True)
 class Table:
-    """The rows of a file in stream order: ``X`` float32 ``(n, d)``, ``y`` int64 ``(n,)`` in
+    """The rows of a file in stream order: ``X`` float64 ``(n, d)``, ``y`` int64 ``(n,)`` in
     ``0..K-1`` (``classes[k]`` is the file's label of class ``k``, sorted), and what was left out."""
 
     X: np.ndarray
@@ -39,6 +41,7 @@ class Table:
     sha256: str  # of the file's bytes
     path: str
     target: str
+    time: np.ndarray | None = None  # the order column's values, row by row (None without stream.order)
 
 
 @lru_cache(maxsize=8)
@@ -68,6 +71,45 @@ def _column(key: str, name: str, frame: pd.DataFrame, path: str) -> str:
     return name
 
 
+def _check_numeric_looking(frame: pd.DataFrame, columns, path: str) -> None:
+    """A column pandas read as text although most of its cells are numbers holds a cell that is not
+    one (a typo, a unit, a comma): refused naming the column, the row and the value, rather than the
+    column silently left out of the features."""
+    for name in columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column):
+            continue
+        present = column.dropna()
+        parsed = pd.to_numeric(present, errors="coerce")
+        if len(present) and parsed.notna().mean() > 0.5:
+            row = parsed.index[parsed.isna()][0]
+            raise ConfigError(f"column {str(name)!r} of {path} holds numbers but row {row} (counting data rows from "
+                              f"0) has {present[row]!r}, which is not a number; fix the cell, or drop the column")
+
+
+def _looks_like_an_index(column: pd.Series) -> bool:
+    """Strictly increasing integers (a row number 0..n-1 or 1..n, an id, a time stamp in ticks).
+
+    >>> _looks_like_an_index(pd.Series([1, 2, 3])), _looks_like_an_index(pd.Series([1.0, 0.5, 3.0]))
+    (True, False)
+    """
+    values = column.to_numpy(dtype=float, na_value=np.nan)
+    if len(values) < 2 or not np.isfinite(values).all() or (values != np.round(values)).any():
+        return False
+    return bool((np.diff(values) > 0).all())
+
+
+def _check_target(frame: pd.DataFrame, target: str, path: str) -> None:
+    """A numeric target must hold integer class labels (a real-valued target is regression)."""
+    labels = frame[target]
+    if pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels):
+        values = labels.dropna().to_numpy(dtype=float)
+        fractional = np.flatnonzero(values != np.round(values))
+        if len(fractional):
+            raise ConfigError(f"stream.target={target!r}: column {target!r} of {path} holds non-integer numbers (e.g. "
+                              f"{float(values[fractional[0]])!r}); the target must be class labels (integers or text)")
+
+
 def load_table(
     path: str,
     target: str,
@@ -83,9 +125,16 @@ def load_table(
     if order is not None:
         _column("stream.order", order, frame, path)
     reserved = {target, order}
+    _check_target(frame, target, path)
     if features is None:
         candidates = [c for c in frame.columns if c not in reserved]
+        _check_numeric_looking(frame, candidates, path)
         numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
+        index = [str(c) for c in numeric if _looks_like_an_index(frame[c])]
+        if index:
+            raise ConfigError(f"column {index[0]!r} of {path} looks like a row index or a time stamp (strictly "
+                              "increasing integers), not a feature; name the features in stream.features (a column "
+                              "named there is used as it is), or make it the order column (stream.order)")
         ignored = tuple(str(c) for c in candidates if c not in numeric)
         if not numeric:
             raise ConfigError(f"stream.features=null takes every numeric column of {path} but the target, and there "
@@ -99,6 +148,7 @@ def load_table(
             _column("stream.features", name, frame, path)
             if name in reserved:
                 raise ConfigError(f"stream.features has {name!r}, which is the target or order column")
+        _check_numeric_looking(frame, features, path)
         text = [str(c) for c in features if not pd.api.types.is_numeric_dtype(frame[c])]
         if text:
             raise ConfigError(f"stream.features has non-numeric columns {text} in {path}; features must be numbers "
@@ -116,7 +166,7 @@ def load_table(
         kept = kept.sort_values(order, kind="stable")
     codes, classes = pd.factorize(kept[target], sort=True)
     return Table(
-        X=kept[features].to_numpy(dtype=np.float32),
+        X=kept[features].to_numpy(dtype=np.float64),
         y=codes.astype(np.int64),
         classes=tuple(classes.tolist()),
         features=tuple(str(c) for c in features),
@@ -126,6 +176,7 @@ def load_table(
         sha256=file_sha256(Path(path).expanduser()),
         path=path,
         target=target,
+        time=kept[order].to_numpy() if order is not None else None,
     )
 
 

