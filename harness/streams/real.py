@@ -28,7 +28,6 @@ from __future__ import annotations
 from functools import cached_property
 
 import numpy as np
-from river import datasets
 
 from harness import validate
 from harness.errors import ConfigError
@@ -43,7 +42,15 @@ class RealStream(Stream):
 
     kinds = ("none", "covariate", "concept", "label")
     fixed = {"n_classes": 2}  # fixed by the data set (read by strategies as ${stream.n_classes})
-    dataset = None
+    dataset_name: str = ""  # the data set's class in river.datasets
+
+    @cached_property
+    def dataset(self):
+        """The River data set, imported when it is read: importing ``river.datasets`` pulls in
+        scikit-learn and SQLAlchemy (seconds), which no config check needs."""
+        from river import datasets
+
+        return getattr(datasets, self.dataset_name)()
 
     def __init__(
         self,
@@ -179,7 +186,7 @@ class PhishingStream(RealStream):
     """Phishing's 1,250 rows, none used twice: these sizes fit every kind and severity with
     ``drift.onset=225`` (seeds 0-3). The region: ``popup_window`` at or below its 25% quantile."""
 
-    family, dataset = "phishing", datasets.Phishing()
+    family, dataset_name = "phishing", "Phishing"
 
     def __init__(self, schedule: DriftSchedule, *, n_offline: int = 350, n_deploy: int = 450,
                  shift_feature: str = "popup_window", shift_side: str = "low", offline_keep: float = 0.1, **common):
@@ -191,7 +198,7 @@ class BananasStream(RealStream):
     """Bananas' 5,300 rows, none used twice: these sizes fit every kind and severity with
     ``drift.onset=1000`` (seeds 0-3). The region: feature ``2`` at or above its 75% quantile."""
 
-    family, dataset = "bananas", datasets.Bananas()
+    family, dataset_name = "bananas", "Bananas"
 
     def __init__(self, schedule: DriftSchedule, *, n_offline: int = 2000, n_deploy: int = 2000,
                  shift_feature: str = "2", shift_side: str = "high", offline_keep: float = 0.05, **common):

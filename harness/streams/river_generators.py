@@ -8,12 +8,19 @@ and 1 all of them, since Mixed's second function is the first one reversed).
 
 from __future__ import annotations
 
-from river.datasets import synth
 
 from harness import validate
 from harness.streams.base import DriftSchedule, check_count, check_fraction, check_positive
 from harness.streams.river_base import RiverStream
 
+
+
+def synth(name: str):
+    """The generator class ``river.datasets.synth.<name>``, imported when a stream is drawn: importing
+    ``river.datasets`` pulls in scikit-learn and SQLAlchemy (seconds), which no config check needs."""
+    from river.datasets import synth as generators
+
+    return getattr(generators, name)
 
 class _Switching(RiverStream):
     """A family whose concepts are numbered functions: ``concept`` offline, ``drift_concept`` after.
@@ -22,7 +29,7 @@ class _Switching(RiverStream):
     n_concepts = 0
     concept_key = "classification_function"
     river_keys: tuple[str, ...] = ()
-    river_class = None
+    river_class = None  # the name of the generator in river.datasets.synth
 
     def __init__(self, schedule: DriftSchedule, *, concept: int, drift_concept: int, **common):
         for key, value in (("concept", concept), ("drift_concept", drift_concept)):
@@ -33,11 +40,11 @@ class _Switching(RiverStream):
     def generator(self, *, new: bool):
         params = {key: getattr(self, key) for key in self.river_keys}
         concept = self.drift_concept if new else self.concept
-        return self.river_class(**{self.concept_key: concept}, seed=self.seed, **params)
+        return synth(self.river_class)(**{self.concept_key: concept}, seed=self.seed, **params)
 
 
 class SEAStream(_Switching):
-    family, n_concepts, concept_key, river_class, river_keys = "sea", 4, "variant", synth.SEA, ("noise",)
+    family, n_concepts, concept_key, river_class, river_keys = "sea", 4, "variant", "SEA", ("noise",)
 
     def __init__(self, schedule: DriftSchedule, *, concept: int = 2, drift_concept: int = 3, noise: float = 0.0,
                  **common):
@@ -47,7 +54,7 @@ class SEAStream(_Switching):
 
 
 class AgrawalStream(_Switching):
-    family, n_concepts, river_class = "agrawal", 10, synth.Agrawal
+    family, n_concepts, river_class = "agrawal", 10, "Agrawal"
     river_keys = ("perturbation", "balance_classes")
 
     def __init__(self, schedule: DriftSchedule, *, concept: int = 0, drift_concept: int = 2,
@@ -58,7 +65,7 @@ class AgrawalStream(_Switching):
 
 
 class STAGGERStream(_Switching):
-    family, n_concepts, river_class, river_keys = "stagger", 3, synth.STAGGER, ("balance_classes",)
+    family, n_concepts, river_class, river_keys = "stagger", 3, "STAGGER", ("balance_classes",)
 
     def __init__(self, schedule: DriftSchedule, *, concept: int = 0, drift_concept: int = 1,
                  balance_classes: bool = False, **common):
@@ -67,7 +74,7 @@ class STAGGERStream(_Switching):
 
 
 class SineStream(_Switching):
-    family, n_concepts, river_class, river_keys = "sine", 4, synth.Sine, ("has_noise", "balance_classes")
+    family, n_concepts, river_class, river_keys = "sine", 4, "Sine", ("has_noise", "balance_classes")
 
     def __init__(self, schedule: DriftSchedule, *, concept: int = 0, drift_concept: int = 2,
                  has_noise: bool = False, balance_classes: bool = False, **common):
@@ -76,7 +83,7 @@ class SineStream(_Switching):
 
 
 class MixedStream(_Switching):
-    family, n_concepts, river_class, river_keys = "mixed", 2, synth.Mixed, ("balance_classes",)
+    family, n_concepts, river_class, river_keys = "mixed", 2, "Mixed", ("balance_classes",)
 
     def __init__(self, schedule: DriftSchedule, *, concept: int = 0, drift_concept: int = 1,
                  balance_classes: bool = False, **common):
@@ -98,7 +105,7 @@ class LEDStream(RiverStream):
         super().__init__(schedule, **common)
 
     def generator(self, *, new: bool):
-        return synth.LEDDrift(
+        return synth("LEDDrift")(
             seed=self.seed,
             noise_percentage=self.noise_percentage,
             irrelevant_features=True,
@@ -131,7 +138,7 @@ class HyperplaneStream(RiverStream):
         super().__init__(schedule, **common)
 
     def generator(self, *, new: bool):
-        return synth.Hyperplane(seed=self.seed, n_features=self.n_features, n_drift_features=self.n_drift_features,
+        return synth("Hyperplane")(seed=self.seed, n_features=self.n_features, n_drift_features=self.n_drift_features,
                                 mag_change=0.0, noise_percentage=self.noise_percentage, sigma=0.0)
 
 
@@ -155,6 +162,6 @@ class RandomRBFDriftStream(RiverStream):
         super().__init__(schedule, **common)
 
     def generator(self, *, new: bool):
-        return synth.RandomRBFDrift(seed_model=self.seed, seed_sample=self.seed + 1, n_classes=self.n_classes,
+        return synth("RandomRBFDrift")(seed_model=self.seed, seed_sample=self.seed + 1, n_classes=self.n_classes,
                                     n_features=self.n_features, n_centroids=self.n_centroids, change_speed=0.0,
                                     n_drift_centroids=self.n_drift_centroids)
