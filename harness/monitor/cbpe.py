@@ -18,16 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedShuffleSplit
 
 # NannyML's calibration check: 10 stratified splits holding out 10%, its fixed split seed (a constant
 # of the method, so that whether a class is calibrated is decided as NannyML decides it), ECE on 10 bins
 _SPLITS, _TEST_SIZE, _SPLIT_SEED, _BINS = 10, 0.1, 42, 10
 
 
-def _isotonic() -> IsotonicRegression:
+def _isotonic():
+    from sklearn.isotonic import IsotonicRegression  # scikit-learn is imported only when CBPE is fitted
+
     return IsotonicRegression(out_of_bounds="clip", increasing=True)
 
 
@@ -61,6 +60,9 @@ def needs_calibration(is_class: np.ndarray, score: np.ndarray) -> bool:
         return False
     if np.bincount(is_class, minlength=2).min() < 2 or len(is_class) < 20:
         return False
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedShuffleSplit
+
     if roc_auc_score(is_class, score) > 0.999:
         return False
     splits = StratifiedShuffleSplit(n_splits=_SPLITS, test_size=_TEST_SIZE, random_state=_SPLIT_SEED)
@@ -80,7 +82,7 @@ class CBPE:
     only when the model is binary) to a calibrated one, ``None`` where NannyML would leave it as is."""
 
     n_classes: int
-    calibrators: tuple[IsotonicRegression | None, ...]
+    calibrators: tuple  # sklearn IsotonicRegression or None per column
 
     @classmethod
     def fit(cls, proba: np.ndarray, y: np.ndarray) -> "CBPE":
