@@ -14,8 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.errors import ConfigError
+from harness.offline.tune import search
 from harness.replay import TOLERANCE, answer_problem
 from harness.run import StrategiesFailed, run
+from harness.streams import build_stream
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,3 +85,27 @@ def test_the_command_line_prints_the_failure_and_exits_1(tmp_path):
     assert "Traceback" not in done.stderr
     result = json.loads((out / "result.json").read_text())
     assert result["status"] == "ok" and list(result["failed_strategies"]) == ["mine"]
+
+
+@pytest.fixture(scope="module")
+def offline():
+    cfg = compose_config([])
+    return build_stream(cfg.stream, cfg.drift, cfg.seed).offline()
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_diverged_search_trial_is_never_chosen(offline, sampler):
+    space = {"lr": [1e30, 1e-2], "batch_size": [32], "weight_decay": [0.0], "width": [16]}
+    _, params, records = search(offline, model_kind="mlp", depth=2, n_classes=3, space=space, n_trials=2,
+                                max_epochs=3, patience=2, seed=0, sampler=sampler, pruner="none")
+    by_lr = {r["lr"]: r for r in records}
+    assert not np.isfinite(by_lr[1e30]["val_loss"]) and np.isfinite(by_lr[1e-2]["val_loss"])
+    assert params["lr"] == 1e-2 and by_lr[1e-2]["selected"] and not by_lr[1e30]["selected"]
+
+
+def test_a_search_in_which_every_trial_diverged_is_refused(offline):
+    space = {"lr": [1e30], "batch_size": [32], "weight_decay": [0.0], "width": [16]}
+    with pytest.raises(ConfigError, match=r"no trial of the pre-deployment search reached a finite validation loss "
+                                          r"\(trial 0: (nan|inf)\) over offline.search=\{'lr': \[1e\+30\]"):
+        search(offline, model_kind="mlp", depth=2, n_classes=3, space=space, n_trials=1, max_epochs=3, patience=2,
+               seed=0)
