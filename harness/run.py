@@ -27,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 
 import harness
 from harness import config
-from harness.errors import ConfigError
+from harness.errors import ConfigError, RunDirectoryError
+from harness.ownership import check_owned
 from harness.checks import check_command_line
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
@@ -327,6 +328,11 @@ def main(cfg: DictConfig) -> str:
     single = HydraConfig.get().mode == RunMode.RUN
     if cfg.quiet:
         log.setLevel(logging.WARNING)
+    if not single:  # a single run's directory was checked before Hydra made it (PreflightCallback)
+        try:
+            check_owned(output_dir, str(output_dir), ours=[f"{HydraConfig.get().job.name}.log"])
+        except RunDirectoryError as error:
+            return refuse(output_dir, "refused", str(error), single)
     with job_lock(output_dir) as locked:
         if not locked:
             return refuse(output_dir, "busy", f"{output_dir} is being run by another process", single)
