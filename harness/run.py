@@ -41,6 +41,7 @@ from harness.results import (
     config_fingerprint,
     job_lock,
     run_state,
+    user_code,
     write_json,
     write_table,
     written_files,
@@ -220,6 +221,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "versions": versions(),
         "config": config_record,
         "config_sha256": config_fingerprint(config_record),
+        "user_code": user_code(config_record),
         "files": written_files(output_dir, started_ns),
     }
     write_json(output_dir / RESULT, result)
