@@ -13,6 +13,8 @@ from harness.errors import RunDirectoryError
 
 RUN_RECORDS = (".hydra", "result.json")  # a run directory: its config record or its result
 REPORT_RECORD = "report.json"  # written first by harness.report into the directory it writes
+REPORT_TABLE = "runs.parquet"  # a report's main table: how a report from before report.json is recognised
+SWEEP_RECORD = "multirun.yaml"  # Hydra's record of a sweep in its directory
 IGNORED = (".lock",)  # made by the harness (results.LOCK) before it knows whether it runs
 
 
@@ -60,9 +62,9 @@ def check_owned(path: Path, label: str, *, owner: str = "run's", ours: Iterable[
         return
     ignored = set(IGNORED) | set(ours)
     entries = sorted(entry.name for entry in path.iterdir() if entry.name not in ignored)
-    if not entries or holds_run(path) or (path / REPORT_RECORD).is_file():
+    if not entries or holds_run(path) or any((path / name).exists() for name in (REPORT_RECORD, REPORT_TABLE)):
         return
-    if sweep and any(entry.is_dir() and holds_run(entry) for entry in path.iterdir()):
+    if sweep and ((path / SWEEP_RECORD).is_file() or any(e.is_dir() and holds_run(e) for e in path.iterdir())):
         return
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     raise RunDirectoryError(f"{label} holds files that are no {owner} ({shown}); choose a new or empty directory")

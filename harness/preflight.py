@@ -47,14 +47,15 @@ def task_config(config: DictConfig) -> DictConfig:
 
 class PreflightCallback(Callback):
     """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists, and a
-    sweep whose stream class is bad for every job before any job starts."""
+    sweep whose stream class is bad for every job before any job starts; either when its directory
+    is the user's (:func:`harness.ownership.check_owned`), before Hydra creates anything in it."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)
         try:
+            _checked["built"] = (OmegaConf.to_yaml(task), preflight(task))
             run_dir = config.hydra.run.dir  # ${now:...} is cached: the directory Hydra then makes
             check_owned(Path(run_dir), f"hydra.run.dir={run_dir}")
-            _checked["built"] = (OmegaConf.to_yaml(task), preflight(task))
         except (ConfigError, RunDirectoryError) as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import RunDirectoryError
+from harness.records import HEX64, mapping_of, problems, seal_problem
 
 try:
     import fcntl
@@ -50,12 +51,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def _plain(value):
+def plain(value):
     """JSON-friendly: numpy scalars to Python, NaN/inf to None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -64,7 +65,7 @@ def _plain(value):
 
 
 def write_json(path: Path, payload: dict) -> Path:
-    text = json.dumps(_plain(payload), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(plain(payload), indent=2, sort_keys=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
@@ -97,7 +98,7 @@ def config_fingerprint(config: dict) -> str:
     code = user_code(config)
     if code:  # a config without user code keeps the fingerprint it always had
         kept["user_code"] = code
-    return hashlib.sha256(json.dumps(_plain(kept), sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(plain(kept), sort_keys=True).encode()).hexdigest()
 
 
 def user_code(config: dict) -> dict[str, str]:
@@ -163,6 +164,12 @@ def written_files(run_dir: Path, since_ns: int) -> dict[str, str]:
     }
 
 
+# What a finished (ok) and a failed result.json must hold for the harness to read it back.
+OK_RESULT = {"status": str, "config": dict, "config_sha256": HEX64, "files": mapping_of(HEX64), "strategies": dict,
+             "frozen_model": dict, "finished_at": str}
+FAILED_RESULT = {"status": lambda value: value == "failed", "error_type": str, "message": str}
+
+
 @dataclass
 class RunState:
     """What a directory holds: ``missing`` (no result.json: unfinished or never run), ``corrupt``
@@ -217,6 +224,10 @@ def read_result(run_dir: Path) -> dict | None:
         return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is unreadable: {error}"}
     if not isinstance(result, dict) or "status" not in result:
         return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is not a run record"}
+    wrong = problems(result, OK_RESULT if result["status"] == "ok" else FAILED_RESULT)
+    wrong = wrong or seal_problem(result, required=False)
+    if wrong:
+        return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is not a valid run record: {wrong}"}
     return result
 
 

@@ -34,12 +34,14 @@ from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
 from harness.replay import label_mask, replay
 from harness.preflight import preflight
+from harness.records import seal
 from harness.results import (
     RESULT,
     RunResult,
     atomic_write,
     config_fingerprint,
     job_lock,
+    plain,
     run_state,
     user_code,
     write_json,
@@ -224,6 +226,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "user_code": user_code(config_record),
         "files": written_files(output_dir, started_ns),
     }
+    result = seal(plain(result))  # record_sha256: an edit of any number in it makes the record corrupt
     write_json(output_dir / RESULT, result)
     return RunResult(output_dir, summary=summary, windows=windows, costs=costs, result=result)
 
