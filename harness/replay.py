@@ -103,6 +103,8 @@ def answer_problem(answer, rows: int, n_classes: int) -> tuple[int, str] | None:
     shape = np.shape(answer)
     if shape != (rows, n_classes):
         return 0, f"it answered an array of shape {shape} for {rows} requests, not ({rows}, {n_classes})"
+    if np.iscomplexobj(answer):
+        return 0, "its answer is complex, not real"
     try:
         values = np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError) as error:

@@ -34,6 +34,7 @@ COLUMNS = ["+strategy.cols._target_=tests.user_strategies.LosesAColumn", "+strat
     ([[0.5, 0.5], [np.inf, 0.0]], (1, "its answer is not finite (NaN or infinity)")),
     ([[-0.1, 1.1]], (0, "its answer is no probability row (entries -0.1 to 1.1, summing to 1)")),
     ([[0.5, 0.5], [0.3, 0.3]], (1, "its answer is no probability row (entries 0.3 to 0.3, summing to 0.6)")),
+    ([[0.5 + 0j, 0.5]], (0, "its answer is complex, not real")),
     ([[1.0]], (0, "it answered an array of shape (1, 1) for 1 requests, not (1, 2)")),
     ([[0.5, 0.5]] * 3, (0, "it answered an array of shape (3, 2) for 2 requests, not (2, 2)")),
 ])
