@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 from harness import config
 from harness.checks import check_overrides
 from harness.errors import RunDirectoryError
+from harness.ownership import check_owned
 from harness.preflight import preflight
-from harness.results import LOCK, RESULT, RunResult, atomic_write, job_lock, load_run
+from harness.results import RunResult, atomic_write, job_lock, load_run
 from harness.run import plan_job, run, write_failure
 
 RECORD = ".hydra"  # where a run keeps its config; harness.report finds runs by it
@@ -72,13 +73,6 @@ def run_experiment(cfg: DictConfig, output_dir: Path | str) -> RunResult:
 
 def check_run_directory(output_dir: Path) -> None:
     """``output_dir`` may take a run: it does not exist, is empty, or holds a run (its config record
-    or its ``result.json``), so that a run never writes over files it did not make."""
-    if not output_dir.exists():
-        return
-    if not output_dir.is_dir():
-        raise RunDirectoryError(f"{output_dir} is a file, not a directory")
-    entries = sorted(path.name for path in output_dir.iterdir() if path.name != LOCK)
-    if entries and RECORD not in entries and RESULT not in entries:
-        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-        raise RunDirectoryError(f"{output_dir} holds files that are no run's ({shown}); choose a new or empty "
-                                "directory")
+    or its ``result.json``), so that a run never writes over files it did not make
+    (:func:`harness.ownership.check_owned`)."""
+    check_owned(output_dir, str(output_dir))

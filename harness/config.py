@@ -57,6 +57,7 @@ class ModelConf:
     _target_: Optional[str] = None
     weights: Optional[str] = None
     outputs: str = "logits"  # what the model returns: logits or probs
+    trusted: bool = False  # model.path only: load a program with pickled or executable entries (docs/security.md)
     # model=pretrained: how it is trained after deployment (finetune with lr=null, the retraining strategies)
     lr: float = 1e-3
     batch_size: int = 32

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import copy
 import sys
+from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from harness.checks import build_checked
-from harness.errors import ConfigError
+from harness.errors import ConfigError, RunDirectoryError
 from harness.monitor import check_monitor
+from harness.ownership import check_owned
 from harness.streams.families import CUSTOM, stream_class, target_of
 
 
@@ -45,13 +47,16 @@ def task_config(config: DictConfig) -> DictConfig:
 
 class PreflightCallback(Callback):
     """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists, and a
-    sweep whose stream class is bad for every job before any job starts."""
+    sweep whose stream class is bad for every job before any job starts; either when its directory
+    is the user's (:func:`harness.ownership.check_owned`), before Hydra creates anything in it."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)
         try:
             _checked["built"] = (OmegaConf.to_yaml(task), preflight(task))
-        except ConfigError as error:
+            run_dir = config.hydra.run.dir  # ${now:...} is cached: the directory Hydra then makes
+            check_owned(Path(run_dir), f"hydra.run.dir={run_dir}")
+        except (ConfigError, RunDirectoryError) as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
 
@@ -61,10 +66,11 @@ class PreflightCallback(Callback):
         bad one would otherwise reach each job as an interpolation error. A swept target is left to
         each job (:func:`harness.run.main` checks it before resolving)."""
         stream = task_config(config).stream
-        if stream.get("family") == CUSTOM and target_of(stream) is None:
-            return
         try:
-            stream_class(stream)
-        except ConfigError as error:
+            sweep_dir = config.hydra.sweep.dir
+            check_owned(Path(sweep_dir), f"hydra.sweep.dir={sweep_dir}", owner="sweep's", sweep=True)
+            if stream.get("family") != CUSTOM or target_of(stream) is not None:
+                stream_class(stream)
+        except (ConfigError, RunDirectoryError) as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)

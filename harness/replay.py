@@ -20,6 +20,7 @@ except ImportError:  # not on Windows
     resource = None
 
 PROC_STATUS = Path("/proc/self/status")
+TOLERANCE = 1e-4  # how far a served probability may leave [0, 1], and a row's sum may leave 1
 PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
@@ -90,6 +91,36 @@ def measured_blocks(n: int, step: int, requests: int, seed: int) -> np.ndarray |
     return mask
 
 
+def answer_problem(answer, rows: int, n_classes: int) -> tuple[int, str] | None:
+    """``None`` when ``answer`` is a ``(rows, n_classes)`` array of probabilities (finite, within
+    [0, 1] and rows summing to 1, within :data:`TOLERANCE`); otherwise ``(first bad row, what is wrong)``.
+
+    >>> answer_problem(np.array([[0.5, 0.5], [np.nan, 1.0]]), 2, 2)
+    (1, 'its answer is not finite (NaN or infinity)')
+    >>> answer_problem(np.array([[0.7, 0.7]]), 1, 2)
+    (0, 'its answer is no probability row (entries 0.7 to 0.7, summing to 1.4)')
+    """
+    shape = np.shape(answer)
+    if shape != (rows, n_classes):
+        return 0, f"it answered an array of shape {shape} for {rows} requests, not ({rows}, {n_classes})"
+    if np.iscomplexobj(answer):
+        return 0, "its answer is complex, not real"
+    try:
+        values = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        return 0, f"its answer is not numeric ({error})"
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        return int(np.argmax(bad)), "its answer is not finite (NaN or infinity)"
+    sums = values.sum(axis=1)
+    bad = (values < -TOLERANCE).any(axis=1) | (values > 1 + TOLERANCE).any(axis=1) | (np.abs(sums - 1) > TOLERANCE)
+    if bad.any():
+        row = int(np.argmax(bad))
+        return row, (f"its answer is no probability row (entries {values[row].min():.4g} to {values[row].max():.4g}, "
+                     f"summing to {sums[row]:.6g})")
+    return None
+
+
 def reset_peak_rss() -> str:
     """Reset the process's resident-set high-water mark where Linux allows it (writing 5 to
     ``/proc/self/clear_refs``), so that the next :func:`peak_rss` is the peak since now: returns
@@ -130,6 +161,7 @@ def replay(
     chunk: int = 100_000,
     latency_requests: int = 0,
     seed: int = 0,
+    failures: dict[str, str] | None = None,
 ) -> dict[str, Record]:
     """Replay ``data`` through every strategy, test then train.
 
@@ -167,85 +199,105 @@ def replay(
     bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
     for index, (name, strategy) in enumerate(strategies.items()):
         bar.set_description(f"replay {name}")
-        rss_scope = reset_peak_rss()
-        if spill_dir is None:  # filled in place: no list of blocks to concatenate at the end
-            proba, latency_us = InMemory((n, n_classes)), InMemory((n,))
-        else:
-            proba = Spill(Path(spill_dir) / f"{index}-proba.f64", (n, n_classes), chunk)
-            latency_us = Spill(Path(spill_dir) / f"{index}-latency.f64", (n,), chunk)
-        predict_s = learn_s = waiting = 0.0
-        memory_t: list[int] = []
-        memory_bytes: list[int] = []
-        inputs = strategy.prepare(data.X)
-        step = strategy.step
-        timed = measured_blocks(n, step, latency_requests, seed) if serve_batch else None
-        n_timed = 0
-        y = data.y
-        learned = 0  # labels of samples [0, learned) have arrived
-        memory_t.append(0)  # as deployed: every window then has a measurement at or before its end
-        memory_bytes.append(strategy.model_bytes())
-        next_memory = memory_every
-        for start in range(0, n, step):
-            end = start + step if start + step < n else n
-            sampled_out = timed is not None and not timed[start // step]
-            for a, b in [(start, end)] if sampled_out else serving_chunks(start, end, serve_batch):
-                tic = time.perf_counter()
-                answer = strategy.predict_proba(inputs[a:b])
-                elapsed = time.perf_counter() - tic
-                if np.shape(answer) != (b - a, n_classes):
-                    raise ValueError(f"strategy {name} predicted probabilities of shape {np.shape(answer)} for "
-                                     f"{b - a} requests, not ({b - a}, {n_classes})")
-                proba.append(answer)
-                latency_us.append(np.full(b - a, np.nan if sampled_out else (elapsed + waiting) * 1e6))
-                n_timed += 0 if sampled_out else b - a
-                predict_s += elapsed
-                waiting = 0.0
-
-            available = end - label_delay
-            if available > learned:
-                if all_labelled:
-                    X_new = inputs[start:end] if learned == start and available == end else inputs[learned:available]
-                    y_new = y[learned:available]
-                else:
-                    arrived = learned + np.flatnonzero(labelled[learned:available])
-                    X_new = inputs[arrived] if isinstance(inputs, np.ndarray) else [inputs[i] for i in arrived]
-                    y_new = y[arrived]
-                if len(y_new):
-                    tic = time.perf_counter()
-                    strategy.learn(X_new, y_new)
-                    waiting = time.perf_counter() - tic
-                    learn_s += waiting
-                learned = available
-
-            if end >= next_memory or end == n:
-                memory_t.append(end)
-                memory_bytes.append(strategy.model_bytes())
-                next_memory = end + memory_every
-            if progress:
-                bar.update(end - start)
-        peak = peak_rss()
-        record = Record(
-            proba=proba.result(),
-            label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
-            latency_us=latency_us.result(),
-            predict_s=predict_s,
-            learn_s=learn_s,
-            memory_t=memory_t,
-            memory_bytes=memory_bytes,
-            latency_mode="per_request" if serve_batch else "batched",
-            serve_batch=min(serve_batch, step) if serve_batch else step,
-            latency_requests=n_timed,
-            peak_rss_bytes=peak,
-            peak_rss_scope=rss_scope,
-        )
-        record.n_updates = strategy.n_updates
-        record.n_retrains = strategy.n_retrains
-        if strategy.detections is not None:
-            record.detections = labelled_t[np.asarray(strategy.detections, dtype=int)]
-        taken = getattr(strategy, "labels_used", None)  # optional: a strategy that takes only some labels
-        if taken is not None:
-            record.label_used = np.zeros(n, dtype=bool)
-            record.label_used[labelled_t[np.asarray(taken, dtype=int)]] = True
-        records[name] = record
+        try:
+            records[name] = _replay_one(data, strategy, index, name, n_classes=n_classes, label_delay=label_delay,
+                                        labelled=labelled, all_labelled=all_labelled, labelled_t=labelled_t,
+                                        memory_every=memory_every, serve_batch=serve_batch, bar=bar,
+                                        progress=progress, spill_dir=spill_dir, chunk=chunk,
+                                        latency_requests=latency_requests, seed=seed)
+        except StrategyFailed as failure:
+            if failures is None:
+                raise ValueError(str(failure)) from None
+            failures[name] = str(failure)
     bar.close()
     return records
+
+
+class StrategyFailed(Exception):
+    """A strategy served something that is not a block of probabilities."""
+
+
+def _replay_one(data, strategy, index, name, *, n_classes, label_delay, labelled, all_labelled, labelled_t,
+                memory_every, serve_batch, bar, progress, spill_dir, chunk, latency_requests, seed) -> Record:
+    """One strategy's replay (see :func:`replay`)."""
+    n = len(data)
+    rss_scope = reset_peak_rss()
+    if spill_dir is None:  # filled in place: no list of blocks to concatenate at the end
+        proba, latency_us = InMemory((n, n_classes)), InMemory((n,))
+    else:
+        proba = Spill(Path(spill_dir) / f"{index}-proba.f64", (n, n_classes), chunk)
+        latency_us = Spill(Path(spill_dir) / f"{index}-latency.f64", (n,), chunk)
+    predict_s = learn_s = waiting = 0.0
+    memory_t: list[int] = []
+    memory_bytes: list[int] = []
+    inputs = strategy.prepare(data.X)
+    step = strategy.step
+    timed = measured_blocks(n, step, latency_requests, seed) if serve_batch else None
+    n_timed = 0
+    y = data.y
+    learned = 0  # labels of samples [0, learned) have arrived
+    memory_t.append(0)  # as deployed: every window then has a measurement at or before its end
+    memory_bytes.append(strategy.model_bytes())
+    next_memory = memory_every
+    for start in range(0, n, step):
+        end = start + step if start + step < n else n
+        sampled_out = timed is not None and not timed[start // step]
+        for a, b in [(start, end)] if sampled_out else serving_chunks(start, end, serve_batch):
+            tic = time.perf_counter()
+            answer = strategy.predict_proba(inputs[a:b])
+            elapsed = time.perf_counter() - tic
+            problem = answer_problem(answer, b - a, n_classes)
+            if problem is not None:
+                raise StrategyFailed(f"strategy {name} failed at t={int(data.t[a + problem[0]])}: {problem[1]}")
+            proba.append(answer)
+            latency_us.append(np.full(b - a, np.nan if sampled_out else (elapsed + waiting) * 1e6))
+            n_timed += 0 if sampled_out else b - a
+            predict_s += elapsed
+            waiting = 0.0
+
+        available = end - label_delay
+        if available > learned:
+            if all_labelled:
+                X_new = inputs[start:end] if learned == start and available == end else inputs[learned:available]
+                y_new = y[learned:available]
+            else:
+                arrived = learned + np.flatnonzero(labelled[learned:available])
+                X_new = inputs[arrived] if isinstance(inputs, np.ndarray) else [inputs[i] for i in arrived]
+                y_new = y[arrived]
+            if len(y_new):
+                tic = time.perf_counter()
+                strategy.learn(X_new, y_new)
+                waiting = time.perf_counter() - tic
+                learn_s += waiting
+            learned = available
+
+        if end >= next_memory or end == n:
+            memory_t.append(end)
+            memory_bytes.append(strategy.model_bytes())
+            next_memory = end + memory_every
+        if progress:
+            bar.update(end - start)
+    peak = peak_rss()
+    record = Record(
+        proba=proba.result(),
+        label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
+        latency_us=latency_us.result(),
+        predict_s=predict_s,
+        learn_s=learn_s,
+        memory_t=memory_t,
+        memory_bytes=memory_bytes,
+        latency_mode="per_request" if serve_batch else "batched",
+        serve_batch=min(serve_batch, step) if serve_batch else step,
+        latency_requests=n_timed,
+        peak_rss_bytes=peak,
+        peak_rss_scope=rss_scope,
+    )
+    record.n_updates = strategy.n_updates
+    record.n_retrains = strategy.n_retrains
+    if strategy.detections is not None:
+        record.detections = labelled_t[np.asarray(strategy.detections, dtype=int)]
+    taken = getattr(strategy, "labels_used", None)  # optional: a strategy that takes only some labels
+    if taken is not None:
+        record.label_used = np.zeros(n, dtype=bool)
+        record.label_used[labelled_t[np.asarray(taken, dtype=int)]] = True
+    return record

@@ -24,7 +24,9 @@ import pandas as pd
 from scipy import stats
 
 from harness import metrics
-from harness.results import atomic_write, run_state, write_table
+from harness.errors import RunDirectoryError
+from harness.ownership import REPORT_RECORD, check_owned
+from harness.results import atomic_write, run_state, write_json, write_table
 from harness.validate import did_you_mean
 
 # Always reported, swept or not: what a reader needs to tell runs apart.
@@ -355,9 +357,10 @@ def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, st
 
 def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
                  figures: list[str] | None = None) -> list[Path]:  # fmt: skip
-    """Tables, comparison tables and (unless ``figures == []``) figures into ``out``."""
+    """Tables, comparison tables and (unless ``figures == []``) figures into ``out``; first its
+    record ``report.json``, by which a later report recognises the directory as a report's."""
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written = [write_json(out / REPORT_RECORD, {"written_by": "harness.report", "metric": metric})]
     for name in TABLES:
         written.append(write_table(out / f"{name}.parquet", getattr(collection, name)))
     written.append(write_table(out / "runs_failed.csv", pd.DataFrame(
@@ -410,8 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     missing = [str(d) for d in args.dirs if not d.is_dir()]
     if missing:
         parser.error(f"not a directory: {', '.join(missing)}")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        parser.error(f"--out {args.out} is a file, not a directory")
+    if args.out is not None and args.out not in args.dirs:  # a directory it reads is its results tree
+        try:
+            check_owned(args.out, f"--out {args.out}", owner="run's or report's", sweep=True)
+        except RunDirectoryError as error:
+            parser.error(str(error))
     for name in args.figures or []:
         if name == "none":
             parser.error("--figures none: to draw no figure give --figures with no name")

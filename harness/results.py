@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import math
 import os
 import secrets
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import RunDirectoryError
+from harness.records import HEX64, mapping_of, problems, seal_problem
 
 try:
     import fcntl
@@ -47,12 +51,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def _plain(value):
+def plain(value):
     """JSON-friendly: numpy scalars to Python, NaN/inf to None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -61,7 +65,7 @@ def _plain(value):
 
 
 def write_json(path: Path, payload: dict) -> Path:
-    text = json.dumps(_plain(payload), indent=2, sort_keys=False) + "\n"
+    text = json.dumps(plain(payload), indent=2, sort_keys=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
@@ -81,7 +85,9 @@ def file_sha256(path: Path) -> str:
 
 
 def config_fingerprint(config: dict) -> str:
-    """SHA-256 of a resolved config (a plain dict) without the keys that change no number.
+    """SHA-256 of a resolved config (a plain dict) without the keys that change no number, and of
+    the source of the user's code it names (:func:`user_code`): the same command after an edit of
+    that code is another run.
 
     >>> config_fingerprint({"seed": 0, "quiet": True}) == config_fingerprint({"seed": 0, "quiet": False})
     True
@@ -89,7 +95,58 @@ def config_fingerprint(config: dict) -> str:
     False
     """
     kept = {key: value for key, value in _flatten(config).items() if key not in NOT_IN_FINGERPRINT}
-    return hashlib.sha256(json.dumps(_plain(kept), sort_keys=True).encode()).hexdigest()
+    code = user_code(config)
+    if code:  # a config without user code keeps the fingerprint it always had
+        kept["user_code"] = code
+    return hashlib.sha256(json.dumps(plain(kept), sort_keys=True).encode()).hexdigest()
+
+
+def user_code(config: dict) -> dict[str, str]:
+    """``{module: SHA-256 of its source file}`` for every ``_target_`` in ``config`` whose module
+    is the user's: not the harness's, not the standard library's, not an installed distribution's
+    (their versions are in ``result.json``). A module that cannot be found maps to ``"missing"``."""
+    installed = importlib.metadata.packages_distributions()
+    code = {}
+    for target in sorted(_targets(config)):
+        module, origin = _module_of(target)
+        top = module.split(".")[0]
+        if top == "harness" or top in sys.stdlib_module_names or top in installed:
+            continue
+        code[module] = file_sha256(origin) if origin and Path(origin).is_file() else "missing"
+    return code
+
+
+def _targets(node) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["_target_"]} if isinstance(node.get("_target_"), str) else set()
+        return found.union(*(_targets(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_targets(value) for value in node))
+    return set()
+
+
+def _module_of(target: str) -> tuple[str, str | None]:
+    """The longest importable module prefix of ``target`` (``pkg.mod`` of ``pkg.mod.Class``) and its file."""
+    parts = target.split(".")
+    for end in range(len(parts), 0, -1):
+        name = ".".join(parts[:end])
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError, AttributeError):
+            continue
+        if spec is not None:
+            return name, spec.origin
+    return parts[0], None
+
+
+def code_change(result: dict, config: dict) -> str:
+    """Which of the user's source files the finished run in ``result`` read differ now, or ``""``."""
+    recorded, now = result.get("user_code") or {}, user_code(config)
+    changed = [module for module in sorted(set(recorded) | set(now)) if recorded.get(module) != now.get(module)]
+    if not changed:
+        return ""
+    files = ", ".join(f"{module} ({_module_of(module)[1] or 'not found'})" for module in changed)
+    return f" (the source of {files} changed since the run)"
 
 
 def written_files(run_dir: Path, since_ns: int) -> dict[str, str]:
@@ -105,6 +162,12 @@ def written_files(run_dir: Path, since_ns: int) -> dict[str, str]:
         and ".hydra" not in path.relative_to(run_dir).parts
         and path.stat().st_mtime_ns >= since_ns
     }
+
+
+# What a finished (ok) and a failed result.json must hold for the harness to read it back.
+OK_RESULT = {"status": str, "config": dict, "config_sha256": HEX64, "files": mapping_of(HEX64), "strategies": dict,
+             "frozen_model": dict, "finished_at": str}
+FAILED_RESULT = {"status": lambda value: value == "failed", "error_type": str, "message": str}
 
 
 @dataclass
@@ -161,6 +224,10 @@ def read_result(run_dir: Path) -> dict | None:
         return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is unreadable: {error}"}
     if not isinstance(result, dict) or "status" not in result:
         return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is not a run record"}
+    wrong = problems(result, OK_RESULT if result["status"] == "ok" else FAILED_RESULT)
+    wrong = wrong or seal_problem(result, required=False)
+    if wrong:
+        return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is not a valid run record: {wrong}"}
     return result
 
 
@@ -190,7 +257,7 @@ def run_state(run_dir: Path, config: dict | None = None) -> RunState:
         return RunState("corrupt", f"{run_dir}: {', '.join(damaged)} missing or changed since the run wrote it",
                         result)
     if config is not None and result.get("config_sha256") != config_fingerprint(config):
-        difference = config_difference(result.get("config") or {}, config)
+        difference = config_difference(result.get("config") or {}, config) or code_change(result, config)
         return RunState("conflict", f"{run_dir} holds a finished run of another config{difference}", result)
     model_file = model_file_change(result)
     if config is not None and model_file:

@@ -27,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 
 import harness
 from harness import config
-from harness.errors import ConfigError
+from harness.errors import ConfigError, RunDirectoryError
+from harness.ownership import check_owned
 from harness.checks import check_command_line
 from harness.models import preprocessing_record, standardizes
 from harness.monitor import monitor_run, monitored
@@ -35,13 +36,16 @@ from harness.offline.cache import pretrain
 from harness.offline.calibrate import at_bound
 from harness.replay import label_mask, replay
 from harness.preflight import preflight
+from harness.records import seal
 from harness.results import (
     RESULT,
     RunResult,
     atomic_write,
     config_fingerprint,
     job_lock,
+    plain,
     run_state,
+    user_code,
     write_json,
     write_table,
     written_files,
@@ -64,6 +68,11 @@ from harness.summary import (
 )
 
 log = logging.getLogger("harness")
+FAILED_STRATEGY_EXIT = 1  # a single run in which a strategy failed: its results stand, the exit code says so
+
+
+class StrategiesFailed(RuntimeError):
+    """Every strategy of the run served something that is not probabilities: nothing to report."""
 config.register()
 
 
@@ -117,6 +126,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     static_before = {name: sha for name, s in strategies.items() if (sha := s.fingerprint()) is not None}
     deploy = stream.deploy()
     spill = tempfile.TemporaryDirectory(prefix=".replay-", dir=output_dir) if len(deploy) > cfg.replay.chunk else None
+    failures: dict[str, str] = {}  # strategy -> why it failed; it has no record and no rows in any table
     records = replay(
         deploy,
         strategies,
@@ -130,10 +140,16 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         chunk=cfg.replay.chunk,
         latency_requests=cfg.replay.latency_requests,
         seed=cfg.seed,
+        failures=failures,
     )
+    for message in failures.values():
+        log.error("%s", message)
+    if not records:
+        raise StrategiesFailed("every strategy failed: " + "; ".join(failures.values()))
     sha_before, sha_after = pretrained.weight_hashes()
+    watched = [name for name in monitored(cfg, static_before, pretrained.sha256) if name not in failures]
     monitor_tables, monitoring = monitor_run(
-        cfg, monitored(cfg, static_before, pretrained.sha256), pretrained.module, offline, deploy, stream.schedule,
+        cfg, watched, pretrained.module, offline, deploy, stream.schedule,
         n_classes=stream.n_classes, tokens=stream.inputs == "tokens",
     )
     for table_name, table in monitor_tables.items():
@@ -190,6 +206,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "seed": cfg.seed,
         "overrides": _overrides(),
         "strategies": per_strategy,
+        "failed_strategies": failures,
         "detections": detection_summary(records, stream.schedule, len(deploy),
                                         max_delay=cfg.metrics.max_detection_delay),  # fmt: skip
         "static_weights": static_weights,
@@ -210,8 +227,10 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         "versions": versions(),
         "config": config_record,
         "config_sha256": config_fingerprint(config_record),
+        "user_code": user_code(config_record),
         "files": written_files(output_dir, started_ns),
     }
+    result = seal(plain(result))  # record_sha256: an edit of any number in it makes the record corrupt
     write_json(output_dir / RESULT, result)
     return RunResult(output_dir, summary=summary, windows=windows, costs=costs, result=result)
 
@@ -319,6 +338,11 @@ def main(cfg: DictConfig) -> str:
     single = HydraConfig.get().mode == RunMode.RUN
     if cfg.quiet:
         log.setLevel(logging.WARNING)
+    if not single:  # a single run's directory was checked before Hydra made it (PreflightCallback)
+        try:
+            check_owned(output_dir, str(output_dir), ours=[f"{HydraConfig.get().job.name}.log"])
+        except RunDirectoryError as error:
+            return refuse(output_dir, "refused", str(error), single)
     with job_lock(output_dir) as locked:
         if not locked:
             return refuse(output_dir, "busy", f"{output_dir} is being run by another process", single)
@@ -360,6 +384,13 @@ def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
         outcome = run(cfg, output_dir)
     except ConfigError as error:
         return fail(output_dir, error, single, cfg)
+    except StrategiesFailed as error:  # recorded and said, without a traceback: no bug of the harness
+        write_failure(output_dir, error, cfg)
+        record_outcome(output_dir, "failed", str(error))
+        print(f"error: {error}", file=sys.stderr)
+        if single:
+            sys.exit(FAILED_STRATEGY_EXIT)
+        return "failed"
     except Exception as error:
         write_failure(output_dir, error, cfg)
         record_outcome(output_dir, "failed", f"{type(error).__name__}: {error}")
@@ -367,12 +398,17 @@ def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
             raise
         log.error("failed: %s: %s: %s", output_dir, type(error).__name__, error)
         return "failed"
-    record_outcome(output_dir, "done")
+    failures = outcome.result["failed_strategies"]
+    record_outcome(output_dir, "failed" if failures else "done", "; ".join(failures.values()))
     if single and not cfg.quiet:
         print(format_headline(outcome.result))
     if single:
         print(f"results: {output_dir}  ({outcome.result['wall_time_s']:.1f} s)")
-    return "done"
+    for message in failures.values():
+        print(f"error: {message}", file=sys.stderr)
+    if failures and single:
+        sys.exit(FAILED_STRATEGY_EXIT)
+    return "failed" if failures else "done"
 
 
 def fail(output_dir: Path, error: ConfigError, single: bool, cfg: DictConfig | None = None) -> str:

@@ -25,6 +25,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+from harness.records import problems
 from harness.report import collect, write_report
 from harness.results import run_state, wait_for_lock, write_json
 
@@ -67,10 +68,24 @@ def record_outcome(job_dir: Path, state: str, message: str = "") -> None:
     write_json(Path(ledger) / f"{name}.json", {"job_dir": str(job_dir), "state": state, "message": message})
 
 
+LEDGER_ENTRY = {"job_dir": str, "state": lambda state: state in JOB_STATES, "message": str}
+JOB_STATES = ("done", "skipped", "failed", "refused", "busy")
+
+
 def read_ledger(ledger: Path) -> list[dict]:
-    """The outcomes the jobs have recorded so far (files are renamed into place whole)."""
+    """The outcomes the jobs have recorded so far (files are renamed into place whole); an entry that
+    is unreadable or no valid outcome counts as a failed job, named by its file."""
     paths = sorted(path for path in Path(ledger).glob("*.json") if not path.name.startswith("."))
-    return [json.loads(path.read_text()) for path in paths]
+    entries = []
+    for path in paths:
+        try:
+            entry = json.loads(path.read_text())
+            wrong = problems(entry, LEDGER_ENTRY)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            entry, wrong = None, f"{type(error).__name__}: {error}"
+        entries.append(entry if not wrong else
+                       {"job_dir": str(path), "state": "failed", "message": f"corrupt ledger entry: {wrong}"})
+    return entries
 
 
 def count_jobs(config: DictConfig) -> int | None:

@@ -129,3 +129,33 @@ BROKEN = {
     NoLearn: "protocol",
     NoPredict: "protocol",
 }
+
+
+class TurnsToNaN(Frequencies):
+    """Keeps the contract until it has learned ``after`` deployment labels, then answers NaN: a
+    learner that diverged."""
+
+    def __init__(self, n_classes: int = 3, after: int = 100):
+        super().__init__(n_classes)
+        self.after = after
+        self.learned = 0
+
+    def fit_offline(self, data, pretrained):
+        super().fit_offline(data, pretrained)
+        self.learned = 0  # the offline labels do not count
+
+    def learn(self, X, y):
+        super().learn(X, y)
+        self.learned += len(y)
+
+    def predict_proba(self, X):
+        p = super().predict_proba(X)
+        return p * np.nan if self.learned >= self.after else p
+
+
+class LosesAColumn(TurnsToNaN):
+    """Answers one column too few once it has learned ``after`` labels."""
+
+    def predict_proba(self, X):
+        p = Frequencies.predict_proba(self, X)
+        return p[:, 1:] if self.learned >= self.after else p

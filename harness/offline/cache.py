@@ -26,7 +26,8 @@ import torch
 
 from harness.models import Calibrated, Standardize, build_network, freeze, input_scaler, weights_sha256
 from harness.offline.freeze import Pretrained, export, optimise_and_freeze
-from harness.results import atomic_write, file_sha256
+from harness.records import HEX64, count, finite, number, problems, seal, seal_problem
+from harness.results import atomic_write, file_sha256, plain
 from harness.streams.base import OfflineData
 
 HARNESS = Path(__file__).resolve().parents[1]
@@ -56,10 +57,24 @@ def cache_key(offline: OfflineData, *, n_classes: int, settings: dict) -> str:
     return digest.hexdigest()
 
 
-def load(entry: Path, n_features: int, n_classes: int) -> Pretrained | None:
-    """The cached outcome, or None when the entry is missing or does not match its hashes."""
+# entry.json: every field a hit reports, sealed (records.seal) so that no number in it can be edited unseen
+ENTRY_SCHEMA = {"params": dict, "depth": count, "model_kind": str, "temperature": finite, "sha256": HEX64,
+                "search": lambda rows: isinstance(rows, list) and bool(rows) and all(isinstance(r, dict) for r in rows),
+                "program_sha256": HEX64, "standardize": bool}
+SEARCH_ROW = {"trial": count, "selected": bool, "val_loss": number, "val_accuracy": number}
+
+
+def load(entry: Path, n_features: int, n_classes: int, offline: OfflineData | None = None) -> Pretrained | None:
+    """The cached outcome, or None when the entry is missing, is no valid sealed record, or does not
+    match its files; with ``offline``, also when the selected trial's recorded validation accuracy is
+    not the cached network's on the validation split (a record that does not describe its weights)."""
     try:
         record = json.loads((entry / ENTRY).read_text())
+        if problems(record, ENTRY_SCHEMA) or seal_problem(record, required=True):
+            return None
+        if any(problems(row, SEARCH_ROW) for row in record["search"]) or \
+                sum(row["selected"] for row in record["search"]) != 1:
+            return None
         state = torch.load(entry / WEIGHTS, weights_only=True)
         if file_sha256(entry / PROGRAM) != record["program_sha256"]:
             return None
@@ -73,8 +88,21 @@ def load(entry: Path, n_features: int, n_classes: int) -> Pretrained | None:
     module = freeze(module)
     if weights_sha256(module) != record["sha256"]:
         return None
+    if offline is not None and not _describes(record["search"], module, offline):
+        return None
     return Pretrained(module, record["params"], record["depth"], record["model_kind"], record["temperature"],
                       record["sha256"], record["search"])
+
+
+def _describes(search: list[dict], module, offline: OfflineData) -> bool:
+    """The selected trial's validation accuracy is the network's own on the validation split
+    (temperature scaling changes no argmax)."""
+    selected = next(row for row in search if row["selected"])
+    with torch.inference_mode():
+        predicted = module(torch.as_tensor(offline.X_val)).argmax(dim=1).numpy()
+    accuracy = float((predicted == offline.y_val).mean())
+    tolerance = 0.5 / max(len(offline.y_val), 1)  # half a sample: training records it in float32
+    return selected["val_accuracy"] is not None and abs(selected["val_accuracy"] - accuracy) < tolerance
 
 
 def store(entry: Path, pretrained: Pretrained, program: Path, n_features: int, n_classes: int) -> None:
@@ -84,9 +112,10 @@ def store(entry: Path, pretrained: Pretrained, program: Path, n_features: int, n
     tmp.mkdir(parents=True)
     torch.save(pretrained.module.state_dict(), tmp / WEIGHTS)
     shutil.copyfile(program, tmp / PROGRAM)
-    record = {"params": pretrained.params, "depth": pretrained.depth, "model_kind": pretrained.model_kind,
-              "temperature": pretrained.temperature, "sha256": pretrained.sha256, "search": pretrained.search,
-              "program_sha256": file_sha256(program), "standardize": input_scaler(pretrained.module) is not None}
+    record = seal(plain({"params": pretrained.params, "depth": pretrained.depth, "model_kind": pretrained.model_kind,
+                         "temperature": pretrained.temperature, "sha256": pretrained.sha256,
+                         "search": pretrained.search, "program_sha256": file_sha256(program),
+                         "standardize": input_scaler(pretrained.module) is not None}))
     (tmp / ENTRY).write_text(json.dumps(record, indent=1))
     if entry.exists() and load(entry, n_features, n_classes) is None:
         set_aside(entry)
@@ -122,7 +151,7 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
                                  standardize=settings["standardize"], export_to=export_to), "off"
     n_features = offline.X_train.shape[1]
     entry = Path(cache_dir) / cache_key(offline, n_classes=n_classes, settings=settings) if cache_dir else None
-    if entry is not None and (cached := load(entry, n_features, n_classes)) is not None:
+    if entry is not None and (cached := load(entry, n_features, n_classes, offline)) is not None:
         atomic_write(export_to, lambda tmp: shutil.copyfile(entry / PROGRAM, tmp))
         return dataclasses.replace(cached, cache_dir=Path(cache_dir)), "hit"
     train = {key: value for key, value in settings.items() if key != "threads"}

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from harness.models import Calibrated, freeze, weights_sha256
+from harness.offline.archive import NotProgram, Unsafe, inspect_archive
 from harness.offline.calibrate import fit_temperature
 from harness.offline.tune import search
 from harness.results import atomic_write
@@ -84,7 +85,12 @@ def export(module: nn.Module, n_features: int, path: Path) -> None:
 
 
 def load_exported(path: Path):
-    """The exported program as a callable module (no harness class needed)."""
+    """The exported program as a callable module (no harness class needed); a file that loading
+    would run code from (:mod:`harness.offline.archive`) is refused with ValueError."""
+    try:
+        inspect_archive(Path(path))
+    except (Unsafe, NotProgram) as unsafe:
+        raise ValueError(f"{path} is not loaded: {unsafe}") from None
     return torch.export.load(str(path)).module()
 
 

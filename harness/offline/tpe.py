@@ -16,7 +16,7 @@ import numpy as np
 import optuna
 
 from harness.offline.train import TrainResult
-from harness.offline.tune import mark_selected, train_trial
+from harness.offline.tune import choose, train_trial
 from harness.streams.base import OfflineData
 
 
@@ -69,7 +69,5 @@ def tpe_search(
         return result.val_loss
 
     study.optimize(objective, n_trials=n_trials)
-    complete = [r for r in records if r["state"] == "complete"]
-    best = min(complete, key=lambda r: r["val_loss"])
-    result, params = results[best["trial"]]
-    return result, dict(params), mark_selected(records, best["val_loss"])
+    result, params = results[choose(records, space)]
+    return result, dict(params), records

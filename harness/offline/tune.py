@@ -9,12 +9,14 @@ seeded TPE sampler, in-memory, pruning trials whose validation loss lags, see
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from harness.errors import ConfigError
 from harness.models import Standardize, build_network
 from harness.offline.train import TrainResult, train_network
 from harness.streams.base import OfflineData
@@ -105,18 +107,26 @@ def search(
     if sampler != "random":
         raise ValueError(f"sampler={sampler!r} is not one of {list(SAMPLERS)}")
     records: list[dict] = []
-    best: tuple[TrainResult, dict] | None = None
+    results: dict[int, tuple[TrainResult, dict]] = {}
     for index, params in enumerate(sample_trials(space, n_trials, seed)):
         result, record = train_trial(data, params, index, **settings)
         records.append({**record, "state": "complete", "pruned_epoch": float("nan")})
-        if best is None or result.val_loss < best[0].val_loss:
-            best = (result, params)
-    return best[0], dict(best[1]), mark_selected(records, best[0].val_loss)
+        results[index] = (result, params)
+    chosen = choose(records, space)
+    result, params = results[chosen]
+    return result, dict(params), records
 
 
-def mark_selected(records: list[dict], best_loss: float) -> list[dict]:
-    """``selected`` is True on the first complete record whose ``val_loss`` is ``best_loss``."""
-    chosen = next(r["trial"] for r in records if r["state"] == "complete" and r["val_loss"] == best_loss)
+def choose(records: list[dict], space: Mapping[str, Sequence]) -> int:
+    """The trial of the first complete record with the lowest finite ``val_loss``, marked
+    ``selected``: a trial whose network diverged (NaN or infinite loss) is never chosen. When no
+    trial is finite, ConfigError naming the search space."""
+    finite = [r for r in records if r["state"] == "complete" and math.isfinite(r["val_loss"])]
+    if not finite:
+        losses = ", ".join(f"trial {r['trial']}: {r['val_loss']}" for r in records)
+        raise ConfigError(f"no trial of the pre-deployment search reached a finite validation loss ({losses}) over "
+                          f"offline.search={dict(space)}: every network diverged; lower offline.search.lr")
+    chosen = min(finite, key=lambda r: r["val_loss"])["trial"]
     for record in records:
         record["selected"] = record["trial"] == chosen
-    return records
+    return chosen

@@ -24,6 +24,7 @@ from hydra.utils import get_object
 from torch import nn
 
 from harness import validate
+from harness.offline.archive import NotProgram, check_archive
 from harness.errors import ConfigError
 from harness.models import Calibrated, Standardize, freeze, weights_sha256
 from harness.offline.calibrate import fit_temperature
@@ -117,6 +118,9 @@ def check_model_settings(model: Mapping) -> None:
             if model[key] is not None:
                 raise ConfigError(f"model.{key}={model[key]!r} is only read by model=pretrained "
                                   f"(model.kind={model['kind']!r})")
+        if model["trusted"]:
+            raise ConfigError(f"model.trusted=true is only read by model=pretrained with model.path "
+                              f"(model.kind={model['kind']!r})")
         return
     path, target, weights = (model[key] for key in KEYS)
     if path is not None and target is not None:
@@ -128,6 +132,10 @@ def check_model_settings(model: Mapping) -> None:
     if path is not None and weights is not None:
         raise ConfigError(f"model.weights={weights!r} goes with model._target_ (a factory); the torch.export "
                           f"program model.path={path!r} carries its own weights")
+    if model["trusted"] and path is None:
+        raise ConfigError("model.trusted=true lets model.path load a torch.export program that carries pickled or "
+                          "executable entries; it means nothing without model.path (a state dict in model.weights "
+                          "is always read with torch.load(weights_only=True))")
     if target is not None and weights is None:
         raise ConfigError(f"model._target_={target!r} needs model.weights=FILE (a state dict, saved with "
                           "torch.save(module.state_dict(), FILE))")
@@ -156,17 +164,23 @@ def load_user_model(model: Mapping) -> UserModel:
     """Load and check the model ``model`` (the config's ``model`` node) names; raises ConfigError."""
     check_model_settings(model)
     if model["path"] is not None:
-        return _load_program(model["path"], model["outputs"])
+        return _load_program(model["path"], model["outputs"], trusted=model["trusted"])
     return _load_factory(model["_target_"], model["weights"], model["outputs"])
 
 
-def _load_program(value: str, outputs: str) -> UserModel:
+def _load_program(value: str, outputs: str, *, trusted: bool) -> UserModel:
+    """The program at ``value``; unless ``trusted``, only once :func:`check_archive` found nothing in
+    it that loading would run as code."""
     path = _file("path", value)
     quiet = logging.getLogger("torch.export")  # torch logs a traceback before raising on a bad file
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
+        if not trusted:
+            check_archive(path, "model.path")
         program = torch.export.load(str(path))
+    except ConfigError:
+        raise
     except Exception as error:
         raise ConfigError(f"model.path={value!r} is not a torch.export program (.pt2, written by torch.export.save; "
                           f"loading failed with {type(error).__name__}); a state dict goes in model.weights, "

@@ -30,6 +30,7 @@ from harness.offline.cache import UNREADABLE, set_aside, training_code_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained
 from harness.offline.train import train_network
+from harness.records import HEX64, count, problems
 from harness.results import atomic_write
 
 
@@ -133,9 +134,11 @@ def _load_fitted(path: Path, X_train: np.ndarray, pretrained: Pretrained,
     is then set aside, renamed, and fitted again)."""
     try:
         record = torch.load(path, weights_only=True)
-        module = Calibrated(_new_network(X_train, pretrained, settings["seed"]))
-        module.load_state_dict(record["state"])
-        valid = weights_sha256(module) == record["sha256"]
+        valid = not problems(record, FITTED_SCHEMA)
+        if valid:
+            module = Calibrated(_new_network(X_train, pretrained, settings["seed"]))
+            module.load_state_dict(record["state"])
+            valid = weights_sha256(module) == record["sha256"]
     except FileNotFoundError:
         return None
     except UNREADABLE:
@@ -146,6 +149,8 @@ def _load_fitted(path: Path, X_train: np.ndarray, pretrained: Pretrained,
     return freeze(module), int(record["steps"])
 
 
+FITTED_SCHEMA = {"state": lambda state: isinstance(state, dict) and all(torch.is_tensor(v) for v in state.values()),
+                 "steps": count, "sha256": HEX64}
 _FITTED_MAX = 32  # small networks (a few hundred kB each at most)
 _fitted: OrderedDict = OrderedDict()  # key -> (frozen network, steps), least recently used first
 

@@ -1,0 +1,70 @@
+"""Where the harness may write: a directory that does not exist yet, an empty one, or one holding
+what the harness itself wrote there before (a run, a sweep, a report), recognised by its records.
+Everything else belongs to the user and is refused before anything is created in it."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from harness.errors import RunDirectoryError
+
+RUN_RECORDS = (".hydra", "result.json")  # a run directory: its config record or its result
+REPORT_RECORD = "report.json"  # written first by harness.report into the directory it writes
+REPORT_TABLE = "runs.parquet"  # a report's main table: how a report from before report.json is recognised
+SWEEP_RECORD = "multirun.yaml"  # Hydra's record of a sweep in its directory
+IGNORED = (".lock",)  # made by the harness (results.LOCK) before it knows whether it runs
+
+
+def usable(path: Path, label: str) -> None:
+    """``path`` is a directory the harness can create or write: not a file, a dangling link, a link
+    loop, inside a file, or unwritable. RunDirectoryError starting with ``label`` (how the user gave
+    the path) otherwise."""
+    path = Path(path)
+    try:
+        path.stat()
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise RunDirectoryError(f"{label} is a symbolic link loop") from None
+        if os.path.islink(path):
+            raise RunDirectoryError(f"{label} is a symbolic link to {os.readlink(path)}, which does not "
+                                    "exist") from None
+        if error.errno == errno.ENOTDIR:
+            raise RunDirectoryError(f"{label} lies inside a file, not a directory") from None
+        if error.errno != errno.ENOENT:
+            raise RunDirectoryError(f"{label} cannot be read: {error.strerror}") from None
+    if path.exists() and not path.is_dir():
+        raise RunDirectoryError(f"{label} is a file, not a directory")
+    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise RunDirectoryError(f"{label} lies inside {existing}, which is a file")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise RunDirectoryError(f"{label} cannot be written: {existing} is not writable")
+
+
+def holds_run(path: Path) -> bool:
+    """Whether ``path`` holds a run's records."""
+    return any((Path(path) / name).exists() for name in RUN_RECORDS)
+
+
+def check_owned(path: Path, label: str, *, owner: str = "run's", ours: Iterable[str] = (),
+                sweep: bool = False) -> None:
+    """``path`` may be written by the harness: :func:`usable`, and new, empty (but for ``IGNORED``
+    and the ``ours`` names this invocation made), or holding a run's records, a report's record,
+    or, with ``sweep``, a run in one of its subdirectories. RunDirectoryError starting with
+    ``label`` and naming what is there otherwise (``owner``: whose files would be expected); nothing
+    is created."""
+    path = Path(path)
+    usable(path, label)
+    if not path.is_dir():
+        return
+    ignored = set(IGNORED) | set(ours)
+    entries = sorted(entry.name for entry in path.iterdir() if entry.name not in ignored)
+    if not entries or holds_run(path) or any((path / name).exists() for name in (REPORT_RECORD, REPORT_TABLE)):
+        return
+    if sweep and ((path / SWEEP_RECORD).is_file() or any(e.is_dir() and holds_run(e) for e in path.iterdir())):
+        return
+    shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+    raise RunDirectoryError(f"{label} holds files that are no {owner} ({shown}); choose a new or empty directory")

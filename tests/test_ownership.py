@@ -1,0 +1,112 @@
+"""A run, a sweep or a report writes only into a new or empty directory or one holding what the
+harness wrote there before; a directory of the user's, a file, a dangling link or a link loop is
+refused with ``error: ...`` and exit code 2, and left exactly as it was."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import report
+from harness.errors import RunDirectoryError
+from harness.ownership import check_owned
+from tests.conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def harness_command(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def contents(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def users_folder(tmp_path) -> Path:
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("my notes")
+    (folder / "sub" / "data.csv").write_text("a,b\n1,2\n")
+    return folder
+
+
+@pytest.mark.parametrize("key, extra", [("hydra.run.dir", []), ("hydra.sweep.dir", ["-m", "seed=0,1"])])
+def test_the_command_line_never_writes_into_a_users_folder(users_folder, key, extra):
+    before = contents(users_folder)
+    done = harness_command("-m", "harness.run", *extra, *TINY, f"{key}={users_folder}")
+    assert done.returncode == 2, done.stderr[-2000:]
+    owner = "sweep's" if key == "hydra.sweep.dir" else "run's"
+    assert f"error: {key}={users_folder} holds files that are no {owner} (notes.txt, sub)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert contents(users_folder) == before and sorted(p.name for p in users_folder.iterdir()) == ["notes.txt", "sub"]
+
+
+def test_a_link_loop_as_the_run_directory_is_refused_cleanly(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    done = harness_command("-m", "harness.run", *TINY, f"hydra.run.dir={loop}")
+    assert done.returncode == 2 and f"error: hydra.run.dir={loop} is a symbolic link loop" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p.write_text("x") and None, "is a file, not a directory"),
+    (lambda p: p.symlink_to(p.parent / "nowhere"), "is a symbolic link to"),
+    (lambda p: (p.parent / "f").write_text("x") and p.parent / "f" / "run", "lies inside"),
+])
+def test_paths_that_cannot_be_a_directory_are_refused(tmp_path, make, message):
+    path = tmp_path / "out"
+    path = make(path) or path
+    with pytest.raises(RunDirectoryError, match=message):
+        check_owned(path, str(path))
+
+
+def test_new_empty_run_and_report_directories_are_accepted(tmp_path):
+    check_owned(tmp_path / "new" / "deeper", "x")
+    (tmp_path / "empty").mkdir()
+    check_owned(tmp_path / "empty", "x")
+    for record in (".hydra", "result.json", "report.json"):
+        folder = tmp_path / record.replace(".", "_")
+        folder.mkdir()
+        (folder / record).write_text("{}")
+        (folder / "notes.txt").write_text("x")
+        check_owned(folder, "x")
+    (tmp_path / "sweep" / "job").mkdir(parents=True)
+    (tmp_path / "sweep" / "job" / "result.json").write_text("{}")
+    (tmp_path / "sweep" / "multirun.yaml").write_text("x")
+    check_owned(tmp_path / "sweep", "x", sweep=True)
+    with pytest.raises(RunDirectoryError, match="no run's"):
+        check_owned(tmp_path / "sweep", "x")
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    import harness
+    from tests.conftest import compose_config
+
+    out = tmp_path_factory.mktemp("run")
+    harness.run_experiment(compose_config(["strategy=[frozen]", "monitor.enabled=false", "figures=false"]), out)
+    return out
+
+
+def test_a_report_never_writes_into_a_users_folder(finished_run, users_folder, capsys):
+    before = contents(users_folder)
+    with pytest.raises(SystemExit) as exited:
+        report.main([str(finished_run), "--out", str(users_folder), "--figures"])
+    assert exited.value.code == 2
+    assert f"--out {users_folder} holds files that are no run's or report's (notes.txt, sub)" in capsys.readouterr().err
+    assert contents(users_folder) == before
+
+
+def test_a_report_writes_its_record_and_may_write_there_again(finished_run, tmp_path):
+    out = tmp_path / "report"
+    assert report.main([str(finished_run), "--out", str(out), "--figures"]) == 0
+    assert (out / "report.json").is_file() and (out / "runs.parquet").is_file()
+    assert report.main([str(finished_run), "--out", str(out), "--figures"]) == 0
