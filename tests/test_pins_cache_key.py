@@ -27,12 +27,13 @@ OVERRIDES = {
     "max_epochs": "offline.max_epochs=14",
     "patience": "offline.patience=4",
     "calibrate": "offline.calibrate=false",
+    "standardize": "model.standardize=false",
     "seed": "seed=1",
     "threads": "threads=2",
 }
 TINY_SEARCH = {"model_kind": "mlp", "depth": 1, "space": {"lr": [0.01], "batch_size": [32], "weight_decay": [0.0],
                "width": [8]}, "n_trials": 1, "sampler": "random", "pruner": "median", "max_epochs": 2,
-               "patience": 1, "calibrate": True, "seed": 0, "threads": 1}
+               "patience": 1, "calibrate": True, "standardize": True, "seed": 0, "threads": 1}
 
 
 def others(value) -> list:

@@ -99,7 +99,7 @@ def _describes(search: list[dict], module, offline: OfflineData) -> bool:
     (temperature scaling changes no argmax)."""
     selected = next(row for row in search if row["selected"])
     with torch.inference_mode():
-        predicted = module(torch.as_tensor(offline.X_val)).argmax(dim=1).numpy()
+        predicted = module(torch.as_tensor(offline.X_val, dtype=torch.float32)).argmax(dim=1).numpy()
     accuracy = float((predicted == offline.y_val).mean())
     tolerance = 0.5 / max(len(offline.y_val), 1)  # half a sample: training records it in float32
     return selected["val_accuracy"] is not None and abs(selected["val_accuracy"] - accuracy) < tolerance
