@@ -128,6 +128,9 @@ def test_the_defaults_reveal_every_label_at_once_and_the_record_holds_each_answe
     np.testing.assert_array_equal(record.proba, answer(np.arange(N)))
     assert record.latency_mode == "per_request" and record.serve_batch == 1 and record.latency_requests == N
     assert np.isfinite(record.latency_us).all() and (record.latency_us > 0).all()
+    # timers start at zero: a replay of microsecond calls sums to well under half a second
+    assert 0 < record.predict_s < 0.5 and 0 < record.learn_s < 0.5 and record.latency_us.max() < 0.5e6
+    assert record.peak_rss_scope == "strategy" and record.peak_rss_bytes > 0  # Linux: reset per strategy
     assert record.memory_t == [0, N] and record.n_updates == N and record.detections is None
 
     spilled = replay(deploy, {"r": Recorder(3)}, n_classes=K, progress=False, spill_dir=tmp_path, chunk=4,
@@ -196,6 +199,8 @@ def test_latency_is_measured_on_the_blocks_the_default_seed_draws():
     timed = np.repeat(measured_blocks(N, 2, 5, seed=0), 2)[:N]  # 3 blocks of 2
     assert int(timed.sum()) == 6 and record.latency_requests == 6
     np.testing.assert_array_equal(np.isnan(record.latency_us), ~timed)
+    batched = replay(deploy, {"r": Recorder(2)}, n_classes=K, latency_requests=5, serve_batch=0, progress=False)["r"]
+    assert batched.latency_requests == N and np.isfinite(batched.latency_us).all()  # one call per block: all timed
 
 
 def test_memory_is_measured_every_500_samples_by_default():
