@@ -167,7 +167,7 @@ def main() -> None:
     rows = (run_module(module, args.workers, args.keep) for module in chosen)
     again = (run_again(work, args.workers) for work in args.again)
     for row in itertools.chain(rows, again):  # one module at a time, printed as it ends
-        print(f"{module:32} {row['tried']:>6} {row['killed']:>7} {row['survived']:>9} {row['no tests']:>9} "
+        print(f"{row['module']:32} {row['tried']:>6} {row['killed']:>7} {row['survived']:>9} {row['no tests']:>9} "
               f"{row['timeout']:>8} {row['equivalent']:>6} {row['score']:>7.1%}   ({row['seconds']:.0f} s)", flush=True)
         for name in row["open"]:
             print(f"    survived: {name}")
