@@ -48,11 +48,12 @@ MODULES = {
 }
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
-# streams/base.py (the rest is input checks), the loop and its masks in replay.py (not its timers and
+# streams/base.py (the rest is input checks and their messages), the loop and its masks in replay.py (not its timers and
 # memory probes, whose values no test can pin).
 ONLY = {
     "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
-    "harness/streams/base.py": ["harness.streams.base.xǁDriftScheduleǁ*"],
+    "harness/streams/base.py": [f"harness.streams.base.xǁDriftScheduleǁ{name}__mutmut_*"
+                                for name in ("progress", "phase", "change_points", "amount")],
     "harness/replay.py": ["harness.replay.x_replay__mutmut_*", "harness.replay.x_label_mask__mutmut_*",
                           "harness.replay.x_serving_chunks__mutmut_*"],
 }
