@@ -195,6 +195,7 @@ def test_positions_in_the_learned_labels_become_stream_times():
     times = np.flatnonzero(mask)  # 0, 3, 4, 6, ...
     assert record.detections.tolist() == [times[0], times[3]] == [0, 6]
     np.testing.assert_array_equal(record.label_used, np.isin(np.arange(N), times[[1, 2]]))
+    assert record.label_used.dtype == bool
 
 
 def test_latency_is_measured_on_the_blocks_the_default_seed_draws():
