@@ -6,10 +6,12 @@ directory, and ``mutmut run`` mutates only that module and runs only the fast te
 it (:data:`MODULES`), never the whole suite. Per module it prints the mutants tried, killed,
 survived and timed out, the survivors judged equivalent (listed with a reason in
 ``benchmarks/mutation_equivalent.txt``, not counted against the score) and the score:
-(killed + timeout) / (tried - equivalent); a mutant no selected test runs ("no tests") counts as survived. Survivors that are not listed as equivalent are printed
-by name; ``mutmut show NAME`` in the kept scratch directory (``--keep``) shows the diff.
+(killed + timeout) / (tried - equivalent); a mutant no selected test runs ("no tests") counts as
+survived. Survivors not listed as equivalent are printed by name; ``mutmut show NAME`` in the kept
+scratch directory (``--keep``) shows the diff, and ``--again DIR`` runs a kept directory's
+survivors again with the current tests.
 
-    python benchmarks/mutation.py [--module replay tally ...] [--workers 1] [--keep]
+    python benchmarks/mutation.py [--module replay tally ...] [--workers 1] [--keep] [--again DIR ...]
 
 Outside the timed test suite; ``make mutation`` runs every module (about an hour on one core).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import itertools
 import json
 import os
 import shutil
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,11 +48,12 @@ MODULES = {
 }
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
-# streams/base.py (the rest is input checks), the loop and its masks in replay.py (not its timers and
-# memory probes, whose values no test can pin).
+# streams/base.py (the rest is input checks and their messages), the loop, its label mask and serving calls in replay.py (not
+# its memory probes, whose values no test can pin, nor measured_blocks).
 ONLY = {
     "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
-    "harness/streams/base.py": ["harness.streams.base.xǁDriftScheduleǁ*"],
+    "harness/streams/base.py": [f"harness.streams.base.xǁDriftScheduleǁ{name}__mutmut_*"
+                                for name in ("progress", "phase", "change_points", "amount")],
     "harness/replay.py": ["harness.replay.x_replay__mutmut_*", "harness.replay.x_label_mask__mutmut_*",
                           "harness.replay.x_serving_chunks__mutmut_*"],
 }
@@ -101,29 +106,52 @@ def statuses(work: Path) -> dict[str, str]:
     return {name: status for name, status in pairs}
 
 
-def run_module(module: str, workers: int, keep: bool) -> dict:
-    """Run mutmut on ``module``; the counts and the survivors."""
-    tests = MODULES[module]
-    work = scratch_copy(module, tests)
+def mutmut_run(work: Path, workers: int, names: list[str]) -> None:
+    """``mutmut run`` in ``work`` on the mutants ``names`` (patterns; all when empty), quietly."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    tic = time.perf_counter()
-    only = ONLY.get(module, [])
-    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *only], cwd=work, env=env,
+    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(workers), *names], cwd=work, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def summary(module: str, work: Path) -> dict:
+    """The counts of ``module``'s mutants in ``work``, its score and its open survivors."""
+    only = ONLY.get(module, [])
     status = statuses(work)
     if only:  # the functions outside the part that decides a result are not counted
         status = {name: s for name, s in status.items() if any(fnmatch.fnmatch(name, p) for p in only)}
     equivalent = equivalent_mutants()
-    survivors = sorted(name for name, s in status.items() if s == "survived")
     counts = {key: sum(s == key for s in status.values()) for key in ("killed", "survived", "timeout", "no tests")}
-    judged = [name for name in survivors if name in equivalent]
+    judged = [name for name, s in status.items() if s == "survived" and name in equivalent]
     tested = len(status) - len(judged) - sum(s in ("skipped", "not checked") for s in status.values())
     score = (counts["killed"] + counts["timeout"]) / tested if tested > 0 else float("nan")
+    still = [name for name, s in status.items() if s in ("survived", "no tests") and name not in equivalent]
+    return {"module": module, "tried": len(status), **counts, "equivalent": len(judged), "score": score,
+            "open": still}
+
+
+def run_module(module: str, workers: int, keep: bool) -> dict:
+    """Run mutmut on ``module`` in a fresh scratch copy; the counts and the survivors."""
+    work = scratch_copy(module, MODULES[module])
+    tic = time.perf_counter()
+    mutmut_run(work, workers, ONLY.get(module, []))
+    row = {**summary(module, work), "seconds": time.perf_counter() - tic, "scratch": str(work) if keep else None}
     if not keep:
         shutil.rmtree(work)
-    return {"module": module, "tried": len(status), **counts, "equivalent": len(judged), "score": score,
-            "open": [name for name, s in status.items() if s in ("survived", "no tests") and name not in equivalent], "seconds": time.perf_counter() - tic,
-            "scratch": str(work) if keep else None}
+    return row
+
+
+def run_again(work: Path, workers: int) -> dict:
+    """Copy the current tests into a kept scratch directory and run its survivors again (mutmut
+    collects the new tests' coverage first): the score after tests were added for them."""
+    config = tomllib.loads((work / "pyproject.toml").read_text())["tool"]["mutmut"]
+    module = config["only_mutate"][0]
+    for target in (work / "tests", work / "mutants" / "tests"):
+        shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    tic = time.perf_counter()
+    still = summary(module, work)["open"]
+    if still:  # no names would run every mutant
+        mutmut_run(work, workers, still)
+    return {**summary(module, work), "seconds": time.perf_counter() - tic, "scratch": str(work)}
 
 
 def main() -> None:
@@ -131,15 +159,18 @@ def main() -> None:
     parser.add_argument("--module", nargs="*", help="module stems or paths (default: all, in order)")
     parser.add_argument("--workers", type=int, default=1, help="mutants run in parallel (the CPU may be shared)")
     parser.add_argument("--keep", action="store_true", help="keep each scratch directory (for mutmut show)")
+    parser.add_argument("--again", nargs="*", type=Path, default=[],
+                        help="kept scratch directories whose survivors to run again with the current tests")
     args = parser.parse_args()
-    chosen = list(MODULES) if not args.module else [m for w in args.module for m in MODULES if w in (m, Path(m).stem)]
-    if not chosen:
+    chosen = [] if args.again and not args.module else list(MODULES) if not args.module else [m for w in args.module for m in MODULES if w in (m, Path(m).stem)]
+    if not chosen and not args.again:
         parser.error(f"--module {args.module}: none of {[Path(m).stem for m in MODULES]}")
     print(f"{'module':32} {'tried':>6} {'killed':>7} {'survived':>9} {'no tests':>9} {'timeout':>8} {'equiv':>6} "
           f"{'score':>7}")
-    for module in chosen:
-        row = run_module(module, args.workers, args.keep)
-        print(f"{module:32} {row['tried']:>6} {row['killed']:>7} {row['survived']:>9} {row['no tests']:>9} "
+    rows = (run_module(module, args.workers, args.keep) for module in chosen)
+    again = (run_again(work, args.workers) for work in args.again)
+    for row in itertools.chain(rows, again):  # one module at a time, printed as it ends
+        print(f"{row['module']:32} {row['tried']:>6} {row['killed']:>7} {row['survived']:>9} {row['no tests']:>9} "
               f"{row['timeout']:>8} {row['equivalent']:>6} {row['score']:>7.1%}   ({row['seconds']:.0f} s)", flush=True)
         for name in row["open"]:
             print(f"    survived: {name}")

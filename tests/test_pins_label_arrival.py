@@ -9,6 +9,8 @@ the mask. ``Record.label_used`` must be exactly the labels handed over.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -35,6 +37,7 @@ class Recorder(BaseStrategy):
         return answer(np.asarray(X)[:, 0].astype(int))
 
     def learn(self, X, y):
+        assert len(X) == len(y), (len(X), len(y))  # every label comes with its own input
         self.log.append(("learn", [(int(x[0]), int(label)) for x, label in zip(X, y)]))
 
 
@@ -128,7 +131,11 @@ def test_the_defaults_reveal_every_label_at_once_and_the_record_holds_each_answe
     np.testing.assert_array_equal(record.proba, answer(np.arange(N)))
     assert record.latency_mode == "per_request" and record.serve_batch == 1 and record.latency_requests == N
     assert np.isfinite(record.latency_us).all() and (record.latency_us > 0).all()
-    assert record.memory_t == [0, N] and record.n_updates == N and record.detections is None
+    # timers start at zero: a replay of microsecond calls sums to well under half a second
+    assert 0 < record.predict_s < 0.5 and 0 < record.learn_s < 0.5 and record.latency_us.max() < 0.5e6
+    assert record.peak_rss_scope == "strategy" and record.peak_rss_bytes > 0  # Linux: reset per strategy
+    assert record.memory_t == [0, N] and record.n_updates == N and record.n_retrains == 0
+    assert record.detections is None
 
     spilled = replay(deploy, {"r": Recorder(3)}, n_classes=K, progress=False, spill_dir=tmp_path, chunk=4,
                      serve_batch=0)["r"]
@@ -188,6 +195,7 @@ def test_positions_in_the_learned_labels_become_stream_times():
     times = np.flatnonzero(mask)  # 0, 3, 4, 6, ...
     assert record.detections.tolist() == [times[0], times[3]] == [0, 6]
     np.testing.assert_array_equal(record.label_used, np.isin(np.arange(N), times[[1, 2]]))
+    assert record.label_used.dtype == bool
 
 
 def test_latency_is_measured_on_the_blocks_the_default_seed_draws():
@@ -196,9 +204,50 @@ def test_latency_is_measured_on_the_blocks_the_default_seed_draws():
     timed = np.repeat(measured_blocks(N, 2, 5, seed=0), 2)[:N]  # 3 blocks of 2
     assert int(timed.sum()) == 6 and record.latency_requests == 6
     np.testing.assert_array_equal(np.isnan(record.latency_us), ~timed)
+    batched = replay(deploy, {"r": Recorder(2)}, n_classes=K, latency_requests=5, serve_batch=0, progress=False)["r"]
+    assert batched.latency_requests == N and np.isfinite(batched.latency_us).all()  # one call per block: all timed
 
 
 def test_memory_is_measured_every_500_samples_by_default():
     _, deploy = make_data(n_deploy=1001)
     record = replay(deploy, {"r": Recorder(1)}, n_classes=K, progress=False)["r"]
     assert record.memory_t == [0, 500, 1000, 1001]
+
+
+class Slow(Recorder):
+    """Each ``learn`` takes 20 ms: the request served after it waits for it."""
+
+    def learn(self, X, y):
+        time.sleep(0.02)
+
+
+def test_a_request_waits_for_the_learn_before_it_and_timers_add_up():
+    deploy = indexed_stream()
+    record = replay(deploy, {"r": Slow(1)}, n_classes=K, label_delay=N - 3, progress=False)["r"]
+    waits = record.latency_us >= 20_000
+    assert waits.tolist() == [False] * (N - 2) + [True, True]  # labels 0 and 1 arrive after predictions 20, 21
+    assert 0.04 <= record.learn_s < 0.5
+    # no learn: a request's latency is its own predict call's time, and they add up to predict_s
+    quiet = replay(deploy, {"r": Recorder(1)}, n_classes=K, label_delay=N, progress=False)["r"]
+    assert np.sum(quiet.latency_us) == pytest.approx(quiet.predict_s * 1e6, rel=1e-9) and quiet.learn_s == 0.0
+
+
+class Wrong(Recorder):
+    """Answers one row too many."""
+
+    def predict_proba(self, X):
+        return np.full((len(X) + 1, K), 1.0 / K)
+
+
+def test_sampled_out_blocks_are_served_in_one_call_and_a_wrong_shape_is_named():
+    strategy = Recorder(2)
+    replay(indexed_stream(), {"r": strategy}, n_classes=K, latency_requests=5, progress=False)
+    timed = measured_blocks(N, 2, 5, seed=0)
+    calls = [entry[1:] for entry in strategy.log if entry[0] == "predict"]
+    expected = [c for i, a in enumerate(range(0, N, 2))
+                for c in ([(a, a + 1), (a + 1, min(a + 2, N))][: min(2, N - a)] if timed[i] else [(a, min(a + 2, N))])]
+    assert calls == expected
+
+    with pytest.raises(ValueError, match=r"^strategy w predicted probabilities of shape \(2, 3\) for 1 requests, "
+                                         r"not \(1, 3\)$"):
+        replay(indexed_stream(), {"w": Wrong(1)}, n_classes=K, progress=False)
