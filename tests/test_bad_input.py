@@ -115,7 +115,7 @@ RUN = [
     ("model=text model.standardize=true", "model.standardize=true is not allowed for model.kind='text': its inputs are token ids, never standardised (null or false)"),
     ("model.depth=-1", "model.depth=-1 must be >= 0"),
     ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
-    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'vocab', 'buckets', 'path', '_target_', 'weights', "),
+    ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'vocab', 'buckets', 'standardize', 'path', '_target_', 'weights', "),
     # what the model and the learners read against what the stream gives (token ids or numeric features)
     ("stream=prompts", "model.kind='mlp' would compute with the token ids of stream=prompts, whose values mean nothing; a token stream needs model=text"),
     ("stream=prompts model=logistic", "model.kind='logistic' would compute with the token ids of stream=prompts"),

@@ -14,9 +14,10 @@ from tests.conftest import compose_config
 from tests.streams_cases import make
 
 # Phishing has 1,250 rows and uses none twice: the tiny config's 800 + 1,200 samples do not fit.
-# stream=table reads a file: the weather data's CSV, as a user's table.
+# stream=table reads a file: the weather data's CSV, as a user's table, ordered by its day index (an index
+# is refused as a feature).
 SMALL = {"phishing": ["stream.n_offline=350", "stream.n_deploy=450", "drift.onset=150"],
-         "table": [f"stream.path={rainfall_csv()}", "stream.target=rain"]}
+         "table": [f"stream.path={rainfall_csv()}", "stream.target=rain", "stream.order='Unnamed: 0'"]}
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,9 @@ from tests.user_streams import Blobs, CountsClasses
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "stream"
 CONTROL = {"kind": "none", "pattern": "none", "severity": 0.0, "onset": 0, "width": 0}
-# stream=table has no default file: the weather data's CSV, as a user's table.
-REQUIRED = {"table": {"path": str(rainfall_csv()), "target": "rain"}}
+# stream=table has no default file: the weather data's CSV, as a user's table (its first column, the day
+# index, is the order column: an index is refused as a feature).
+REQUIRED = {"table": {"path": str(rainfall_csv()), "target": "rain", "order": "Unnamed: 0"}}  # its day index
 
 
 def arguments(cls) -> dict[str, object]:
