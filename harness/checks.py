@@ -21,9 +21,8 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from river import base as river_base
 
 from harness import validate
 from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, OfflineConf, ReplayConf, SearchConf
@@ -38,9 +37,8 @@ from harness.streams import CUSTOM, build_stream
 from harness.streams.families import stream_class
 from harness.streams.schemas import SCHEMAS
 from harness.streams.stream import config_keys
+from harness.targets import check_targets
 
-RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
-RIVER_SIZES = ("max_size",)  # MiB, > 0
 WRITE_TWO = "a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn (docs/strategies.md)"
 GROUPS = {
     "drift": DriftConf,
@@ -55,7 +53,7 @@ GROUPS = {
 def build_checked(cfg: DictConfig):
     """``(stream, strategies)`` of ``cfg`` once every key and value is checked; draws and trains nothing."""
     check_keys(cfg)
-    check_finite(cfg)
+    check_targets(check_finite(cfg))
     check_settings(cfg)
     stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
     strategies = build_strategies(cfg.strategy)
@@ -81,8 +79,9 @@ def check_keys(cfg: DictConfig) -> None:
         validate.known_keys(where, OmegaConf.select(cfg, where), [f.name for f in dataclasses.fields(schema)])
 
 
-def check_finite(cfg: DictConfig) -> None:
-    """No NaN or infinity anywhere, strategies' arguments included; interpolations must resolve."""
+def check_finite(cfg: DictConfig) -> dict:
+    """No NaN or infinity anywhere, strategies' arguments included; interpolations must resolve.
+    Returns the resolved tree."""
     try:
         tree = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
@@ -91,6 +90,7 @@ def check_finite(cfg: DictConfig) -> None:
     for key, value in _leaves(tree):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value} is not a finite number")
+    return tree
 
 
 def _leaves(node, prefix: str = ""):
@@ -246,7 +246,7 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
         raise ConfigError("strategy=[] is empty; choose at least one, e.g. strategy=[frozen,river_logreg]")
     strategies = {}
     for name, node in strategy_cfg.items():
-        cls = _strategy_class(name, node)
+        cls = strategy_class(name, node.get("_target_") if isinstance(node, DictConfig) else None)
         allowed = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
         for key in node:
             if not str(key).startswith("_") and key not in allowed:
@@ -254,7 +254,6 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
                 raise ConfigError(
                     f"strategy.{name}.{key} is not an argument of {node._target_}{close}; allowed: {allowed}"
                 )
-        _check_nested_targets(f"strategy.{name}", node)
         try:
             strategies[name] = instantiate(node)
         except InstantiationException as error:
@@ -268,8 +267,9 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
     return strategies
 
 
-def _strategy_class(name: str, node) -> type:
-    target = node.get("_target_") if isinstance(node, DictConfig) else None
+def strategy_class(name: str, target) -> type:
+    """The class ``strategy.<name>._target_`` names, once imported and known to implement the strategy
+    protocol (its methods); nothing of it is called."""
     if target is None:
         raise ConfigError(f"strategy.{name} has no _target_ (a class implementing the strategy protocol)")
     try:
@@ -282,41 +282,6 @@ def _strategy_class(name: str, node) -> type:
     if missing:
         raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}; {WRITE_TWO}")
     return cls
-
-
-def _nested_nodes(node: DictConfig, where: str):
-    """``(dotted path, node)`` of every mapping inside ``node``, list items included."""
-    for key, value in node.items():
-        path = f"{where}.{key}"
-        items = enumerate(value) if isinstance(value, ListConfig) else [(None, value)]
-        for i, item in items:
-            if isinstance(item, DictConfig):
-                item_path = path if i is None else f"{path}[{i}]"
-                yield item_path, item
-                yield from _nested_nodes(item, item_path)
-
-
-def _check_nested_targets(where: str, node: DictConfig) -> None:
-    """An object built inside a strategy's arguments (a River model, engine or detector) must be a
-    River object: no other class is instantiated from a config before it is known to be harmless.
-    River takes counts of 0 or a negative size without a word and then predicts uniformly, so the
-    counts and sizes of the River objects in conf/strategy are checked here."""
-    for path, inner in _nested_nodes(node, where):
-        target = inner.get("_target_")
-        if target is None:
-            continue
-        try:
-            cls = get_object(target)
-        except Exception as error:
-            raise ConfigError(f"{path}._target_={target!r} cannot be imported: {error}") from None
-        if not (isinstance(cls, type) and issubclass(cls, river_base.Base)):
-            raise ConfigError(f"{path}._target_={target!r} is not a River class (river.*)")
-        for key, low in RIVER_COUNTS.items():
-            if key in inner:
-                validate.integer(f"{path}.{key}", inner[key], low)
-        for key in RIVER_SIZES:
-            if key in inner:
-                validate.number(f"{path}.{key}", inner[key], 0, low_open=True)
 
 
 def _construction_error(name: str, allowed: list[str], error: BaseException) -> ConfigError:
