@@ -25,17 +25,15 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from harness import validate
-from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, OfflineConf, ReplayConf, SearchConf
+from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, MonitorConf, OfflineConf, ReplayConf, SearchConf
 from harness.errors import ConfigError
 from harness.footprint import check_memory
-from harness.models import MODEL_KINDS
-from harness.text_model import VOCABS
-from harness.offline.tune import PRUNERS, SAMPLERS
 from harness.offline.user import check_model_settings, check_user_model
 from harness.strategies.base import missing_members, missing_methods
 from harness.streams import CUSTOM, build_stream
 from harness.streams.families import stream_class
 from harness.streams.schemas import SCHEMAS
+from harness.settings import check_schema
 from harness.streams.stream import config_keys
 from harness.targets import check_targets
 
@@ -47,14 +45,13 @@ GROUPS = {
     "offline.search": SearchConf,
     "replay": ReplayConf,
     "metrics": MetricsConf,
+    "monitor": MonitorConf,
 }
 
 
 def build_checked(cfg: DictConfig):
     """``(stream, strategies)`` of ``cfg`` once every key and value is checked; draws and trains nothing."""
-    check_keys(cfg)
-    check_targets(check_finite(cfg))
-    check_settings(cfg)
+    check_config(cfg)
     stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
     strategies = build_strategies(cfg.strategy)
     check_inputs(cfg, stream, strategies)
@@ -108,47 +105,28 @@ def _leaves(node, prefix: str = ""):
 # -- values ---------------------------------------------------------------------------------------
 
 
-def check_settings(cfg: DictConfig) -> None:
-    """The values no builder checks, group by group in the order of the config."""
-    validate.seed("seed", cfg.seed)
-    validate.integer("threads", cfg.threads, 1)
-    for key in ("save_stream", "quiet", "rerun"):
-        validate.boolean(key, cfg[key])
-    validate.choice("model.kind", cfg.model.kind, (*MODEL_KINDS, "pretrained"))
-    validate.integer("model.depth", cfg.model.depth, 0)
+def check_config(cfg: DictConfig) -> dict:
+    """Everything decided from the configuration alone, before anything is instantiated: the keys,
+    finite values, every ``_target_`` by its slot, every value against its schema's type and rule.
+    The command line, :func:`harness.compose` and every run call it; returns the resolved tree."""
+    check_keys(cfg)
+    tree = check_finite(cfg)
+    check_targets(tree)
+    check_settings(cfg, tree)
+    return tree
+
+
+def check_settings(cfg: DictConfig, tree: dict) -> None:
+    """Each key against its schema (:mod:`harness.settings`), then what ties keys together."""
+    check_schema(tree)
     check_text_settings(cfg.model)
     check_model_settings(cfg.model)
-    for key in ("n_trials", "max_epochs", "patience"):
-        validate.integer(f"offline.{key}", cfg.offline[key], 1)
-    validate.choice("offline.sampler", cfg.offline.sampler, SAMPLERS)
-    validate.choice("offline.pruner", cfg.offline.pruner, PRUNERS)
-    validate.boolean("offline.calibrate", cfg.offline.calibrate)
-    validate.boolean("offline.cache", cfg.offline.cache)
     if cfg.offline.cache:
         check_cache_dir(cfg.offline.cache_dir)
-    for key, values in cfg.offline.search.items():
-        if not values:
-            raise ConfigError(f"offline.search.{key}=[] is empty; give at least one value")
-        for value in values:
-            if key in ("batch_size", "width"):
-                validate.integer(f"offline.search.{key}", value, 1)
-            else:
-                validate.number(f"offline.search.{key}", value, 0, low_open=key != "weight_decay")
-    validate.integer("replay.label_delay", cfg.replay.label_delay, 0)
-    validate.number("replay.label_fraction", cfg.replay.label_fraction, 0, 1, low_open=True)
-    validate.integer("replay.serve_batch", cfg.replay.serve_batch, 0)
-    validate.integer("replay.chunk", cfg.replay.chunk, 1)
-    validate.integer("replay.latency_requests", cfg.replay.latency_requests, 0)
-    validate.number("metrics.confidence_threshold", cfg.metrics.confidence_threshold, 0, 1)
-    validate.integer("metrics.window", cfg.metrics.window, 1)
-    validate.number("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, 0)
-    validate.integer("metrics.max_detection_delay", cfg.metrics.max_detection_delay, 0)
 
 
 def check_text_settings(model) -> None:
-    """``model.vocab`` and ``model.buckets`` are read by ``model=text`` only."""
-    validate.choice("model.vocab", model.vocab, VOCABS)
-    validate.integer("model.buckets", model.buckets, 1)
+    """``model.vocab`` is read by ``model=text`` only."""
     if model.kind != "text" and model.vocab != "closed":
         raise ConfigError(f"model.vocab={model.vocab!r} is only read by model=text (model.kind={model.kind!r})")
 

@@ -130,10 +130,6 @@ def check_model_settings(model: Mapping) -> None:
     if target is not None and weights is None:
         raise ConfigError(f"model._target_={target!r} needs model.weights=FILE (a state dict, saved with "
                           "torch.save(module.state_dict(), FILE))")
-    validate.choice("model.outputs", model["outputs"], OUTPUTS)
-    validate.number("model.lr", model["lr"], 0, low_open=True)
-    validate.integer("model.batch_size", model["batch_size"], 1)
-    validate.number("model.weight_decay", model["weight_decay"], 0)
 
 
 def _file(key: str, value: str) -> Path:
