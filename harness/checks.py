@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import os
 import math
 import sys
 import typing
@@ -122,24 +121,13 @@ def check_settings(cfg: DictConfig, tree: dict) -> None:
     check_text_settings(cfg.model)
     check_model_settings(cfg.model)
     if cfg.offline.cache:
-        check_cache_dir(cfg.offline.cache_dir)
+        validate.writable_directory("offline.cache_dir", cfg.offline.cache_dir, "(or offline.cache=false)")
 
 
 def check_text_settings(model) -> None:
     """``model.vocab`` is read by ``model=text`` only."""
     if model.kind != "text" and model.vocab != "closed":
         raise ConfigError(f"model.vocab={model.vocab!r} is only read by model=text (model.kind={model.kind!r})")
-
-
-def check_cache_dir(path: str) -> None:
-    """The pre-deployment cache must be a directory that can be made and written to."""
-    existing = Path(path)
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        what = "a file" if existing == Path(path) else f"under {existing}, which cannot hold it"
-        raise ConfigError(f"offline.cache_dir={path!r} is {what}: it must be a writable directory "
-                          "(or offline.cache=false)")
 
 
 def check_against_stream(cfg: DictConfig, stream) -> None:

@@ -13,6 +13,7 @@ import sys
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from harness import validate
 from harness.checks import build_checked
 from harness.errors import ConfigError
 from harness.monitor import check_monitor
@@ -50,6 +51,7 @@ class PreflightCallback(Callback):
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)
         try:
+            validate.writable_directory("hydra.run.dir", config.hydra.run.dir)
             _checked["built"] = (OmegaConf.to_yaml(task), preflight(task))
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
@@ -61,9 +63,10 @@ class PreflightCallback(Callback):
         bad one would otherwise reach each job as an interpolation error. A swept target is left to
         each job (:func:`harness.run.main` checks it before resolving)."""
         stream = task_config(config).stream
-        if stream.get("family") == CUSTOM and target_of(stream) is None:
-            return
         try:
+            validate.writable_directory("hydra.sweep.dir", config.hydra.sweep.dir)
+            if stream.get("family") == CUSTOM and target_of(stream) is None:
+                return
             stream_class(stream)
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
