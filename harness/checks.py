@@ -287,20 +287,25 @@ def strategy_names() -> list[str]:
 def check_overrides(overrides: list[str]) -> None:
     """What Hydra accepts on the command line but should not: a number or a word for a boolean
     (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
-    runs one), ``hydra.launcher.n_jobs=0``."""
-    booleans, parser = bool_keys(), OverridesParser.create()
+    runs one), ``hydra.launcher.n_jobs=0``, a key given twice (Hydra keeps the last), a value swept
+    twice (``seed=0,0``: one cell run twice)."""
+    booleans, parser, given = bool_keys(), OverridesParser.create(), {}
     for text in overrides:
         try:
             override = parser.parse_override(text)
         except Exception:
             continue  # Hydra reports its own syntax errors
         key = override.key_or_group.lstrip("+~")
+        if key in given:  # Hydra keeps the last one without a word
+            raise ConfigError(f"{key} is given twice ({given[key]} and {text}); give it once")
+        given[key] = text
         if override.is_delete():
             continue
         try:
             values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
         except Exception:
             continue  # interval sweeps: Hydra's sweeper decides
+        _check_distinct(key, values, text)
         for value in values:
             if key in booleans:
                 validate.boolean(key, value)
@@ -308,6 +313,13 @@ def check_overrides(overrides: list[str]) -> None:
                 _check_strategy_list(value if isinstance(value, list) else [value])
             elif key == "hydra.launcher.n_jobs":
                 _check_n_jobs(value)
+
+
+def _check_distinct(key: str, values: list, text: str) -> None:
+    """A sweep names each value once: ``seed=0,0`` would run the same cell twice into one directory."""
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise ConfigError(f"{text} sweeps {key}={value!r} twice; each cell runs once: give each value once")
 
 
 def _check_n_jobs(value) -> None:
