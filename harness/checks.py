@@ -287,8 +287,9 @@ def strategy_names() -> list[str]:
 def check_overrides(overrides: list[str]) -> None:
     """What Hydra accepts on the command line but should not: a number or a word for a boolean
     (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
-    runs one), ``hydra.launcher.n_jobs=0``, a key given twice (Hydra keeps the last), a value swept
-    twice (``seed=0,0``: one cell run twice)."""
+    runs one), ``hydra.launcher.n_jobs=0``, a value swept twice (``seed=0,0``: one cell run twice). A key
+    given twice with two values is noted on stderr (Hydra keeps the last one without a word), so
+    that appending overrides to a base list keeps working and nobody is surprised."""
     booleans, parser, given = bool_keys(), OverridesParser.create(), {}
     for text in overrides:
         try:
@@ -296,8 +297,8 @@ def check_overrides(overrides: list[str]) -> None:
         except Exception:
             continue  # Hydra reports its own syntax errors
         key = override.key_or_group.lstrip("+~")
-        if key in given:  # Hydra keeps the last one without a word
-            raise ConfigError(f"{key} is given twice ({given[key]} and {text}); give it once")
+        if key in given and given[key] != text:  # Hydra keeps the last one without a word
+            print(f"note: {key} is given twice ({given[key]}, then {text}); the last one is used", file=sys.stderr)
         given[key] = text
         if override.is_delete():
             continue
