@@ -201,6 +201,22 @@ RUN = [
     ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
     ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
     ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
+    # code named anywhere in the config: every _target_ is decided by its slot before anything is built
+    ("strategy=[river_logreg] strategy.river_logreg.model._args_=[[{_target_:builtins.open,file:x,mode:w}]]", "strategy.river_logreg.model._args_[0][0]._target_='builtins.open' is not a River class (river.*)"),
+    ("strategy=[river_ht] +strategy.river_ht.model.leaf_model={_target_:shutil.rmtree,path:x}", "strategy.river_ht.model.leaf_model._target_='shutil.rmtree' is not a River class (river.*)"),
+    ("strategy=[frozen] +strategy.frozen._args_=[{_target_:os.remove,_args_:[x]}]", "strategy.frozen._args_[0]._target_='os.remove' is not a River class (river.*)"),
+    ("strategy=[river_logreg] +strategy.river_logreg.model._partial_=true", "strategy.river_logreg.model._partial_=True is not allowed"),
+    ("stream=weather stream.change_points=[{_target_:builtins.print}]", "stream.change_points[0]._target_='builtins.print' is in no place that names code; only strategy.<name>._target_ (a strategy class)"),
+    ("monitor.strategies=[{_target_:builtins.print}]", "monitor.strategies[0]._target_='builtins.print' is in no place that names code"),
+    # limits of the machine, empty lists, duplicates
+    ("threads=100000", "threads=100000 exceeds the "),
+    ("monitor.detectors=[]", "monitor.detectors=[] is empty; give at least one value"),
+    ("monitor.coverages=[]", "monitor.coverages=[] is empty; give at least one value"),
+    ("offline.search.width=[]", "offline.search.width=[] is empty; give at least one value"),
+    ("offline.cache_dir=/dev/null/cache", "offline.cache_dir='/dev/null/cache' is under /dev/null, which cannot hold it: it must be a writable directory (or offline.cache=false)"),
+    ("+monitor.foo=1", "monitor.foo is not a key of monitor; allowed: ['enabled', 'strategies', "),
+    ("seed=0,0", "seed=0,0 sweeps seed=0 twice; each cell runs once: give each value once"),
+    ("drift.severity=0.5,0.50", "drift.severity=0.5,0.50 sweeps drift.severity=0.5 twice"),
     # a user's own stream (tests/user_streams.py)
     ("stream=custom", "stream=custom needs stream._target_=<module.Class>, a subclass of harness.streams.Stream"),
     ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),
@@ -281,6 +297,9 @@ TABLE = [
     ("stream=table stream.path={data}/good.csv stream.target=y stream.change_points=[300,200]", "stream.change_points[1]=200 is outside [301, stream.n_deploy=1200)"),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.sha256=abc123", "stream.sha256='abc123' is not the SHA-256 of {data}/good.csv ("),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.dropna=1", "stream.dropna=1 is not a boolean; allowed: true, false"),
+    ("stream=table stream.path={data}/huge.csv stream.target=y", "stream.path='{data}/huge.csv' has values beyond float32's range (|x| > 3.403e+38) in columns ['a'] (1 cells); features are float32: rescale them"),
+    ("stream=table stream.path={data}/inf_label.parquet stream.target=y", "stream.path='{data}/inf_label.parquet' has missing or infinite values in 1 rows (per column: {{'y': 1}})"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.features=[]", "stream.features=[] is empty; name at least one column"),
     ("stream=table stream.path={data}/good.csv stream.target=y strategy=[oracle]", "strategy oracle needs the post-drift concept, which stream=table cannot generate (a table of real data)"),
     ("stream=weather stream.n_deploy=null stream.n_offline=18100", "stream.n_offline=18100 is outside [10, 18059]: "),
     ("stream=weather stream.n_deploy=null stream.change_points=[20000]", "stream.change_points[0]=20000 is outside [1, stream.n_deploy=17359)"),
@@ -351,6 +370,9 @@ def table_files(tmp_path_factory):
     nan.loc[3, "a"], nan.loc[7, "y"] = np.nan, np.nan
     nan.to_csv(data / "nan.csv", index=False)
     good.assign(y=np.where(good.index < 1000, 0, good.y)).to_csv(data / "one_class.csv", index=False)
+    good.assign(a=np.where(good.index == 5, 1e39, good.a)).to_csv(data / "huge.csv", index=False)
+    good[["a", "b", "y"]].astype({"y": float}).assign(y=lambda f: np.where(f.index == 9, np.inf, f.y)).to_parquet(
+        data / "inf_label.parquet")
     (data / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     (data / "notes.txt").write_text("a,y\n1,0\n")
     return data
@@ -496,6 +518,16 @@ def table() -> str:
         "python -m tests.test_bad_input > docs/bad_inputs.md",
         "```",
         "",
+        "## Examples, not the guarantee",
+        "",
+        "These lists are examples, one or a few per class of bad input. The guarantee comes from the design",
+        "and from the property tests: every key's type and range are derived from the typed schemas",
+        "(`harness/settings.py`) and checked by the command line, `harness.compose` and `run_experiment`",
+        "alike; every `_target_` anywhere in the config is decided by its slot before anything is built",
+        "(`harness/targets.py`); and `tests/test_properties.py` (Hypothesis) feeds generated values to every",
+        "key, pairs of keys and generated tables, and requires a refusal naming the key or a run with finite",
+        "numbers, never another exception.",
+        "",
         f"## `python -m harness.run` ({len(RUN)} inputs)",
         "",
         "| input | message |",
@@ -517,7 +549,8 @@ def table() -> str:
         "",
         "`{data}` is a directory of files the test writes: `good.csv` (2,100 rows: numeric `a`, `b`, text `city`,",
         "label `y`), `nan.csv` (a NaN in `a` and one in `y`), `one_class.csv` (`y` = 0 in the first 1,000 rows),",
-        "`broken.parquet` (not parquet) and `notes.txt`.",
+        "`huge.csv` (`good.csv` with 1e39 in `a`: finite in float64, not in float32), `inf_label.parquet`",
+        "(an infinite label), `broken.parquet` (not parquet) and `notes.txt`.",
         "",
         "| input | message |",
         "|---|---|",
