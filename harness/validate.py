@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import tempfile
 from collections.abc import Iterable
 from numbers import Integral, Real
 from pathlib import Path
@@ -146,6 +147,16 @@ def writable_directory(key: str, value, hint: str = "") -> None:
             raise ConfigError(f"{key}={value!r} passes through {existing}, a symbolic link that leads nowhere "
                               f"(dangling or looping): it must be a writable directory{tail}")
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
+    if not existing.is_dir() or not os.access(existing, os.W_OK) or not _can_make_in(existing):
         what = "a file" if existing == path else f"under {existing}, which cannot hold it"
         raise ConfigError(f"{key}={value!r} is {what}: it must be a writable directory{tail}")
+
+
+def _can_make_in(directory: Path) -> bool:
+    """A directory can be made in ``directory``: tried with an empty one of this call's own, removed
+    at once (``os.access`` says yes to root on a read-only file system or ``/proc``)."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".harness-probe-", dir=directory))
+    except OSError:
+        return False
+    return True

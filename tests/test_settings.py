@@ -87,3 +87,49 @@ def test_every_rule_names_a_key_of_the_schema():
     tree = OmegaConf.to_container(compose_config([]), resolve=True)
     keys = {key for key, _ in _leaves(tree)}
     assert set(RULES) <= keys
+
+
+@pytest.fixture
+def links(tmp_path):
+    """A directory with a looping link, a dangling link and a file."""
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "dangle").symlink_to(tmp_path / "nothing")
+    (tmp_path / "file").write_text("")
+    return tmp_path
+
+
+@pytest.mark.parametrize("name, message", [
+    ("loop", "passes through {d}/loop, a symbolic link that leads nowhere (dangling or looping)"),
+    ("loop/sub", "passes through {d}/loop, a symbolic link that leads nowhere"),
+    ("dangle", "passes through {d}/dangle, a symbolic link that leads nowhere"),
+    ("file", "is a file: it must be a writable directory (or offline.cache=false)"),
+    ("file/sub", "is under {d}/file, which cannot hold it"),
+])
+def test_a_cache_dir_that_cannot_hold_a_cache_is_refused(name, message, links):
+    with pytest.raises(ConfigError) as refused:
+        compose_config([f"offline.cache_dir={links / name}"])
+    assert str(refused.value) == f"offline.cache_dir='{links / name}' " + message.format(d=links) or \
+        message.format(d=links) in str(refused.value)
+    assert sorted(p.name for p in links.iterdir()) == ["dangle", "file", "loop"]  # the probe left nothing
+
+
+def test_a_place_where_no_directory_can_be_made_is_refused():
+    """``os.access`` says yes to root on /proc; the probe makes (and removes) a directory to know."""
+    with pytest.raises(ConfigError, match=r"^offline.cache_dir='/proc/harness' is under /proc, which cannot hold it"):
+        compose_config(["offline.cache_dir=/proc/harness"])
+
+
+def test_the_run_directory_is_checked_before_hydra_makes_it(links):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import TINY
+
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-m", "harness.run", *TINY, f"hydra.run.dir={links / 'dangle' / 'run'}"],
+                          cwd=links, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert f"error: hydra.run.dir='{links / 'dangle' / 'run'}' passes through {links / 'dangle'}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (links / "nothing").exists()
