@@ -133,3 +133,14 @@ def test_the_run_directory_is_checked_before_hydra_makes_it(links):
     assert f"error: hydra.run.dir='{links / 'dangle' / 'run'}' passes through {links / 'dangle'}" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (links / "nothing").exists()
+
+
+def test_report_reads_a_directory_given_twice_once_with_a_note(tmp_path, capsys):
+    from harness.report import distinct_dirs
+
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "alias").symlink_to(tmp_path / "runs")
+    given = [tmp_path / "runs", tmp_path / "other", tmp_path / "runs" / ".", tmp_path / "alias"]
+    assert distinct_dirs(given) == [tmp_path / "runs", tmp_path / "other"]
+    assert capsys.readouterr().err.count("is given twice; its runs are read once") == 2
