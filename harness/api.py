@@ -15,7 +15,7 @@ from hydra import initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from harness import config
-from harness.checks import check_overrides
+from harness.checks import check_config, check_overrides
 from harness.errors import RunDirectoryError
 from harness.ownership import check_owned
 from harness.preflight import preflight
@@ -35,7 +35,19 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     check_overrides(overrides)
     config.register()
     with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
-        return hydra_compose(config_name="config", overrides=overrides)
+        composed = hydra_compose(config_name="config", overrides=overrides)
+    check_config(composed)
+    return editable(composed)
+
+
+def editable(cfg: DictConfig) -> DictConfig:
+    """``cfg`` as a plain config that keeps what it is given: OmegaConf's typed nodes turn
+    ``cfg.quiet = "yes"`` or ``2`` into ``True`` without a word, so the typed schema is left behind
+    and every edit reaches :func:`harness.checks.check_config` as written (run_experiment refuses a
+    bad one with the command line's message). Struct mode still refuses a new key."""
+    plain = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    OmegaConf.set_struct(plain, True)
+    return plain
 
 
 def run_experiment(cfg: DictConfig, output_dir: Path | str) -> RunResult:

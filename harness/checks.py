@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import os
 import math
 import sys
 import typing
@@ -21,26 +20,22 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
-from river import base as river_base
 
 from harness import validate
-from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, OfflineConf, ReplayConf, SearchConf
+from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, MonitorConf, OfflineConf, ReplayConf, SearchConf
 from harness.errors import ConfigError
 from harness.footprint import check_memory
-from harness.models import MODEL_KINDS
-from harness.text_model import VOCABS
-from harness.offline.tune import PRUNERS, SAMPLERS
 from harness.offline.user import check_model_settings, check_user_model
 from harness.strategies.base import missing_members, missing_methods
 from harness.streams import CUSTOM, build_stream
 from harness.streams.families import stream_class
 from harness.streams.schemas import SCHEMAS
+from harness.settings import check_schema
 from harness.streams.stream import config_keys
+from harness.targets import check_targets
 
-RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
-RIVER_SIZES = ("max_size",)  # MiB, > 0
 WRITE_TWO = "a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn (docs/strategies.md)"
 GROUPS = {
     "drift": DriftConf,
@@ -49,14 +44,13 @@ GROUPS = {
     "offline.search": SearchConf,
     "replay": ReplayConf,
     "metrics": MetricsConf,
+    "monitor": MonitorConf,
 }
 
 
 def build_checked(cfg: DictConfig):
     """``(stream, strategies)`` of ``cfg`` once every key and value is checked; draws and trains nothing."""
-    check_keys(cfg)
-    check_finite(cfg)
-    check_settings(cfg)
+    check_config(cfg)
     stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
     strategies = build_strategies(cfg.strategy)
     check_inputs(cfg, stream, strategies)
@@ -81,8 +75,9 @@ def check_keys(cfg: DictConfig) -> None:
         validate.known_keys(where, OmegaConf.select(cfg, where), [f.name for f in dataclasses.fields(schema)])
 
 
-def check_finite(cfg: DictConfig) -> None:
-    """No NaN or infinity anywhere, strategies' arguments included; interpolations must resolve."""
+def check_finite(cfg: DictConfig) -> dict:
+    """No NaN or infinity anywhere, strategies' arguments included; interpolations must resolve.
+    Returns the resolved tree."""
     try:
         tree = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
@@ -91,6 +86,7 @@ def check_finite(cfg: DictConfig) -> None:
     for key, value in _leaves(tree):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value} is not a finite number")
+    return tree
 
 
 def _leaves(node, prefix: str = ""):
@@ -108,65 +104,33 @@ def _leaves(node, prefix: str = ""):
 # -- values ---------------------------------------------------------------------------------------
 
 
-def check_settings(cfg: DictConfig) -> None:
-    """The values no builder checks, group by group in the order of the config."""
-    validate.seed("seed", cfg.seed)
-    validate.integer("threads", cfg.threads, 1)
-    for key in ("save_stream", "quiet", "rerun"):
-        validate.boolean(key, cfg[key])
-    validate.choice("model.kind", cfg.model.kind, (*MODEL_KINDS, "pretrained"))
-    validate.integer("model.depth", cfg.model.depth, 0)
+def check_config(cfg: DictConfig) -> dict:
+    """Everything decided from the configuration alone, before anything is instantiated: the keys,
+    finite values, every ``_target_`` by its slot, every value against its schema's type and rule.
+    The command line, :func:`harness.compose` and every run call it; returns the resolved tree."""
+    check_keys(cfg)
+    tree = check_finite(cfg)
+    check_targets(tree)
+    check_settings(cfg, tree)
+    return tree
+
+
+def check_settings(cfg: DictConfig, tree: dict) -> None:
+    """Each key against its schema (:mod:`harness.settings`), then what ties keys together."""
+    check_schema(tree)
     check_text_settings(cfg.model)
     check_model_settings(cfg.model)
-    if cfg.model.standardize is not None:
-        validate.boolean("model.standardize", cfg.model.standardize)
-        if cfg.model.kind == "text" and cfg.model.standardize:
-            raise ConfigError("model.standardize=true is not allowed for model.kind='text': its inputs are token ids, "
-                              "never standardised (null or false)")
-    for key in ("n_trials", "max_epochs", "patience"):
-        validate.integer(f"offline.{key}", cfg.offline[key], 1)
-    validate.choice("offline.sampler", cfg.offline.sampler, SAMPLERS)
-    validate.choice("offline.pruner", cfg.offline.pruner, PRUNERS)
-    validate.boolean("offline.calibrate", cfg.offline.calibrate)
-    validate.boolean("offline.cache", cfg.offline.cache)
+    if cfg.model.kind == "text" and cfg.model.standardize:
+        raise ConfigError("model.standardize=true is not allowed for model.kind='text': its inputs are token ids, "
+                          "never standardised (null or false)")
     if cfg.offline.cache:
-        check_cache_dir(cfg.offline.cache_dir)
-    for key, values in cfg.offline.search.items():
-        if not values:
-            raise ConfigError(f"offline.search.{key}=[] is empty; give at least one value")
-        for value in values:
-            if key in ("batch_size", "width"):
-                validate.integer(f"offline.search.{key}", value, 1)
-            else:
-                validate.number(f"offline.search.{key}", value, 0, low_open=key != "weight_decay")
-    validate.integer("replay.label_delay", cfg.replay.label_delay, 0)
-    validate.number("replay.label_fraction", cfg.replay.label_fraction, 0, 1, low_open=True)
-    validate.integer("replay.serve_batch", cfg.replay.serve_batch, 0)
-    validate.integer("replay.chunk", cfg.replay.chunk, 1)
-    validate.integer("replay.latency_requests", cfg.replay.latency_requests, 0)
-    validate.number("metrics.confidence_threshold", cfg.metrics.confidence_threshold, 0, 1)
-    validate.integer("metrics.window", cfg.metrics.window, 1)
-    validate.number("metrics.recovery_tolerance", cfg.metrics.recovery_tolerance, 0)
-    validate.integer("metrics.max_detection_delay", cfg.metrics.max_detection_delay, 0)
+        validate.writable_directory("offline.cache_dir", cfg.offline.cache_dir, "(or offline.cache=false)")
 
 
 def check_text_settings(model) -> None:
-    """``model.vocab`` and ``model.buckets`` are read by ``model=text`` only."""
-    validate.choice("model.vocab", model.vocab, VOCABS)
-    validate.integer("model.buckets", model.buckets, 1)
+    """``model.vocab`` is read by ``model=text`` only."""
     if model.kind != "text" and model.vocab != "closed":
         raise ConfigError(f"model.vocab={model.vocab!r} is only read by model=text (model.kind={model.kind!r})")
-
-
-def check_cache_dir(path: str) -> None:
-    """The pre-deployment cache must be a directory that can be made and written to."""
-    existing = Path(path)
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        what = "a file" if existing == Path(path) else f"under {existing}, which cannot hold it"
-        raise ConfigError(f"offline.cache_dir={path!r} is {what}: it must be a writable directory "
-                          "(or offline.cache=false)")
 
 
 def check_against_stream(cfg: DictConfig, stream) -> None:
@@ -251,7 +215,7 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
         raise ConfigError("strategy=[] is empty; choose at least one, e.g. strategy=[frozen,river_logreg]")
     strategies = {}
     for name, node in strategy_cfg.items():
-        cls = _strategy_class(name, node)
+        cls = strategy_class(name, node.get("_target_") if isinstance(node, DictConfig) else None)
         allowed = [p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")]
         for key in node:
             if not str(key).startswith("_") and key not in allowed:
@@ -259,7 +223,6 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
                 raise ConfigError(
                     f"strategy.{name}.{key} is not an argument of {node._target_}{close}; allowed: {allowed}"
                 )
-        _check_nested_targets(f"strategy.{name}", node)
         try:
             strategies[name] = instantiate(node)
         except InstantiationException as error:
@@ -273,8 +236,9 @@ def build_strategies(strategy_cfg: DictConfig) -> dict:
     return strategies
 
 
-def _strategy_class(name: str, node) -> type:
-    target = node.get("_target_") if isinstance(node, DictConfig) else None
+def strategy_class(name: str, target) -> type:
+    """The class ``strategy.<name>._target_`` names, once imported and known to implement the strategy
+    protocol (its methods); nothing of it is called."""
     if target is None:
         raise ConfigError(f"strategy.{name} has no _target_ (a class implementing the strategy protocol)")
     try:
@@ -287,41 +251,6 @@ def _strategy_class(name: str, node) -> type:
     if missing:
         raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}; {WRITE_TWO}")
     return cls
-
-
-def _nested_nodes(node: DictConfig, where: str):
-    """``(dotted path, node)`` of every mapping inside ``node``, list items included."""
-    for key, value in node.items():
-        path = f"{where}.{key}"
-        items = enumerate(value) if isinstance(value, ListConfig) else [(None, value)]
-        for i, item in items:
-            if isinstance(item, DictConfig):
-                item_path = path if i is None else f"{path}[{i}]"
-                yield item_path, item
-                yield from _nested_nodes(item, item_path)
-
-
-def _check_nested_targets(where: str, node: DictConfig) -> None:
-    """An object built inside a strategy's arguments (a River model, engine or detector) must be a
-    River object: no other class is instantiated from a config before it is known to be harmless.
-    River takes counts of 0 or a negative size without a word and then predicts uniformly, so the
-    counts and sizes of the River objects in conf/strategy are checked here."""
-    for path, inner in _nested_nodes(node, where):
-        target = inner.get("_target_")
-        if target is None:
-            continue
-        try:
-            cls = get_object(target)
-        except Exception as error:
-            raise ConfigError(f"{path}._target_={target!r} cannot be imported: {error}") from None
-        if not (isinstance(cls, type) and issubclass(cls, river_base.Base)):
-            raise ConfigError(f"{path}._target_={target!r} is not a River class (river.*)")
-        for key, low in RIVER_COUNTS.items():
-            if key in inner:
-                validate.integer(f"{path}.{key}", inner[key], low)
-        for key in RIVER_SIZES:
-            if key in inner:
-                validate.number(f"{path}.{key}", inner[key], 0, low_open=True)
 
 
 def _construction_error(name: str, allowed: list[str], error: BaseException) -> ConfigError:
@@ -361,20 +290,26 @@ def strategy_names() -> list[str]:
 def check_overrides(overrides: list[str]) -> None:
     """What Hydra accepts on the command line but should not: a number or a word for a boolean
     (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
-    runs one), ``hydra.launcher.n_jobs=0``."""
-    booleans, parser = bool_keys(), OverridesParser.create()
+    runs one), ``hydra.launcher.n_jobs=0``, a value swept twice (``seed=0,0``: one cell run twice). A key
+    given twice with two values is noted on stderr (Hydra keeps the last one without a word), so
+    that appending overrides to a base list keeps working and nobody is surprised."""
+    booleans, parser, given = bool_keys(), OverridesParser.create(), {}
     for text in overrides:
         try:
             override = parser.parse_override(text)
         except Exception:
             continue  # Hydra reports its own syntax errors
         key = override.key_or_group.lstrip("+~")
+        if key in given and given[key] != text:  # Hydra keeps the last one without a word
+            print(f"note: {key} is given twice ({given[key]}, then {text}); the last one is used", file=sys.stderr)
+        given[key] = text
         if override.is_delete():
             continue
         try:
             values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
         except Exception:
             continue  # interval sweeps: Hydra's sweeper decides
+        _check_distinct(key, values, text)
         for value in values:
             if key in booleans and not (value is None and booleans[key]):  # null only for Optional[bool]
                 validate.boolean(key, value)
@@ -382,6 +317,13 @@ def check_overrides(overrides: list[str]) -> None:
                 _check_strategy_list(value if isinstance(value, list) else [value])
             elif key == "hydra.launcher.n_jobs":
                 _check_n_jobs(value)
+
+
+def _check_distinct(key: str, values: list, text: str) -> None:
+    """A sweep names each value once: ``seed=0,0`` would run the same cell twice into one directory."""
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise ConfigError(f"{text} sweeps {key}={value!r} twice; each cell runs once: give each value once")
 
 
 def _check_n_jobs(value) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from harness import validate
 from harness.checks import build_checked
 from harness.errors import ConfigError, RunDirectoryError
 from harness.monitor import check_monitor
@@ -53,6 +54,7 @@ class PreflightCallback(Callback):
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)
         try:
+            validate.writable_directory("hydra.run.dir", config.hydra.run.dir)
             _checked["built"] = (OmegaConf.to_yaml(task), preflight(task))
             run_dir = config.hydra.run.dir  # ${now:...} is cached: the directory Hydra then makes
             check_owned(Path(run_dir), f"hydra.run.dir={run_dir}")
@@ -68,6 +70,7 @@ class PreflightCallback(Callback):
         stream = task_config(config).stream
         try:
             sweep_dir = config.hydra.sweep.dir
+            validate.writable_directory("hydra.sweep.dir", sweep_dir)
             check_owned(Path(sweep_dir), f"hydra.sweep.dir={sweep_dir}", owner="sweep's", sweep=True)
             if stream.get("family") != CUSTOM or target_of(stream) is not None:
                 stream_class(stream)

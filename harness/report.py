@@ -400,6 +400,20 @@ def draw_critical_difference(result: dict, stem: Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
+def distinct_dirs(dirs: list[Path]) -> list[Path]:
+    """``dirs`` with each directory once (the same one given twice, or by two spellings, would count
+    its runs twice in every comparison); a note on stderr names what was dropped."""
+    seen, kept = set(), []
+    for directory in dirs:
+        key = directory.resolve()
+        if key in seen:
+            print(f"note: {directory} is given twice; its runs are read once", file=sys.stderr)
+            continue
+        seen.add(key)
+        kept.append(directory)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     """Every argument is checked before anything is read or written: a bad one exits with code 2 and
     ``error: ...`` (argparse's way)."""
@@ -410,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     figures_help = "figures to draw (default: all the data supports; --figures with no name: no figure)"
     parser.add_argument("--figures", nargs="*", help=figures_help)
     args = parser.parse_args(argv)
+    args.dirs = distinct_dirs(args.dirs)
     missing = [str(d) for d in args.dirs if not d.is_dir()]
     if missing:
         parser.error(f"not a directory: {', '.join(missing)}")

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+import tempfile
 from collections.abc import Iterable
 from numbers import Integral, Real
+from pathlib import Path
 
 from harness.errors import ConfigError
 
@@ -123,3 +126,37 @@ def known_keys(where: str, keys: Iterable[str], allowed: Iterable[str], *, node:
                 f"{full} is not a key of {node or where or 'the configuration'}{did_you_mean(key, allowed)}; "
                 f"allowed: {allowed}"
             )
+
+
+def writable_directory(key: str, value, hint: str = "") -> None:
+    """``value`` names a directory that exists or can be made, and written to: not a file, not under
+    a file, not through a dangling or looping symbolic link, not in an unwritable place; ``hint``
+    ends the message (``(or offline.cache=false)``).
+
+    >>> writable_directory("offline.cache_dir", "/dev/null")
+    Traceback (most recent call last):
+    harness.errors.ConfigError: offline.cache_dir='/dev/null' is a file: it must be a writable directory
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}={value!r} is not a path: it must name a writable directory")
+    tail = f" {hint}" if hint else ""
+    path = Path(value).expanduser()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        if existing.is_symlink():  # exists() follows links: a dangling or looping one reads as absent
+            raise ConfigError(f"{key}={value!r} passes through {existing}, a symbolic link that leads nowhere "
+                              f"(dangling or looping): it must be a writable directory{tail}")
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK) or not _can_make_in(existing):
+        what = "a file" if existing == path else f"under {existing}, which cannot hold it"
+        raise ConfigError(f"{key}={value!r} is {what}: it must be a writable directory{tail}")
+
+
+def _can_make_in(directory: Path) -> bool:
+    """A directory can be made in ``directory``: tried with an empty one of this call's own, removed
+    at once (``os.access`` says yes to root on a read-only file system or ``/proc``)."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".harness-probe-", dir=directory))
+    except OSError:
+        return False
+    return True

@@ -202,6 +202,22 @@ RUN = [
     ("strategy=[river_adwin_bagging] strategy.river_adwin_bagging.warm_start=3", "strategy.river_adwin_bagging.warm_start=3 is not a boolean"),
     ("strategy=[river_logreg] strategy.river_logreg._target_=harness.strategies.nope.Nope", "strategy.river_logreg._target_='harness.strategies.nope.Nope' cannot be imported"),
     ("+strategy.evil._target_=collections.OrderedDict", "strategy.evil._target_='collections.OrderedDict' lacks the strategy protocol's ['fit_offline', 'prepare', 'predict_proba', 'learn', 'model_bytes', 'fingerprint']"),
+    # code named anywhere in the config: every _target_ is decided by its slot before anything is built
+    ("strategy=[river_logreg] strategy.river_logreg.model._args_=[[{_target_:builtins.open,file:x,mode:w}]]", "strategy.river_logreg.model._args_[0][0]._target_='builtins.open' is not a River class (river.*)"),
+    ("strategy=[river_ht] +strategy.river_ht.model.leaf_model={_target_:shutil.rmtree,path:x}", "strategy.river_ht.model.leaf_model._target_='shutil.rmtree' is not a River class (river.*)"),
+    ("strategy=[frozen] +strategy.frozen._args_=[{_target_:os.remove,_args_:[x]}]", "strategy.frozen._args_[0]._target_='os.remove' is not a River class (river.*)"),
+    ("strategy=[river_logreg] +strategy.river_logreg.model._partial_=true", "strategy.river_logreg.model._partial_=True is not allowed"),
+    ("stream=weather stream.change_points=[{_target_:builtins.print}]", "stream.change_points[0]._target_='builtins.print' is in no place that names code; only strategy.<name>._target_ (a strategy class)"),
+    ("monitor.strategies=[{_target_:builtins.print}]", "monitor.strategies[0]._target_='builtins.print' is in no place that names code"),
+    # limits of the machine, empty lists, duplicates
+    ("threads=100000", "threads=100000 exceeds the "),
+    ("monitor.detectors=[]", "monitor.detectors=[] is empty; give at least one value"),
+    ("monitor.coverages=[]", "monitor.coverages=[] is empty; give at least one value"),
+    ("offline.search.width=[]", "offline.search.width=[] is empty; give at least one value"),
+    ("offline.cache_dir=/dev/null/cache", "offline.cache_dir='/dev/null/cache' is under /dev/null, which cannot hold it: it must be a writable directory (or offline.cache=false)"),
+    ("+monitor.foo=1", "monitor.foo is not a key of monitor; allowed: ['enabled', 'strategies', "),
+    ("seed=0,0", "seed=0,0 sweeps seed=0 twice; each cell runs once: give each value once"),
+    ("drift.severity=0.5,0.50", "drift.severity=0.5,0.50 sweeps drift.severity=0.5 twice"),
     # a user's own stream (tests/user_streams.py)
     ("stream=custom", "stream=custom needs stream._target_=<module.Class>, a subclass of harness.streams.Stream"),
     ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),
@@ -241,7 +257,10 @@ MODEL = [
     (f"{FACTORY}.mlp model.weights={{text}}", "model.weights='{text}' is not a state dict saved with torch.save(module.state_dict(), FILE)"),
     (f"{FACTORY}.mlp model.weights={{pt2}}", "model.weights='{pt2}' is not a state dict saved with torch.save(module.state_dict(), FILE) (torch.load with weights_only=True failed with RuntimeError); a torch.export program goes in model.path"),
     (f"{FACTORY}.nope model.weights={{state}}", "model._target_='tests.user_models.nope' cannot be imported"),
-    (f"{FACTORY}.not_a_module model.weights={{state}}", "model._target_='tests.user_models.not_a_module' returned a dict, not a torch.nn.Module"),
+    (f"{FACTORY}.not_a_module model.weights={{state}}", "model._target_='tests.user_models.not_a_module' is annotated to return dict, not a torch.nn.Module; model._target_ must be a torch.nn.Module subclass or a function annotated to return one"),
+    (f"{FACTORY}.unannotated model.weights={{state}}", "model._target_='tests.user_models.unannotated' has no return annotation; model._target_ must be"),
+    (f"{FACTORY}.Plain model.weights={{state}}", "model._target_='tests.user_models.Plain' is a class that does not subclass torch.nn.Module"),
+    (f"{FACTORY}.mlp model.weights={{state}} +model.foo._target_=builtins.print", "model.foo is not a key of model"),
     (f"{FACTORY}.N_CLASSES model.weights={{state}}", "model._target_='tests.user_models.N_CLASSES' is an object of type int, not a factory"),
     (f"{FACTORY}.wide model.weights={{state}}", "model.weights='{state}' does not fit the module of model._target_='tests.user_models.wide': Error(s) in loading state_dict for Sequential: size mismatch"),
     (f"{P} model.path={{pt2}} model.outputs=scores", "model.outputs='scores' is not one of ['logits', 'probs']"),
@@ -285,6 +304,9 @@ TABLE = [
     ("stream=table stream.path={data}/real_target.csv stream.target=y", "stream.target='y': column 'y' of {data}/real_target.csv holds non-integer numbers (e.g. 0.5); the target must be class labels"),
     ("stream=table stream.path={data}/many_classes.csv stream.target=y", "stream.target='y' has 150 distinct values in {data}/many_classes.csv, more than stream.max_classes=100"),
     ("stream=table stream.path={data}/good.csv stream.target=y stream.max_classes=1", "stream.max_classes=1 must be >= 2"),
+    ("stream=table stream.path={data}/huge.csv stream.target=y", "stream.path='{data}/huge.csv' has values beyond float32's range (|x| > 3.403e+38) in columns ['a'] (1 cells); features are float32: rescale them"),
+    ("stream=table stream.path={data}/inf_label.parquet stream.target=y", "stream.path='{data}/inf_label.parquet' has missing or infinite values in 1 rows (per column: {{'y': 1}})"),
+    ("stream=table stream.path={data}/good.csv stream.target=y stream.features=[]", "stream.features=[] is empty; name at least one column"),
     ("stream=table stream.path={data}/good.csv stream.target=y strategy=[oracle]", "strategy oracle needs the post-drift concept, which stream=table cannot generate (a table of real data)"),
     ("stream=weather stream.n_deploy=null stream.n_offline=18100", "stream.n_offline=18100 is outside [10, 18059]: "),
     ("stream=weather stream.n_deploy=null stream.change_points=[20000]", "stream.change_points[0]=20000 is outside [1, stream.n_deploy=17359)"),
@@ -359,6 +381,9 @@ def table_files(tmp_path_factory):
     good.astype({"a": str}).assign(a=lambda f: f.a.where(f.index != 5, "0,25")).to_csv(data / "typo.csv", index=False)
     good.assign(y=good.y * 0.5).to_csv(data / "real_target.csv", index=False)
     good.assign(y=np.arange(2100) % 150).to_csv(data / "many_classes.csv", index=False)
+    good.assign(a=np.where(good.index == 5, 1e39, good.a)).to_csv(data / "huge.csv", index=False)
+    good[["a", "b", "y"]].astype({"y": float}).assign(y=lambda f: np.where(f.index == 9, np.inf, f.y)).to_parquet(
+        data / "inf_label.parquet")
     (data / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     (data / "notes.txt").write_text("a,y\n1,0\n")
     return data
@@ -504,6 +529,16 @@ def table() -> str:
         "python -m tests.test_bad_input > docs/bad_inputs.md",
         "```",
         "",
+        "## Examples, not the guarantee",
+        "",
+        "These lists are examples, one or a few per class of bad input. The guarantee comes from the design",
+        "and from the property tests: every key's type and range are derived from the typed schemas",
+        "(`harness/settings.py`) and checked by the command line, `harness.compose` and `run_experiment`",
+        "alike; every `_target_` anywhere in the config is decided by its slot before anything is built",
+        "(`harness/targets.py`); and `tests/test_properties.py` (Hypothesis) feeds generated values to every",
+        "key, pairs of keys and generated tables, and requires a refusal naming the key or a run with finite",
+        "numbers, never another exception.",
+        "",
         f"## `python -m harness.run` ({len(RUN)} inputs)",
         "",
         "| input | message |",
@@ -525,7 +560,8 @@ def table() -> str:
         "",
         "`{data}` is a directory of files the test writes: `good.csv` (2,100 rows: numeric `a`, `b`, text `city`,",
         "label `y`), `nan.csv` (a NaN in `a` and one in `y`), `one_class.csv` (`y` = 0 in the first 1,000 rows),",
-        "`broken.parquet` (not parquet) and `notes.txt`.",
+        "`huge.csv` (`good.csv` with 1e39 in `a`: finite in float64, not in float32), `inf_label.parquet`",
+        "(an infinite label), `broken.parquet` (not parquet) and `notes.txt`.",
         "",
         "| input | message |",
         "|---|---|",

@@ -44,6 +44,22 @@ def not_a_module() -> dict:
     return {"weight": torch.zeros(3, 10)}
 
 
+CALLED = []  # what the refused factories below append to when called: a test checks it stays empty
+
+
+def unannotated():
+    """A factory that says nothing of what it returns: refused without being called."""
+    CALLED.append("unannotated")
+    return mlp()
+
+
+class Plain:
+    """A class that is no torch module: refused without being built."""
+
+    def __init__(self):
+        CALLED.append("Plain")
+
+
 def trained(net: nn.Module, X, y, *, seed: int, epochs: int = 30) -> nn.Module:
     """``net`` trained as a researcher might, elsewhere: full-batch Adam on the cross-entropy of
     ``(X, y)`` (float32 ``(n, d)``, int ``(n,)``), no early stopping; returned in eval mode."""

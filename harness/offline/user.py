@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
+import typing
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ OUTPUTS = ("logits", "probs")
 KEYS = ("path", "_target_", "weights")  # read only by model=pretrained
 PROBE_ROWS = 8  # seeded standard-normal rows of the preflight's forward pass
 SUM_TOLERANCE = 1e-4  # how far a probability row may sum from 1
+FACTORY = ("model._target_ must be a torch.nn.Module subclass or a function annotated to return one "
+           "(def build() -> nn.Module), called with no arguments")
 _PROBE = 53  # purpose of the probe's generator
 
 
@@ -139,10 +142,6 @@ def check_model_settings(model: Mapping) -> None:
     if target is not None and weights is None:
         raise ConfigError(f"model._target_={target!r} needs model.weights=FILE (a state dict, saved with "
                           "torch.save(module.state_dict(), FILE))")
-    validate.choice("model.outputs", model["outputs"], OUTPUTS)
-    validate.number("model.lr", model["lr"], 0, low_open=True)
-    validate.integer("model.batch_size", model["batch_size"], 1)
-    validate.number("model.weight_decay", model["weight_decay"], 0)
 
 
 def _file(key: str, value: str) -> Path:
@@ -194,6 +193,36 @@ def _load_program(value: str, outputs: str, *, trusted: bool) -> UserModel:
                      weights_sha256(module), None, in_features)
 
 
+def model_factory(target) -> Callable[[], nn.Module]:
+    """What ``model._target_`` names, once known to build an ``nn.Module`` without being called: a
+    subclass of ``torch.nn.Module``, or a function whose return annotation is one (resolved with
+    ``typing.get_type_hints``). A callable of unknown result is refused: calling it is what would run
+    code the configuration never declared."""
+    where = f"model._target_={target!r}"
+    if not isinstance(target, str) or not target:
+        raise ConfigError(f"{where} is not a dotted path to a factory (module.function or module.Class)")
+    try:
+        factory = get_object(target)
+    except Exception as error:
+        raise ConfigError(f"{where} cannot be imported: {_first_line(error)}") from None
+    if isinstance(factory, type):
+        if issubclass(factory, nn.Module):
+            return factory
+        raise ConfigError(f"{where} is a class that does not subclass torch.nn.Module; {FACTORY}")
+    if not callable(factory):
+        raise ConfigError(f"{where} is an object of type {type(factory).__name__}, not a factory; {FACTORY}")
+    try:
+        returns = typing.get_type_hints(factory).get("return")
+    except Exception as error:
+        raise ConfigError(f"{where} has annotations that cannot be resolved ({_first_line(error)}); "
+                          f"{FACTORY}") from None
+    if not (isinstance(returns, type) and issubclass(returns, nn.Module)):
+        said = ("has no return annotation" if returns is None else
+                f"is annotated to return {getattr(returns, '__name__', returns)}, not a torch.nn.Module")
+        raise ConfigError(f"{where} {said}; {FACTORY}")
+    return factory
+
+
 def _load_factory(target: str, value: str, outputs: str) -> UserModel:
     path = _file("weights", value)
     try:
@@ -205,13 +234,7 @@ def _load_factory(target: str, value: str, outputs: str) -> UserModel:
     if not isinstance(state, Mapping) or not all(torch.is_tensor(v) for v in state.values()):
         raise ConfigError(f"model.weights={value!r} holds a {type(state).__name__}, not a state dict (a mapping of "
                           "names to tensors, from module.state_dict())")
-    try:
-        factory = get_object(target)
-    except Exception as error:
-        raise ConfigError(f"model._target_={target!r} cannot be imported: {_first_line(error)}") from None
-    if not callable(factory):
-        raise ConfigError(f"model._target_={target!r} is an object of type {type(factory).__name__}, not a factory "
-                          "(a function or class returning a torch.nn.Module)")
+    factory = model_factory(target)
     try:
         module = factory()
     except Exception as error:

@@ -47,13 +47,10 @@ class DriftSchedule:
     transition: str = "sudden"
 
     def __post_init__(self):
-        validate.choice("drift.kind", self.kind, KINDS)
-        validate.choice("drift.pattern", self.pattern, PATTERNS)
-        validate.number("drift.severity", self.severity, 0, 1)
-        validate.integer("drift.onset", self.onset)  # its range depends on the stream: see check()
-        validate.integer("drift.width", self.width, 0)
-        validate.integer("drift.period", self.period, 0)
-        validate.choice("drift.transition", self.transition, TRANSITIONS)
+        from harness.config import DriftConf  # the rules of the drift.* keys (harness.settings)
+        from harness.settings import check_schema
+
+        check_schema(asdict(self), DriftConf, "drift.")  # onset's range depends on the stream: see check()
         no_ramp = self.pattern in ("sudden", "none") or (self.pattern == "recurring" and self.transition == "sudden")
         if no_ramp:
             object.__setattr__(self, "width", 0)

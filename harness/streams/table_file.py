@@ -155,7 +155,11 @@ def load_table(
                               "(encode them, or leave them out of stream.features)")
     used = frame[[*features, target, *([order] if order is not None else [])]]
     values = used[features].to_numpy(dtype=float, na_value=np.nan)
+    _check_float32(values, features, path)
     bad = used.isna().to_numpy() | np.pad(~np.isfinite(values), ((0, 0), (0, used.shape[1] - len(features))))
+    if pd.api.types.is_numeric_dtype(used[target]):  # an infinite label would become a class of its own
+        column = list(used.columns).index(target)
+        bad[:, column] |= ~np.isfinite(used[target].to_numpy(dtype=float, na_value=np.nan))
     rows = bad.any(axis=1)
     if rows.any() and not dropna:
         counts = {str(c): int(n) for c, n in zip(used.columns, bad.sum(axis=0)) if n}
@@ -178,6 +182,18 @@ def load_table(
         target=target,
         time=kept[order].to_numpy() if order is not None else None,
     )
+
+
+def _check_float32(values: np.ndarray, features: list, path: str) -> None:
+    """Features are served as float32: a value finite in float64 but beyond float32's range would
+    become infinity in the model's input (and break every statistic downstream)."""
+    limit = np.finfo(np.float32).max
+    with np.errstate(invalid="ignore"):
+        huge = np.isfinite(values) & (np.abs(values) > limit)
+    if huge.any():
+        columns = [str(features[j]) for j in np.flatnonzero(huge.any(axis=0))]
+        raise ConfigError(f"stream.path={path!r} has values beyond float32's range (|x| > {limit:.4g}) in "
+                          f"columns {columns} ({int(huge.sum())} cells); features are float32: rescale them")
 
 
 def _classes_of(*, _parent_) -> int | None:

@@ -1,0 +1,142 @@
+"""The per-key checks of the configuration, derived from the typed schemas of :mod:`harness.config`.
+
+Each key's type comes from its dataclass field (``bool``, ``int``, ``float``, ``str``, ``Optional``,
+``List``); its range or choices from :data:`RULES`, declared once here. :func:`check_schema` checks
+every key of a config against both; :func:`check_value` checks one (``DriftSchedule`` uses it for its
+own fields, so a drift setting has one rule whether it comes from a config or from Python).
+
+A config edited in Python (``cfg.quiet = "yes"``) reaches these checks as given: a list where a number
+belongs, a word where a boolean does, an empty list where one item is needed are all refused here,
+with the key, the value and what is allowed, as from the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from collections.abc import Mapping
+
+from harness import validate
+from harness.errors import ConfigError
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on: more threads than that only slow torch and BLAS down."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _choices(name: str):
+    """Choices that live with the code that reads them, imported when checked (no import cycle)."""
+    def load():
+        from harness.models import MODEL_KINDS
+        from harness.offline.tune import PRUNERS, SAMPLERS
+        from harness.offline.user import OUTPUTS
+        from harness.streams.base import KINDS, PATTERNS, TRANSITIONS
+        from harness.text_model import VOCABS
+
+        return {"model.kind": (*MODEL_KINDS, "pretrained"), "model.vocab": VOCABS, "model.outputs": OUTPUTS,
+                "offline.sampler": SAMPLERS, "offline.pruner": PRUNERS, "drift.kind": KINDS,
+                "drift.pattern": PATTERNS, "drift.transition": TRANSITIONS}[name]
+    return load
+
+
+# key -> range (low, high, low_open, high_open), choices, or "seed"; list items take their list's rule
+RULES: dict[str, dict] = {
+    "seed": {"seed": True},
+    "threads": {"low": 1, "cpus": True},
+    "drift.kind": {"choices": _choices("drift.kind")},
+    "drift.pattern": {"choices": _choices("drift.pattern")},
+    "drift.severity": {"low": 0, "high": 1},
+    "drift.width": {"low": 0},
+    "drift.period": {"low": 0},
+    "drift.transition": {"choices": _choices("drift.transition")},
+    "model.kind": {"choices": _choices("model.kind")},
+    "model.depth": {"low": 0},
+    "model.vocab": {"choices": _choices("model.vocab")},
+    "model.buckets": {"low": 1},
+    "model.outputs": {"choices": _choices("model.outputs")},
+    "model.lr": {"low": 0, "low_open": True},
+    "model.batch_size": {"low": 1},
+    "model.weight_decay": {"low": 0},
+    "offline.n_trials": {"low": 1},
+    "offline.max_epochs": {"low": 1},
+    "offline.patience": {"low": 1},
+    "offline.sampler": {"choices": _choices("offline.sampler")},
+    "offline.pruner": {"choices": _choices("offline.pruner")},
+    "offline.search.lr": {"low": 0, "low_open": True},
+    "offline.search.batch_size": {"low": 1},
+    "offline.search.weight_decay": {"low": 0},
+    "offline.search.width": {"low": 1},
+    "replay.label_delay": {"low": 0},
+    "replay.label_fraction": {"low": 0, "high": 1, "low_open": True},
+    "replay.serve_batch": {"low": 0},
+    "replay.chunk": {"low": 1},
+    "replay.latency_requests": {"low": 0},
+    "metrics.confidence_threshold": {"low": 0, "high": 1},
+    "metrics.window": {"low": 1},
+    "metrics.recovery_tolerance": {"low": 0},
+    "metrics.max_detection_delay": {"low": 0},
+}
+SKIPPED = ("stream", "strategy")  # typed by their classes' constructors (harness.streams, harness.checks)
+
+
+def check_value(key: str, value, kind) -> None:
+    """``value`` has the schema type ``kind`` and obeys the rule of ``key``; raises ConfigError."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is typing.Union and type(None) in args:
+        if value is None:
+            return
+        kind = next(arg for arg in args if arg is not type(None))
+        origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (list, typing.List):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}={value!r} is not a list")
+        if not value:
+            raise ConfigError(f"{key}=[] is empty; give at least one value")
+        for item in value:
+            check_value(key, item, args[0] if args else typing.Any)
+        return
+    if kind is bool:
+        validate.boolean(key, value)
+    elif kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}={value!r} is not a string")
+    elif kind in (int, float):
+        (validate.integer if kind is int else validate.number)(key, value)
+    _check_rule(key, value, RULES.get(key, {}))
+
+
+def _check_rule(key: str, value, rule: dict) -> None:
+    if "choices" in rule:
+        validate.choice(key, value, rule["choices"]())
+    elif rule.get("seed"):
+        validate.seed(key, value)
+    elif "low" in rule or "high" in rule:
+        validate.number(key, value, rule.get("low"), rule.get("high"), low_open=rule.get("low_open", False),
+                        high_open=rule.get("high_open", False))
+    if rule.get("cpus") and value > cpu_count():
+        raise ConfigError(f"{key}={value} exceeds the {cpu_count()} CPUs this process may use; more threads "
+                          "than CPUs only slow torch and BLAS down")
+
+
+def check_schema(tree: Mapping, schema: type | None = None, prefix: str = "") -> None:
+    """Every key of the resolved config ``tree`` (a plain container) that ``schema`` (default: the
+    top-level :class:`harness.config.Config`) types, checked by :func:`check_value`, nested dataclasses
+    included. Keys the schema does not know are :func:`harness.checks.check_keys`'s."""
+    if schema is None:
+        from harness.config import Config
+
+        schema = Config
+    for field in dataclasses.fields(schema):
+        key = prefix + field.name
+        if key in SKIPPED or field.name not in tree:
+            continue
+        kind = typing.get_type_hints(schema)[field.name]
+        value = tree[field.name]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{key}={value!r} is not a group of settings ({key}.<key>=...)")
+            check_schema(value, kind, f"{key}.")
+        elif field.name != "_target_":  # decided by harness.targets
+            check_value(key, value, kind)
