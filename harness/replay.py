@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from harness.progress import Progress
 from harness.spill import InMemory, Spill, SpilledArray
 from harness.strategies.base import Strategy
 from harness.streams.base import DeployData
@@ -164,9 +164,9 @@ def replay(
         raise ValueError(f"labelled must have shape ({n},), got {labelled.shape}")
     labelled_t = np.flatnonzero(labelled)
     records: dict[str, Record] = {}
-    bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
+    bar = Progress(n * len(strategies), "sample", enabled=progress)  # a bar only on a terminal
     for index, (name, strategy) in enumerate(strategies.items()):
-        bar.set_description(f"replay {name}")
+        bar.stage(f"replay {name}")
         rss_scope = reset_peak_rss()
         if spill_dir is None:  # filled in place: no list of blocks to concatenate at the end
             proba, latency_us = InMemory((n, n_classes)), InMemory((n,))
@@ -247,5 +247,6 @@ def replay(
             record.label_used = np.zeros(n, dtype=bool)
             record.label_used[labelled_t[np.asarray(taken, dtype=int)]] = True
         records[name] = record
+        bar.end_stage()
     bar.close()
     return records
