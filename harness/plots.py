@@ -746,7 +746,9 @@ def plot_stream(run_dir: Path) -> Path:
     window = int(timeline["t_end"].min())
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.4), layout="constrained")
-    limits = points[["pc_0", "pc_1"]].quantile([0.005, 0.995])
+    # each part's central 99%, joined: a deployment that moved away from the offline data stays in view
+    parts = points.groupby("part")[["pc_0", "pc_1"]].quantile([0.005, 0.995]).unstack()
+    limits = pd.DataFrame({pc: [parts[(pc, 0.005)].min(), parts[(pc, 0.995)].max()] for pc in ("pc_0", "pc_1")})
     for ax, part in zip(axes[0], ("offline", "deployment")):
         plot_stream_points(points[points["part"] == part], ax=ax)
         ax.set_xlim(*limits["pc_0"])
@@ -755,10 +757,14 @@ def plot_stream(run_dir: Path) -> Path:
         ax.set_title("offline data" if part == "offline" else f"deployment, {after}")
     axes[0, 1].sharey(axes[0, 0])
     plot_class_priors(timeline, progress, ax=axes[1, 0])
-    axes[1, 0].set_title(f"class shares (windows of {window}) and drift progress")
+    drawn = schedule["onset"] is not None  # real data with an unknown drift: no progress curve to name
+    axes[1, 0].set_title(f"class shares (windows of {window})" + (" and drift progress" if drawn else ""))
     if "oov_share" in timeline:  # a token stream: 1-NN on token ids means nothing, vocabulary overlap does
         plot_vocabulary_overlap(timeline, ax=axes[1, 1])
         axes[1, 1].set_title("vocabulary overlap: out-of-vocabulary tokens")
+        if np.ptp(timeline["oov_share"].to_numpy(dtype=float)) == 0:  # e.g. concept drift: same words, new meaning
+            axes[1, 1].text(0.5, 0.5, "the vocabulary did not change", transform=axes[1, 1].transAxes,
+                            ha="center", va="center", fontsize="medium", color="0.2")
     elif "nn_agreement" in timeline:
         plot_label_agreement(timeline, ax=axes[1, 1])
         axes[1, 1].set_title("offline labelling rule still holding (1-NN)")

@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -86,3 +87,52 @@ def test_a_panel_whose_runs_do_not_drift_draws_no_onset_line_or_band():
     assert onset_lines(calm[0]) == [] and not calm[0].patches
     assert len(onset_lines(drifting[0])) == 1
     plt.close(fig)
+
+
+def stream_run(tmp_path: Path, *, onset, oov=None, kind="concept") -> Path:
+    """A run directory with the stream tables ``plot_stream`` reads, made by hand: the deployment
+    cloud, after the onset a small part of the samples, lies far right of the offline one."""
+    rng = np.random.default_rng(0)
+    offline = pd.DataFrame({"pc_0": rng.normal(0, 1, 20000), "pc_1": rng.normal(0, 1, 20000), "part": "offline"})
+    deploy = pd.DataFrame({"pc_0": rng.normal(8, 1, 200), "pc_1": rng.normal(0, 1, 200), "part": "deployment"})
+    points = pd.concat([offline, deploy]).assign(y=lambda f: np.arange(len(f)) % 2, novel=False)
+    points.to_csv(tmp_path / "stream_points.csv", index=False)
+    timeline = pd.DataFrame([{"t_end": t, "class": k, "prior": 0.5, "drift_progress": np.nan if onset is None else 1.0,
+                              "nn_agreement": 0.9, **({} if oov is None else {"oov_share": oov if np.isscalar(oov) else oov[t]})}
+                             for t in (100, 200, 300) for k in (0, 1)])
+    timeline.to_csv(tmp_path / "stream_timeline.csv", index=False)
+    schedule = ({"kind": "natural", "pattern": "unknown", "change_points": [], "onset": None, "width": 0}
+                if onset is None else {"kind": kind, "pattern": "sudden", "severity": 1.0, "onset": onset, "width": 0})
+    (tmp_path / "stream.json").write_text(json.dumps({"family": "prompts" if oov is not None else "weather",
+                                                      "schedule": schedule}))
+    return tmp_path
+
+
+def drawn_stream(run_dir: Path, monkeypatch) -> plt.Figure:
+    figures = []
+    monkeypatch.setattr(plots.plt, "close", lambda fig=None: figures.append(fig))
+    plots.plot_stream(run_dir)
+    return figures[-1]
+
+
+def test_stream_png_on_real_data_names_no_curve_it_does_not_draw_and_shows_the_whole_deployment(tmp_path, monkeypatch):
+    fig = drawn_stream(stream_run(tmp_path, onset=None), monkeypatch)
+    assert (tmp_path / "stream.png").stat().st_size > 10_000
+    priors = [ax for ax in fig.axes if ax.get_title().startswith("class shares")][0]
+    assert "drift progress" not in priors.get_title()
+    deployment = [ax for ax in fig.axes if ax.get_title().startswith("deployment")][0]
+    low, high = deployment.get_xlim()
+    points = pd.read_csv(tmp_path / "stream_points.csv")
+    shown = points[(points.part == "deployment") & points.pc_0.between(low, high)]
+    assert len(shown) >= 0.98 * (points.part == "deployment").sum()
+
+
+def test_stream_png_says_when_the_vocabulary_did_not_change(tmp_path, monkeypatch):
+    fig = drawn_stream(stream_run(tmp_path, onset=150, oov=0.02), monkeypatch)
+    vocabulary = [ax for ax in fig.axes if ax.get_title().startswith("vocabulary overlap")][0]
+    assert "the vocabulary did not change" in [t.get_text() for t in vocabulary.texts]
+    (tmp_path / "b").mkdir()
+    rising = stream_run(tmp_path / "b", onset=150, oov={100: 0.0, 200: 0.3, 300: 0.6}, kind="covariate")
+    fig = drawn_stream(rising, monkeypatch)
+    vocabulary = [ax for ax in fig.axes if ax.get_title().startswith("vocabulary overlap")][0]
+    assert "the vocabulary did not change" not in [t.get_text() for t in vocabulary.texts]
