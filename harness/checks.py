@@ -348,8 +348,12 @@ def _check_strategy_list(names: list) -> None:
 def check_command_line(argv: list[str]) -> None:
     """:func:`check_overrides` on ``python -m harness.run``'s arguments: ``error: ...`` and exit code 2
     before Hydra makes a directory. Hydra lists the options of ``strategy=x`` but not of ``strategy=[x,y]``."""
+    from harness.keys import check_override_keys  # composes: imported only by the command line
+
+    overrides = [arg for arg in argv if not arg.startswith("-")]
     try:
-        check_overrides([arg for arg in argv if not arg.startswith("-")])
+        check_overrides(overrides)
+        check_override_keys(overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

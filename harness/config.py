@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
+
+from harness.cache_location import offline_cache_dir
 
 from harness.streams import schemas
 
@@ -82,7 +84,9 @@ class OfflineConf:
     calibrate: bool = True
     search: SearchConf = field(default_factory=SearchConf)
     cache: bool = True  # reuse the pre-deployment outcome of identical offline data and settings
-    cache_dir: str = "${oc.env:HARNESS_OFFLINE_CACHE,results/offline_cache}"
+    # $HARNESS_OFFLINE_CACHE, else results/offline_cache in the repository's checkout, else the user
+    # cache directory (harness/cache_location.py)
+    cache_dir: str = "${offline_cache_dir:}"
 
 
 @dataclass
@@ -143,5 +147,6 @@ def register() -> None:
     import harness.sweep  # noqa: F401  registers the ${job_dir:...} resolver of conf/config.yaml
 
     cs = ConfigStore.instance()
+    OmegaConf.register_new_resolver("offline_cache_dir", offline_cache_dir, replace=True)
     cs.store(name="base_config", node=Config)
     schemas.register(cs)

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
@@ -183,6 +184,21 @@ def _log_axis(axis, formatter, values=None) -> None:
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,)))
     axis.set_major_formatter(FuncFormatter(formatter))
     axis.set_minor_formatter(NullFormatter())
+
+
+def _covering_ticks(values) -> tuple[float, float]:
+    """Log-axis limits just beyond a labelled tick at or below the smallest value and one at or above
+    the largest (the ticks of :func:`_log_axis`), so that no point sits beyond the first or last label."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return 1.0, 10.0
+    subs = (1.0, 2.0, 5.0) if np.log10(values.max() / values.min()) < 2 else (1.0,)
+    decades = range(int(np.floor(np.log10(values.min()))) - 1, int(np.ceil(np.log10(values.max()))) + 2)
+    ticks = sorted(sub * 10.0**k for k in decades for sub in subs)
+    low = max(t for t in ticks if t <= values.min())
+    high = min(t for t in ticks if t >= values.max())
+    return low / 1.12, high * 1.12  # a margin: the end markers stay whole
 
 
 def mark_drift(ax: plt.Axes, *, onset: int | None, width: int) -> plt.Axes:
@@ -349,12 +365,25 @@ def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: st
     with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib a deprecated argument
         warnings.simplefilter("ignore", DeprecationWarning)
         sns.boxplot(data=rows, x="drift.severity", y=metric, **_hue(rows, lines=False), native_scale=True, saturation=1,
-                    fliersize=2, linewidth=0.8, medianprops={"color": "white", "linewidth": 1.4}, legend=False,
-                    ax=ax)
+                    fliersize=2, linewidth=0.8, medianprops={"linewidth": 1.6}, legend=False, ax=ax)
+    _color_boxes(ax, palette.order(rows["strategy"]))
     ax.set_xticks(sorted(rows["drift.severity"].unique()))
     ax.set_xlabel("drift severity")
     ax.set_ylabel(f"{METRIC_NAMES.get(metric, metric)} ({phase}-drift)")
     return ax
+
+
+def _color_boxes(ax: plt.Axes, names: list[str]) -> None:
+    """Edges, whiskers and medians in the strategy's colour, the fill a light tint of it: with few
+    seeds a box is narrow and a white median bar would cover its fill, hiding whose box it is.
+    Seaborn adds one container per hue level, in ``hue_order``."""
+    for name, box in zip(names, [c for c in ax.containers if hasattr(c, "medians")]):
+        colour = palette.color(name)
+        for patch in box.boxes:
+            patch.set_edgecolor(colour)
+            patch.set_facecolor(to_rgba(colour, 0.3))
+        for line in [*box.medians, *box.whiskers, *box.caps]:
+            line.set_color(colour)
 
 
 # phase -> (title, seaborn dashes); line style marks the phase in confidence curves
@@ -453,6 +482,7 @@ def plot_cost_tradeoff(points: pd.DataFrame, *, x: str = "ms_per_1000", y: str =
     ax.set_xscale("log")
     label, formatter = COST_AXES.get(x, (x, lambda v, _=None: f"{v:g}"))
     _log_axis(ax.xaxis, formatter, means[x])
+    ax.set_xlim(*_covering_ticks(means[x]))
     ax.set_xlabel(label)
     ax.set_ylabel("post-drift accuracy")
     return ax
@@ -467,6 +497,9 @@ def plot_critical_difference(ranks: pd.Series, pvalues: pd.DataFrame, *, cd: flo
     ax = ax or plt.gca()
     sp.critical_difference_diagram(ranks, pvalues, cd=cd, ax=ax, color_palette=strategy_colors(ranks.index),
                                    label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}")
+    k = len(ranks)
+    ax.set_xlim(1, max(k, 2))  # the whole scale of ranks, 1 (best) to k, not only the span of the data
+    ax.set_xticks(range(1, max(k, 2) + 1))
     ax.set_xlabel("")
     return ax
 
@@ -507,12 +540,22 @@ def _figure(panels: list[tuple[str, pd.DataFrame]], draw, handles: list, *, cols
     return fig
 
 
+def drifts(rows: pd.DataFrame) -> bool:
+    """Whether any of these runs drifts: a severity above 0 and a kind other than ``none`` (a run
+    without those columns, such as a natural drift, counts as drifting)."""
+    severity = rows["drift.severity"] if "drift.severity" in rows else pd.Series([1.0])
+    kind = rows["drift.kind"] if "drift.kind" in rows else pd.Series(["concept"])
+    return bool(((severity.fillna(1.0) > 0) & (kind.fillna("concept") != "none")).any())
+
+
 def _over_time_figure(windows: pd.DataFrame, conditions: list[str], metric: str) -> plt.Figure:
     panels = _panels(windows, conditions)
     band = bool((windows["schedule.width"] > 0).any()) if "schedule.width" in windows else False
 
     def draw(rows, ax):
         onset = rows["schedule.onset"].iloc[0]  # NaN: a natural drift, not declared
+        if not drifts(rows):
+            onset = np.nan  # severity 0 or kind none: nothing changes, no onset to mark
         plot_over_time(rows, metric=metric, ax=ax, onset=None if pd.isna(onset) else int(onset),
                        width=int(rows["schedule.width"].iloc[0]))
 
@@ -576,9 +619,10 @@ def severity_boxes_figure(runs: pd.DataFrame, conditions: list[str]) -> plt.Figu
         plot_metric_boxes(rows, metric=metric, ax=ax)
         ax.set_title(title, fontsize="medium")
     _drop_legends(axes)
-    boxes = [Patch(facecolor=palette.color(n), label=n) for n in palette.order(runs["strategy"])]
+    boxes = [Patch(facecolor=to_rgba(palette.color(n), 0.3), edgecolor=palette.color(n), label=n)
+             for n in palette.order(runs["strategy"])]
     _legend(fig, spare, boxes + [Patch(facecolor="white", edgecolor="0.3", label="box: quartiles over seeds; "
-                                       "white bar: median")])
+                                       "bar: median")])
     fig.suptitle(f"{n_seeds(runs)} seeds per strategy and severity")
     return fig
 
@@ -746,7 +790,9 @@ def plot_stream(run_dir: Path) -> Path:
     window = int(timeline["t_end"].min())
     sns.set_theme(style="whitegrid", context="paper")
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.4), layout="constrained")
-    limits = points[["pc_0", "pc_1"]].quantile([0.005, 0.995])
+    # each part's central 99%, joined: a deployment that moved away from the offline data stays in view
+    parts = points.groupby("part")[["pc_0", "pc_1"]].quantile([0.005, 0.995]).unstack()
+    limits = pd.DataFrame({pc: [parts[(pc, 0.005)].min(), parts[(pc, 0.995)].max()] for pc in ("pc_0", "pc_1")})
     for ax, part in zip(axes[0], ("offline", "deployment")):
         plot_stream_points(points[points["part"] == part], ax=ax)
         ax.set_xlim(*limits["pc_0"])
@@ -755,10 +801,14 @@ def plot_stream(run_dir: Path) -> Path:
         ax.set_title("offline data" if part == "offline" else f"deployment, {after}")
     axes[0, 1].sharey(axes[0, 0])
     plot_class_priors(timeline, progress, ax=axes[1, 0])
-    axes[1, 0].set_title(f"class shares (windows of {window}) and drift progress")
+    drawn = schedule["onset"] is not None  # real data with an unknown drift: no progress curve to name
+    axes[1, 0].set_title(f"class shares (windows of {window})" + (" and drift progress" if drawn else ""))
     if "oov_share" in timeline:  # a token stream: 1-NN on token ids means nothing, vocabulary overlap does
         plot_vocabulary_overlap(timeline, ax=axes[1, 1])
         axes[1, 1].set_title("vocabulary overlap: out-of-vocabulary tokens")
+        if np.ptp(timeline["oov_share"].to_numpy(dtype=float)) == 0:  # e.g. concept drift: same words, new meaning
+            axes[1, 1].text(0.5, 0.5, "the vocabulary did not change", transform=axes[1, 1].transAxes,
+                            ha="center", va="center", fontsize="medium", color="0.2")
     elif "nn_agreement" in timeline:
         plot_label_agreement(timeline, ax=axes[1, 1])
         axes[1, 1].set_title("offline labelling rule still holding (1-NN)")

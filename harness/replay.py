@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from harness.progress import Progress
 from harness.spill import InMemory, Spill, SpilledArray
 from harness.strategies.base import Strategy
 from harness.streams.base import DeployData
@@ -196,9 +196,9 @@ def replay(
         raise ValueError(f"labelled must have shape ({n},), got {labelled.shape}")
     labelled_t = np.flatnonzero(labelled)
     records: dict[str, Record] = {}
-    bar = tqdm(total=n * len(strategies), unit="sample", disable=not progress, leave=False, mininterval=0.5)
+    bar = Progress(n * len(strategies), "sample", enabled=progress)  # a bar only on a terminal
     for index, (name, strategy) in enumerate(strategies.items()):
-        bar.set_description(f"replay {name}")
+        bar.stage(f"replay {name}")
         try:
             records[name] = _replay_one(data, strategy, index, name, n_classes=n_classes, label_delay=label_delay,
                                         labelled=labelled, all_labelled=all_labelled, labelled_t=labelled_t,
@@ -209,6 +209,7 @@ def replay(
             if failures is None:
                 raise ValueError(str(failure)) from None
             failures[name] = str(failure)
+        bar.end_stage()
     bar.close()
     return records
 

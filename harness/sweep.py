@@ -25,6 +25,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+from harness.progress import interactive, say
 from harness.records import problems
 from harness.report import collect, write_report
 from harness.results import run_state, wait_for_lock, write_json
@@ -161,15 +162,23 @@ class SweepCallback(Callback):
             self._thread.start()
 
     def _watch(self) -> None:
-        bar = tqdm(total=self.total, unit="job", desc="sweep", position=0, dynamic_ncols=True)
+        # a bar only on a terminal; in a file, a line each time the count of finished jobs moves
+        bar = tqdm(total=self.total, unit="job", desc="sweep", position=0, dynamic_ncols=True) if interactive() else None
+        shown = 0
         while True:
             stopping = self._stop.wait(self.poll_s)
             states = Counter(entry["state"] for entry in read_ledger(self.ledger))
-            bar.n = sum(states.values())
-            bar.set_postfix(failed=states["failed"], skipped=states["skipped"], refresh=not stopping)
+            finished = sum(states.values())
+            if bar is not None:
+                bar.n = finished
+                bar.set_postfix(failed=states["failed"], skipped=states["skipped"], refresh=not stopping)
+            elif finished != shown:
+                say(f"sweep: {finished}/{self.total} jobs finished ({states['failed']} failed, {states['skipped']} skipped)")
+                shown = finished
             if stopping:
                 break
-        bar.close()
+        if bar is not None:
+            bar.close()
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         # Hydra turns a callback's exception into a warning and exits 0: end with a clear error instead.

@@ -117,7 +117,7 @@ RUN = [
     ("model.depth=1000000", "model.depth=1000000 needs about 393 GB of memory (the network: 1000000 layers of width 128, 16383985280 parameters"),
     ("+model.width=64", "model.width is not a key of model; allowed: ['kind', 'depth', 'vocab', 'buckets', 'standardize', 'path', '_target_', 'weights', "),
     # what the model and the learners read against what the stream gives (token ids or numeric features)
-    ("stream=prompts", "model.kind='mlp' would compute with the token ids of stream=prompts, whose values mean nothing; a token stream needs model=text"),
+    ("stream=prompts model=mlp", "model.kind='mlp' would compute with the token ids of stream=prompts, whose values mean nothing; a token stream needs model=text"),
     ("stream=prompts model=logistic", "model.kind='logistic' would compute with the token ids of stream=prompts"),
     ("model=text", "model.kind='text' reads rows of token ids, but stream=teacher gives numeric features; model=text needs a token stream (stream=prompts)"),
     ("strategy=[frozen,river_text_nb]", "strategy river_text_nb reads token ids, but stream=teacher gives numeric features; drop it (River learners allowed on stream=teacher: river_logreg, river_ht, ...)"),

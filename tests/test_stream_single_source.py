@@ -66,7 +66,9 @@ def test_a_stream_built_from_python_defaults_equals_the_one_built_from_conf(fami
 
 @pytest.mark.parametrize("path", sorted(CONF.glob("*.yaml")), ids=lambda p: p.stem)
 def test_the_stream_yaml_files_extend_their_schema_and_set_no_value(path):
-    assert list(yaml.safe_load(path.read_text())) == ["defaults"]
+    # no stream.* value; a short stream (phishing, bananas) may set only its default drift onset
+    data = yaml.safe_load(path.read_text())
+    assert set(data) <= {"defaults", "drift"} and set(data.get("drift", {})) <= {"onset"}
 
 
 @pytest.mark.parametrize("cls", [*FAMILIES.values(), Blobs, CountsClasses], ids=lambda c: c.__name__)
