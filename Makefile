@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(PY) -m harness.run $(ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto $(ARGS)
 
 # Mutation testing of the modules where a wrong line changes a result (benchmarks/mutation.py; about
 # an hour on one core). ARGS="--module replay tally" runs only those.
