@@ -345,12 +345,21 @@ def _check_strategy_list(names: list) -> None:
             raise ConfigError(f"strategy=[{','.join(map(str, names))}] names {name} twice; each strategy runs once")
 
 
+# Hydra's own flags: those after which no job runs, and those whose next argument is their value
+NO_JOB_FLAGS = ("-h", "--help", "--hydra-help", "-sc", "--shell-completion", "-i", "--info")
+VALUE_FLAGS = ("-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name", "-cd",
+               "--config-dir", "--experimental-rerun")
+
+
 def check_command_line(argv: list[str]) -> None:
     """:func:`check_overrides` on ``python -m harness.run``'s arguments: ``error: ...`` and exit code 2
     before Hydra makes a directory. Hydra lists the options of ``strategy=x`` but not of ``strategy=[x,y]``."""
     from harness.keys import check_override_keys  # composes: imported only by the command line
 
-    overrides = [arg for arg in argv if not arg.startswith("-")]
+    if any(arg in NO_JOB_FLAGS for arg in argv):  # help, completion, info: no job runs
+        return
+    overrides = [arg for i, arg in enumerate(argv)
+                 if not arg.startswith("-") and not (i and argv[i - 1] in VALUE_FLAGS)]
     try:
         check_overrides(overrides)
         check_override_keys(overrides)

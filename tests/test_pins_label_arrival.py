@@ -248,6 +248,6 @@ def test_sampled_out_blocks_are_served_in_one_call_and_a_wrong_shape_is_named():
                 for c in ([(a, a + 1), (a + 1, min(a + 2, N))][: min(2, N - a)] if timed[i] else [(a, min(a + 2, N))])]
     assert calls == expected
 
-    with pytest.raises(ValueError, match=r"^strategy w predicted probabilities of shape \(2, 3\) for 1 requests, "
-                                         r"not \(1, 3\)$"):
+    with pytest.raises(ValueError, match=r"^strategy w failed at t=0: it answered an array of shape \(2, 3\) for 1 "
+                                         r"requests, not \(1, 3\)$"):
         replay(indexed_stream(), {"w": Wrong(1)}, n_classes=K, progress=False)

@@ -65,7 +65,7 @@ def test_prompts_picks_the_text_model_and_text_strategies():
         (["stream=prompts", "strategy=[frozen]"], "text", ["frozen"]),
         (["strategy=[finetune,frozen]", "stream=prompts"], "text", ["finetune", "frozen"]),
         (["stream=prompts", "model=text", "model.vocab=hashed"], "text", TEXT_STRATEGIES),
-        (["stream=prompts", "model=pretrained"], "pretrained", TEXT_STRATEGIES),
+        (["stream=prompts", "model=pretrained", f"model.path={__file__}"], "pretrained", TEXT_STRATEGIES),
         (["stream=teacher"], "mlp", ["frozen", "river_logreg", "river_hat", "finetune"]),
     ],
 )

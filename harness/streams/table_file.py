@@ -83,7 +83,8 @@ def _check_numeric_looking(frame: pd.DataFrame, columns, path: str) -> None:
         parsed = pd.to_numeric(present, errors="coerce")
         if len(present) and parsed.notna().mean() > 0.5:
             row = parsed.index[parsed.isna()][0]
-            raise ConfigError(f"column {str(name)!r} of {path} holds numbers but row {row} (counting data rows from "
+            raise ConfigError(f"stream.path: column {str(name)!r} of {path} holds numbers but row {row} (counting "
+                              "data rows from "
                               f"0) has {present[row]!r}, which is not a number; fix the cell, or drop the column")
 
 
@@ -132,7 +133,8 @@ def load_table(
         numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
         index = [str(c) for c in numeric if _looks_like_an_index(frame[c])]
         if index:
-            raise ConfigError(f"column {index[0]!r} of {path} looks like a row index or a time stamp (strictly "
+            raise ConfigError(f"stream.features=null: column {index[0]!r} of {path} looks like a row index or a "
+                              "time stamp (strictly "
                               "increasing integers), not a feature; name the features in stream.features (a column "
                               "named there is used as it is), or make it the order column (stream.order)")
         ignored = tuple(str(c) for c in candidates if c not in numeric)
