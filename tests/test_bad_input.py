@@ -539,6 +539,28 @@ def table() -> str:
         "key, pairs of keys and generated tables, and requires a refusal naming the key or a run with finite",
         "numbers, never another exception.",
         "",
+        "What is found only while a run goes on, or in a file it reads, has its own tests, each class with",
+        "its message:",
+        "",
+        "| class | tests | what happens |",
+        "|---|---|---|",
+        "| a model file that would run code (pickled payloads, executed guards, `eval`'d shape expressions, "
+        "non-operator targets in a `.pt2`) | `tests/test_model_files.py` | refused before `torch.export.load` "
+        "sees it, naming `model.path`, the entry and why, unless `model.trusted=true` |",
+        "| a directory that holds the user's files as `hydra.run.dir`, `hydra.sweep.dir` or `report --out`; "
+        "a file, a dangling link or a link loop there | `tests/test_ownership.py`, `tests/test_settings.py` | "
+        "`error: ...`, exit 2, the directory untouched |",
+        "| a strategy or model that answers NaN, infinity, non-probabilities or the wrong shape "
+        "(`strategy.finetune.lr=1e30`) | `tests/test_runtime_guards.py` | that strategy fails at its first "
+        "bad sample, named in `failed_strategies` and on stderr (exit 1); the others' results stand |",
+        "| a search whose every trial diverges | `tests/test_runtime_guards.py` | refused naming "
+        "`offline.search` |",
+        "| a `result.json`, cache `entry.json`, stored network or ledger entry with missing keys, wrong types "
+        "or numbers that do not match their seal | `tests/test_records.py` | corrupt: set aside or redone, "
+        "listed, never trusted |",
+        "| a user module named by a `_target_` edited between two identical commands "
+        "| `tests/test_user_code.py` | another config: the file that changed is named |",
+        "",
         f"## `python -m harness.run` ({len(RUN)} inputs)",
         "",
         "| input | message |",
