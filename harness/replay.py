@@ -215,7 +215,17 @@ def replay(
 
 
 class StrategyFailed(Exception):
-    """A strategy served something that is not a block of probabilities."""
+    """A strategy served something that is not a block of probabilities, or its code raised."""
+
+
+def _raised(error: BaseException) -> str:
+    """``Type: first line of the message`` of an exception a strategy raised.
+
+    >>> _raised(RuntimeError("boom\\nmore"))
+    'RuntimeError: boom'
+    """
+    lines = str(error).splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def _replay_one(data, strategy, index, name, *, n_classes, label_delay, labelled, all_labelled, labelled_t,
@@ -244,9 +254,12 @@ def _replay_one(data, strategy, index, name, *, n_classes, label_delay, labelled
         end = start + step if start + step < n else n
         sampled_out = timed is not None and not timed[start // step]
         for a, b in [(start, end)] if sampled_out else serving_chunks(start, end, serve_batch):
-            tic = time.perf_counter()
-            answer = strategy.predict_proba(inputs[a:b])
-            elapsed = time.perf_counter() - tic
+            try:
+                tic = time.perf_counter()
+                answer = strategy.predict_proba(inputs[a:b])
+                elapsed = time.perf_counter() - tic
+            except Exception as error:  # the strategy's own code failed: it fails, the others go on
+                raise StrategyFailed(f"strategy {name} failed at t={int(data.t[a])}: {_raised(error)}") from error
             problem = answer_problem(answer, b - a, n_classes)
             if problem is not None:
                 raise StrategyFailed(f"strategy {name} failed at t={int(data.t[a + problem[0]])}: {problem[1]}")
@@ -266,9 +279,13 @@ def _replay_one(data, strategy, index, name, *, n_classes, label_delay, labelled
                 X_new = inputs[arrived] if isinstance(inputs, np.ndarray) else [inputs[i] for i in arrived]
                 y_new = y[arrived]
             if len(y_new):
-                tic = time.perf_counter()
-                strategy.learn(X_new, y_new)
-                waiting = time.perf_counter() - tic
+                try:
+                    tic = time.perf_counter()
+                    strategy.learn(X_new, y_new)
+                    waiting = time.perf_counter() - tic
+                except Exception as error:
+                    raise StrategyFailed(f"strategy {name} failed at t={int(data.t[end - 1])} while learning: "
+                                         f"{_raised(error)}") from error
                 learn_s += waiting
             learned = available
 

@@ -41,6 +41,8 @@ def _choices(name: str):
     return load
 
 
+LR_MAX = 3.4e38  # torch's optimisers hold a learning rate as a float32: a larger one cannot be represented
+
 # key -> range (low, high, low_open, high_open), choices, or "seed"; list items take their list's rule
 RULES: dict[str, dict] = {
     "seed": {"seed": True},
@@ -56,7 +58,7 @@ RULES: dict[str, dict] = {
     "model.vocab": {"choices": _choices("model.vocab")},
     "model.buckets": {"low": 1},
     "model.outputs": {"choices": _choices("model.outputs")},
-    "model.lr": {"low": 0, "low_open": True},
+    "model.lr": {"low": 0, "high": LR_MAX, "low_open": True},
     "model.batch_size": {"low": 1},
     "model.weight_decay": {"low": 0},
     "offline.n_trials": {"low": 1},
@@ -64,7 +66,7 @@ RULES: dict[str, dict] = {
     "offline.patience": {"low": 1},
     "offline.sampler": {"choices": _choices("offline.sampler")},
     "offline.pruner": {"choices": _choices("offline.pruner")},
-    "offline.search.lr": {"low": 0, "low_open": True},
+    "offline.search.lr": {"low": 0, "high": LR_MAX, "low_open": True},
     "offline.search.batch_size": {"low": 1},
     "offline.search.weight_decay": {"low": 0},
     "offline.search.width": {"low": 1},

@@ -16,7 +16,9 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.offline.tune import search
-from harness.replay import TOLERANCE, answer_problem
+from harness.replay import TOLERANCE, answer_problem, replay
+from harness.strategies import BaseStrategy
+from harness.testing import make_data
 from harness.run import StrategiesFailed, run
 from harness.streams import build_stream
 from tests.conftest import TINY, compose_config
@@ -110,3 +112,40 @@ def test_a_search_in_which_every_trial_diverged_is_refused(offline):
                                           r"\(trial 0: (nan|inf)\) over offline.search=\{'lr': \[1e\+30\]"):
         search(offline, model_kind="mlp", depth=2, n_classes=3, space=space, n_trials=1, max_epochs=3, patience=2,
                seed=0)
+
+
+class Raises(BaseStrategy):
+    """Serves uniform probabilities, then its own code raises: at the 101st request or in its 5th learn."""
+
+    def __init__(self, *, where: str):
+        self.where, self.served, self.learned = where, 0, 0
+
+    def predict_proba(self, X):
+        self.served += len(X)
+        if self.where == "predict" and self.served > 100:
+            raise RuntimeError("boom\nsecond line")
+        return np.full((len(X), 3), 1 / 3)
+
+    def learn(self, X, y):
+        self.learned += 1
+        if self.where == "learn" and self.learned == 5:
+            raise ZeroDivisionError("in learn")
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("predict", "strategy r failed at t=100: RuntimeError: boom"),
+    ("learn", "strategy r failed at t=4 while learning: ZeroDivisionError: in learn"),
+])
+def test_a_strategy_whose_code_raises_fails_by_name_and_the_others_stand(where, message):
+    offline, deploy = make_data()
+    failures = {}
+    records = replay(deploy, {"r": Raises(where=where), "ok": Raises(where="none")}, n_classes=3, progress=False,
+                     failures=failures)
+    assert failures == {"r": message}
+    assert list(records) == ["ok"] and records["ok"].proba.shape == (len(deploy), 3)
+
+
+def test_a_learning_rate_beyond_float32_is_refused_by_name():
+    for override in ("offline.search.lr=[1e300]", "model=pretrained model.path=x.pt2 model.lr=1e39"):
+        with pytest.raises(ConfigError, match=r"lr=1e\+(300|39) is outside \(0, 3\.4e\+38\]"):
+            compose_config(override.split())
