@@ -49,13 +49,21 @@ def holds_run(path: Path) -> bool:
     return any((Path(path) / name).exists() for name in RUN_RECORDS)
 
 
+def _harness_made(entry: Path) -> bool:
+    """Whether ``entry`` of a directory of runs is something the harness writes there: a run, or a
+    report's table, comparison, figure folder or record (a user's own file is none of these)."""
+    name = entry.name
+    return ((entry.is_dir() and holds_run(entry)) or name in (REPORT_RECORD, "figures", "runs_failed.csv")
+            or name.startswith("comparison_") or (name.endswith(".parquet") and "_" not in name))
+
+
 def check_owned(path: Path, label: str, *, owner: str = "run's", ours: Iterable[str] = (),
                 sweep: bool = False) -> None:
     """``path`` may be written by the harness: :func:`usable`, and new, empty (but for ``IGNORED``
     and the ``ours`` names this invocation made), or holding a run's records, a report's record,
-    or, with ``sweep``, a run in one of its subdirectories. RunDirectoryError starting with
-    ``label`` and naming what is there otherwise (``owner``: whose files would be expected); nothing
-    is created."""
+    or, with ``sweep``, only runs in its subdirectories and what a report writes beside them.
+    RunDirectoryError starting with ``label`` and naming what is there otherwise (``owner``: whose
+    files would be expected); nothing is created."""
     path = Path(path)
     usable(path, label)
     if not path.is_dir():
@@ -64,7 +72,7 @@ def check_owned(path: Path, label: str, *, owner: str = "run's", ours: Iterable[
     entries = sorted(entry.name for entry in path.iterdir() if entry.name not in ignored)
     if not entries or holds_run(path) or any((path / name).exists() for name in (REPORT_RECORD, REPORT_TABLE)):
         return
-    if sweep and ((path / SWEEP_RECORD).is_file() or any(e.is_dir() and holds_run(e) for e in path.iterdir())):
+    if sweep and ((path / SWEEP_RECORD).is_file() or all(_harness_made(path / name) for name in entries)):
         return
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     raise RunDirectoryError(f"{label} holds files that are no {owner} ({shown}); choose a new or empty directory")

@@ -111,3 +111,20 @@ def test_a_report_writes_its_record_and_may_write_there_again(finished_run, tmp_
     assert report.main([str(finished_run), "--out", str(out), "--figures"]) == 0
     assert (out / "report.json").is_file() and (out / "runs.parquet").is_file()
     assert report.main([str(finished_run), "--out", str(out), "--figures"]) == 0
+
+
+def test_a_report_into_a_folder_of_runs_and_the_users_files_is_refused(finished_run, tmp_path, capsys):
+    """A folder holding a run beside the user's own files is not a sweep: the report is refused there,
+    and accepted in a folder that holds only runs."""
+    import shutil
+
+    mixed = tmp_path / "home"
+    shutil.copytree(finished_run, mixed / "run")
+    (mixed / "notes.txt").write_text("mine\n")
+    before = contents(mixed)
+    with pytest.raises(SystemExit) as exited:
+        report.main([str(mixed / "run"), "--out", str(mixed), "--figures"])
+    assert exited.value.code == 2 and "holds files that are no run's or report's (notes.txt, run)" in capsys.readouterr().err
+    assert contents(mixed) == before
+    (mixed / "notes.txt").unlink()
+    assert report.main([str(mixed / "run"), "--out", str(mixed), "--figures"]) == 0
