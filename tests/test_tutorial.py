@@ -1,5 +1,6 @@
 """The tutorial's commands run as written (at a tiny size), so the document cannot drift from the code."""
 
+import importlib.util
 import os
 import re
 import shlex
@@ -32,20 +33,60 @@ def test_tutorial_embeds_only_figures_that_exist():
         assert (TUTORIAL.parent / target).resolve().is_file(), target
 
 
+def tiny(command: str) -> list[str]:
+    """Overrides that run ``command`` at a tiny size, but long enough for the tutorial's label delay of
+    2,000 samples; a study's preset runs one cell of its grid."""
+    extra = [o for o in TINY if not o.startswith(("stream.n_deploy", "drift.onset"))]
+    extra += ["stream.n_deploy=2500", "drift.onset=500"]
+    preset = next((a.split("=", 1)[1] for a in shlex.split(command) if a.startswith("experiment=")), None)
+    if preset:
+        extra += [f"{key}={values.split(',')[0]}" for key, values in sweep_params(preset).items()]
+    return extra
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", tutorial_commands())
 def test_tutorial_command_runs(command, tmp_path):
     args = shlex.split(command)
     assert args[:3] == ["python", "-m", "harness.run"], command
-    # Tiny, but long enough for the tutorial's label delay of 2,000 samples.
-    extra = [o for o in TINY if not o.startswith(("stream.n_deploy", "drift.onset"))]
-    extra += ["stream.n_deploy=2500", "drift.onset=500"]
-    preset = next((a.split("=", 1)[1] for a in args if a.startswith("experiment=")), None)
-    if preset:  # one cell of the study's grid
-        extra += [f"{key}={values.split(',')[0]}" for key, values in sweep_params(preset).items()]
+    extra = tiny(command)
     done = subprocess.run(
         [sys.executable, *args[1:], *extra], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert list(tmp_path.glob("results/**/result.json")), "no run finished"
+
+
+def make_notebook():
+    """``experiments/notebook.py``, the generator of the notebook (a script, not a package module)."""
+    spec = importlib.util.spec_from_file_location("tutorial_notebook", ROOT / "experiments" / "notebook.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_notebook_is_the_tutorial():
+    """The committed notebook is what the generator makes of tutorial.md: one source, two forms."""
+    generator = make_notebook()
+    assert (ROOT / "experiments" / "tutorial.ipynb").read_text() == generator.render(
+        generator.notebook(TUTORIAL.read_text())), "run: python experiments/notebook.py"
+    cells = generator.notebook(TUTORIAL.read_text())["cells"]
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert code.count("-m harness.run") == len(tutorial_commands())  # every command is a cell
+
+
+@pytest.mark.slow
+def test_the_notebook_runs_in_a_kernel(tmp_path, monkeypatch):
+    """Executed cell by cell by nbclient (the ``notebook`` extra), every run at a tiny size."""
+    nbclient = pytest.importorskip("nbclient", reason="the notebook extra: pip install '.[notebook]'")
+    nbformat = pytest.importorskip("nbformat", reason="the notebook extra: pip install '.[notebook]'")
+    pytest.importorskip("ipykernel", reason="the notebook extra: pip install '.[notebook]'")
+    generator = make_notebook()
+    book = generator.notebook(TUTORIAL.read_text(), root=str(tmp_path), extra=tiny)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    executed = nbclient.NotebookClient(nbformat.reads(generator.render(book), as_version=4), timeout=600,
+                                       kernel_name="python3").execute()
+    outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Traceback" not in outputs and "error:" not in outputs, outputs[-3000:]
+    assert len(list(tmp_path.glob("results/**/result.json"))) >= len(tutorial_commands())
