@@ -72,7 +72,8 @@ FAILED_STRATEGY_EXIT = 1  # a single run in which a strategy failed: its results
 
 
 class StrategiesFailed(RuntimeError):
-    """Every strategy of the run served something that is not probabilities: nothing to report."""
+    """Every strategy of the run failed (served something that is not probabilities, or its code
+    raised): nothing to report."""
 config.register()
 
 

@@ -58,7 +58,7 @@ RULES: dict[str, dict] = {
     "model.vocab": {"choices": _choices("model.vocab")},
     "model.buckets": {"low": 1},
     "model.outputs": {"choices": _choices("model.outputs")},
-    "model.lr": {"low": 0, "high": LR_MAX, "low_open": True},
+    "model.lr": {"low": 0, "low_open": True, "float32": True},
     "model.batch_size": {"low": 1},
     "model.weight_decay": {"low": 0},
     "offline.n_trials": {"low": 1},
@@ -66,7 +66,7 @@ RULES: dict[str, dict] = {
     "offline.patience": {"low": 1},
     "offline.sampler": {"choices": _choices("offline.sampler")},
     "offline.pruner": {"choices": _choices("offline.pruner")},
-    "offline.search.lr": {"low": 0, "high": LR_MAX, "low_open": True},
+    "offline.search.lr": {"low": 0, "low_open": True, "float32": True},
     "offline.search.batch_size": {"low": 1},
     "offline.search.weight_decay": {"low": 0},
     "offline.search.width": {"low": 1},
@@ -117,6 +117,9 @@ def _check_rule(key: str, value, rule: dict) -> None:
     elif "low" in rule or "high" in rule:
         validate.number(key, value, rule.get("low"), rule.get("high"), low_open=rule.get("low_open", False),
                         high_open=rule.get("high_open", False))
+    if rule.get("float32") and value > LR_MAX:
+        raise ConfigError(f"{key}={value:g} exceeds {LR_MAX:g}, the largest learning rate torch's optimisers can "
+                          "hold (a float32)")
     if rule.get("cpus") and value > cpu_count():
         raise ConfigError(f"{key}={value} exceeds the {cpu_count()} CPUs this process may use; more threads "
                           "than CPUs only slow torch and BLAS down")

@@ -170,7 +170,9 @@ def test_a_failing_run_is_recorded_and_raised_then_refused_by_load_run(tmp_path)
     with pytest.raises(RuntimeError, match="learning failed on purpose"):
         harness.run_experiment(harness.compose(failing), tmp_path)
     assert json.loads((tmp_path / "result.json").read_text())["status"] == "failed"
-    with pytest.raises(RunDirectoryError, match="holds a failed run: RuntimeError: learning failed on purpose"):
+    with pytest.raises(RunDirectoryError, match="holds a failed run: StrategiesFailed: every strategy failed: strategy "
+                                                "no_change failed at t=0 while learning: RuntimeError: learning failed on "
+                                                "purpose"):
         harness.load_run(tmp_path)
     redone = harness.run_experiment(harness.compose([*SMALL, "strategy=[no_change]"]), tmp_path)
     assert redone.result["status"] == "ok" and list(redone.costs.strategy) == ["no_change"]
