@@ -361,9 +361,27 @@ def check_command_line(argv: list[str]) -> None:
     overrides = [arg for i, arg in enumerate(argv)
                  if not arg.startswith("-") and not (i and argv[i - 1] in VALUE_FLAGS)]
     try:
+        check_hydra_targets(overrides)
         check_overrides(overrides)
         check_override_keys(overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+def check_hydra_targets(overrides: list[str]) -> None:
+    """Hydra instantiates ``hydra.callbacks.*`` (and its launcher and sweeper) itself, before any check
+    of the harness runs, so a ``_target_`` given there on the command line would call any code:
+    refused. The harness's callbacks are set in ``conf/config.yaml``, launchers by ``hydra/launcher=``.
+
+    >>> check_hydra_targets(["+hydra.callbacks.x._target_=os.system", "seed=1"])
+    Traceback (most recent call last):
+    harness.errors.ConfigError: +hydra.callbacks.x._target_=os.system names code for Hydra to call before any check; the harness's callbacks are set in conf/config.yaml, launchers with hydra/launcher=<name>
+    >>> check_hydra_targets(["+hydra.callbacks.sweep.figures=[]", "hydra.run.dir=x"])
+    """
+    for text in overrides:
+        key, _, value = text.partition("=")
+        if key.lstrip("+~").startswith("hydra.") and "_target_" in f"{key}{value}":
+            raise ConfigError(f"{text} names code for Hydra to call before any check; the harness's callbacks are set "
+                              "in conf/config.yaml, launchers with hydra/launcher=<name>")
 

@@ -346,6 +346,7 @@ CLI = [
     ("model=pretrained model.path=/dev/null", "error: model.path='/dev/null' is not a regular file"),
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "error: stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?)"),
+    ("+hydra.callbacks.evil._target_=pathlib.Path.touch +hydra.callbacks.evil._args_=[pwn]", "error: +hydra.callbacks.evil._target_=pathlib.Path.touch names code for Hydra to call before any check"),
 ]
 
 
@@ -494,6 +495,7 @@ def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, messa
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+    assert not (tmp_path / "pwn").exists()  # no code named by an override ran
 
 
 def test_report_command_line_exits_2_without_traceback(tmp_path):
