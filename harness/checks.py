@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import re
 import sys
 import typing
 from collections.abc import Mapping
@@ -377,11 +378,15 @@ def check_hydra_targets(overrides: list[str]) -> None:
     >>> check_hydra_targets(["+hydra.callbacks.x._target_=os.system", "seed=1"])
     Traceback (most recent call last):
     harness.errors.ConfigError: +hydra.callbacks.x._target_=os.system names code for Hydra to call before any check; the harness's callbacks are set in conf/config.yaml, launchers with hydra/launcher=<name>
-    >>> check_hydra_targets(["+hydra.callbacks.sweep.figures=[]", "hydra.run.dir=x"])
+    >>> check_hydra_targets(["+hydra.callbacks.sweep.figures=[]", "hydra.run.dir=runs/a_target_b"])
+    >>> check_hydra_targets(["+hydra.callbacks.x={_target_: os.system}"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    harness.errors.ConfigError: +hydra.callbacks.x={_target_: os.system} names code for Hydra to call ...
     """
     for text in overrides:
         key, _, value = text.partition("=")
-        if key.lstrip("+~").startswith("hydra.") and "_target_" in f"{key}{value}":
+        names_code = key.endswith("_target_") or re.search(r"\b_target_\s*:", value)  # a key, or a dict value
+        if key.lstrip("+~").startswith("hydra.") and names_code:
             raise ConfigError(f"{text} names code for Hydra to call before any check; the harness's callbacks are set "
                               "in conf/config.yaml, launchers with hydra/launcher=<name>")
 
