@@ -25,7 +25,8 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from harness import validate
-from harness.config import CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, MonitorConf, OfflineConf, ReplayConf, SearchConf
+from harness.config import (CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, MonitorConf, OfflineConf,
+                            ReplayConf, SearchConf)
 from harness.errors import ConfigError
 from harness.footprint import check_memory
 from harness.offline.user import check_model_settings, check_user_model
