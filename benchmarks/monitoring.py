@@ -18,11 +18,11 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from harness import config
 from harness.monitor import monitor_run
-from harness.run import run, seed_everything
 from harness.offline import optimise_and_freeze
+from harness.run import run, seed_everything
 from harness.streams import build_stream
+from harness.validation import config
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

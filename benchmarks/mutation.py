@@ -36,14 +36,14 @@ EQUIVALENT = Path(__file__).with_name("mutation_equivalent.txt")
 
 # module -> the fast test files that pin it (most important first: the order `make mutation` runs)
 MODULES = {
-    "harness/replay.py": ["tests/test_pins_label_arrival.py"],
-    "harness/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py"],
-    "harness/tally.py": ["tests/test_pins_ties.py"],
+    "harness/pipeline/replay.py": ["tests/test_pins_label_arrival.py"],
+    "harness/scores/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py"],
+    "harness/scores/tally.py": ["tests/test_pins_ties.py"],
     "harness/strategies/retrain.py": ["tests/test_pins_retrain.py"],
     "harness/offline/cache.py": ["tests/test_pins_cache_key.py"],
-    "harness/detection.py": ["tests/test_pins_ties.py"],
+    "harness/scores/detection.py": ["tests/test_pins_ties.py"],
     "harness/streams/base.py": ["tests/test_pins_ties.py"],
-    "harness/monitor/shift.py": ["tests/test_monitor.py"],
+    "harness/scores/shift.py": ["tests/test_monitor.py"],
     "harness/monitor/estimates.py": ["tests/test_monitor.py"],
 }
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
@@ -54,8 +54,8 @@ ONLY = {
     "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
     "harness/streams/base.py": [f"harness.streams.base.xǁDriftScheduleǁ{name}__mutmut_*"
                                 for name in ("progress", "phase", "change_points", "amount")],
-    "harness/replay.py": ["harness.replay.x_replay__mutmut_*", "harness.replay.x_label_mask__mutmut_*",
-                          "harness.replay.x_serving_chunks__mutmut_*"],
+    "harness/pipeline/replay.py": ["harness.pipeline.replay.x_replay__mutmut_*", "harness.pipeline.replay.x_label_mask__mutmut_*",
+                          "harness.pipeline.replay.x_serving_chunks__mutmut_*"],
 }
 
 

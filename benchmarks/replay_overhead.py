@@ -20,7 +20,7 @@ import time
 from river import compose, evaluate, linear_model, metrics, multiclass, preprocessing
 from river import stream as river_stream
 
-from harness.replay import replay
+from harness.pipeline.replay import replay
 from harness.strategies.river import RiverClassifier, feature_names, to_dicts
 from harness.streams import DriftSchedule
 from harness.streams.teacher import TeacherStream

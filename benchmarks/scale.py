@@ -7,7 +7,7 @@ offline cache so that every run replays the same frozen model. Printed per run: 
 sample (``costs.csv``: predict + learn time over samples), the whole run's wall time per sample, and
 the process's peak resident memory: the larger of the child's ``ru_maxrss`` (``os.wait4``) and its
 ``VmRSS`` polled every 50 ms, because the replay resets the kernel's high-water mark before each
-strategy (``harness.replay.reset_peak_rss``), which hides the peak of the stream's generation. River learners are
+strategy (``harness.pipeline.replay.reset_peak_rss``), which hides the peak of the stream's generation. River learners are
 run up to ``--river-max`` samples (their prepared feature dicts grow with the stream). Runs are
 batched (``replay.serve_batch=0``: one predict call per ``step`` block) unless overrides say otherwise,
 so that every size is served alike: at the default ``serve_batch=1`` a stream of up to

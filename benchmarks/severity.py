@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import metrics
+from harness.scores import metrics
 
 
 def row(run_dir: Path) -> dict:

@@ -1,6 +1,6 @@
 """Speed of the strategies through the harness, measured against the bare libraries in one run.
 
-For every River strategy: the harness's replay (``harness.replay.replay``, with the run's memory
+For every River strategy: the harness's replay (``harness.pipeline.replay.replay``, with the run's memory
 measurement every ``metrics.window`` samples) against the same River model, built from the same
 ``conf/strategy/*.yaml`` node and warm-started on the same offline rows, in a bare test-then-train
 loop (``predict_proba_one`` then ``learn_one``) over pre-converted dicts. Both sides are timed
@@ -31,15 +31,15 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 import harness
-from harness import config
-from harness.config import DriftConf
-from harness.streams.schemas import SCHEMAS
 from harness.offline import optimise_and_freeze
-from harness.replay import replay
-from harness.checks import build_strategies
+from harness.pipeline.replay import replay
 from harness.strategies.frozen import Frozen
 from harness.strategies.river import shared_dicts, to_dicts
 from harness.streams import build_stream
+from harness.streams.schemas import SCHEMAS
+from harness.validation import config
+from harness.validation.checks import build_strategies
+from harness.validation.config import DriftConf
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 # River strategy -> deployment samples timed (slow learners get fewer)

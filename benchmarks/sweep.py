@@ -45,7 +45,7 @@ PARTS = """
 import sys, time
 tic = time.perf_counter()
 import harness.run
-from harness import config
+from harness.validation import config
 from hydra import compose, initialize_config_dir
 imported = time.perf_counter() - tic
 with initialize_config_dir(str(config.CONF_DIR), version_base="1.3"):

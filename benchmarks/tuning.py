@@ -24,11 +24,12 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from harness import config, metrics
-from harness.models import predict_proba
 from harness.offline import optimise_and_freeze
+from harness.offline.models import predict_proba
 from harness.offline.tune import grid_size
+from harness.scores import metrics
 from harness.streams import build_stream
+from harness.validation import config
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

@@ -14,10 +14,10 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "compose": "harness.api",
-    "run_experiment": "harness.api",
-    "load_run": "harness.results",
-    "RunResult": "harness.results",
+    "compose": "harness.pipeline.api",
+    "run_experiment": "harness.pipeline.api",
+    "load_run": "harness.results.store",
+    "RunResult": "harness.results.store",
 }
 __all__ = [*_PUBLIC, "__version__"]
 

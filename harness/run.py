@@ -2,7 +2,7 @@
 
 ``python -m harness.run [overrides]`` (or the ``drift-harness`` command) is a thin Hydra entry over
 :func:`run`, which tests call directly with a composed config and an output directory; from Python,
-``harness.run_experiment`` (harness/api.py) runs a config as the command line does.
+``harness.run_experiment`` (harness/pipeline/api.py) runs a config as the command line does.
 """
 
 from __future__ import annotations
@@ -26,18 +26,27 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 import harness
-from harness import config
-from harness.errors import ConfigError, RunDirectoryError
-from harness.ownership import check_owned
-from harness.checks import check_command_line
-from harness.models import preprocessing_record, standardizes
 from harness.monitor import monitor_run, monitored
 from harness.offline.cache import pretrain
 from harness.offline.calibrate import at_bound
-from harness.replay import label_mask, replay
-from harness.preflight import preflight
-from harness.records import seal
-from harness.results import (
+from harness.offline.models import preprocessing_record, standardizes
+from harness.offline.text_model import text_kind
+from harness.pipeline.replay import label_mask, replay
+from harness.pipeline.summary import (
+    costs_table,
+    detection_summary,
+    detections_table,
+    headline,
+    summary_table,
+    whole_stream_headline,
+    windows_table,
+    write_predictions,
+)
+from harness.pipeline.sweep import record_outcome
+from harness.pipeline.threads import thread_pools
+from harness.results.ownership import check_owned
+from harness.results.records import seal
+from harness.results.store import (
     RESULT,
     RunResult,
     atomic_write,
@@ -53,19 +62,10 @@ from harness.results import (
 from harness.streams.base import KnownDrift
 from harness.streams.families import stream_class
 from harness.streams.view import write_stream_view
-from harness.text_model import text_kind
-from harness.threads import thread_pools
-from harness.sweep import record_outcome
-from harness.summary import (
-    costs_table,
-    detection_summary,
-    detections_table,
-    headline,
-    whole_stream_headline,
-    summary_table,
-    windows_table,
-    write_predictions,
-)
+from harness.validation import config
+from harness.validation.checks import check_command_line
+from harness.validation.errors import ConfigError, RunDirectoryError
+from harness.validation.preflight import preflight
 
 log = logging.getLogger("harness")
 FAILED_STRATEGY_EXIT = 1  # a single run in which a strategy failed: its results stand, the exit code says so
@@ -179,7 +179,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         oov=oov, tokens=stream.inputs == "tokens",
     )
     if draws_figures(cfg):
-        from harness.plots import plot_run, plot_stream  # matplotlib only for a run that draws
+        from harness.figures.plots import plot_run, plot_stream  # matplotlib only for a run that draws
 
         plot_run(output_dir)
         plot_stream(output_dir)

@@ -8,7 +8,7 @@ import tempfile
 import pytest
 
 import harness
-from harness import config
+from harness.validation import config
 
 CONF = config.CONF_DIR
 

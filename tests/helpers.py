@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from harness.checks import build_strategies
-from harness.replay import replay
+from harness.pipeline.replay import replay
+from harness.pipeline.testing import ONSET, make_data, pretrained_network, with_labels
 from harness.streams.base import DeployData, OfflineData
-from harness.testing import ONSET, make_data, pretrained_network, with_labels
+from harness.validation.checks import build_strategies
 from tests.conftest import compose_config
 
 __all__ = ["K", "ONSET", "STATIC", "STRATEGIES", "build", "make_data", "pretrained", "run_strategy", "with_labels"]

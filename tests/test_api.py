@@ -14,11 +14,11 @@ import pytest
 from omegaconf import OmegaConf
 
 import harness
-from harness.errors import ConfigError, RunDirectoryError
-from harness.report import collect
-from harness.results import job_lock
+from harness.results.report import collect
+from harness.results.store import job_lock
 from harness.run import run
 from harness.strategies.river import RiverClassifier
+from harness.validation.errors import ConfigError, RunDirectoryError
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,8 +56,8 @@ def test_import_harness_loads_nothing_heavy_and_each_name_on_first_use():
     before, after_load_run = done.stdout.splitlines()
     assert before == "[]", done.stderr
     assert "torch" not in after_load_run and "pandas" in after_load_run  # reading a run needs no torch
-    assert harness.compose is harness.api.compose and harness.run_experiment is harness.api.run_experiment
-    assert harness.load_run is harness.results.load_run
+    assert harness.compose is harness.pipeline.api.compose and harness.run_experiment is harness.pipeline.api.run_experiment
+    assert harness.load_run is harness.results.store.load_run
 
 
 def test_an_unknown_name_is_an_attribute_error():

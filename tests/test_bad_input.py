@@ -19,10 +19,11 @@ import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 
-from harness import report
-from harness.checks import check_overrides
-from harness.errors import ConfigError
+from harness import report as report_cli
+from harness.results import report
 from harness.run import run
+from harness.validation.checks import check_overrides
+from harness.validation.errors import ConfigError
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -444,7 +445,7 @@ def report_paths(tmp_path):
 @pytest.mark.parametrize("args, message", REPORT, ids=[a for a, _ in REPORT])
 def test_report_refuses_bad_arguments_before_writing(args, message, report_paths, capsys):
     with pytest.raises(SystemExit) as refused:
-        report.main(shlex.split(args.format(**report_paths)))
+        report_cli.main(shlex.split(args.format(**report_paths)))
     assert refused.value.code == 2
     assert message.format(**report_paths) in capsys.readouterr().err
     assert list(report_paths["empty"].iterdir()) == []
@@ -453,7 +454,7 @@ def test_report_refuses_bad_arguments_before_writing(args, message, report_paths
 
 def test_report_figure_names_are_the_ones_plots_draws(tmp_path):
     """``report.FIGURES`` (checked before anything is read) lists exactly what ``draw_figures`` knows."""
-    from harness.plots import draw_figures
+    from harness.figures.plots import draw_figures
 
     tables = {name: None for name in report.TABLES}
     with pytest.raises(ValueError) as refused:
@@ -474,9 +475,9 @@ def test_a_class_outside_the_protocol_is_never_instantiated(tmp_path):
 
 def test_the_memory_check_passes_a_run_that_fits_and_names_the_largest_part():
     """The estimate is a sum of array sizes: the tiny config fits in 1 GB, not in 1 MB."""
-    from harness.checks import build_strategies
-    from harness.footprint import check_memory
+    from harness.pipeline.footprint import check_memory
     from harness.streams import build_stream
+    from harness.validation.checks import build_strategies
 
     cfg = compose_config([])
     stream, strategies = build_stream(cfg.stream, cfg.drift, cfg.seed), build_strategies(cfg.strategy)
@@ -535,9 +536,9 @@ def table() -> str:
         "",
         "These lists are examples, one or a few per class of bad input. The guarantee comes from the design",
         "and from the property tests: every key's type and range are derived from the typed schemas",
-        "(`harness/settings.py`) and checked by the command line, `harness.compose` and `run_experiment`",
+        "(`harness/validation/settings.py`) and checked by the command line, `harness.compose` and `run_experiment`",
         "alike; every `_target_` anywhere in the config is decided by its slot before anything is built",
-        "(`harness/targets.py`); and `tests/test_properties.py` (Hypothesis) feeds generated values to every",
+        "(`harness/validation/targets.py`); and `tests/test_properties.py` (Hypothesis) feeds generated values to every",
         "key, pairs of keys and generated tables, and requires a refusal naming the key or a run with finite",
         "numbers, never another exception.",
         "",

@@ -8,7 +8,7 @@ from pathlib import Path
 import platformdirs
 
 import harness
-from harness.cache_location import offline_cache_dir
+from harness.offline.cache_location import offline_cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 USER_CACHE = str(Path(platformdirs.user_cache_dir("drift-harness")) / "offline_cache")

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.models import Standardize, input_scaler, weights_sha256
 from harness.offline.calibrate import BOUNDS, fit_temperature
 from harness.offline.freeze import exported_proba, load_exported
+from harness.offline.models import Standardize, input_scaler, weights_sha256
+from harness.pipeline.testing import pretrained_network
 from harness.run import run
 from harness.strategies import netfit
-from harness.testing import pretrained_network
 from tests.conftest import compose_config
 
 N_ROWS, N_OFFLINE, VAL = 900, 500, 0.25
@@ -144,8 +144,8 @@ def test_result_json_says_whether_the_temperature_is_at_a_bound(tmp_path, both_u
 
 def test_the_policy_enters_the_offline_cache_key():
     from harness.offline.cache import cache_key
+    from harness.pipeline.testing import make_data
     from harness.run import offline_settings
-    from harness.testing import make_data
 
     offline, _ = make_data(0)
     keys = {}

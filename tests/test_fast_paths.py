@@ -10,13 +10,13 @@ import torch
 from hydra import compose, initialize_config_dir
 from torch import nn
 
-from harness import config
-from harness import preflight as preflight_module
-from harness.models import Calibrated, Standardize, build_network, freeze, predict_proba, weights_sha256
 from harness.offline.freeze import Pretrained
-from harness.preflight import PreflightCallback, preflight, task_config
+from harness.offline.models import Calibrated, Standardize, build_network, freeze, predict_proba, weights_sha256
 from harness.strategies import netfit
 from harness.streams import build_stream
+from harness.validation import config
+from harness.validation import preflight as preflight_module
+from harness.validation.preflight import PreflightCallback, preflight, task_config
 from tests.conftest import CONF, TINY
 
 DRIFT = {"kind": "concept", "pattern": "sudden", "severity": 1.0, "onset": 50, "width": 0}
@@ -165,7 +165,7 @@ def test_a_single_run_builds_its_stream_and_strategies_once():
 
 def test_river_learners_warmed_twice_in_one_process_measure_and_answer_alike():
     """Jobs of a sweep share a worker process: the second must measure what the first did."""
-    from harness.checks import build_strategies
+    from harness.validation.checks import build_strategies
     from tests.conftest import compose_config
 
     cfg = compose_config(["strategy=[river_logreg,river_hat]", "seed=5"])

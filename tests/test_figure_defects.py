@@ -15,7 +15,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from harness import palette, plots, report  # noqa: E402
+from harness.figures import palette, plots  # noqa: E402
+from harness.results import report  # noqa: E402
 from tests.test_figures import STRATEGIES, panels, sweep_tables  # noqa: E402
 
 

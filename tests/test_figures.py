@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from harness import palette, plots  # noqa: E402
+from harness.figures import palette, plots  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 STRATEGIES = ["frozen", "frozen_ensemble", "finetune", "river_logreg", "river_hat"]
@@ -22,7 +22,7 @@ STRATEGIES = ["frozen", "frozen_ensemble", "finetune", "river_logreg", "river_ha
 
 def sweep_tables(kinds=("concept", "covariate", "label"), severities=(0.5, 1.0), seeds=(0, 1), strategies=STRATEGIES,
                  width=100):
-    """Tables shaped like harness.report's, made by hand: kinds x severities x seeds runs."""
+    """Tables shaped like harness.results.report's, made by hand: kinds x severities x seeds runs."""
     rng = np.random.default_rng(0)
     runs, windows, costs, confidence, reliability = [], [], [], [], []
     for kind in kinds:

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.keys import check_override_keys
+from harness.validation.errors import ConfigError
+from harness.validation.keys import check_override_keys
 
 DRIFT = "['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition']"
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.detection import detection_scores, schedule_drifts
-from harness.errors import ConfigError
-from harness.replay import label_mask
+from harness.pipeline.replay import label_mask
 from harness.run import run
+from harness.scores.detection import detection_scores, schedule_drifts
 from harness.streams.base import DriftSchedule
+from harness.validation.errors import ConfigError
 from tests.conftest import compose_config
 
 

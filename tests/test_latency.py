@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from harness.replay import replay
+from harness.pipeline.replay import replay
 from tests.helpers import K, build, make_data, run_strategy
 
 PREDICT_S = 0.002
@@ -113,7 +113,7 @@ def test_latency_is_measured_on_a_sample_of_requests_on_a_long_stream():
     """``latency_requests=8`` of 40: two step blocks of 4 are served one request per call and timed,
     the other eight blocks in one call each with NaN latency; the cost table's percentiles are of
     the timed requests only. At ``latency_requests >= n`` every request is timed, as before."""
-    from harness.summary import costs_table
+    from harness.pipeline.summary import costs_table
 
     _, deploy = make_data(n_deploy=40)
     strategy = Timed(step=4)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from harness import metrics
+from harness.scores import metrics
 
 
 def test_argmax_ties_take_the_lowest_index():

@@ -13,11 +13,11 @@ import pytest
 import torch
 
 import harness
-from harness.errors import ConfigError
 from harness.offline.archive import _walk
 from harness.offline.freeze import export, load_exported
+from harness.offline.models import Calibrated, freeze
 from harness.offline.user import load_user_model
-from harness.models import Calibrated, freeze
+from harness.validation.errors import ConfigError
 from tests import user_models
 from tests.conftest import compose_config
 

@@ -14,14 +14,14 @@ import pytest
 import torch
 from torch import nn
 
-from harness.errors import ConfigError
-from harness.models import Calibrated, freeze
-from harness.monitor import check_monitor, monitor_run
-from harness.monitor import estimates, novelty, shift
-from harness.monitor.outputs import Outputs, model_outputs
+from harness.monitor import check_monitor, estimates, monitor_run, novelty
 from harness.monitor.watch import Reference, watch
+from harness.offline.models import Calibrated, freeze
+from harness.scores import shift
+from harness.scores.outputs import Outputs, model_outputs
 from harness.streams import DriftSchedule
 from harness.streams.teacher import TeacherStream
+from harness.validation.errors import ConfigError
 from tests.conftest import compose_config
 
 

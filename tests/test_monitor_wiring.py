@@ -5,7 +5,6 @@ recomputed from its alarm table: a false-alarm rate where no drift is known, a p
 from __future__ import annotations
 
 import dataclasses
-
 import json
 
 import numpy as np
@@ -15,17 +14,18 @@ import torch
 from scipy import stats
 from torch import nn
 
-from harness.models import Calibrated, freeze
-from harness.monitor import monitor_run, shift
-from harness.monitor.collect import collect_monitoring, write_monitoring
+from harness.monitor import monitor_run
 from harness.monitor.cbpe import CBPE
-from harness.monitor.outputs import Outputs, model_outputs
 from harness.monitor.score import alarm_rates, score
 from harness.monitor.watch import Reference, estimate_window, watch
+from harness.offline.models import Calibrated, freeze
+from harness.results.monitoring import collect_monitoring, write_monitoring
+from harness.run import run
+from harness.scores import shift
+from harness.scores.outputs import Outputs, model_outputs
 from harness.streams import DriftSchedule
 from harness.streams.natural import NaturalDrift
 from harness.streams.teacher import TeacherStream
-from harness.run import run
 from tests.conftest import compose_config
 
 ALPHA, WINDOW, ONSET, SEED = 0.05, 100, 950, 0  # the onset inside a window: one window straddles it
@@ -247,7 +247,7 @@ def test_the_study_collector_gathers_false_alarm_rate_and_power_per_run(runs):
 def test_the_power_figure_draws_each_detectors_mean_power_per_kind():
     import matplotlib.pyplot as plt
 
-    from harness.monitor_plots import plot_power
+    from harness.figures.monitoring import plot_power
 
     detectors = pd.DataFrame({
         "kind": ["covariate", "covariate", "covariate", "concept", "concept", "concept"],

@@ -3,7 +3,7 @@
 One small run of the default experiment (and one with a novel sub-population, for the ``novel``
 rows) writes its files; each test reads them back and recomputes the numbers from
 ``predictions.parquet`` (probabilities, latencies) and ``stream_deploy.parquet`` (labels, time)
-with plain loops written out below, sharing no code with ``harness.metrics`` or ``harness.summary``.
+with plain loops written out below, sharing no code with ``harness.scores.metrics`` or ``harness.pipeline.summary``.
 """
 
 import json

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.errors import RunDirectoryError
-from harness.ownership import check_owned
+from harness import report as report_cli
+from harness.results.ownership import check_owned
+from harness.validation.errors import RunDirectoryError
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def finished_run(tmp_path_factory):
 def test_a_report_never_writes_into_a_users_folder(finished_run, users_folder, capsys):
     before = contents(users_folder)
     with pytest.raises(SystemExit) as exited:
-        report.main([str(finished_run), "--out", str(users_folder), "--figures"])
+        report_cli.main([str(finished_run), "--out", str(users_folder), "--figures"])
     assert exited.value.code == 2
     assert f"--out {users_folder} holds files that are no run's or report's (notes.txt, sub)" in capsys.readouterr().err
     assert contents(users_folder) == before
@@ -108,9 +108,9 @@ def test_a_report_never_writes_into_a_users_folder(finished_run, users_folder, c
 
 def test_a_report_writes_its_record_and_may_write_there_again(finished_run, tmp_path):
     out = tmp_path / "report"
-    assert report.main([str(finished_run), "--out", str(out), "--figures"]) == 0
+    assert report_cli.main([str(finished_run), "--out", str(out), "--figures"]) == 0
     assert (out / "report.json").is_file() and (out / "runs.parquet").is_file()
-    assert report.main([str(finished_run), "--out", str(out), "--figures"]) == 0
+    assert report_cli.main([str(finished_run), "--out", str(out), "--figures"]) == 0
 
 
 def test_a_report_into_a_folder_of_runs_and_the_users_files_is_refused(finished_run, tmp_path, capsys):
@@ -123,8 +123,8 @@ def test_a_report_into_a_folder_of_runs_and_the_users_files_is_refused(finished_
     (mixed / "notes.txt").write_text("mine\n")
     before = contents(mixed)
     with pytest.raises(SystemExit) as exited:
-        report.main([str(mixed / "run"), "--out", str(mixed), "--figures"])
+        report_cli.main([str(mixed / "run"), "--out", str(mixed), "--figures"])
     assert exited.value.code == 2 and "holds files that are no run's or report's (notes.txt, run)" in capsys.readouterr().err
     assert contents(mixed) == before
     (mixed / "notes.txt").unlink()
-    assert report.main([str(mixed / "run"), "--out", str(mixed), "--figures"]) == 0
+    assert report_cli.main([str(mixed / "run"), "--out", str(mixed), "--figures"]) == 0

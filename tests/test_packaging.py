@@ -125,7 +125,7 @@ def test_the_wheel_ships_every_config_inside_the_package(installed):
 def test_the_installed_harness_reads_the_configs_inside_itself(installed, tmp_path):
     _, site = installed
     where = from_elsewhere(site, tmp_path, sys.executable, "-c",
-                           "import harness, harness.config as c; print(harness.__file__); print(c.CONF_DIR)")
+                           "import harness, harness.validation.config as c; print(harness.__file__); print(c.CONF_DIR)")
     module, conf = map(Path, where.stdout.split())
     assert module.is_relative_to(site) and conf == site / "harness" / "conf", where.stderr
 

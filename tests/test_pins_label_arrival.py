@@ -14,9 +14,9 @@ import time
 import numpy as np
 import pytest
 
-from harness.replay import label_mask, measured_blocks, replay, serving_chunks
+from harness.pipeline.replay import label_mask, measured_blocks, replay, serving_chunks
+from harness.pipeline.testing import make_data
 from harness.strategies.base import BaseStrategy
-from harness.testing import make_data
 from harness.streams.base import DeployData
 
 N, K = 23, 3  # 23 is not a multiple of step 3: the last block is short

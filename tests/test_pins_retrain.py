@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from river import drift
 
-from harness.models import predict_proba
-from harness.replay import replay
+from harness.offline.models import predict_proba
+from harness.pipeline.replay import replay
 from harness.strategies.netfit import chronological_split, fit_network
 from harness.strategies.retrain import RetrainPeriodic, RetrainTriggered
 from harness.streams.base import DeployData

@@ -1,6 +1,6 @@
 """Values exactly at a boundary, computed by hand: a confidence equal to the threshold ``tau`` or to a
 bin edge ``k/15``, the first and last sample of a drift, a detection exactly ``max_delay`` after a
-drift's end. The block-wise tally (:class:`harness.tally.Sums`) and the metric functions must agree
+drift's end. The block-wise tally (:class:`harness.scores.tally.Sums`) and the metric functions must agree
 with each other and with the hand-computed values."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import math
 import numpy as np
 import pytest
 
-from harness import metrics
-from harness.detection import detection_scores, schedule_drifts
-from harness.errors import ConfigError
+from harness.scores import metrics
+from harness.scores.detection import detection_scores, schedule_drifts
+from harness.scores.tally import Sums, blocks
 from harness.streams.base import DriftSchedule
-from harness.tally import Sums, blocks
+from harness.validation.errors import ConfigError
 
 # four samples, two classes: predictions 0, 1, 0 (a tie: lowest index), 0; correct: no, yes, no, yes
 Y = np.array([1, 1, 1, 0])

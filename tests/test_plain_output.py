@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from harness.progress import Progress
+from harness.pipeline.progress import Progress
 from tests.conftest import TINY
 
 SMALL = [o for o in TINY if o != "quiet=true"] + ["monitor=off", "figures=false", "offline.max_epochs=3"]

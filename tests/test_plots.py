@@ -8,12 +8,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
+from matplotlib.colors import (
+    to_hex,  # noqa: E402
+    to_rgb,  # noqa: E402
+)
 from matplotlib.lines import Line2D  # noqa: E402
 
-from matplotlib.colors import to_hex  # noqa: E402
-
-from harness import palette, plots  # noqa: E402
+from harness.figures import palette, plots  # noqa: E402
 
 STRATEGIES = ["frozen", "finetune", "river_logreg"]
 

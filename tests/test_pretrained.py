@@ -203,7 +203,7 @@ def test_a_file_torch_cannot_load_is_refused_from_the_command_line_without_a_tra
 def test_a_finished_run_is_not_reused_once_the_model_file_has_changed(mine, tmp_path):
     """The config names the model file, not its content: a changed file makes the finished run a
     conflict (refused unless ``rerun=true``), not a run to skip."""
-    from harness.results import run_state
+    from harness.results.store import run_state
 
     net, _ = mine
     path = user_models.export_program(net, tmp_path / "mine.pt2")

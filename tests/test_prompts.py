@@ -12,26 +12,25 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from river import compose, evaluate, feature_extraction, linear_model, metrics, multiclass, naive_bayes
 from scipy import stats
 
-from river import compose, evaluate, feature_extraction, linear_model, metrics, multiclass, naive_bayes
-
-from harness.checks import build_strategies
-from harness.errors import ConfigError
-from harness.footprint import text_parameters, text_rows
-from harness.models import Calibrated, build_network, predict_proba
 from harness.monitor.watch import Reference, watch
 from harness.offline.freeze import exported_proba, optimise_and_freeze
-from harness.preflight import preflight
-from harness.replay import replay
+from harness.offline.models import Calibrated, build_network, predict_proba
+from harness.offline.text_model import TextNet
+from harness.pipeline.footprint import text_parameters, text_rows
+from harness.pipeline.replay import replay
+from harness.pipeline.testing import check_strategy
 from harness.run import run
-from harness.streams import DriftSchedule, build_stream
 from harness.strategies.alarm import RetrainOnAlarm
 from harness.strategies.river import to_text
+from harness.streams import DriftSchedule, build_stream
 from harness.streams.prompts import PromptsStream
 from harness.streams.view import identity, stream_points, stream_timeline, token_features
-from harness.testing import check_strategy
-from harness.text_model import TextNet
+from harness.validation.checks import build_strategies
+from harness.validation.errors import ConfigError
+from harness.validation.preflight import preflight
 from tests.conftest import compose_config
 
 

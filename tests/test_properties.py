@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
-from harness.errors import ConfigError
-from harness.preflight import preflight
 from harness.run import run
+from harness.validation.errors import ConfigError
+from harness.validation.preflight import preflight
 from tests.conftest import compose_config
 
 settings.register_profile("default", max_examples=15, deadline=None, derandomize=True,

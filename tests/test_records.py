@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from harness.offline.cache import load, pretrain
-from harness.records import SEAL, digest, seal
-from harness.results import run_state
+from harness.pipeline.sweep import read_ledger
+from harness.results.records import SEAL, digest, seal
+from harness.results.store import run_state
 from harness.strategies import netfit
-from harness.sweep import read_ledger
 from tests.helpers import make_data
 
 SETTINGS = {"model_kind": "mlp", "depth": 1, "space": {"lr": [0.01], "batch_size": [32], "weight_decay": [0.0],

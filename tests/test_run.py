@@ -8,8 +8,8 @@ import pytest
 import torch
 from river import compose, evaluate, linear_model, metrics, multiclass, preprocessing
 
-from harness.models import weights_sha256
 from harness.offline.freeze import exported_proba
+from harness.offline.models import weights_sha256
 from harness.run import run
 from tests.conftest import compose_config
 

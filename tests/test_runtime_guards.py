@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.errors import ConfigError
 from harness.offline.tune import search
-from harness.replay import TOLERANCE, answer_problem, replay
-from harness.strategies import BaseStrategy
-from harness.testing import make_data
+from harness.pipeline.replay import TOLERANCE, answer_problem, replay
+from harness.pipeline.testing import make_data
 from harness.run import StrategiesFailed, run
+from harness.strategies import BaseStrategy
 from harness.streams import build_stream
+from harness.validation.errors import ConfigError
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[1]

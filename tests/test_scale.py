@@ -9,12 +9,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from harness import metrics, tally
-from harness.preflight import preflight
-from harness.replay import Record
+from harness.pipeline.replay import Record
+from harness.pipeline.spill import Spill
+from harness.pipeline.summary import predictions_table, summary_table, write_predictions
 from harness.run import run
-from harness.spill import Spill
-from harness.summary import predictions_table, summary_table, write_predictions
+from harness.scores import metrics, tally
+from harness.validation.preflight import preflight
 from tests.conftest import compose_config
 
 # Columns that are measured times (or follow from them), which differ between any two runs.
@@ -80,7 +80,7 @@ def test_spilled_rows_read_back_as_appended(tmp_path):
 
 
 def test_block_size_of_scoring_changes_no_count_and_no_score_beyond_round_off(monkeypatch):
-    """Scored in blocks of 7 samples or in one block, the summary agrees with harness.metrics on
+    """Scored in blocks of 7 samples or in one block, the summary agrees with harness.scores.metrics on
     the whole arrays: counts exactly, float sums to round-off."""
     deploy = preflight(compose_config(["strategy=[frozen]"]))[0].deploy()
     n, rng = len(deploy), np.random.default_rng(1)

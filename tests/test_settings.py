@@ -9,8 +9,8 @@ import pytest
 from omegaconf import OmegaConf
 
 import harness
-from harness.errors import ConfigError
-from harness.settings import RULES, check_schema
+from harness.validation.errors import ConfigError
+from harness.validation.settings import RULES, check_schema
 from tests.conftest import compose_config
 
 

@@ -102,7 +102,7 @@ def test_hoeffding_tree_on_the_weather_file_equals_progressive_val_score(tmp_pat
 
 
 def test_a_float64_source_stays_float64_and_a_float32_one_float32(table_run):
-    from harness.preflight import preflight
+    from harness.validation.preflight import preflight
 
     _, cfg, _ = table_run
     assert preflight(cfg)[0].offline().X_train.dtype == np.float64

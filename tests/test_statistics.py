@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness import report
+from harness.results import report
 
 STRATEGIES = ["frozen", "river_logreg", "finetune"]
 

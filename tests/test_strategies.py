@@ -1,4 +1,4 @@
-"""The contract every strategy in conf/strategy keeps (``harness.testing.check_strategy``, the suite
+"""The contract every strategy in conf/strategy keeps (``harness.pipeline.testing.check_strategy``, the suite
 a user's strategy runs too), and what the contract cannot know about a given strategy."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from river import naive_bayes
 
-from harness.replay import label_mask
+from harness.pipeline.replay import label_mask
+from harness.pipeline.testing import check_strategy, future_labels
 from harness.strategies.river import RiverClassifier, shared_dicts, to_dicts
-from harness.testing import check_strategy, future_labels
-from tests.helpers import K, STATIC, STRATEGIES, build, make_data, pretrained, run_strategy, with_labels
+from tests.helpers import STATIC, STRATEGIES, K, build, make_data, pretrained, run_strategy, with_labels
 
 
 def test_every_strategy_is_listed():

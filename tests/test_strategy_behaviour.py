@@ -7,7 +7,7 @@ import pytest
 import torch
 from river import compose, evaluate, linear_model, metrics, multiclass, preprocessing
 
-from harness.replay import label_mask
+from harness.pipeline.replay import label_mask
 from harness.strategies.river import to_dicts
 from tests.helpers import K, build, make_data, pretrained, run_strategy
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from hydra.errors import ConfigCompositionException
 
-from harness.errors import ConfigError
 from harness.run import run
 from harness.streams import FAMILIES, build_stream
 from harness.streams.weather import rainfall_csv
+from harness.validation.errors import ConfigError
 from tests.conftest import compose_config
 from tests.streams_cases import make
 

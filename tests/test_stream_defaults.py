@@ -10,9 +10,9 @@ import json
 import pytest
 
 import harness
-from harness.preflight import preflight
 from harness.run import run
-from harness.config import CONF_DIR
+from harness.validation.config import CONF_DIR
+from harness.validation.preflight import preflight
 
 # Families that need the user's own data or class: they cannot run without arguments.
 NEEDS_ARGUMENTS = {"table", "custom"}

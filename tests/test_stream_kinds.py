@@ -7,9 +7,8 @@ in River's data set.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 import pytest

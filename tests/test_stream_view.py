@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from harness import palette, plots
+from harness.figures import palette, plots
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, deploy_data
 from harness.streams.view import stream_progress, stream_timeline, write_stream_view
 

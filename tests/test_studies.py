@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from harness import config
+from harness.validation import config
 from tests.conftest import CONF
 
 ROOT = Path(__file__).resolve().parents[1]

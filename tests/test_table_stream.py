@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from river import compose, evaluate, linear_model, metrics, preprocessing
 
-from harness import report
+from harness import report as report_cli
 from harness.run import run
 from harness.streams import build_stream
 from harness.streams.weather import rainfall_csv
@@ -111,7 +111,7 @@ def test_unknown_drift_reports_whole_stream_metrics_and_says_so(table_run):
 def test_report_reads_a_run_with_unknown_drift(table_run, tmp_path):
     _, result = table_run
     (result.output_dir / ".hydra").mkdir(exist_ok=True)  # what the command line writes; the report looks for it
-    assert report.main([str(result.output_dir), "--out", str(tmp_path)]) == 0
+    assert report_cli.main([str(result.output_dir), "--out", str(tmp_path)]) == 0
     runs = pd.read_parquet(tmp_path / "runs.parquet")
     assert set(runs.phase) == {"all"} and runs.drift_induced_error.isna().all()
     assert set(pd.read_parquet(tmp_path / "confidence.parquet").phase) == {"all"}
@@ -207,7 +207,7 @@ def test_parquet_with_missing_values_is_read_when_dropna_is_asked(tmp_path):
 def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_column(tmp_path):
     import matplotlib.pyplot as plt
 
-    from harness.plots import run_figure
+    from harness.figures.plots import run_figure
 
     frame = write_csv(tmp_path / "data.csv")
     cfg = compose_config(table_overrides(tmp_path / "data.csv", "stream.order=day", "strategy=[frozen]",
@@ -231,7 +231,7 @@ def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_colu
 
 
 def test_weather_figure_is_drawn_in_years(tmp_path):
-    from harness.plots import time_axis
+    from harness.figures.plots import time_axis
 
     cfg = compose_config(["stream=weather", "strategy=[frozen]", *SMALL, "monitor=off"], tiny=False)
     stream = build_stream(cfg.stream, cfg.drift, 0).describe()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import check_overrides
-from harness.errors import ConfigError
 from harness.run import run
-from harness.targets import walk
+from harness.validation.checks import check_overrides
+from harness.validation.errors import ConfigError
+from harness.validation.targets import walk
 from tests import user_models
 from tests.conftest import compose_config
 

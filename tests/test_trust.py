@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import collect
+from harness.results.report import collect
 from harness.run import run
 from tests.conftest import compose_config
 

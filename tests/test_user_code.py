@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 import harness
-from harness.errors import RunDirectoryError
+from harness.validation.errors import RunDirectoryError
 from tests.conftest import compose_config
 
 SOURCE = '''

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.pipeline.testing import CHECKS, check_strategy
 from harness.run import run
 from harness.strategies import BaseStrategy
-from harness.testing import CHECKS, check_strategy
 from tests.conftest import TINY, compose_config
 from tests.user_strategies import BROKEN, Frequencies
 

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from harness.errors import ConfigError
 from harness.run import run
 from harness.streams import DriftSchedule, build_stream
+from harness.validation.errors import ConfigError
 from tests.conftest import TINY, compose_config
 from tests.user_streams import Blobs
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import validate
 from harness.streams import DeployData, OfflineData, Stream, deploy_data, split_offline
+from harness.validation import validate
 
 
 class Blobs(Stream):

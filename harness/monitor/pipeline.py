@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 from omegaconf import DictConfig
 
-from harness.errors import ConfigError
-from harness.models import Calibrated
 from harness.monitor.score import score
 from harness.monitor.watch import DETECTORS, ESTIMATORS, SCORES, Reference, watch
+from harness.offline.models import Calibrated
 from harness.streams.base import DeployData, DriftSchedule, OfflineData
+from harness.validation.errors import ConfigError
 
 TABLES = ("estimates", "alarms", "novelty", "risk_coverage")
 

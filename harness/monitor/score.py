@@ -3,7 +3,7 @@
 Kept apart from :mod:`harness.monitor.watch` on purpose: only this module reads deployment labels,
 to measure the realised accuracy beside each estimate, the AUROC of each score for the frozen
 model's mistakes, and its selective risk. Alarms are scored against the known drift schedule with
-:func:`harness.detection.detection_scores`, and their rates named for what they are
+:func:`harness.scores.detection.detection_scores`, and their rates named for what they are
 (:func:`alarm_rates`): a false-alarm rate where no drift is known, a power only after a known drift.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.detection import detection_scores, schedule_drifts
 from harness.monitor.novelty import auroc_score, risk_coverage
 from harness.monitor.watch import LabelFree
+from harness.scores.detection import detection_scores, schedule_drifts
 from harness.streams.base import PHASES, DeployData, DriftSchedule
 
 

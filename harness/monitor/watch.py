@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.models import Calibrated
-from harness.monitor import estimates, novelty, shift
+from harness.monitor import estimates, novelty
 from harness.monitor.cbpe import CBPE
-from harness.monitor.outputs import Outputs, model_outputs
-from harness.monitor.tokens import bag_of_words, offline_vocabulary
+from harness.offline.models import Calibrated
+from harness.scores import shift
+from harness.scores.outputs import Outputs, model_outputs
 from harness.streams.base import OfflineData
+from harness.streams.tokens import bag_of_words, offline_vocabulary
 
 DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
 ESTIMATORS = ("cbpe", "mean_confidence", "atc", "doc")
@@ -44,7 +45,7 @@ class Reference:
     @classmethod
     def build(cls, module: Calibrated, offline: OfflineData, n_classes: int, *, tokens: bool = False) -> "Reference":
         """``tokens``: the rows are token ids (``Stream.inputs == "tokens"``), read by the input-space
-        detectors as bags of words over the offline vocabulary (:mod:`harness.monitor.tokens`)."""
+        detectors as bags of words over the offline vocabulary (:mod:`harness.streams.tokens`)."""
         outputs = model_outputs(module, offline.X_val)
         accuracy = float(np.mean(outputs.proba.argmax(axis=1) == offline.y_val))
         train_features = model_outputs(module, offline.X_train).features

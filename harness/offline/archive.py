@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from harness.errors import ConfigError
+from harness.validation.errors import ConfigError
 
 # Top-level entries (below the archive's root folder) that torch.export.save writes; anything else
 # (data/aotinductor/ compiled libraries, legacy pickles, unknown files) is refused.

@@ -24,15 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.models import Calibrated, Standardize, build_network, freeze, input_scaler, weights_sha256
 from harness.offline.freeze import Pretrained, export, optimise_and_freeze
-from harness.records import HEX64, count, finite, number, problems, seal, seal_problem
-from harness.results import atomic_write, file_sha256, plain
+from harness.offline.models import Calibrated, Standardize, build_network, freeze, input_scaler, weights_sha256
+from harness.results.records import HEX64, count, finite, number, problems, seal, seal_problem
+from harness.results.store import atomic_write, file_sha256, plain
 from harness.streams.base import OfflineData
 
 HARNESS = Path(__file__).resolve().parents[1]
-TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / name for name in
-                                                         ("models.py", "text_model.py", "strategies/netfit.py")]
+TRAINING_CODE = sorted(HARNESS.glob("offline/*.py")) + [HARNESS / "strategies/netfit.py"]
 WEIGHTS, PROGRAM, ENTRY = "weights.pt", "frozen_model.pt2", "entry.json"
 # what reading a damaged or foreign cache file raises: truncated, emptied, not a torch file, not a record
 UNREADABLE = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, RuntimeError, pickle.UnpicklingError)

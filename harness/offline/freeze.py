@@ -10,11 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.models import Calibrated, freeze, weights_sha256
 from harness.offline.archive import NotProgram, Unsafe, inspect_archive
 from harness.offline.calibrate import fit_temperature
+from harness.offline.models import Calibrated, freeze, weights_sha256
 from harness.offline.tune import search
-from harness.results import atomic_write
+from harness.results.store import atomic_write
 from harness.streams.base import OfflineData
 
 if TYPE_CHECKING:

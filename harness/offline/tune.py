@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from harness.errors import ConfigError
-from harness.models import Standardize, build_network
+from harness.offline.models import Standardize, build_network
 from harness.offline.train import TrainResult, train_network
 from harness.streams.base import OfflineData
+from harness.validation.errors import ConfigError
 
 SEARCHED = ("lr", "batch_size", "weight_decay", "width")
 SAMPLERS = ("random", "tpe")

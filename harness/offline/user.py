@@ -5,7 +5,7 @@ Two ways in: ``model.path`` a ``torch.export`` program (``.pt2``), or ``model._t
 (called with no arguments) returning an ``nn.Module`` whose state dict is ``model.weights``. Either
 maps float32 ``(n, d)`` to ``(n, K)`` logits or, with ``model.outputs=probs``, probabilities (served
 through their logarithm, so that temperature scaling and fine-tuning work on log-probabilities).
-Every check raises :class:`~harness.errors.ConfigError` naming the key and the value.
+Every check raises :class:`~harness.validation.errors.ConfigError` naming the key and the value.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ import torch
 from hydra.utils import get_object
 from torch import nn
 
-from harness import validate
 from harness.offline.archive import NotProgram, check_archive
-from harness.errors import ConfigError
-from harness.models import Calibrated, Standardize, freeze, weights_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained, export
-from harness.results import file_sha256
+from harness.offline.models import Calibrated, Standardize, freeze, weights_sha256
+from harness.results.store import file_sha256
 from harness.streams.base import OfflineData
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 OUTPUTS = ("logits", "probs")
 KEYS = ("path", "_target_", "weights")  # read only by model=pretrained

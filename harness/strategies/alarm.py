@@ -1,7 +1,7 @@
 """Spending labels only when a label-free detector says the inputs have changed.
 
 ``RetrainOnAlarm`` serves the pre-deployment network and watches the inputs it serves, window by
-window, with one of the label-free shift tests of :mod:`harness.monitor.shift`. It ignores every
+window, with one of the label-free shift tests of :mod:`harness.scores.shift`. It ignores every
 label until a test fires; then it takes the next ``labels_per_alarm`` labels that arrive, retrains a
 fresh network on them (hyper-parameters chosen before deployment, see
 :mod:`harness.strategies.netfit`) and makes those samples its new reference. Only the labels it took
@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.models import predict_proba
-from harness.monitor import shift
-from harness.monitor.outputs import model_outputs
-from harness.monitor.tokens import bag_of_words, offline_vocabulary
 from harness.monitor.watch import DETECTORS
 from harness.offline.freeze import Pretrained
+from harness.offline.models import predict_proba
+from harness.offline.text_model import TextNet
+from harness.scores import shift
+from harness.scores.outputs import model_outputs
 from harness.strategies.retrain import Retraining
 from harness.streams.base import OfflineData
-from harness.text_model import TextNet
+from harness.streams.tokens import bag_of_words, offline_vocabulary
 
 _PERMUTE, _RETRAIN = 1, 2  # purposes of the seeded generators
 
@@ -34,7 +34,7 @@ class RetrainOnAlarm(Retraining):
     outputs on it; after a retraining, the samples it was trained on and the new network's outputs
     on their validation part). While labels are gathered, no window is tested. Served by a text model
     (``model=text``: the inputs are token ids), ``ks_inputs`` and ``mmd_inputs`` read bags of words over
-    the reference's vocabulary (:mod:`harness.monitor.tokens`), as the run's monitor does.
+    the reference's vocabulary (:mod:`harness.streams.tokens`), as the run's monitor does.
     """
 
     detections = None

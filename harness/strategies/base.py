@@ -123,7 +123,7 @@ class BaseStrategy(abc.ABC):
     - ``fingerprint``: ``None``, as for any strategy that learns. A static strategy returns a hash of
       the weights it promises never to change (the run records it before and after the replay).
 
-    ``harness.testing.check_strategy(MyStrategy)`` runs the project's contract on a subclass.
+    ``harness.pipeline.testing.check_strategy(MyStrategy)`` runs the project's contract on a subclass.
     """
 
     step: int = 1

@@ -7,12 +7,12 @@ import hashlib
 import numpy as np
 import torch
 
-from harness import validate
-from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
+from harness.offline.models import predict_proba, tensor_bytes, weights_sha256
 from harness.strategies.base import BaseStrategy
 from harness.strategies.netfit import fit_network_once
 from harness.streams.base import OfflineData
+from harness.validation import validate
 
 
 class FrozenEnsemble(BaseStrategy):

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness import validate
-from harness.models import predict_proba, tensor_bytes
 from harness.offline.freeze import Pretrained
+from harness.offline.models import predict_proba, tensor_bytes
 from harness.strategies.base import BaseStrategy
 from harness.streams.base import OfflineData
+from harness.validation import validate
 
 
 class Finetune(BaseStrategy):

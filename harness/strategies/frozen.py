@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness import validate
-from harness.models import Calibrated, freeze, predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
+from harness.offline.models import Calibrated, freeze, predict_proba, tensor_bytes, weights_sha256
 from harness.strategies.base import BaseStrategy
 from harness.streams.base import OfflineData
+from harness.validation import validate
 
 
 class Frozen(BaseStrategy):

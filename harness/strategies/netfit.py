@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.models import Calibrated, build_network, freeze, input_scaler, weights_sha256
 from harness.offline.cache import UNREADABLE, set_aside, training_code_sha256
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained
+from harness.offline.models import Calibrated, build_network, freeze, input_scaler, weights_sha256
 from harness.offline.train import train_network
-from harness.records import HEX64, count, problems
-from harness.results import atomic_write
+from harness.results.records import HEX64, count, problems
+from harness.results.store import atomic_write
 
 
 def n_outputs(pretrained: Pretrained) -> int:

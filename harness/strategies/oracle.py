@@ -19,13 +19,13 @@ import hashlib
 
 import numpy as np
 
-from harness import validate
-from harness.models import predict_proba, tensor_bytes, weights_sha256
 from harness.offline.freeze import Pretrained
+from harness.offline.models import predict_proba, tensor_bytes, weights_sha256
 from harness.strategies.base import BaseStrategy
 from harness.strategies.frozen import Frozen
 from harness.strategies.netfit import fit_network_once
 from harness.streams.base import KnownDrift, OfflineData
+from harness.validation import validate
 
 
 def known_drift(data: OfflineData, name: str) -> KnownDrift:

@@ -16,12 +16,12 @@ import numpy as np
 from river import base as river_base
 from river import drift
 
-from harness import validate
-from harness.models import predict_proba, tensor_bytes
 from harness.offline.freeze import Pretrained
+from harness.offline.models import predict_proba, tensor_bytes
 from harness.strategies.base import BaseStrategy
 from harness.strategies.netfit import chronological_split, fit_network
 from harness.streams.base import OfflineData
+from harness.validation import validate
 
 DETECTORS = (river_base.DriftDetector, river_base.BinaryDriftDetector)  # what `detector` may be
 EXPECTS_CORRECT = ("FHDDM",)  # River detectors that fire on a drop of their input: feed 1 = correct

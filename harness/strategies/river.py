@@ -7,10 +7,10 @@ import weakref
 import numpy as np
 from river import base, compose, multiclass
 
-from harness import validate
 from harness.offline.freeze import Pretrained
 from harness.strategies.base import BaseStrategy
 from harness.streams.base import OfflineData
+from harness.validation import validate
 
 
 def feature_names(n_features: int) -> list[str]:

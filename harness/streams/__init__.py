@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import fields
 
-from harness import validate
-from harness.errors import ConfigError
 from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
 from harness.streams.families import CUSTOM, FAMILIES, stream_class
 from harness.streams.stream import Stream, check_types, config_keys, parameters
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 
 def build_stream(stream: Mapping, drift: Mapping, seed: int) -> Stream:

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from harness import validate
-from harness.errors import ConfigError
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 KINDS = ("none", "covariate", "concept", "label", "novel")
 PATTERNS = ("none", "sudden", "gradual", "incremental", "recurring")
@@ -47,8 +47,8 @@ class DriftSchedule:
     transition: str = "sudden"
 
     def __post_init__(self):
-        from harness.config import DriftConf  # the rules of the drift.* keys (harness.settings)
-        from harness.settings import check_schema
+        from harness.validation.config import DriftConf  # the rules of the drift.* keys (harness.validation.settings)
+        from harness.validation.settings import check_schema
 
         check_schema(asdict(self), DriftConf, "drift.")  # onset's range depends on the stream: see check()
         no_ramp = self.pattern in ("sudden", "none") or (self.pattern == "recurring" and self.transition == "sudden")

@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 
-from harness import validate
-from harness.errors import ConfigError
 from harness.streams.gaussian import GaussianClassesStream
 from harness.streams.prompts import PromptsStream
 from harness.streams.real import BananasStream, PhishingStream
@@ -27,6 +25,8 @@ from harness.streams.stream import Stream, config_keys, config_parameters
 from harness.streams.table import TableStream
 from harness.streams.teacher import TeacherStream
 from harness.streams.weather import WeatherStream
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 FAMILIES: dict[str, type[Stream]] = {
     cls.family: cls

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness import validate
+from harness.validation import validate
 
 UNKNOWN = "unknown"
 
@@ -61,7 +61,7 @@ class NaturalDrift:
 
         >>> NaturalDrift((300, 200)).check(1000)
         Traceback (most recent call last):
-        harness.errors.ConfigError: stream.change_points[1]=200 is outside [301, stream.n_deploy=1000) (deployment indices, increasing)
+        harness.validation.errors.ConfigError: stream.change_points[1]=200 is outside [301, stream.n_deploy=1000) (deployment indices, increasing)
         """
         for i, point in enumerate(self.points):
             low = self.points[i - 1] + 1 if i else 1

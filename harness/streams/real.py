@@ -29,11 +29,11 @@ from functools import cached_property
 
 import numpy as np
 
-from harness import validate
-from harness.errors import ConfigError
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, check_fraction, deploy_data, split_offline
 from harness.streams.shift import check_minority_prior, draw_classes, target_prior
 from harness.streams.stream import Stream
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 
 class RealStream(Stream):

@@ -29,9 +29,9 @@ from functools import cached_property
 
 import numpy as np
 
-from harness import validate
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
 from harness.streams.stream import Stream
+from harness.validation import validate
 
 
 class RiverStream(Stream):

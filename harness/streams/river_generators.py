@@ -8,11 +8,9 @@ and 1 all of them, since Mixed's second function is the first one reversed).
 
 from __future__ import annotations
 
-
-from harness import validate
 from harness.streams.base import DriftSchedule, check_count, check_fraction, check_positive
 from harness.streams.river_base import RiverStream
-
+from harness.validation import validate
 
 
 def synth(name: str):

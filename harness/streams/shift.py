@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harness import validate
 from harness.streams.base import check_fraction, check_positive
+from harness.validation import validate
 
 
 def check_shift(

@@ -19,9 +19,9 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
-from harness import validate
-from harness.errors import ConfigError
 from harness.streams.base import KINDS, PATTERNS, DriftSchedule, check_sizes
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 NOT_CONFIG = ("schedule", "seed")  # constructor arguments the run passes itself, not keys of stream.*
 
@@ -187,7 +187,7 @@ def check_types(cls: type, params: dict) -> None:
 
     >>> check_types(Stream, {"n_deploy": "many"})
     Traceback (most recent call last):
-    harness.errors.ConfigError: stream.n_deploy='many' is not an integer
+    harness.validation.errors.ConfigError: stream.n_deploy='many' is not an integer
     """
     annotated = config_parameters(cls)
     for name, value in params.items():

@@ -22,12 +22,12 @@ from typing import ClassVar, List, Optional
 
 import numpy as np
 
-from harness import validate
-from harness.errors import ConfigError
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
 from harness.streams.natural import NaturalDrift
 from harness.streams.stream import Stream
 from harness.streams.table_file import Table, load_table
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 MIN_DEPLOY = 100  # deployment rows a table must leave after the offline ones
 log = logging.getLogger("harness")

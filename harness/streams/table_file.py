@@ -1,6 +1,6 @@
 """Reading a user's table (CSV or parquet) into the arrays a stream hands out, checking it first.
 
-Every problem with the file is a :class:`~harness.errors.ConfigError` naming the key, the value and
+Every problem with the file is a :class:`~harness.validation.errors.ConfigError` naming the key, the value and
 what is allowed, raised while the stream is built (before any compute): a missing or unreadable
 file, a target or order column that is not there (the columns are listed), non-numeric features
 (named), a numeric column with a non-numeric cell (column, row and value named), a column that looks
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from harness.errors import ConfigError
-from harness.results import file_sha256
+from harness.results.store import file_sha256
+from harness.validation.errors import ConfigError
 
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
 

@@ -15,7 +15,7 @@
   (and the last one), so that a sudden drift is drawn as a step rather than a window-mean ramp.
 
 On a token stream the projection and the nearest-neighbour search read each query as a bag of words
-over the offline vocabulary (harness/monitor/tokens.py), not its token ids, whose values are names.
+over the offline vocabulary (harness/streams/tokens.py), not its token ids, whose values are names.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from harness.monitor.tokens import bag_of_words, offline_vocabulary
-from harness.results import write_table
+from harness.results.store import write_table
+from harness.streams.tokens import bag_of_words, offline_vocabulary
 
 NN_ROWS = 200_000  # the most deployment rows searched for their nearest offline sample
 from harness.streams.base import DeployData, OfflineData

@@ -16,10 +16,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from harness.errors import ConfigError
 from harness.streams.base import DriftSchedule
 from harness.streams.table import RecordedStream
 from harness.streams.table_file import Table, load_table
+from harness.validation.errors import ConfigError
 
 TARGET = "rain"
 DAYS_PER_YEAR = 365.25

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.api import compose
-from harness.monitor.outputs import model_outputs
 from harness.offline.cache import pretrain
-from harness.preflight import preflight
+from harness.pipeline.api import compose
 from harness.run import offline_settings, seed_everything
+from harness.scores.outputs import model_outputs
+from harness.validation.preflight import preflight
 
 HERE = Path(__file__).parent
 

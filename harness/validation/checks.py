@@ -24,19 +24,28 @@ from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from harness import validate
-from harness.config import (CONF_DIR, Config, DriftConf, MetricsConf, ModelConf, MonitorConf, OfflineConf,
-                            ReplayConf, SearchConf)
-from harness.errors import ConfigError
-from harness.footprint import check_memory
 from harness.offline.user import check_model_settings, check_user_model
+from harness.pipeline.footprint import check_memory
 from harness.strategies.base import missing_members, missing_methods
 from harness.streams import CUSTOM, build_stream
 from harness.streams.families import stream_class
 from harness.streams.schemas import SCHEMAS
-from harness.settings import check_schema
 from harness.streams.stream import config_keys
-from harness.targets import check_targets
+from harness.validation import validate
+from harness.validation.config import (
+    CONF_DIR,
+    Config,
+    DriftConf,
+    MetricsConf,
+    ModelConf,
+    MonitorConf,
+    OfflineConf,
+    ReplayConf,
+    SearchConf,
+)
+from harness.validation.errors import ConfigError
+from harness.validation.settings import check_schema
+from harness.validation.targets import check_targets
 
 WRITE_TWO = "a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn (docs/strategies.md)"
 GROUPS = {
@@ -118,7 +127,7 @@ def check_config(cfg: DictConfig) -> dict:
 
 
 def check_settings(cfg: DictConfig, tree: dict) -> None:
-    """Each key against its schema (:mod:`harness.settings`), then what ties keys together."""
+    """Each key against its schema (:mod:`harness.validation.settings`), then what ties keys together."""
     check_schema(tree)
     check_text_settings(cfg.model)
     check_model_settings(cfg.model)
@@ -356,7 +365,7 @@ VALUE_FLAGS = ("-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", 
 def check_command_line(argv: list[str]) -> None:
     """:func:`check_overrides` on ``python -m harness.run``'s arguments: ``error: ...`` and exit code 2
     before Hydra makes a directory. Hydra lists the options of ``strategy=x`` but not of ``strategy=[x,y]``."""
-    from harness.keys import check_override_keys  # composes: imported only by the command line
+    from harness.validation.keys import check_override_keys  # composes: imported only by the command line
 
     if any(arg in NO_JOB_FLAGS for arg in argv):  # help, completion, info: no job runs
         return
@@ -378,11 +387,11 @@ def check_hydra_targets(overrides: list[str]) -> None:
 
     >>> check_hydra_targets(["+hydra.callbacks.x._target_=os.system", "seed=1"])
     Traceback (most recent call last):
-    harness.errors.ConfigError: +hydra.callbacks.x._target_=os.system names code for Hydra to call before any check; the harness's callbacks are set in conf/config.yaml, launchers with hydra/launcher=<name>
+    harness.validation.errors.ConfigError: +hydra.callbacks.x._target_=os.system names code for Hydra to call before any check; the harness's callbacks are set in conf/config.yaml, launchers with hydra/launcher=<name>
     >>> check_hydra_targets(["+hydra.callbacks.sweep.figures=[]", "hydra.run.dir=runs/a_target_b"])
     >>> check_hydra_targets(["+hydra.callbacks.x={_target_: os.system}"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    harness.errors.ConfigError: +hydra.callbacks.x={_target_: os.system} names code for Hydra to call ...
+    harness.validation.errors.ConfigError: +hydra.callbacks.x={_target_: os.system} names code for Hydra to call ...
     """
     for text in overrides:
         key, _, value = text.partition("=")

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.errors import RunDirectoryError
-from harness.records import HEX64, mapping_of, problems, seal_problem
+from harness.results.records import HEX64, mapping_of, problems, seal_problem
+from harness.validation.errors import RunDirectoryError
 
 try:
     import fcntl

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from hydra.utils import get_object
 from river import base as river_base
 
-from harness import validate
-from harness.errors import ConfigError
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 RIVER_COUNTS = {"n_models": 1, "n_neighbors": 1, "window_size": 1, "grace_period": 1, "memory_estimate_period": 1}
 RIVER_SIZES = ("max_size",)  # MiB, > 0
@@ -73,7 +73,7 @@ def _check_slot(path: str, where: str, target: str, node: Mapping) -> None:
 
         model_factory(target)
     elif parts[0] == "strategy" and len(parts) == 2 and "[" not in parts[1]:
-        from harness.checks import strategy_class
+        from harness.validation.checks import strategy_class
 
         strategy_class(parts[1], target)
     elif parts[0] == "strategy" and len(parts) >= 2:

@@ -1,7 +1,7 @@
 """Figures drawn from results tables (never from models). Seaborn lives here only.
 
 Every figure follows the same rules: a strategy has one colour and one line style/marker (its
-family's) in every figure (``harness.palette``); one legend per figure, in an empty grid cell or
+family's) in every figure (``harness.figures.palette``); one legend per figure, in an empty grid cell or
 outside the panels, with an entry for the drift onset, the drift transition band and the 95%
 interval of the mean over seeds (Student's t); panels of one figure share their y range; one panel per condition, none dropped.
 """
@@ -21,15 +21,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from scipy import stats  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from scipy import stats  # noqa: E402
 
-from harness import palette  # noqa: E402
-from harness.results import atomic_write  # noqa: E402
-
+from harness.figures import palette  # noqa: E402
+from harness.results.store import atomic_write  # noqa: E402
 
 
 def t_interval(values) -> tuple[float, float]:
@@ -74,7 +73,7 @@ TITLES = {
 
 
 def strategy_colors(strategies) -> dict:
-    """The same colour for a strategy in every figure (``harness.palette``), in legend order."""
+    """The same colour for a strategy in every figure (``harness.figures.palette``), in legend order."""
     return {name: palette.color(name) for name in palette.order(strategies)}
 
 
@@ -341,7 +340,7 @@ def run_figure(run_dir: Path) -> plt.Figure:
     return fig
 
 
-# -- figures of a sweep, drawn from the tables harness.report aggregates ---------------------------
+# -- figures of a sweep, drawn from the tables harness.results.report aggregates ---------------------------
 
 
 def plot_drift_induced_error(runs: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:

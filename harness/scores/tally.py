@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness import metrics
+from harness.scores import metrics
 
 BLOCK = 65_536  # samples per block of scoring (rounded up to a multiple of the window)
 
@@ -33,7 +33,7 @@ def blocks(n: int, window: int = 1) -> list[tuple[int, int]]:
 @dataclass
 class Sums:
     """Counts and float sums of one group of samples (see :func:`add`), and the scores they give
-    (the definitions of ``harness.metrics``)."""
+    (the definitions of ``harness.scores.metrics``)."""
 
     n: int = 0
     correct: int = 0

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.errors import ConfigError
-from harness.text_model import build_text_network
+from harness.offline.text_model import build_text_network
+from harness.validation.errors import ConfigError
 
 MODEL_KINDS = ("mlp", "logistic", "text")
 
@@ -91,7 +91,7 @@ def build_network(kind: str, *, n_features: int, n_classes: int, width: int, dep
                   inputs=None, scaler: Standardize | None = None) -> nn.Module:
     """Logits network ``(n, n_features) -> (n, n_classes)``: a ReLU MLP, a linear (logistic) model,
     or a text classifier over token ids (``text``, ``text:hashed:<buckets>``; see
-    :mod:`harness.text_model`) whose closed vocabulary is the token ids of ``inputs`` (the training rows).
+    :mod:`harness.offline.text_model`) whose closed vocabulary is the token ids of ``inputs`` (the training rows).
     ``scaler`` (numeric kinds only; token ids are never standardised) is the network's first layer."""
     if kind.startswith("text"):
         return build_text_network(kind, n_classes=n_classes, width=width, depth=depth, inputs=inputs)

@@ -4,7 +4,7 @@ Hydra answers a misspelt key (``drift.sevrity=0.5``) with the hint to append it 
 ``+`` then leads to the harness's own message; this module gives that message first: the key, the
 node it is not a key of, the closest key and the allowed ones. The node's keys are those of the
 config composed with the command line's group choices (``stream=``, ``strategy=``, ``experiment=``,
-...): the typed schemas of ``harness/config.py``, the stream family's schema
+...): the typed schemas of ``harness/validation/config.py``, the stream family's schema
 (``harness/streams/schemas.py``) and, under ``strategy.<name>``, the strategy's constructor."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import get_object
 from omegaconf import DictConfig
 
-from harness import config, validate
-from harness.errors import ConfigError
+from harness.validation import config, validate
+from harness.validation.errors import ConfigError
 
 
 def groups() -> set[str]:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.errors import ConfigError
+from harness.validation.errors import ConfigError
 
 VOCABS = ("closed", "hashed")
 PAD, UNK = 0, 1

@@ -2,7 +2,7 @@
 the key, the value and what is allowed, and returns the value when it is fine.
 
 Builders that know their key in full (``stream.n_deploy``) pass it; strategy constructors pass their
-argument's bare name (``lr``) and :func:`harness.checks.build_strategies` prefixes ``strategy.<name>.``.
+argument's bare name (``lr``) and :func:`harness.validation.checks.build_strategies` prefixes ``strategy.<name>.``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from numbers import Integral, Real
 from pathlib import Path
 
-from harness.errors import ConfigError
+from harness.validation.errors import ConfigError
 
 SEED_MAX = 2**32 - 1  # numpy's SeedSequence and torch.manual_seed both take [0, 2**32 - 1]
 
@@ -55,10 +55,10 @@ def number(key: str, value, low=None, high=None, *, low_open: bool = False, high
     0.5
     >>> number("stream.gain", float("nan"))
     Traceback (most recent call last):
-    harness.errors.ConfigError: stream.gain=nan is not a finite number
+    harness.validation.errors.ConfigError: stream.gain=nan is not a finite number
     >>> number("lr", -1, 0, low_open=True)
     Traceback (most recent call last):
-    harness.errors.ConfigError: lr=-1 must be > 0
+    harness.validation.errors.ConfigError: lr=-1 must be > 0
     """
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ConfigError(f"{key}={value!r} is not a number")
@@ -78,7 +78,7 @@ def integer(key: str, value, low=None, high=None, *, bounds: str | None = None):
 
     >>> integer("strategy.frozen.step", 2.5, 1)
     Traceback (most recent call last):
-    harness.errors.ConfigError: strategy.frozen.step=2.5 is not an integer
+    harness.validation.errors.ConfigError: strategy.frozen.step=2.5 is not an integer
     """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ConfigError(f"{key}={value!r} is not an integer")
@@ -102,7 +102,7 @@ def choice(key: str, value, allowed: Iterable):
 
     >>> choice("drift.transition", "gradul", ["sudden", "gradual"])
     Traceback (most recent call last):
-    harness.errors.ConfigError: drift.transition='gradul' is not one of ['sudden', 'gradual'] (did you mean 'gradual'?)
+    harness.validation.errors.ConfigError: drift.transition='gradul' is not one of ['sudden', 'gradual'] (did you mean 'gradual'?)
     """
     allowed = list(allowed)
     if value not in allowed:
@@ -116,7 +116,7 @@ def known_keys(where: str, keys: Iterable[str], allowed: Iterable[str], *, node:
 
     >>> known_keys("drift", ["kind", "sevrity"], ["kind", "severity"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    harness.errors.ConfigError: drift.sevrity is not a key of drift (did you mean 'severity'?); allowed: [...]
+    harness.validation.errors.ConfigError: drift.sevrity is not a key of drift (did you mean 'severity'?); allowed: [...]
     """
     allowed = list(allowed)
     for key in keys:
@@ -135,7 +135,7 @@ def writable_directory(key: str, value, hint: str = "") -> None:
 
     >>> writable_directory("offline.cache_dir", "/dev/null")
     Traceback (most recent call last):
-    harness.errors.ConfigError: offline.cache_dir='/dev/null' is a file: it must be a writable directory
+    harness.validation.errors.ConfigError: offline.cache_dir='/dev/null' is a file: it must be a writable directory
     """
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key}={value!r} is not a path: it must name a writable directory")

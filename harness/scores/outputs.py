@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.models import Calibrated
+from harness.offline.models import Calibrated
+from harness.offline.text_model import TextNet
 from harness.offline.user import UserNet
-from harness.text_model import TextNet
 
 
 @dataclass(frozen=True)

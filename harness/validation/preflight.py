@@ -14,12 +14,12 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from harness import validate
-from harness.checks import build_checked
-from harness.errors import ConfigError, RunDirectoryError
 from harness.monitor import check_monitor
-from harness.ownership import check_owned
+from harness.results.ownership import check_owned
 from harness.streams.families import CUSTOM, stream_class, target_of
+from harness.validation import validate
+from harness.validation.checks import build_checked
+from harness.validation.errors import ConfigError, RunDirectoryError
 
 
 def preflight(cfg: DictConfig) -> tuple:
@@ -49,7 +49,7 @@ def task_config(config: DictConfig) -> DictConfig:
 class PreflightCallback(Callback):
     """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists, and a
     sweep whose stream class is bad for every job before any job starts; either when its directory
-    is the user's (:func:`harness.ownership.check_owned`), before Hydra creates anything in it."""
+    is the user's (:func:`harness.results.ownership.check_owned`), before Hydra creates anything in it."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)

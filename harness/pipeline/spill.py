@@ -31,7 +31,7 @@ class InMemory:
 
 class SpilledArray:
     """A float64 array of ``shape`` stored row-major in the file ``path``; indexing with a slice
-    (step 1) reads just those rows. Enough of an array for the tables of harness/summary.py."""
+    (step 1) reads just those rows. Enough of an array for the tables of harness/pipeline/summary.py."""
 
     def __init__(self, path: Path, shape: tuple[int, ...]):
         self.path, self.shape = Path(path), tuple(shape)

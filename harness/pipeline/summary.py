@@ -9,10 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from harness import metrics, tally
-from harness.detection import detection_scores, schedule_drifts
-from harness.replay import Record
-from harness.results import atomic_write
+from harness.pipeline.replay import Record
+from harness.results.store import atomic_write
+from harness.scores import metrics, tally
+from harness.scores.detection import detection_scores, schedule_drifts
 from harness.streams.base import PHASES, DeployData, DriftSchedule
 
 
@@ -87,7 +87,7 @@ def summary_table(data: DeployData, records: dict[str, Record], *, tau: float) -
     """One row per (strategy, phase), phase in pre/drift/post/all, plus ``novel`` (the samples of a
     sub-population never seen offline) when the stream has any; a phase without samples (the drift
     phase of a sudden drift) has no row rather than a row of NaN. Scored a block of samples at a
-    time (harness/tally.py), so no strategy's probabilities are copied whole."""
+    time (harness/scores/tally.py), so no strategy's probabilities are copied whole."""
     names, rows = groups(data), []
     for name, record in records.items():
         for phase, sums in group_sums(data, record, names, tau=tau).items():
@@ -115,7 +115,7 @@ def with_regret(table: pd.DataFrame, key: str) -> pd.DataFrame:
 
 def windows_table(data: DeployData, records: dict[str, Record], *, tau: float, window: int) -> pd.DataFrame:
     """One row per (strategy, tumbling window of ``window`` samples); the last may be shorter. Read
-    a block of whole windows at a time (harness/tally.py)."""
+    a block of whole windows at a time (harness/scores/tally.py)."""
     rows = []
     for name, record in records.items():
         memory_t = np.asarray(record.memory_t)
@@ -189,7 +189,7 @@ def detections_table(records: dict[str, Record]) -> pd.DataFrame:
 def detection_summary(
     records: dict[str, Record], schedule: DriftSchedule, n_deploy: int, *, max_delay: int
 ) -> dict[str, dict]:
-    """Per strategy with a detector: its detections scored against ``schedule`` (see harness.detection)."""
+    """Per strategy with a detector: its detections scored against ``schedule`` (see harness.scores.detection)."""
     drifts = schedule_drifts(schedule, n_deploy)
     return {
         name: detection_scores(record.detections, drifts, max_delay=max_delay)

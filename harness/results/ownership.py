@@ -9,10 +9,10 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness.errors import RunDirectoryError
+from harness.validation.errors import RunDirectoryError
 
 RUN_RECORDS = (".hydra", "result.json")  # a run directory: its config record or its result
-REPORT_RECORD = "report.json"  # written first by harness.report into the directory it writes
+REPORT_RECORD = "report.json"  # written first by harness.results.report into the directory it writes
 REPORT_TABLE = "runs.parquet"  # a report's main table: how a report from before report.json is recognised
 SWEEP_RECORD = "multirun.yaml"  # Hydra's record of a sweep in its directory
 IGNORED = (".lock",)  # made by the harness (results.LOCK) before it knows whether it runs

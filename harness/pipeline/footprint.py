@@ -8,8 +8,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from harness.errors import ConfigError
 from harness.strategies.river import RiverClassifier
+from harness.validation.errors import ConfigError
 
 
 def available_memory() -> int:
@@ -59,7 +59,7 @@ def memory_parts(cfg: DictConfig, stream, strategies: dict) -> list[tuple[str, s
 
 
 def text_parameters(rows: int, *, width: int, depth: int, n_classes: int) -> tuple[int, int]:
-    """``(embedding, head)`` parameter counts of a :class:`~harness.text_model.TextNet` with
+    """``(embedding, head)`` parameter counts of a :class:`~harness.offline.text_model.TextNet` with
     ``rows`` embedding rows (padding and ``<unk>`` included), biases counted.
 
     >>> text_parameters(1025, width=8, depth=1, n_classes=4)

@@ -1,5 +1,5 @@
 """Gather the monitoring tables of every finished run below some directories, and draw the
-monitoring figures of a study: ``python -m harness.monitor.collect DIR [DIR ...] [--out OUT]``.
+monitoring figures of a study: ``python -m harness.results.monitoring DIR [DIR ...] [--out OUT]``.
 
 Reads only what runs wrote (the four monitoring tables, ``result.json``, ``predictions.parquet``
 for the labels each strategy used); writes ``monitoring_*.parquet`` and ``figures/monitoring_*.png``.
@@ -17,8 +17,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from harness.monitor.pipeline import TABLES
-from harness.report import config_columns, find_run_dirs
-from harness.results import read_result, write_table
+from harness.results.report import config_columns, find_run_dirs
+from harness.results.store import read_result, write_table
 
 COLUMNS = {"drift.kind": "kind", "drift.severity": "severity", "seed": "seed"}
 
@@ -64,7 +64,7 @@ def write_monitoring(roots: list[Path], out: Path, *, figures: bool = True) -> l
     out.mkdir(parents=True, exist_ok=True)
     written = [write_table(out / f"monitoring_{name}.parquet", frame) for name, frame in tables.items()]
     if figures and not tables["estimates"].empty:
-        from harness.monitor_plots import draw_monitoring  # matplotlib only when figures are asked for
+        from harness.figures.monitoring import draw_monitoring  # matplotlib only when figures are asked for
 
         written += draw_monitoring(tables, out / "figures")
     return written

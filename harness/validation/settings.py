@@ -1,4 +1,4 @@
-"""The per-key checks of the configuration, derived from the typed schemas of :mod:`harness.config`.
+"""The per-key checks of the configuration, derived from the typed schemas of :mod:`harness.validation.config`.
 
 Each key's type comes from its dataclass field (``bool``, ``int``, ``float``, ``str``, ``Optional``,
 ``List``); its range or choices from :data:`RULES`, declared once here. :func:`check_schema` checks
@@ -17,8 +17,8 @@ import os
 import typing
 from collections.abc import Mapping
 
-from harness import validate
-from harness.errors import ConfigError
+from harness.validation import validate
+from harness.validation.errors import ConfigError
 
 
 def cpu_count() -> int:
@@ -29,11 +29,11 @@ def cpu_count() -> int:
 def _choices(name: str):
     """Choices that live with the code that reads them, imported when checked (no import cycle)."""
     def load():
-        from harness.models import MODEL_KINDS
+        from harness.offline.models import MODEL_KINDS
+        from harness.offline.text_model import VOCABS
         from harness.offline.tune import PRUNERS, SAMPLERS
         from harness.offline.user import OUTPUTS
         from harness.streams.base import KINDS, PATTERNS, TRANSITIONS
-        from harness.text_model import VOCABS
 
         return {"model.kind": (*MODEL_KINDS, "pretrained"), "model.vocab": VOCABS, "model.outputs": OUTPUTS,
                 "offline.sampler": SAMPLERS, "offline.pruner": PRUNERS, "drift.kind": KINDS,
@@ -80,7 +80,7 @@ RULES: dict[str, dict] = {
     "metrics.recovery_tolerance": {"low": 0},
     "metrics.max_detection_delay": {"low": 0},
 }
-SKIPPED = ("stream", "strategy")  # typed by their classes' constructors (harness.streams, harness.checks)
+SKIPPED = ("stream", "strategy")  # typed by their classes' constructors (harness.streams, harness.validation.checks)
 
 
 def check_value(key: str, value, kind) -> None:
@@ -127,10 +127,10 @@ def _check_rule(key: str, value, rule: dict) -> None:
 
 def check_schema(tree: Mapping, schema: type | None = None, prefix: str = "") -> None:
     """Every key of the resolved config ``tree`` (a plain container) that ``schema`` (default: the
-    top-level :class:`harness.config.Config`) types, checked by :func:`check_value`, nested dataclasses
-    included. Keys the schema does not know are :func:`harness.checks.check_keys`'s."""
+    top-level :class:`harness.validation.config.Config`) types, checked by :func:`check_value`, nested dataclasses
+    included. Keys the schema does not know are :func:`harness.validation.checks.check_keys`'s."""
     if schema is None:
-        from harness.config import Config
+        from harness.validation.config import Config
 
         schema = Config
     for field in dataclasses.fields(schema):
@@ -143,5 +143,5 @@ def check_schema(tree: Mapping, schema: type | None = None, prefix: str = "") ->
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{key}={value!r} is not a group of settings ({key}.<key>=...)")
             check_schema(value, kind, f"{key}.")
-        elif field.name != "_target_":  # decided by harness.targets
+        elif field.name != "_target_":  # decided by harness.validation.targets
             check_value(key, value, kind)

@@ -1,5 +1,5 @@
 """Figures of label-free monitoring, drawn from the tables gathered by
-:mod:`harness.monitor.collect` (never from models)."""
+:mod:`harness.results.monitoring` (never from models)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from harness.plots import CI, mark_drift  # noqa: E402
-from harness.results import atomic_write  # noqa: E402
+from harness.figures.plots import CI, mark_drift  # noqa: E402
+from harness.results.store import atomic_write  # noqa: E402
 
 
 def plot_estimates_over_time(estimates: pd.DataFrame, *, onset: int | None = None,

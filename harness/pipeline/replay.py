@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.progress import Progress
-from harness.spill import InMemory, Spill, SpilledArray
+from harness.pipeline.progress import Progress
+from harness.pipeline.spill import InMemory, Spill, SpilledArray
 from harness.strategies.base import Strategy
 from harness.streams.base import DeployData
 
@@ -183,7 +183,7 @@ def replay(
     times ``t``.
 
     With ``spill_dir``, each strategy's probabilities and latencies are appended to files there
-    ``chunk`` rows at a time and its record holds :class:`harness.spill.SpilledArray` views of them
+    ``chunk`` rows at a time and its record holds :class:`harness.pipeline.spill.SpilledArray` views of them
     (read by slices of rows), so that memory does not grow with the stream by an ``(n, K)`` array per
     strategy; the values are the same.
     """

@@ -2,11 +2,11 @@
 or the project's own, as River's ``utils.estimator_checks.check_estimator`` does for estimators.
 
 Every check replays a small drifting stream (:func:`make_data`: a linear teacher whose labels are
-permuted halfway) through the real prequential loop, :func:`harness.replay.replay`, after
+permuted halfway) through the real prequential loop, :func:`harness.pipeline.replay.replay`, after
 ``fit_offline`` on its offline data and a tiny pre-deployment network (:func:`pretrained_network`).
 A failed check raises an ``AssertionError`` that names the check and the strategy::
 
-    from harness.testing import check_strategy
+    from harness.pipeline.testing import check_strategy
     check_strategy(Mine)  # or check_strategy(lambda: Mine(n_classes=3))
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from harness.offline import optimise_and_freeze
 from harness.offline.freeze import Pretrained
-from harness.replay import Record, label_mask, replay
+from harness.pipeline.replay import Record, label_mask, replay
 from harness.strategies.base import missing_members
 from harness.streams.base import DeployData, KnownDrift, OfflineData
 
@@ -31,7 +31,7 @@ FUTURE_FROM = (10, 90)  # labels from these samples on are changed: earlier pred
 # The checks, in the order they run; a failure names the key.
 CHECKS = {
     "protocol": "has every member of the strategy protocol (harness.strategies.base)",
-    "replay": "fit_offline and the prequential loop (harness.replay.replay) run without an error",
+    "replay": "fit_offline and the prequential loop (harness.pipeline.replay.replay) run without an error",
     "probabilities": "predict_proba returns (n, n_classes) finite probabilities >= 0 whose rows sum to 1, "
                      "before any deployment label and after",
     "pure predict_proba": "predict_proba changes nothing: the same inputs twice give the same answer",

@@ -1,5 +1,5 @@
 """Where the offline cache lives when ``offline.cache_dir`` is not given: the ``${offline_cache_dir:}``
-resolver of :class:`harness.config.OfflineConf`.
+resolver of :class:`harness.validation.config.OfflineConf`.
 
 A run started inside the repository's checkout keeps its cache with its results
 (``results/offline_cache``); anywhere else (a notebook folder, a home directory) it goes to the

@@ -1,6 +1,6 @@
 """The harness from Python: compose a config, run it into a directory, read a finished run back.
 
-``harness.compose``, ``harness.run_experiment`` and ``harness.load_run`` (harness/results.py) do what
+``harness.compose``, ``harness.run_experiment`` and ``harness.load_run`` (harness/results/store.py) do what
 ``python -m harness.run`` does, with the same checks and the same rules for a directory that already
 holds a run, so that a notebook and the command line can share one results tree.
 """
@@ -14,15 +14,15 @@ from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from harness import config
-from harness.checks import check_config, check_overrides
-from harness.errors import RunDirectoryError
-from harness.ownership import check_owned
-from harness.preflight import preflight
-from harness.results import RunResult, atomic_write, job_lock, load_run
+from harness.results.ownership import check_owned
+from harness.results.store import RunResult, atomic_write, job_lock, load_run
 from harness.run import plan_job, run, write_failure
+from harness.validation import config
+from harness.validation.checks import check_config, check_overrides
+from harness.validation.errors import RunDirectoryError
+from harness.validation.preflight import preflight
 
-RECORD = ".hydra"  # where a run keeps its config; harness.report finds runs by it
+RECORD = ".hydra"  # where a run keeps its config; harness.results.report finds runs by it
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
@@ -43,7 +43,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
 def editable(cfg: DictConfig) -> DictConfig:
     """``cfg`` as a plain config that keeps what it is given: OmegaConf's typed nodes turn
     ``cfg.quiet = "yes"`` or ``2`` into ``True`` without a word, so the typed schema is left behind
-    and every edit reaches :func:`harness.checks.check_config` as written (run_experiment refuses a
+    and every edit reaches :func:`harness.validation.checks.check_config` as written (run_experiment refuses a
     bad one with the command line's message). Struct mode still refuses a new key."""
     plain = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     OmegaConf.set_struct(plain, True)
@@ -86,5 +86,5 @@ def run_experiment(cfg: DictConfig, output_dir: Path | str) -> RunResult:
 def check_run_directory(output_dir: Path) -> None:
     """``output_dir`` may take a run: it does not exist, is empty, or holds a run (its config record
     or its ``result.json``), so that a run never writes over files it did not make
-    (:func:`harness.ownership.check_owned`)."""
+    (:func:`harness.results.ownership.check_owned`)."""
     check_owned(output_dir, str(output_dir))

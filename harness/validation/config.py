@@ -14,8 +14,7 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
-from harness.cache_location import offline_cache_dir
-
+from harness.offline.cache_location import offline_cache_dir
 from harness.streams import schemas
 
 
@@ -23,7 +22,7 @@ def conf_dir() -> Path:
     """The directory of ``config.yaml`` and its groups: ``harness/conf`` in an installed wheel (the
     repository's ``conf/`` ships there, see ``pyproject.toml``), the repository's ``conf/`` in a
     source checkout or an editable install."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # harness/
     candidates = (package / "conf", package.parent / "conf")
     for candidate in candidates:
         if (candidate / "config.yaml").is_file():
@@ -85,7 +84,7 @@ class OfflineConf:
     search: SearchConf = field(default_factory=SearchConf)
     cache: bool = True  # reuse the pre-deployment outcome of identical offline data and settings
     # $HARNESS_OFFLINE_CACHE, else results/offline_cache in the repository's checkout, else the user
-    # cache directory (harness/cache_location.py)
+    # cache directory (harness/offline/cache_location.py)
     cache_dir: str = "${offline_cache_dir:}"
 
 
@@ -144,7 +143,7 @@ class Config:
 
 
 def register() -> None:
-    import harness.sweep  # noqa: F401  registers the ${job_dir:...} resolver of conf/config.yaml
+    import harness.pipeline.sweep  # noqa: F401  registers the ${job_dir:...} resolver of conf/config.yaml
 
     cs = ConfigStore.instance()
     OmegaConf.register_new_resolver("offline_cache_dir", offline_cache_dir, replace=True)

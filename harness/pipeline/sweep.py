@@ -25,10 +25,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from harness.progress import interactive, say
-from harness.records import problems
-from harness.report import collect, write_report
-from harness.results import run_state, wait_for_lock, write_json
+from harness.pipeline.progress import interactive, say
+from harness.results.records import problems
+from harness.results.report import collect, write_report
+from harness.results.store import run_state, wait_for_lock, write_json
 
 LEDGER_ENV = "HARNESS_SWEEP_LEDGER"
 MAX_JOB_DIR_BYTES = 200  # under the 255 bytes most file systems allow per name
@@ -117,7 +117,7 @@ def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
 
 
 class SweepCallback(Callback):
-    """At the end of a multirun: count the jobs, aggregate them with ``harness.report`` (drawing
+    """At the end of a multirun: count the jobs, aggregate them with ``harness.results.report`` (drawing
     ``figures``, default all that the data supports) and, only when ``update_reference`` is true,
     copy the ``reference`` figures, shrunk, to ``reference_dir/<sweep name>/`` (the small figures
     the documentation embeds). Exits 1 when a job failed, was refused or did not finish, and when

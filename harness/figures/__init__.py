@@ -1,0 +1,1 @@
+"""Figures: seaborn lives here only; every function reads results and draws."""
