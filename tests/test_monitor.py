@@ -17,8 +17,8 @@ from torch import nn
 from harness.monitor import check_monitor, estimates, monitor_run, novelty
 from harness.monitor.watch import Reference, watch
 from harness.offline.models import Calibrated, freeze
+from harness.offline.outputs import Outputs, model_outputs
 from harness.scores import shift
-from harness.scores.outputs import Outputs, model_outputs
 from harness.streams import DriftSchedule
 from harness.streams.teacher import TeacherStream
 from harness.validation.errors import ConfigError

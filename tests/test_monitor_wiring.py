@@ -19,10 +19,10 @@ from harness.monitor.cbpe import CBPE
 from harness.monitor.score import alarm_rates, score
 from harness.monitor.watch import Reference, estimate_window, watch
 from harness.offline.models import Calibrated, freeze
+from harness.offline.outputs import Outputs, model_outputs
 from harness.results.monitoring import collect_monitoring, write_monitoring
 from harness.run import run
 from harness.scores import shift
-from harness.scores.outputs import Outputs, model_outputs
 from harness.streams import DriftSchedule
 from harness.streams.natural import NaturalDrift
 from harness.streams.teacher import TeacherStream

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.results.report import collect
 from harness.report import main as report_main
+from harness.results.report import collect
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from harness.scores.outputs import Outputs
+from harness.offline.outputs import Outputs
 
 
 @dataclass(frozen=True)

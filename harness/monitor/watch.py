@@ -15,8 +15,8 @@ import pandas as pd
 from harness.monitor import estimates, novelty
 from harness.monitor.cbpe import CBPE
 from harness.offline.models import Calibrated
+from harness.offline.outputs import Outputs, model_outputs
 from harness.scores import shift
-from harness.scores.outputs import Outputs, model_outputs
 from harness.streams.base import OfflineData
 from harness.streams.tokens import bag_of_words, offline_vocabulary
 

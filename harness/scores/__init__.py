@@ -1,2 +1,2 @@
-"""Pure scores: metric functions, the block-wise tally, detection scoring, two-sample shift tests
-and output scores. Imports numpy and scipy only."""
+"""Pure scores, functions of arrays: metric functions, the block-wise tally, detection scoring,
+two-sample shift tests. No model, strategy or run is imported here."""

@@ -16,9 +16,9 @@ import numpy as np
 from harness.monitor.watch import DETECTORS
 from harness.offline.freeze import Pretrained
 from harness.offline.models import predict_proba
+from harness.offline.outputs import model_outputs
 from harness.offline.text_model import TextNet
 from harness.scores import shift
-from harness.scores.outputs import model_outputs
 from harness.strategies.retrain import Retraining
 from harness.streams.base import OfflineData
 from harness.streams.tokens import bag_of_words, offline_vocabulary
