@@ -3,7 +3,8 @@
 For every River strategy: the harness's replay (``harness.pipeline.replay.replay``, with the run's memory
 measurement every ``metrics.window`` samples) against the same River model, built from the same
 ``conf/strategy/*.yaml`` node and warm-started on the same offline rows, in a bare test-then-train
-loop (``predict_proba_one`` then ``learn_one``) over pre-converted dicts. Both sides are timed
+loop (``predict_proba_one`` then ``learn_one``) over the same rows converted to dicts once inside the timed
+loop (the harness converts each block when it is served and again when it learns it). Both sides are timed
 interleaved, best of ``--repeats``; the ratio harness / bare is the harness's overhead (goal <= 1.10),
 once as a run replays (memory measured every ``metrics.window`` samples, River's ``_raw_memory_usage``
 walks the whole model) and once with a single memory measurement at the end. Both sides must reach
@@ -34,7 +35,7 @@ import harness
 from harness.offline import optimise_and_freeze
 from harness.pipeline.replay import replay
 from harness.strategies.frozen import Frozen
-from harness.strategies.river import shared_dicts, to_dicts
+from harness.strategies.river import to_dicts
 from harness.streams import build_stream
 from harness.streams.schemas import SCHEMAS
 from harness.validation import config
@@ -60,19 +61,18 @@ def strategy_nodes(names: list[str]):
 def time_harness(cfg, name, offline, deploy, n_classes, window):
     strategy = build_strategies(cfg.strategy)[name]
     strategy.fit_offline(offline, None)
-    shared_dicts(deploy.X)  # converted once per run and shared by the River strategies, as the bare loop's
     tic = time.perf_counter()
     record = replay(deploy, {name: strategy}, n_classes=n_classes, memory_every=window, progress=False)[name]
     return time.perf_counter() - tic, float(np.mean(record.proba.argmax(axis=1) == deploy.y))
 
 
-def time_bare(cfg, name, offline_rows, offline_y, rows, y):
+def time_bare(cfg, name, offline_rows, offline_y, X, y):
     model = instantiate(cfg.strategy[name].model)
     for x, label in zip(offline_rows, offline_y):
         model.learn_one(x, label)
     answers = []
     tic = time.perf_counter()
-    for x, label in zip(rows, y):
+    for x, label in zip(to_dicts(X), y):
         answers.append(model.predict_proba_one(x))
         model.learn_one(x, label)
     elapsed = time.perf_counter() - tic
@@ -104,10 +104,10 @@ def main() -> None:
     for name, n in RIVER.items():
         n = int(n * scale)
         deploy = type(deploy_all)(*(getattr(deploy_all, f)[:n] for f in deploy_all.__dataclass_fields__))
-        rows, y = to_dicts(deploy.X), deploy.y.tolist()
+        y = deploy.y.tolist()
         bare, through, unprobed = [], [], []
         for _ in range(repeats):
-            bare.append(time_bare(cfg, name, offline_rows, offline_y, rows, y))
+            bare.append(time_bare(cfg, name, offline_rows, offline_y, deploy.X, y))
             through.append(time_harness(cfg, name, offline, deploy, stream.n_classes, window))
             unprobed.append(time_harness(cfg, name, offline, deploy, stream.n_classes, n))
         b, h, u = (min(t for t, _ in times) for times in (bare, through, unprobed))

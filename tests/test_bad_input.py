@@ -148,8 +148,6 @@ RUN = [
     ("replay.label_fraction=nan", "replay.label_fraction=nan is not a finite number"),
     ("replay.chunk=0", "replay.chunk=0 must be >= 1"),
     ("replay.latency_requests=-1", "replay.latency_requests=-1 must be >= 0"),
-    ("stream.n_deploy=1000001", "monitor.enabled=true with stream.n_deploy=1000001: label-free monitoring is limited to "
-     "1,000,000 deployment samples (it holds features of every sample); use monitor=off for longer streams"),
     # metrics
     ("metrics.confidence_threshold=1.5", "metrics.confidence_threshold=1.5 is outside [0, 1]"),
     ("metrics.window=0", "metrics.window=0 must be >= 1"),

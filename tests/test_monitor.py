@@ -159,6 +159,34 @@ def test_ks_inputs_alarms_within_a_few_windows_of_a_full_covariate_shift():
     assert alarms[alarms.t_end <= onset].alarm.mean() <= 0.2
 
 
+def test_watch_in_chunks_gives_the_tables_of_one_pass_and_never_runs_more_than_a_chunk():
+    """A long stream is watched a chunk of whole windows at a time (bounded memory): the same alarms,
+    estimates, scores and predictions as one pass over the whole stream, the last window shorter."""
+    window, n = 50, 1030
+    stream, offline, deploy = teacher("covariate", 1.0, n, 500)
+    module = random_module(stream.n_features, stream.n_classes)
+    reference = Reference.build(module, offline, stream.n_classes)
+    batches = []
+    module.net[0].register_forward_hook(lambda layer, inputs, output: batches.append(len(inputs[0])))
+    args = dict(window=window, alpha=0.05, seed=0, n_permutations=19, mmd_reference=100)
+    whole = watch(module, reference, deploy.X, **args, chunk=10 * n)
+    assert batches == [n]
+    batches.clear()
+    chunked = watch(module, reference, deploy.X, **args, chunk=120)  # 2 windows a pass
+    assert batches == [100] * 10 + [30]
+    pd.testing.assert_frame_equal(chunked.alarms, whole.alarms, check_exact=False, rtol=1e-9)
+    assert chunked.alarms.alarm.equals(whole.alarms.alarm) and whole.alarms.alarm.any()
+    assert chunked.alarms.t_end.max() == n and (chunked.alarms.t_end - chunked.alarms.t_start).min() == 30
+    pd.testing.assert_frame_equal(chunked.estimates, whole.estimates, check_exact=False, rtol=1e-9)
+    for name in whole.scores:
+        np.testing.assert_allclose(chunked.scores[name], whole.scores[name], rtol=1e-9)
+    np.testing.assert_array_equal(chunked.predicted, whole.predicted)
+    np.testing.assert_allclose(chunked.confidence, whole.confidence, rtol=1e-12)
+    expected = model_outputs(module, deploy.X)
+    np.testing.assert_array_equal(whole.predicted, expected.proba.argmax(axis=1))
+    np.testing.assert_allclose(whole.confidence, expected.confidence, rtol=1e-12)
+
+
 def test_monitoring_never_reads_deployment_labels():
     cfg = compose_config(["drift=novel"])
     stream, offline, deploy = teacher("novel", 1.0, 1200, 500)

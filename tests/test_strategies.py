@@ -9,7 +9,7 @@ from river import naive_bayes
 
 from harness.pipeline.replay import label_mask
 from harness.pipeline.testing import check_strategy, future_labels
-from harness.strategies.river import RiverClassifier, shared_dicts, to_dicts
+from harness.strategies.river import RiverClassifier, to_dicts
 from tests.helpers import STATIC, STRATEGIES, K, build, make_data, pretrained, run_strategy, with_labels
 
 
@@ -37,10 +37,19 @@ def test_river_strategies_answer_uniformly_before_their_first_label(name):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-9)
 
 
-def test_the_feature_dicts_shared_by_river_strategies_are_not_mutated():
+def test_river_reads_the_stream_as_dicts_made_when_read_from_the_array_itself():
+    """``prepare`` keeps the array, not a dict per row (memory of a 10M-sample stream): slices and
+    indices give the dicts ``to_dicts`` makes, and a replay with partial, delayed labels leaves the
+    stream as it was."""
     offline, deploy = make_data()
+    rows = build("river_knn").prepare(deploy.X)
+    assert rows.X is deploy.X and len(rows) == len(deploy.X)
+    everything = to_dicts(deploy.X)
+    assert rows[2:5] == everything[2:5] and rows[:] == everything
+    assert rows[3] == everything[3] and rows[-1] == everything[-1]
+    before = deploy.X.copy()
     run_strategy(build("river_knn"), offline, deploy, labelled=label_mask(len(deploy), 0.6, seed=1), label_delay=2)
-    assert shared_dicts(deploy.X) == to_dicts(deploy.X)
+    np.testing.assert_array_equal(deploy.X, before)
 
 
 @pytest.mark.parametrize("name", STRATEGIES)

@@ -15,19 +15,10 @@ from harness.validation.errors import ConfigError
 TABLES = ("estimates", "alarms", "novelty", "risk_coverage")
 
 
-MAX_SAMPLES = 1_000_000  # label-free monitoring holds per-sample features of the whole stream
-
-
 def check_monitor(cfg: DictConfig, n_deploy: int | None = None) -> None:
-    """Raise ConfigError naming the ``monitor.*`` key, its value and what is allowed; monitoring of
-    a stream longer than ``MAX_SAMPLES`` is refused (it is not chunked: it holds the frozen
-    network's outputs and penultimate features of every deployment sample)."""
+    """Raise ConfigError naming the ``monitor.*`` key, its value and what is allowed."""
     monitor = cfg.monitor
     n_deploy = cfg.stream.n_deploy if n_deploy is None else n_deploy  # a table's length is its file's
-    if monitor.enabled and n_deploy > MAX_SAMPLES:
-        raise ConfigError(f"monitor.enabled=true with stream.n_deploy={n_deploy}: label-free monitoring is limited "
-                          f"to {MAX_SAMPLES:,} deployment samples (it holds features of every sample); "
-                          "use monitor=off for longer streams")
     present = list(cfg.strategy)
     for name in monitor.strategies or []:
         if name not in present:

@@ -95,9 +95,8 @@ def score(
     max_delay: int,
 ) -> Scored:
     """Score one strategy's label-free monitoring against ``data``'s labels and ``schedule``."""
-    y_pred = watched.outputs.proba.argmax(axis=1)
-    error = (y_pred != data.y).astype(float)
-    confident_error = error * (watched.outputs.confidence >= tau)
+    error = (watched.predicted != data.y).astype(float)
+    confident_error = error * (watched.confidence >= tau)
 
     estimated = watched.estimates.copy()
     estimated.insert(0, "strategy", strategy)

@@ -24,6 +24,7 @@ DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
 ESTIMATORS = ("cbpe", "mean_confidence", "atc", "doc")
 SCORES = ("msp", "energy", "mahalanobis")
 _MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
+CHUNK = 262_144  # samples per forward pass: penultimate features of 64 float64 units take 128 MiB
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,15 @@ class Reference:
 @dataclass(frozen=True)
 class LabelFree:
     """What :func:`watch` saw: ``alarms`` (one row per detector and window), ``estimates`` (one row
-    per estimator and window), ``scores`` (name -> ``(n,)`` per-sample novelty score) and the
-    model's ``outputs`` on the deployment inputs."""
+    per estimator and window), ``scores`` (name -> ``(n,)`` per-sample novelty score), and per sample
+    the model's ``predicted`` class ``(n,)`` and ``confidence`` ``(n,)`` (its largest probability).
+    Per-sample features and probabilities are not kept: a window's live only while it is watched."""
 
     alarms: pd.DataFrame
     estimates: pd.DataFrame
     scores: dict[str, np.ndarray]
-    outputs: Outputs
+    predicted: np.ndarray
+    confidence: np.ndarray
 
 
 def window_bounds(n: int, window: int) -> list[tuple[int, int]]:
@@ -141,6 +144,17 @@ def novelty_scores(outputs: Outputs, reference: Reference, names=SCORES) -> dict
     return {name: functions[name]() for name in names}
 
 
+def chunk_bounds(n: int, window: int, chunk: int) -> list[tuple[int, int]]:
+    """Consecutive ``[start, end)`` chunks of whole windows, each of at least one window and at most
+    ``chunk`` samples where a window fits: the unit of one forward pass of :func:`watch`.
+
+    >>> chunk_bounds(10, 3, 7)
+    [(0, 6), (6, 10)]
+    """
+    size = max(1, chunk // window) * window
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
 def watch(
     module: Calibrated,
     reference: Reference,
@@ -154,32 +168,47 @@ def watch(
     scores=SCORES,
     n_permutations: int = 100,
     mmd_reference: int = 500,
+    chunk: int = CHUNK,
 ) -> LabelFree:
     """Monitor the deployment inputs ``X`` ``(n, d)`` served by the frozen ``module``, window by
     window, against ``reference``. A window alarms when its p-value is below ``alpha``; its alarm
     time ``t`` is its last sample (the first moment the whole window is seen). MMD compares each
     window with ``mmd_reference`` validation samples drawn once (the kernel matrix grows with the
-    square of the pooled size)."""
-    outputs = model_outputs(module, X)
-    X = reference.inputs(X)
+    square of the pooled size). The model runs over ``chunk`` samples at a time (whole windows), so
+    memory does not grow with the stream beyond a few numbers per sample; a stream of at most
+    ``chunk`` samples is one forward pass."""
     pick = np.random.default_rng([seed, _MMD_SUBSAMPLE])
     size = min(mmd_reference, len(reference.X))
     mmd_X = reference.X[np.sort(pick.choice(len(reference.X), size=size, replace=False))]
+    n = len(X)
+    kept = {name: np.empty(n) for name in scores}
+    predicted, confidence = np.empty(n, dtype=np.int64), np.empty(n)
     alarm_rows, estimate_rows = [], []
-    for index, (start, end) in enumerate(window_bounds(len(X), window)):
-        part = outputs[start:end]
-        for detector in detectors:
-            rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
-            statistic, p_value = detect_window(
-                detector, reference, X[start:end], part, mmd_X=mmd_X, n_permutations=n_permutations, rng=rng
-            )
-            alarm_rows.append(
-                {"detector": detector, "t_start": start, "t_end": end, "t": end - 1,
-                 "statistic": statistic, "p_value": p_value, "alarm": p_value < alpha}
-            )
-        for estimator in estimators:
-            value = estimate_window(estimator, reference, part)
-            estimate_rows.append({"t_start": start, "t_end": end, "estimator": estimator, "estimated_accuracy": value})
+    index = 0
+    for chunk_start, chunk_end in chunk_bounds(n, window, chunk):
+        outputs = model_outputs(module, X[chunk_start:chunk_end])
+        inputs = reference.inputs(X[chunk_start:chunk_end])
+        for offset, end in window_bounds(chunk_end - chunk_start, window):
+            part, start = outputs[offset:end], chunk_start + offset
+            for detector in detectors:
+                rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
+                statistic, p_value = detect_window(
+                    detector, reference, inputs[offset:end], part, mmd_X=mmd_X, n_permutations=n_permutations,
+                    rng=rng,
+                )
+                alarm_rows.append(
+                    {"detector": detector, "t_start": start, "t_end": chunk_start + end, "t": chunk_start + end - 1,
+                     "statistic": statistic, "p_value": p_value, "alarm": p_value < alpha}
+                )
+            for estimator in estimators:
+                value = estimate_window(estimator, reference, part)
+                estimate_rows.append({"t_start": start, "t_end": chunk_start + end, "estimator": estimator,
+                                      "estimated_accuracy": value})
+            index += 1
+        for name, values in novelty_scores(outputs, reference, scores).items():
+            kept[name][chunk_start:chunk_end] = values
+        predicted[chunk_start:chunk_end] = outputs.proba.argmax(axis=1)
+        confidence[chunk_start:chunk_end] = outputs.confidence
     alarms = pd.DataFrame(alarm_rows, columns=["detector", "t_start", "t_end", "t", "statistic", "p_value", "alarm"])
     estimated = pd.DataFrame(estimate_rows, columns=["t_start", "t_end", "estimator", "estimated_accuracy"])
-    return LabelFree(alarms, estimated, novelty_scores(outputs, reference, scores), outputs)
+    return LabelFree(alarms, estimated, kept, predicted, confidence)

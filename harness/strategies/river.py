@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import weakref
+from collections.abc import Sequence
 
 import numpy as np
 from river import base, compose, multiclass
@@ -23,17 +23,21 @@ def to_dicts(X: np.ndarray) -> list[dict]:
     return [dict(zip(keys, row)) for row in X.tolist()]
 
 
-_shared: dict = {}  # {"source": weakref to the last array converted by shared_dicts, "rows": its dicts}
+class Rows(Sequence):
+    """The rows of ``X`` as River's feature dicts, converted when they are read (a slice, an index):
+    a stream of any length costs no more memory than its array, and each learner reads its own
+    blocks. River only reads its inputs, so the dicts are not copied again."""
 
+    def __init__(self, X: np.ndarray):
+        self.X = X
 
-def shared_dicts(X: np.ndarray) -> list[dict]:
-    """``to_dicts(X)``, converted once and shared by every River strategy replayed on the same array
-    (River only reads its inputs); forgotten when ``X`` is garbage-collected or another array comes."""
-    source = _shared.get("source")
-    if source is None or source() is not X:
-        _shared.clear()
-        _shared.update(source=weakref.ref(X, lambda _: _shared.clear()), rows=to_dicts(X))
-    return _shared["rows"]
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return to_dicts(self.X[index])
+        return to_dicts(self.X[[index]])[0]
 
 
 class RiverClassifier(BaseStrategy):
@@ -72,8 +76,8 @@ class RiverClassifier(BaseStrategy):
             for row, label in zip(self.rows(X), y.tolist()):
                 self.model.learn_one(row, label)
 
-    def prepare(self, X: np.ndarray) -> list:
-        return shared_dicts(X)
+    def prepare(self, X: np.ndarray) -> Rows:
+        return Rows(X)
 
     def predict_proba(self, X) -> np.ndarray:
         rows = X if isinstance(X, list) else self.rows(X)
