@@ -43,6 +43,9 @@ class DriftConf:
     width: int = 1000
     period: int = 0  # recurring drift: samples between switches of concept
     transition: str = "sudden"  # recurring drift: sudden or gradual (over `width`) switches
+    # kind=pipeline only (harness/streams/faults.py): one fault or a list, applied in order
+    fault: Any = None
+    features: Optional[List[Any]] = None  # indices or names; null: the default rule of harness/streams/faults.py
 
 
 @dataclass
