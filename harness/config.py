@@ -117,7 +117,8 @@ class MonitorConf:
     strategies: Optional[List[str]] = None  # null: every strategy serving the frozen network itself
     window: Optional[int] = None  # null: metrics.window
     alpha: float = 0.01
-    detectors: List[str] = field(default_factory=lambda: ["ks_inputs", "mmd_inputs", "bbsd", "confidence"])
+    detectors: List[str] = field(default_factory=lambda: ["ks_inputs", "mmd_inputs", "bbsd", "confidence",
+                                                          "missing_rate", "out_of_range", "constant_run"])
     estimators: List[str] = field(default_factory=lambda: ["cbpe", "mean_confidence", "atc", "doc"])
     scores: List[str] = field(default_factory=lambda: ["msp", "energy", "mahalanobis"])
     coverages: List[float] = field(default_factory=lambda: [0.5, 0.8, 0.9, 1.0])

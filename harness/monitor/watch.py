@@ -16,10 +16,11 @@ from harness.models import Calibrated
 from harness.monitor import estimates, novelty, shift
 from harness.monitor.cbpe import CBPE
 from harness.monitor.outputs import Outputs, model_outputs
+from harness.monitor.quality import QUALITY, QualityReference
 from harness.monitor.tokens import bag_of_words, offline_vocabulary
 from harness.streams.base import OfflineData
 
-DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
+DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence", *QUALITY)
 ESTIMATORS = ("cbpe", "mean_confidence", "atc", "doc")
 SCORES = ("msp", "energy", "mahalanobis")
 _MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
@@ -39,6 +40,7 @@ class Reference:
     atc_threshold: float
     cbpe: CBPE
     gaussians: novelty.ClassGaussians
+    quality: QualityReference
     vocabulary: np.ndarray | None = None
 
     @classmethod
@@ -56,6 +58,7 @@ class Reference:
             atc_threshold=estimates.atc_threshold(outputs.confidence, accuracy),
             cbpe=CBPE.fit(outputs.proba, offline.y_val),
             gaussians=novelty.fit_class_gaussians(train_features, offline.y_train, n_classes),
+            quality=QualityReference.build(offline.X_train, offline.X_val),
             vocabulary=vocabulary,
         )
 
@@ -103,10 +106,14 @@ def detect_window(
     n_permutations: int,
     rng: np.random.Generator,
 ) -> tuple[float, float]:
-    """``(statistic, p_value)`` of one detector on one window of inputs ``X`` and model ``outputs``."""
+    """``(statistic, p_value)`` of one shift test on one window of inputs ``X`` and model ``outputs``.
+    A missing input value (NaN) is left out of its feature's KS test and, for the MMD, replaced by the
+    validation mean of its feature (the value the frozen network imputes)."""
     if detector == "ks_inputs":
         return shift.ks_inputs(reference.X, X)
     if detector == "mmd_inputs":
+        if np.isnan(X).any():
+            X = np.where(np.isnan(X), reference.X.mean(axis=0), X)
         return shift.mmd_permutation(mmd_X, X, n_permutations=n_permutations, rng=rng)
     if detector == "bbsd":
         return shift.bbsd(reference.outputs.proba, outputs.proba)
@@ -160,7 +167,7 @@ def watch(
     window with ``mmd_reference`` validation samples drawn once (the kernel matrix grows with the
     square of the pooled size)."""
     outputs = model_outputs(module, X)
-    X = reference.inputs(X)
+    raw, X = X, reference.inputs(X)
     pick = np.random.default_rng([seed, _MMD_SUBSAMPLE])
     size = min(mmd_reference, len(reference.X))
     mmd_X = reference.X[np.sort(pick.choice(len(reference.X), size=size, replace=False))]
@@ -168,13 +175,17 @@ def watch(
     for index, (start, end) in enumerate(window_bounds(len(X), window)):
         part = outputs[start:end]
         for detector in detectors:
-            rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
-            statistic, p_value = detect_window(
-                detector, reference, X[start:end], part, mmd_X=mmd_X, n_permutations=n_permutations, rng=rng
-            )
+            if detector in QUALITY:
+                statistic, p_value, alarm = reference.quality.check(detector, raw[start:end], alpha)
+            else:
+                rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
+                statistic, p_value = detect_window(
+                    detector, reference, X[start:end], part, mmd_X=mmd_X, n_permutations=n_permutations, rng=rng
+                )
+                alarm = p_value < alpha
             alarm_rows.append(
                 {"detector": detector, "t_start": start, "t_end": end, "t": end - 1,
-                 "statistic": statistic, "p_value": p_value, "alarm": p_value < alpha}
+                 "statistic": statistic, "p_value": p_value, "alarm": bool(alarm)}
             )
         for estimator in estimators:
             value = estimate_window(estimator, reference, part)

@@ -31,6 +31,7 @@ ones a model fitted on that split can rely on most, known before any model exist
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,7 +106,8 @@ def default_features(X: np.ndarray, y: np.ndarray, k: int = DEFAULT_FEATURES) ->
     """
     from sklearn.feature_selection import f_classif
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a constant feature: its undefined F counts as 0
         statistic, _ = f_classif(np.asarray(X, dtype=np.float64), y)
     statistic = np.nan_to_num(statistic, nan=0.0, posinf=np.finfo(float).max)
     order = np.lexsort((np.arange(len(statistic)), -statistic))  # largest first, lower index on ties
