@@ -54,9 +54,8 @@ def faulty_stream(cls: type[Stream], schedule: DriftSchedule, seed: int, params:
     faulted (:mod:`harness.streams.faulty`); refused for a stream whose inputs are not numbers."""
     if cls.inputs != "features":
         able = sorted(name for name, other in FAMILIES.items() if other.inputs == "features")
-        raise ConfigError(f"drift.kind='pipeline' is not supported by stream={cls.name()}: its inputs are "
-                          f"{cls.inputs}, not numeric features a pipeline fault could change; streams that "
-                          f"support it: {able}")
+        raise ConfigError(f"drift.kind='pipeline' is not supported by stream={cls.name()}: its rows are token ids, "
+                          f"not numeric features a pipeline fault could change; streams that support it: {able}")
     inner = cls.from_config(quiet_schedule(schedule), seed=seed, **params)
     return FaultyStream(inner, schedule, _plain(fault), None if features is None else _plain(features))
 
