@@ -49,6 +49,8 @@ FIGURES = (
     "confidence_curves",
     "reliability",
     "cost_tradeoff",
+    "pipeline_faults",
+    "pipeline_detection",
 )
 
 
