@@ -15,13 +15,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-from harness import palette  # noqa: E402
-from harness.plots import CI  # noqa: E402
-from harness.results import read_result  # noqa: E402
+from harness import palette
+from harness.plots import CI
+from harness.results import read_result
 
 FAULT, SEVERITY = "drift.fault", "drift.severity"
 METRICS = {"accuracy": "accuracy after the fault", "confident_error_rate": "confident-error rate after the fault"}

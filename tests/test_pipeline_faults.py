@@ -19,7 +19,6 @@ from harness.streams import build_stream
 from harness.streams.base import DriftSchedule
 from harness.streams.faults import FAULTS, FaultPlan, default_features, touched_runs
 from tests.conftest import compose_config
-from tests.helpers import build
 
 SMALL = ["stream.n_offline=300", "stream.n_deploy=400", "drift.onset=100"]
 
@@ -115,7 +114,7 @@ def test_a_gradual_missing_fault_touches_a_rising_share():
 
 
 def test_faults_listed_apply_in_order():
-    out, touched = plan(["offset", "scale"]).apply(X, T, 0)
+    out, _ = plan(["offset", "scale"]).apply(X, T, 0)
     assert out[4, 0] == (12 + 3.0) * 1000 and out[4, 2] == (14 + 6.0) * 1000
 
 

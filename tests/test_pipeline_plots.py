@@ -8,8 +8,8 @@ import pytest
 from matplotlib.colors import to_hex
 
 from harness import palette, pipeline_plots, plots
-from harness.report import collect
 from harness.api import run_experiment
+from harness.report import collect
 from tests.conftest import compose_config
 
 FAULTS = ("scale", "missing")

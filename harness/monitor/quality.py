@@ -63,7 +63,7 @@ class QualityReference:
     longest_run: np.ndarray
 
     @classmethod
-    def build(cls, X_train: np.ndarray, X_val: np.ndarray) -> "QualityReference":
+    def build(cls, X_train: np.ndarray, X_val: np.ndarray) -> QualityReference:
         X = np.vstack([X_train, X_val]).astype(np.float64)
         missing = np.isnan(X)
         present = np.where(missing, np.nan, X)
