@@ -108,3 +108,11 @@ def test_a_run_scores_the_quality_monitors_against_the_fault(tmp_path):
     assert faults[0] == "feature,name,t_start,t_end" and len(faults) > 2
     for name, values in outcome.result["strategies"].items():
         assert np.isfinite(values["accuracy_post"]), name
+    # the exported frozen model imputes as the served one does: the offline training mean
+    preprocessing = outcome.result["frozen_model"]["preprocessing"]
+    assert preprocessing["missing"] == "imputed with the offline training mean (0 after standardising)"
+    program = torch.export.load(str(tmp_path / "frozen_model.pt2")).module()
+    row = torch.ones(1, len(preprocessing["mean"]))
+    blank, filled = row.clone(), row.clone()
+    blank[0, 2], filled[0, 2] = float("nan"), preprocessing["mean"][2]
+    assert torch.isfinite(program(blank)).all() and torch.allclose(program(blank), program(filled), atol=1e-6)
