@@ -111,7 +111,8 @@ def test_every_figure_has_labelled_axes_and_a_legend_entry_per_strategy(name):
     conditions = ["drift.kind", "drift.severity"]
     if name == "pipeline_faults":
         faults = {"concept": "scale", "label": "missing"}
-        tables = {k: v.assign(**{"drift.fault": v["drift.kind"].map(faults)}) for k, v in tables.items()}
+        tables = {k: v.assign(**{"drift.fault": v["drift.kind"].map(faults)}) if "drift.kind" in v else v
+                  for k, v in tables.items()}
     if name == "label_budget":
         tables = {k: pd.concat([v.assign(**{"replay.label_delay": d}) for d in (0, 300)]) for k, v in tables.items()}
         conditions = ["drift.kind", "replay.label_delay"]
