@@ -113,6 +113,7 @@ def test_every_figure_has_labelled_axes_and_a_legend_entry_per_strategy(name):
         faults = {"concept": "scale", "label": "missing"}
         tables = {k: v.assign(**{"drift.fault": v["drift.kind"].map(faults)}) if "drift.kind" in v else v
                   for k, v in tables.items()}
+        tables["runs"] = tables["runs"].assign(confident_error_rate=tables["runs"].accuracy / 2)
     if name == "label_budget":
         tables = {k: pd.concat([v.assign(**{"replay.label_delay": d}) for d in (0, 300)]) for k, v in tables.items()}
         conditions = ["drift.kind", "replay.label_delay"]
