@@ -19,6 +19,7 @@ from harness.streams import build_stream
 from harness.streams.base import DriftSchedule
 from harness.streams.faults import FAULTS, FaultPlan, default_features, touched_runs
 from tests.conftest import compose_config
+from tests.user_strategies import Frequencies
 
 SMALL = ["stream.n_offline=300", "stream.n_deploy=400", "drift.onset=100"]
 
@@ -156,6 +157,27 @@ def test_the_network_imputes_a_missing_value_with_the_offline_training_mean():
     assert torch.equal(predict_proba(module, with_nan), expected)  # the fast path
     with torch.no_grad():
         assert torch.equal(module(torch.as_tensor(with_nan)), module(torch.as_tensor(imputed)))
+
+
+class Recorder(Frequencies):
+    """Keeps every row it was asked about: what a user's strategy receives."""
+
+    def __init__(self, n_classes: int = 3):
+        super().__init__(n_classes)
+        self.rows = []
+
+    def predict_proba(self, X):
+        self.rows.append(np.array(X, copy=True))
+        return super().predict_proba(X)
+
+
+def test_a_users_strategy_gets_the_missing_values_as_nan():
+    cfg = compose_config([*SMALL, "drift=pipeline", "drift.fault=missing", "drift.features=[2]"], tiny=False)
+    stream = build_stream(cfg.stream, cfg.drift, 0)
+    deploy, strategy = stream.deploy(), Recorder(stream.n_classes)
+    replay(deploy, {"mine": strategy}, n_classes=stream.n_classes, progress=False)
+    seen = np.vstack(strategy.rows)
+    assert np.array_equal(np.isnan(seen), deploy.faults) and np.isnan(seen[100:, 2]).all()
 
 
 def bare(name: str):

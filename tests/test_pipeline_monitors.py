@@ -108,6 +108,8 @@ def test_a_run_scores_the_quality_monitors_against_the_fault(tmp_path):
     assert faults[0] == "feature,name,t_start,t_end" and len(faults) > 2
     for name, values in outcome.result["strategies"].items():
         assert np.isfinite(values["accuracy_post"]), name
+    scores = outcome.summary[["accuracy", "ece", "brier", "nll", "confident_error_rate", "mean_confidence"]]
+    assert np.isfinite(scores.to_numpy()).all()  # no missing value reaches a score
     # the exported frozen model imputes as the served one does: the offline training mean
     preprocessing = outcome.result["frozen_model"]["preprocessing"]
     assert preprocessing["missing"] == "imputed with the offline training mean (0 after standardising)"
