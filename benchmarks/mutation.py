@@ -45,6 +45,8 @@ MODULES = {
     "harness/streams/base.py": ["tests/test_pins_ties.py"],
     "harness/scores/shift.py": ["tests/test_monitor.py"],
     "harness/monitor/estimates.py": ["tests/test_monitor.py"],
+    "harness/streams/faults.py": ["tests/test_pipeline_faults.py"],
+    "harness/monitor/quality.py": ["tests/test_pipeline_monitors.py"],
 }
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of

@@ -19,8 +19,8 @@ import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 
-from harness import report as report_cli
 from harness.results import report
+from harness.results import report as report_cli
 from harness.run import run
 from harness.validation.checks import check_overrides
 from harness.validation.errors import ConfigError
@@ -94,8 +94,8 @@ RUN = [
     ("drift.severity=1.7", "drift.severity=1.7 is outside [0, 1]"),
     ("drift.severity=-0.1", "drift.severity=-0.1 is outside [0, 1]"),
     ("drift.severity=nan", "drift.severity=nan is not a finite number"),
-    ("drift.kind=banana", "drift.kind='banana' is not one of ['none', 'covariate', 'concept', 'label', 'novel']"),
-    ("drift.kind=concpt", "drift.kind='concpt' is not one of ['none', 'covariate', 'concept', 'label', 'novel'] (did you mean 'concept'?)"),
+    ("drift.kind=banana", "drift.kind='banana' is not one of ['none', 'covariate', 'concept', 'label', 'novel', 'pipeline']"),
+    ("drift.kind=concpt", "drift.kind='concpt' is not one of ['none', 'covariate', 'concept', 'label', 'novel', 'pipeline'] (did you mean 'concept'?)"),
     ("drift.pattern=zigzag", "drift.pattern='zigzag' is not one of ['none', 'sudden', 'gradual', 'incremental', 'recurring']"),
     ("drift.transition=foo", "drift.transition='foo' is not one of ['sudden', 'gradual']"),
     ("drift=recurring drift.transition=foo", "drift.transition='foo' is not one of ['sudden', 'gradual']"),
@@ -105,9 +105,23 @@ RUN = [
     ("drift.period=-1", "drift.period=-1 must be >= 0"),
     ("drift=gradual", "drift.onset + drift.width = 2000 exceeds stream.n_deploy=1200"),
     ("drift=recurring drift.period=0", "drift.period=0 must be >= max(1, drift.width=0) for a recurring drift"),
-    ("+drift.sevrity=0.5", "drift.sevrity is not a key of drift (did you mean 'severity'?); allowed: ['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition']"),
+    ("+drift.sevrity=0.5", "drift.sevrity is not a key of drift (did you mean 'severity'?); allowed: ['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition', 'fault', 'features']"),
     ("stream=sea drift=incremental", "drift.pattern='incremental' is not supported by stream=sea"),
     ("stream=sea drift=covariate", "drift.kind='covariate' is not supported by stream=sea"),
+    # drift.kind=pipeline: faults of the data pipeline
+    ("drift=pipeline drift.fault=leak", "drift.fault='leak': 'leak' is not one of ['scale', 'offset', 'missing', 'stuck', 'swap', 'noise']"),
+    ("drift=pipeline drift.fault=[scale,scale]", "drift.fault=['scale', 'scale'] names a fault twice; each may be listed once"),
+    ("drift=pipeline drift.fault=[]", "drift.fault=[] must be one of ['scale', 'offset', 'missing', 'stuck', 'swap', 'noise'] or a non-empty list of them"),
+    ("drift=pipeline drift.fault=null", "drift.kind=pipeline needs drift.fault: one of ['scale', 'offset', 'missing', 'stuck', 'swap', 'noise'] or a list of them"),
+    ("drift.fault=scale", "drift.fault='scale' applies only with drift.kind=pipeline (drift.kind='concept'); leave it null"),
+    ("drift=pipeline drift.features=[0,10]", "drift.features=[0, 10]: index 10 is outside [0, 10) (stream.n_features=10)"),
+    ("drift=pipeline drift.features=[-1]", "drift.features=[-1]: index -1 is outside [0, 10) (stream.n_features=10)"),
+    ("drift=pipeline drift.features=[2,x_2]", "drift.features=[2, 'x_2'] names a feature twice; each may be listed once"),
+    ("drift=pipeline drift.features=[x_99]", "drift.features=['x_99']: 'x_99' is not a feature name; the names are ['x_0', "),
+    ("drift=pipeline drift.features=[]", "drift.features=[] is empty; give at least one value"),
+    ("drift=pipeline drift.fault=swap drift.features=[3]", "drift.fault=swap needs at least 2 features to exchange; drift.features=[3] gives 1"),
+    ("drift=pipeline drift.fault=missing model.standardize=false", "drift.fault='missing' leaves values missing, which the torch models impute with the offline means inside their input scaler; model.kind='mlp' with model.standardize=False has none: set model.standardize=true"),
+    ("stream=prompts model=text drift=pipeline", "drift.kind='pipeline' is not supported by stream=prompts: its rows are token ids, not numeric features a pipeline fault could change; streams that support it: ['agrawal', 'bananas', "),
     # model
     ("model.kind=transformer", "model.kind='transformer' is not one of ['mlp', 'logistic', 'text', 'pretrained']"),
     ("model=text model.vocab=open", "model.vocab='open' is not one of ['closed', 'hashed']"),

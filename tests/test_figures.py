@@ -104,10 +104,16 @@ def test_families_differ_in_line_style_and_marker():
     assert len(styles) == 3
 
 
-@pytest.mark.parametrize("name", plots.FIGURES)
+# pipeline_detection has a bar per monitor, not a line per strategy: tests/test_pipeline_plots.py
+@pytest.mark.parametrize("name", [name for name in plots.FIGURES if name != "pipeline_detection"])
 def test_every_figure_has_labelled_axes_and_a_legend_entry_per_strategy(name):
     tables = sweep_tables(kinds=("concept", "label"), severities=(0.0, 1.0), strategies=STRATEGIES[:4])
     conditions = ["drift.kind", "drift.severity"]
+    if name == "pipeline_faults":
+        faults = {"concept": "scale", "label": "missing"}
+        tables = {k: v.assign(**{"drift.fault": v["drift.kind"].map(faults)}) if "drift.kind" in v else v
+                  for k, v in tables.items()}
+        tables["runs"] = tables["runs"].assign(confident_error_rate=tables["runs"].accuracy / 2)
     if name == "label_budget":
         tables = {k: pd.concat([v.assign(**{"replay.label_delay": d}) for d in (0, 300)]) for k, v in tables.items()}
         conditions = ["drift.kind", "replay.label_delay"]

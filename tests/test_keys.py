@@ -11,7 +11,7 @@ import pytest
 from harness.validation.errors import ConfigError
 from harness.validation.keys import check_override_keys
 
-DRIFT = "['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition']"
+DRIFT = "['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition', 'fault', 'features']"
 
 
 @pytest.mark.parametrize(

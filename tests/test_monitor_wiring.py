@@ -30,6 +30,7 @@ from tests.conftest import compose_config
 
 ALPHA, WINDOW, ONSET, SEED = 0.05, 100, 950, 0  # the onset inside a window: one window straddles it
 MMD = {"n_permutations": 19, "mmd_reference": 200}
+SHIFT_TESTS = ["ks_inputs", "mmd_inputs", "bbsd", "confidence"]  # alarm by p-value (data quality: test_pipeline_monitors)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def setup():
     module = freeze(Calibrated(net, 1.5))
     offline, deploy = stream.offline(), stream.deploy()
     reference = Reference.build(module, offline, stream.n_classes)
-    watched = watch(module, reference, deploy.X, window=WINDOW, alpha=ALPHA, seed=SEED, **MMD)
+    watched = watch(module, reference, deploy.X, window=WINDOW, alpha=ALPHA, seed=SEED, detectors=SHIFT_TESTS, **MMD)
     yield stream, module, offline, deploy, reference, watched
     torch.set_num_threads(before)
 

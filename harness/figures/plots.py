@@ -666,14 +666,25 @@ def build_figure(tables: dict[str, pd.DataFrame], name: str, *, conditions: list
         "confidence_curves": lambda: confidence_figure(tables["confidence"], conditions),
         "reliability": lambda: reliability_figure(tables["reliability"], conditions),
         "cost_tradeoff": cost,
+        "pipeline_faults": lambda: pipeline_plots().pipeline_faults_figure(
+            runs, legend_handles(runs["strategy"], ci_seeds=n_seeds(runs))),
+        "pipeline_detection": lambda: pipeline_plots().pipeline_detection_figure(runs),
     }
     return builders[name]()
 
 
+def pipeline_plots():
+    """The pipeline study's figures (imported when drawn: that module reads this one's interval)."""
+    import harness.figures.pipeline
+
+    return harness.figures.pipeline
+
+
 FIGURES = ("accuracy_over_time", "confident_errors_over_time", "memory_over_time", "drift_induced_error",
-           "label_budget", "severity_boxes", "confidence_curves", "reliability", "cost_tradeoff")
+           "label_budget", "severity_boxes", "confidence_curves", "reliability", "cost_tradeoff", "pipeline_faults",
+           "pipeline_detection")
 NEEDS = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.severity",
-         "label_budget": "replay.label_delay"}
+         "label_budget": "replay.label_delay", "pipeline_faults": "drift.fault", "pipeline_detection": "drift.fault"}
 
 
 def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list[str],

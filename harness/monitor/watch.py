@@ -14,13 +14,14 @@ import pandas as pd
 
 from harness.monitor import estimates, novelty
 from harness.monitor.cbpe import CBPE
+from harness.monitor.quality import QUALITY, QualityReference
 from harness.offline.models import Calibrated
 from harness.offline.outputs import Outputs, model_outputs
 from harness.scores import shift
 from harness.streams.base import OfflineData
 from harness.streams.tokens import bag_of_words, offline_vocabulary
 
-DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence")
+DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence", *QUALITY)
 ESTIMATORS = ("cbpe", "mean_confidence", "atc", "doc")
 SCORES = ("msp", "energy", "mahalanobis")
 _MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
@@ -41,6 +42,7 @@ class Reference:
     atc_threshold: float
     cbpe: CBPE
     gaussians: novelty.ClassGaussians
+    quality: QualityReference
     vocabulary: np.ndarray | None = None
 
     @classmethod
@@ -58,6 +60,7 @@ class Reference:
             atc_threshold=estimates.atc_threshold(outputs.confidence, accuracy),
             cbpe=CBPE.fit(outputs.proba, offline.y_val),
             gaussians=novelty.fit_class_gaussians(train_features, offline.y_train, n_classes),
+            quality=QualityReference.build(offline.X_train, offline.X_val),
             vocabulary=vocabulary,
         )
 
@@ -107,10 +110,14 @@ def detect_window(
     n_permutations: int,
     rng: np.random.Generator,
 ) -> tuple[float, float]:
-    """``(statistic, p_value)`` of one detector on one window of inputs ``X`` and model ``outputs``."""
+    """``(statistic, p_value)`` of one shift test on one window of inputs ``X`` and model ``outputs``.
+    A missing input value (NaN) is left out of its feature's KS test and, for the MMD, replaced by the
+    validation mean of its feature (the value the frozen network imputes)."""
     if detector == "ks_inputs":
         return shift.ks_inputs(reference.X, X)
     if detector == "mmd_inputs":
+        if np.isnan(X).any():
+            X = np.where(np.isnan(X), reference.X.mean(axis=0), X)
         return shift.mmd_permutation(mmd_X, X, n_permutations=n_permutations, rng=rng)
     if detector == "bbsd":
         return shift.bbsd(reference.outputs.proba, outputs.proba)
@@ -191,14 +198,18 @@ def watch(
         for offset, end in window_bounds(chunk_end - chunk_start, window):
             part, start = outputs[offset:end], chunk_start + offset
             for detector in detectors:
-                rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
-                statistic, p_value = detect_window(
-                    detector, reference, inputs[offset:end], part, mmd_X=mmd_X, n_permutations=n_permutations,
-                    rng=rng,
-                )
+                if detector in QUALITY:  # data quality reads the values as they arrived
+                    statistic, p_value, alarm = reference.quality.check(detector, X[start:chunk_start + end], alpha)
+                else:
+                    rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
+                    statistic, p_value = detect_window(
+                        detector, reference, inputs[offset:end], part, mmd_X=mmd_X, n_permutations=n_permutations,
+                        rng=rng,
+                    )
+                    alarm = p_value < alpha
                 alarm_rows.append(
                     {"detector": detector, "t_start": start, "t_end": chunk_start + end, "t": chunk_start + end - 1,
-                     "statistic": statistic, "p_value": p_value, "alarm": p_value < alpha}
+                     "statistic": statistic, "p_value": p_value, "alarm": bool(alarm)}
                 )
             for estimator in estimators:
                 value = estimate_window(estimator, reference, part)

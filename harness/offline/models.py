@@ -18,9 +18,14 @@ MODEL_KINDS = ("mlp", "logistic", "text")
 FITTED_ON = "offline training split"  # where the input scaler's statistics come from (result.json says so)
 
 
+MISSING = "imputed with the offline training mean (0 after standardising)"  # result.json: preprocessing
+
+
 def standardize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """``(x - mean) / std``: the one formula of :class:`Standardize` and of the fast path."""
-    return (x - mean) / std
+    """``(x - mean) / std``, a missing value (NaN) put at 0, the offline training mean: the one formula
+    of :class:`Standardize` and of the fast path, so every torch strategy imputes alike."""
+    z = (x - mean) / std
+    return torch.nan_to_num(z, nan=0.0, posinf=float("inf"), neginf=float("-inf"))
 
 
 class Standardize(nn.Module):
@@ -60,7 +65,8 @@ class Standardize(nn.Module):
 
     def record(self) -> dict:
         """What ``result.json`` (``frozen_model.preprocessing``) says about the scaler."""
-        return {"standardize": True, "fitted_on": FITTED_ON, "mean": self.mean.tolist(), "std": self.std.tolist()}
+        return {"standardize": True, "fitted_on": FITTED_ON, "mean": self.mean.tolist(), "std": self.std.tolist(),
+                "missing": MISSING}
 
 
 def standardizes(kind: str, standardize: bool | None) -> bool:

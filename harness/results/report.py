@@ -26,7 +26,8 @@ from harness.results.store import atomic_write, run_state, write_json, write_tab
 from harness.scores import metrics
 
 # Always reported, swept or not: what a reader needs to tell runs apart.
-KEY_COLUMNS = ("stream.family", "drift.kind", "drift.pattern", "drift.severity", "replay.label_delay", "seed")
+KEY_COLUMNS = ("stream.family", "drift.kind", "drift.pattern", "drift.severity", "drift.fault", "replay.label_delay",
+               "seed")  # drift.fault: null but with drift.kind=pipeline
 HIGHER_IS_BETTER = {"accuracy": True, "ece": False, "brier": False, "nll": False,
                     "confident_error_rate": False, "confident_error_share": False}  # fmt: skip
 
@@ -45,6 +46,8 @@ FIGURES = (
     "confidence_curves",
     "reliability",
     "cost_tradeoff",
+    "pipeline_faults",
+    "pipeline_detection",
 )
 
 

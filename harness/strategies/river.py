@@ -18,8 +18,15 @@ def feature_names(n_features: int) -> list[str]:
 
 
 def to_dicts(X: np.ndarray) -> list[dict]:
-    """Rows as River's feature dicts ``{"x_0": ..., "x_{d-1}": ...}`` (Python floats)."""
+    """Rows as River's feature dicts ``{"x_0": ..., "x_{d-1}": ...}`` (Python floats); a missing value
+    (NaN) is left out of its row's dict, River's convention for a feature that did not arrive.
+
+    >>> to_dicts(np.array([[1.0, np.nan]]))
+    [{'x_0': 1.0}]
+    """
     keys = feature_names(X.shape[1])
+    if X.dtype.kind == "f" and np.isnan(X).any():
+        return [{key: value for key, value in zip(keys, row) if value == value} for row in X.tolist()]
     return [dict(zip(keys, row)) for row in X.tolist()]
 
 

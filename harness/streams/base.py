@@ -10,7 +10,7 @@ import numpy as np
 from harness.validation import validate
 from harness.validation.errors import ConfigError
 
-KINDS = ("none", "covariate", "concept", "label", "novel")
+KINDS = ("none", "covariate", "concept", "label", "novel", "pipeline")  # pipeline: harness.streams.faults
 PATTERNS = ("none", "sudden", "gradual", "incremental", "recurring")
 TRANSITIONS = ("sudden", "gradual")
 PHASES = ("pre", "drift", "post")
@@ -177,6 +177,7 @@ class DeployData:
     phase: np.ndarray  # str (n,)
     drift_progress: np.ndarray  # float (n,) in [0, 1]
     novel: np.ndarray  # bool (n,): drawn from a sub-population never seen offline
+    faults: np.ndarray | None = None  # bool (n, d): values a pipeline fault touched (drift.kind=pipeline only)
 
     def __len__(self) -> int:
         return len(self.y)

@@ -41,7 +41,9 @@ class Stream:
     """
 
     family: ClassVar[str] = ""  # the name after ``stream=``; a user's stream is named by its class path
-    kinds: ClassVar[tuple[str, ...]] = KINDS  # drift kinds the stream can express
+    # drift kinds the stream can express itself; kind=pipeline is applied to any numeric stream from
+    # outside (harness.streams.faulty), never by the stream
+    kinds: ClassVar[tuple[str, ...]] = tuple(kind for kind in KINDS if kind != "pipeline")
     patterns: ClassVar[tuple[str, ...]] = PATTERNS  # drift patterns it can express
     # What a row of X is: "features" (numbers a model may compute with) or "tokens" (ids into the
     # stream's token table ``tokens``, 0 = padding, whose order means nothing): model=text and River's

@@ -60,6 +60,18 @@ def identity(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def mean_imputed(offline: OfflineData) -> Callable[[np.ndarray], np.ndarray]:
+    """Rows ``(n, d)`` with each missing value (NaN: a pipeline fault) replaced by its feature's offline
+    training mean, as the torch models read them; rows without one are returned as they are."""
+    mean = np.asarray(offline.X_train, dtype=np.float64).mean(axis=0)
+
+    def features(x: np.ndarray) -> np.ndarray:
+        missing = np.isnan(x) if x.dtype.kind == "f" else None
+        return x if missing is None or not missing.any() else np.where(missing, mean, x)
+
+    return features
+
+
 def stream_points(
     offline: OfflineData, deploy: DeployData, onset: int | None, *, max_points: int = 1500,
     features: Callable[[np.ndarray], np.ndarray] = identity,
@@ -148,7 +160,7 @@ def write_stream_view(
     """Write ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv`` into ``output_dir``;
     ``oov`` (a token stream's per-sample out-of-vocabulary share) adds ``oov_share`` to the timeline;
     ``tokens``: the inputs are token ids, read as bags of words."""
-    features = token_features(offline) if tokens else identity
+    features = token_features(offline) if tokens else mean_imputed(offline)
     write_table(Path(output_dir) / "stream_points.csv", stream_points(offline, deploy, onset, features=features))
     timeline = stream_timeline(deploy, n_classes, window=window, offline=offline, oov=oov, features=features)
     write_table(Path(output_dir) / "stream_timeline.csv", timeline)

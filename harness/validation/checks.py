@@ -24,6 +24,7 @@ from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from harness.offline.models import standardizes
 from harness.offline.user import check_model_settings, check_user_model
 from harness.pipeline.footprint import check_memory
 from harness.strategies.base import missing_members, missing_methods
@@ -134,8 +135,26 @@ def check_settings(cfg: DictConfig, tree: dict) -> None:
     if cfg.model.kind == "text" and cfg.model.standardize:
         raise ConfigError("model.standardize=true is not allowed for model.kind='text': its inputs are token ids, "
                           "never standardised (null or false)")
+    check_pipeline_settings(cfg)
     if cfg.offline.cache:
         validate.writable_directory("offline.cache_dir", cfg.offline.cache_dir, "(or offline.cache=false)")
+
+
+def check_pipeline_settings(cfg: DictConfig) -> None:
+    """A missing-value fault needs a network that imputes: the frozen pipeline's input scaler puts the
+    offline training mean in place of a missing value, and a network without one would answer NaN."""
+    drift = cfg.drift
+    if drift.kind != "pipeline" or drift.fault is None:
+        return
+    faults = [drift.fault] if isinstance(drift.fault, str) else list(drift.fault)
+    if "missing" in faults and not standardizes(cfg.model.kind, cfg.model.standardize):
+        raise ConfigError(f"drift.fault={_plain_value(drift.fault)!r} leaves values missing, which the torch models "
+                          f"impute with the offline means inside their input scaler; model.kind={cfg.model.kind!r} with "
+                          f"model.standardize={cfg.model.standardize} has none: set model.standardize=true")
+
+
+def _plain_value(value):
+    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
 
 
 def check_text_settings(model) -> None:

@@ -42,6 +42,9 @@ class DriftConf:
     width: int = 1000
     period: int = 0  # recurring drift: samples between switches of concept
     transition: str = "sudden"  # recurring drift: sudden or gradual (over `width`) switches
+    # kind=pipeline only (harness/streams/faults.py): one fault or a list, applied in order
+    fault: Any = None
+    features: Optional[List[Any]] = None  # indices or names; null: the default rule of harness/streams/faults.py
 
 
 @dataclass
@@ -113,7 +116,8 @@ class MonitorConf:
     strategies: Optional[List[str]] = None  # null: every strategy serving the frozen network itself
     window: Optional[int] = None  # null: metrics.window
     alpha: float = 0.01
-    detectors: List[str] = field(default_factory=lambda: ["ks_inputs", "mmd_inputs", "bbsd", "confidence"])
+    detectors: List[str] = field(default_factory=lambda: ["ks_inputs", "mmd_inputs", "bbsd", "confidence",
+                                                          "missing_rate", "out_of_range", "constant_run"])
     estimators: List[str] = field(default_factory=lambda: ["cbpe", "mean_confidence", "atc", "doc"])
     scores: List[str] = field(default_factory=lambda: ["msp", "energy", "mahalanobis"])
     coverages: List[float] = field(default_factory=lambda: [0.5, 0.8, 0.9, 1.0])

@@ -53,6 +53,7 @@ RULES: dict[str, dict] = {
     "drift.width": {"low": 0},
     "drift.period": {"low": 0},
     "drift.transition": {"choices": _choices("drift.transition")},
+    "drift.fault": {"faults": True},  # one name or a list (harness.streams.faults.fault_names); null: none
     "model.kind": {"choices": _choices("model.kind")},
     "model.depth": {"low": 0},
     "model.vocab": {"choices": _choices("model.vocab")},
@@ -110,7 +111,12 @@ def check_value(key: str, value, kind) -> None:
 
 
 def _check_rule(key: str, value, rule: dict) -> None:
-    if "choices" in rule:
+    if rule.get("faults"):
+        from harness.streams.faults import fault_names
+
+        if value is not None:
+            fault_names(value)
+    elif "choices" in rule:
         validate.choice(key, value, rule["choices"]())
     elif rule.get("seed"):
         validate.seed(key, value)
