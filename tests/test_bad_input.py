@@ -19,8 +19,8 @@ import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 
+from harness import report as report_cli
 from harness.results import report
-from harness.results import report as report_cli
 from harness.run import run
 from harness.validation.checks import check_overrides
 from harness.validation.errors import ConfigError
