@@ -1,7 +1,7 @@
 """Time per sample and peak memory of whole runs as the deployment stream grows.
 
 Each (run, size) is one ``python -m harness.run`` in a fresh process (a run: one strategy, or several
-joined by commas, by default ``frozen,finetune`` as in issue 12's goal, and ``river_logreg``; ``monitor=off``, the
+joined by commas, by default ``frozen,finetune`` and ``river_logreg``; ``monitor=off`` unless ``--monitor``, the
 drift onset at half the stream, the default teacher stream and sudden concept drift), sharing one
 offline cache so that every run replays the same frozen model. Printed per run: the replay's time per
 sample (``costs.csv``: predict + learn time over samples), the whole run's wall time per sample, and
@@ -14,7 +14,11 @@ so that every size is served alike: at the default ``serve_batch=1`` a stream of
 ``replay.latency_requests`` samples is served one request per call and a longer one mostly batched.
 
     python benchmarks/scale.py [--sizes 100000 1000000 10000000] [--strategies frozen,finetune river_logreg]
-                               [--overrides replay.serve_batch=0 ...]
+                               [--overrides replay.serve_batch=0 ...] [--monitor]
+
+The default configuration with monitoring on, at ten million samples (River included):
+
+    python benchmarks/scale.py --strategies default --monitor --sizes 10000000 --river-max 10000000
 """
 
 from __future__ import annotations
@@ -41,12 +45,15 @@ def resident_bytes(pid: int) -> int:
     return 0
 
 
-def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str]) -> list[dict]:
-    """One run in a child process (``strategy``: one name, or names joined by commas for a run of
-    several): per strategy its replay time per sample, and the run's wall time per sample and peak RSS."""
+def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str], monitor: bool = False) -> list[dict]:
+    """One run in a child process (``strategy``: one name, names joined by commas for a run of
+    several, or ``default`` for the default configuration's strategies): per strategy its replay
+    time per sample, and the run's wall time per sample and peak RSS. ``monitor``: label-free
+    monitoring on (``monitor=default``), else off."""
     out = root / f"{strategy.replace(',', '+')}-{n}"
+    chosen = [] if strategy == "default" else [f"strategy=[{strategy}]"]
     command = [sys.executable, "-m", "harness.run", f"stream.n_deploy={n}", f"drift.onset={n // 2}",
-               f"strategy=[{strategy}]", "monitor=off", "figures=false", "quiet=true",
+               *chosen, f"monitor={'default' if monitor else 'off'}", "figures=false", "quiet=true",
                f"hydra.run.dir={out}", f"offline.cache_dir={cache}", *overrides]
     tic = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -66,7 +73,7 @@ def run_once(strategy: str, n: int, root: Path, cache: Path, overrides: list[str
     return [{"strategy": name, "run": strategy, "n_deploy": n,
              "replay_us_per_sample": 1e6 * (costs.predict_s[name] + costs.learn_s[name]) / n,
              "run_us_per_sample": 1e6 * wall / n, "wall_s": wall, "peak_rss_gb": peak / 1e9}
-            for name in strategy.split(",")]
+            for name in costs.index]
 
 
 def main() -> None:
@@ -76,6 +83,7 @@ def main() -> None:
                         help="one run per size of each; frozen,finetune: both strategies in one run")
     parser.add_argument("--river-max", type=int, default=1_000_000, help="largest stream for river_* strategies")
     parser.add_argument("--overrides", nargs="*", default=["replay.serve_batch=0"], help="more run overrides")
+    parser.add_argument("--monitor", action="store_true", help="label-free monitoring on (monitor=default)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="harness-scale-") as tmp:
@@ -84,7 +92,7 @@ def main() -> None:
             for n in sorted(args.sizes):
                 if strategy.startswith("river_") and n > args.river_max:
                     continue
-                new = run_once(strategy, n, root, root / "cache", args.overrides)
+                new = run_once(strategy, n, root, root / "cache", args.overrides, args.monitor)
                 print(pd.DataFrame(new).to_string(index=False, header=not rows, float_format=lambda v: f"{v:.3f}"),
                       flush=True)
                 rows += new
