@@ -37,7 +37,7 @@ EQUIVALENT = Path(__file__).with_name("mutation_equivalent.txt")
 # module -> the fast test files that pin it (most important first: the order `make mutation` runs)
 MODULES = {
     "harness/replay.py": ["tests/test_pins_label_arrival.py"],
-    "harness/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py"],
+    "harness/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py", "harness/metrics.py"],
     "harness/tally.py": ["tests/test_pins_ties.py"],
     "harness/strategies/retrain.py": ["tests/test_pins_retrain.py"],
     "harness/offline/cache.py": ["tests/test_pins_cache_key.py"],
@@ -46,6 +46,9 @@ MODULES = {
     "harness/monitor/shift.py": ["tests/test_monitor.py"],
     "harness/monitor/estimates.py": ["tests/test_monitor.py"],
 }
+# Modules whose docstring examples are tests too (their path is in MODULES): pytest collects them with
+# --doctest-modules, which must be on for every run, since mutmut later selects single tests by node id.
+DOCTESTS = {"harness/metrics.py"}
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
 # streams/base.py (the rest is input checks and their messages), the loop, its label mask and serving calls in replay.py (not
@@ -57,6 +60,9 @@ ONLY = {
     "harness/replay.py": ["harness.replay.x_replay__mutmut_*", "harness.replay.x_label_mask__mutmut_*",
                           "harness.replay.x_serving_chunks__mutmut_*"],
 }
+
+
+PYTEST_ARGS = ["-p", "no:cacheprovider", "-q", "-x", "--no-header", "-o", "addopts="]
 
 
 def equivalent_mutants() -> dict[str, str]:
@@ -79,7 +85,7 @@ def mutmut_section(module: str, tests: list[str]) -> str:
         f"only_mutate = {json.dumps([module])}",
         'also_copy = ["conf", "tests"]',
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "--no-header", "-o", "addopts="]',
+        f"pytest_add_cli_args = {json.dumps(PYTEST_ARGS + (['--doctest-modules'] if module in DOCTESTS else []))}",
         'process_isolation = "forkserver"',  # torch is not fork-safe once imported by the stats run
         "use_git_change_detection = false",
         "",
