@@ -33,13 +33,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.txt")
+PYTEST_ARGS = ["-p", "no:cacheprovider", "-q", "-x", "--no-header", "-o", "addopts="]
 
 # module -> the fast test files that pin it (most important first: the order `make mutation` runs)
 MODULES = {
     "harness/replay.py": ["tests/test_pins_label_arrival.py"],
     "harness/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py", "harness/metrics.py"],
     "harness/tally.py": ["tests/test_pins_ties.py"],
-    "harness/strategies/retrain.py": ["tests/test_pins_retrain.py"],
+    "harness/strategies/retrain.py": ["tests/test_pins_retrain.py", "harness/strategies/retrain.py"],
     "harness/offline/cache.py": ["tests/test_pins_cache_key.py"],
     "harness/detection.py": ["tests/test_pins_ties.py"],
     "harness/streams/base.py": ["tests/test_pins_ties.py"],
@@ -48,10 +49,12 @@ MODULES = {
 }
 # Modules whose docstring examples are tests too (their path is in MODULES): pytest collects them with
 # --doctest-modules, which must be on for every run, since mutmut later selects single tests by node id.
-DOCTESTS = {"harness/metrics.py"}
+DOCTESTS = {"harness/metrics.py", "harness/strategies/retrain.py"}
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
-# streams/base.py (the rest is input checks and their messages), the loop, its label mask and serving calls in replay.py (not
+# streams/base.py (the rest is input checks and their messages), what decides which samples each
+# retraining of strategies/retrain.py trains on and where its detector fires (not its argument checks,
+# serving or memory counts), the loop, its label mask and serving calls in replay.py (not
 # its memory probes, whose values no test can pin, nor measured_blocks).
 ONLY = {
     "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
@@ -59,10 +62,12 @@ ONLY = {
                                 for name in ("progress", "phase", "change_points", "amount")],
     "harness/replay.py": ["harness.replay.x_replay__mutmut_*", "harness.replay.x_label_mask__mutmut_*",
                           "harness.replay.x_serving_chunks__mutmut_*"],
+    "harness/strategies/retrain.py": ["harness.strategies.retrain.x_detector_input__mutmut_*"] + [
+        f"harness.strategies.retrain.xǁ{cls}ǁ{name}__mutmut_*" for cls, names in (
+            ("Retraining", ("fit_offline", "_retrain_seed", "_retrain")),
+            ("RetrainPeriodic", ("fit_offline", "_push", "_last_window", "learn")),
+            ("RetrainTriggered", ("_fresh_detector", "fit_offline", "_errors", "learn"))) for name in names],
 }
-
-
-PYTEST_ARGS = ["-p", "no:cacheprovider", "-q", "-x", "--no-header", "-o", "addopts="]
 
 
 def equivalent_mutants() -> dict[str, str]:

@@ -24,16 +24,18 @@ DELAY = 3
 
 
 class RecordingPeriodic(RetrainPeriodic):
-    """Logs the ``(X, y)`` and seed of every retraining, then retrains as usual."""
+    """Logs the ``(X, y)``, seed and returned validation slice of every retraining, which retrains
+    as usual."""
 
     def fit_offline(self, data, pretrained):
         super().fit_offline(data, pretrained)
-        self.trained_on, self.seeds = [], []
+        self.trained_on, self.seeds, self.validated = [], [], []
 
     def _retrain(self, X, y):
         self.trained_on.append((X.copy(), y.copy()))
         self.seeds.append(self._retrain_seed())
-        return super()._retrain(X, y)
+        self.validated.append(super()._retrain(X, y))
+        return self.validated[-1]
 
 
 class Shifting(RetrainTriggered):
@@ -87,6 +89,8 @@ def test_periodic_retrains_on_exactly_the_last_window_labels():
     assert len(counts) == 3 and record.n_retrains == 3
     assert len(strategy.trained_on) == len(counts)
     assert strategy.seeds == [3100, 3101, 3102]  # one seed per retraining, fixed by the strategy's seed
+    # the newest quarter validates (what retrain_on_alarm takes as its new reference): 40 labels, then 60
+    assert strategy.validated == [slice(30, 40), slice(45, 60), slice(45, 60)]
     for (X, y), count in zip(strategy.trained_on, counts):
         expected = arrived[:count][-60:]  # fewer than the window before 60 labels have arrived
         np.testing.assert_array_equal(X, deploy.X[expected])
@@ -193,3 +197,29 @@ def test_the_first_detection_of_a_real_retraining_strategy_matches_the_bare_dete
     assert positions and strategy.detections[0] == positions[0]
     assert record.detections[0] == arrived[positions[0]]
     assert record.n_retrains >= 1
+
+
+def test_a_detector_that_takes_a_seed_and_has_none_gets_the_strategys_seed():
+    """KSWIN draws its reference sample at random: on labels with a random 30% of sure errors, the
+    strategy's detections are a bare KSWIN's with the strategy's seed, on every restart; a detector
+    given its own seed keeps it."""
+    _, deploy = make_data(n_deploy=420)
+    predicted = served_class(deploy.X)
+    wrong = np.random.default_rng([0, 30]).random(len(deploy)) < 0.3
+    deploy = with_labels(deploy, np.where(wrong, (predicted + 1) % K, predicted))
+    n, mask = len(deploy), hand_mask(len(deploy))
+    arrived = arrived_labels(n, mask, DELAY)
+
+    def errors(r):
+        return (predicted[arrived] + r) % K != deploy.y[arrived]
+
+    def kswin(seed):
+        return drift.KSWIN(alpha=0.2, window_size=40, stat_size=10, seed=seed)
+
+    found = {}
+    for given, used in ((None, 11), (5, 5)):
+        strategy = Shifting(detector=kswin(given), min_samples=8, seed=11)
+        replayed(strategy, deploy, mask)
+        found[used], _ = bare_detections(errors, lambda: kswin(used), float, 8)
+        assert len(found[used]) >= 2 and strategy.detections == found[used]
+    assert found[11] != found[5]  # the seed decides where KSWIN fires here
