@@ -44,12 +44,14 @@ MODULES = {
     "harness/offline/cache.py": ["tests/test_pins_cache_key.py"],
     "harness/detection.py": ["tests/test_pins_ties.py"],
     "harness/streams/base.py": ["tests/test_pins_ties.py"],
-    "harness/monitor/shift.py": ["tests/test_monitor.py"],
-    "harness/monitor/estimates.py": ["tests/test_monitor.py"],
+    "harness/monitor/shift.py": ["tests/test_monitor.py", "tests/test_monitor_wiring.py", "harness/monitor/shift.py"],
+    "harness/monitor/estimates.py": ["tests/test_monitor.py", "tests/test_monitor_wiring.py", "tests/test_cbpe.py",
+                                     "harness/monitor/estimates.py"],
 }
 # Modules whose docstring examples are tests too (their path is in MODULES): pytest collects them with
 # --doctest-modules, which must be on for every run, since mutmut later selects single tests by node id.
-DOCTESTS = {"harness/metrics.py", "harness/strategies/retrain.py"}
+DOCTESTS = {"harness/metrics.py", "harness/strategies/retrain.py", "harness/monitor/shift.py",
+            "harness/monitor/estimates.py"}
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
 # streams/base.py (the rest is input checks and their messages), what decides which samples each
