@@ -243,3 +243,15 @@ def test_a_detector_that_takes_a_seed_and_has_none_gets_the_strategys_seed():
         found[used], _ = bare_detections(errors, lambda: kswin(used), float, 8)
         assert len(found[used]) >= 2 and strategy.detections == found[used]
     assert found[11] != found[5]  # the seed decides where KSWIN fires here
+
+
+def test_without_a_detector_the_strategy_watches_with_a_default_adwin():
+    _, deploy = make_data(n_deploy=420)
+    deploy = with_labels(deploy, segmented_labels(deploy, (100, 300), 80))
+    n, mask = len(deploy), hand_mask(len(deploy))
+    strategy = Shifting(min_samples=8)
+    replayed(strategy, deploy, mask)
+    arrived = arrived_labels(n, mask, DELAY)
+    predicted, y = served_class(deploy.X)[arrived], deploy.y[arrived]
+    positions, _ = bare_detections(lambda r: (predicted + r) % K != y, drift.ADWIN, float, 8)
+    assert len(positions) >= 2 and strategy.detections == positions
