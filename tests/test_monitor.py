@@ -90,6 +90,15 @@ def test_estimators_by_hand():
     assert estimates.doc(confidence, 0.8, 0.85) == pytest.approx(0.8 - (0.85 - 0.6))
 
 
+def test_atc_threshold_at_its_ends():
+    val = np.array([0.9, 0.5, 0.7, 0.6, 0.8])
+    # accuracy 0.8: k = round(0.2 * 5) = 1, the smallest confidence; 4 of 5 exceed it
+    assert estimates.atc_threshold(val, 0.8) == 0.5
+    # accuracy 1: k = 0, no threshold below every confidence exists in the sample: -inf, all count
+    assert estimates.atc_threshold(val, 1.0) == -np.inf
+    assert estimates.atc(np.array([0.0, 0.3]), estimates.atc_threshold(val, 1.0)) == 1.0
+
+
 def test_novelty_scores_by_hand():
     outputs = Outputs(np.array([[0.7, 0.3]]), np.array([[0.0, math.log(3)]]), np.array([[2.0, 0.0]]))
     assert novelty.msp(outputs) == pytest.approx([0.3])
