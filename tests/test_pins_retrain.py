@@ -112,6 +112,7 @@ def test_periodic_retrains_on_exactly_the_last_window_labels():
     assert strategy.validated == [slice(30, 40), slice(45, 60), slice(45, 60)]
     for (X, y), count in zip(strategy.trained_on, counts):
         expected = arrived[:count][-60:]  # fewer than the window before 60 labels have arrived
+        assert (X.dtype, y.dtype) == (deploy.X.dtype, deploy.y.dtype)  # the window keeps them as they arrived
         np.testing.assert_array_equal(X, deploy.X[expected])
         np.testing.assert_array_equal(y, deploy.y[expected])
 
@@ -170,9 +171,11 @@ def logging(detector_class) -> tuple[type, list]:
     return Logging, fed
 
 
+# name -> River detector class, its parameters, the value it is fed for an error
 DETECTORS = {
-    "DDM": (drift.binary.DDM, bool),
-    "ADWIN": (drift.ADWIN, float),
+    "DDM": (drift.binary.DDM, {}, bool),
+    "ADWIN": (drift.ADWIN, {}, float),
+    "FHDDM": (drift.binary.FHDDM, {"sliding_window_size": 30}, lambda error: not error),  # fed 1 = correct
 }
 
 
@@ -181,26 +184,34 @@ DETECTORS = {
 def test_triggered_detections_are_where_a_bare_river_detector_fires(name, step):
     """Step 60: a detection, its gathering and the retraining happen inside one ``learn`` call; the
     labels after it in that call are scored by the new network."""
-    fresh, as_input = DETECTORS[name]
-    logged, fed = logging(fresh)
+    detector_class, params, as_input = DETECTORS[name]
+    logged, fed = logging(detector_class)
     _, deploy = make_data(n_deploy=420)
     deploy = with_labels(deploy, segmented_labels(deploy, (100, 300), 80))
     n, mask = len(deploy), hand_mask(len(deploy))
-    strategy = Shifting(detector=logged(), min_samples=8, step=step)
+    strategy = Shifting(detector=logged(**params), min_samples=8, step=step)
     record = replayed(strategy, deploy, mask)
 
     arrived = arrived_labels(n, mask, DELAY)
     predicted, y = served_class(deploy.X)[arrived], deploy.y[arrived]
     bare_fed = []
-    positions, gathered = bare_detections(lambda r: (predicted + r) % K != y, fresh, as_input, 8, bare_fed)
+    positions, gathered = bare_detections(lambda r: (predicted + r) % K != y, lambda: detector_class(**params),
+                                          as_input, 8, bare_fed)
     assert len(positions) >= 2  # the test needs a restarted detector to fire again
     assert fed == bare_fed  # each label's error is the one of the network serving when it arrives
+    assert [type(value) for value in fed] == [type(value) for value in bare_fed]  # bool for a binary detector
     assert strategy.detections == positions
     np.testing.assert_array_equal(record.detections, arrived[positions])  # stream times
     assert [len(y) for _, y in strategy.trained_on] == [8] * len(gathered)
     for (X, y), span in zip(strategy.trained_on, gathered):
         np.testing.assert_array_equal(X, deploy.X[arrived[list(span)]])
         np.testing.assert_array_equal(y, deploy.y[arrived[list(span)]])
+    # A retraining serves from the block after the one whose learning step brought its last label
+    # (label j is learned after the block holding j + DELAY is predicted), not one label later.
+    retrained = np.zeros(n, dtype=int)
+    for span in gathered:
+        retrained[((arrived[span[-1]] + DELAY) // step + 1) * step :] += 1
+    np.testing.assert_array_equal(record.proba.argmax(axis=1), (served_class(deploy.X) + retrained) % K)
 
 
 def test_the_first_detection_of_a_real_retraining_strategy_matches_the_bare_detector():
