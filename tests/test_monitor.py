@@ -73,6 +73,15 @@ def test_bbsd_tests_all_but_the_last_softmax_column():
     assert p_value == pytest.approx(2 * 2 / math.comb(8, 4))
 
 
+def test_bbsd_of_two_classes_tests_one_column_without_correction():
+    ref = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
+    win = np.array([[0.4, 0.6], [0.3, 0.7], [0.2, 0.8], [0.1, 0.9]])
+    statistic, p_value = shift.bbsd(ref, win)
+    # the second column is 1 minus the first: one test, complete separation, p = 2/70 uncorrected
+    assert statistic == 1.0
+    assert p_value == pytest.approx(2 / math.comb(8, 4))
+
+
 def test_confidence_test_is_welchs_t():
     val, window = np.array([0.9, 0.9, 1.0, 1.0]), np.array([0.6, 0.6, 0.8, 0.8])
     t, p_value = shift.confidence_test(val, window)
