@@ -116,13 +116,17 @@ def test_periodic_retrains_on_exactly_the_last_window_labels():
         np.testing.assert_array_equal(X, deploy.X[expected])
         np.testing.assert_array_equal(y, deploy.y[expected])
 
-    # the network served at the end is the one trained independently on the last slice, same seed
-    X, y = deploy.X[arrived[:counts[-1]][-60:]], deploy.y[arrived[:counts[-1]][-60:]]
-    train, val = chronological_split(len(y), 0.25)
-    alone, _ = fit_network(X[train], y[train], X[val], y[val], pretrained=pretrained(), max_epochs=2, patience=1,
-                           calibrate=True, seed=strategy.seeds[-1])
+    # each retraining is the network trained independently on its slice with its seed: the one served
+    # at the end is the last, and the gradient steps counted are theirs added up
+    steps = []
+    for (X, y), seed in zip(strategy.trained_on, strategy.seeds):
+        train, val = chronological_split(len(y), 0.25)
+        alone, taken = fit_network(X[train], y[train], X[val], y[val], pretrained=pretrained(), max_epochs=2,
+                                   patience=1, calibrate=True, seed=seed)
+        steps.append(taken)
     np.testing.assert_array_equal(predict_proba(strategy.module, deploy.X).numpy(),
                                   predict_proba(alone, deploy.X).numpy())
+    assert record.n_updates == sum(steps) > 0
 
 
 def segmented_labels(deploy: DeployData, wrong_from: tuple[int, ...], length: int) -> np.ndarray:
