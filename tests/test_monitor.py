@@ -64,6 +64,18 @@ def test_mmd_statistic_and_permutation_p_value_by_hand():
     assert abs(p_value - exact) < 4 * math.sqrt(exact * (1 - exact) / 4000)
 
 
+def test_mmd_of_groups_of_two_sizes_and_of_two_points_by_hand():
+    # 2 points at 0 against 3 at 1: median distance 1, within-group kernels 1, across exp(-1/2):
+    # MMD^2 = 1 + 1 - 2 exp(-1/2), each group weighted by its own size
+    statistic, _ = shift.mmd_permutation(np.zeros((2, 1)), np.ones((3, 1)), n_permutations=3,
+                                         rng=np.random.default_rng(0))
+    assert statistic == pytest.approx(2 - 2 * math.exp(-0.5))
+    # one point each: every permutation gives the observed value, so p = (1 + B) / (1 + B) = 1
+    _, p_value = shift.mmd_permutation(np.array([[0.0]]), np.array([[1.0]]), n_permutations=5,
+                                       rng=np.random.default_rng(0))
+    assert p_value == 1.0
+
+
 def test_bbsd_tests_all_but_the_last_softmax_column():
     ref = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.8, 0.1, 0.1]])
     win = np.array([[0.1, 0.2, 0.7], [0.2, 0.2, 0.6], [0.3, 0.3, 0.4], [0.05, 0.35, 0.6]])
