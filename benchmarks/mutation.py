@@ -138,8 +138,9 @@ def summary(module: str, work: Path) -> dict:
     tested = len(status) - len(judged) - sum(s in ("skipped", "not checked") for s in status.values())
     score = (counts["killed"] + counts["timeout"]) / tested if tested > 0 else float("nan")
     still = [name for name, s in status.items() if s in ("survived", "no tests") and name not in equivalent]
+    unchecked = [name for name, s in status.items() if s == "not checked"]
     return {"module": module, "tried": len(status), **counts, "equivalent": len(judged), "score": score,
-            "open": still}
+            "open": still, "unchecked": unchecked}
 
 
 def run_module(module: str, workers: int, keep: bool) -> dict:
@@ -154,16 +155,22 @@ def run_module(module: str, workers: int, keep: bool) -> dict:
 
 
 def run_again(work: Path, workers: int) -> dict:
-    """Copy the current tests into a kept scratch directory and run its survivors again (mutmut
-    collects the new tests' coverage first): the score after tests were added for them."""
+    """Copy the current tests and the module's current source into a kept scratch directory and run
+    its survivors again (mutmut collects the new tests' coverage first): the score after tests were
+    added for them. Where the module's code changed (a bug a survivor exposed), mutmut makes that
+    module's mutants again and the mutants of the changed functions, which lost their result, run too."""
     config = tomllib.loads((work / "pyproject.toml").read_text())["tool"]["mutmut"]
     module = config["only_mutate"][0]
     for target in (work / "tests", work / "mutants" / "tests"):
         shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / module, work / module)
     tic = time.perf_counter()
     still = summary(module, work)["open"]
     if still:  # no names would run every mutant
         mutmut_run(work, workers, still)
+    unchecked = summary(module, work)["unchecked"]
+    if unchecked:
+        mutmut_run(work, workers, unchecked)
     return {**summary(module, work), "seconds": time.perf_counter() - tic, "scratch": str(work)}
 
 

@@ -76,6 +76,16 @@ def test_mmd_of_groups_of_two_sizes_and_of_two_points_by_hand():
     assert p_value == 1.0
 
 
+def test_median_bandwidth_below_one_and_its_fallback_of_one():
+    def bandwidth(points):
+        column = torch.tensor(points, dtype=torch.float64)[:, None]
+        return shift.median_bandwidth(torch.cdist(column, column))
+
+    assert bandwidth([0.0, 0.25, 1.0]) == 0.75  # distances 0.25, 1, 0.75
+    assert bandwidth([2.0, 2.0, 2.0]) == 1.0  # all distances 0: no scale, 1
+    assert bandwidth([2.0]) == 1.0  # one point: no pair
+
+
 def test_bbsd_tests_all_but_the_last_softmax_column():
     ref = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.8, 0.1, 0.1]])
     win = np.array([[0.1, 0.2, 0.7], [0.2, 0.2, 0.6], [0.3, 0.3, 0.4], [0.05, 0.35, 0.6]])
