@@ -9,7 +9,8 @@ survived and timed out, the survivors judged equivalent (listed with a reason in
 (killed + timeout) / (tried - equivalent); a mutant no selected test runs ("no tests") counts as
 survived. Survivors not listed as equivalent are printed by name; ``mutmut show NAME`` in the kept
 scratch directory (``--keep``) shows the diff, and ``--again DIR`` runs a kept directory's
-survivors again with the current tests.
+survivors again with the current tests and module source (with the mutants of any function whose
+code changed since).
 
     python benchmarks/mutation.py [--module replay tally ...] [--workers 1] [--keep] [--again DIR ...]
 

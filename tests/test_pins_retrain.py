@@ -9,7 +9,7 @@ the detector.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ DELAY = 3
 SETTINGS = {"lr": 0.01, "batch_size": 32, "weight_decay": 0.0, "width": 16}
 
 
-@lru_cache(maxsize=None)
+@cache
 def pretrained() -> Pretrained:
     """An untrained seeded MLP as the pre-deployment network: which samples a retraining takes and
     where a detector fires do not depend on how good it is, and it takes milliseconds, not the
@@ -255,7 +255,7 @@ def test_a_detector_that_takes_a_seed_and_has_none_gets_the_strategys_seed():
     for given, used in ((None, 11), (5, 5)):
         strategy = Shifting(detector=kswin(given), min_samples=8, seed=11)
         replayed(strategy, deploy, mask)
-        found[used], _ = bare_detections(errors, lambda: kswin(used), float, 8)
+        found[used], _ = bare_detections(errors, lambda seed=used: kswin(seed), float, 8)
         assert len(found[used]) >= 2 and strategy.detections == found[used]
     assert found[11] != found[5]  # the seed decides where KSWIN fires here
 
