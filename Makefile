@@ -24,8 +24,8 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n auto $(ARGS)
 
-# Mutation testing of the modules where a wrong line changes a result (benchmarks/mutation.py; about
-# an hour on one core). ARGS="--module replay tally" runs only those.
+# Mutation testing of the modules where a wrong line changes a result (benchmarks/mutation.py; one to two hours
+# on one core). ARGS="--module replay tally" runs only those.
 mutation: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,mutation]"
 	nice -n 19 $(PY) benchmarks/mutation.py $(ARGS)

@@ -9,11 +9,13 @@ survived and timed out, the survivors judged equivalent (listed with a reason in
 (killed + timeout) / (tried - equivalent); a mutant no selected test runs ("no tests") counts as
 survived. Survivors not listed as equivalent are printed by name; ``mutmut show NAME`` in the kept
 scratch directory (``--keep``) shows the diff, and ``--again DIR`` runs a kept directory's
-survivors again with the current tests.
+survivors again with the current tests and module source (with the mutants of any function whose
+code changed since).
 
     python benchmarks/mutation.py [--module replay tally ...] [--workers 1] [--keep] [--again DIR ...]
 
-Outside the timed test suite; ``make mutation`` runs every module (about an hour on one core).
+Outside the timed test suite; ``make mutation`` runs every module (one to two hours on one core:
+monitor/shift.py alone took 30 minutes on a busy shared machine).
 """
 
 from __future__ import annotations
@@ -33,24 +35,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.txt")
+PYTEST_ARGS = ["-p", "no:cacheprovider", "-q", "-x", "--no-header", "-o", "addopts="]
 
 # module -> the fast test files that pin it (most important first: the order `make mutation` runs)
 MODULES = {
     "harness/pipeline/replay.py": ["tests/test_pins_label_arrival.py"],
-    "harness/scores/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py"],
+    "harness/scores/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py", "harness/scores/metrics.py"],
     "harness/scores/tally.py": ["tests/test_pins_ties.py"],
-    "harness/strategies/retrain.py": ["tests/test_pins_retrain.py"],
+    "harness/strategies/retrain.py": ["tests/test_pins_retrain.py", "harness/strategies/retrain.py"],
     "harness/offline/cache.py": ["tests/test_pins_cache_key.py"],
     "harness/scores/detection.py": ["tests/test_pins_ties.py"],
     "harness/streams/base.py": ["tests/test_pins_ties.py"],
-    "harness/scores/shift.py": ["tests/test_monitor.py"],
-    "harness/monitor/estimates.py": ["tests/test_monitor.py"],
+    "harness/scores/shift.py": ["tests/test_monitor.py", "tests/test_monitor_wiring.py", "harness/scores/shift.py"],
+    "harness/monitor/estimates.py": ["tests/test_monitor.py", "tests/test_monitor_wiring.py", "tests/test_cbpe.py",
+                                     "harness/monitor/estimates.py"],
     "harness/streams/faults.py": ["tests/test_pipeline_faults.py"],
     "harness/monitor/quality.py": ["tests/test_pipeline_monitors.py"],
 }
+# Modules whose docstring examples are tests too (their path is in MODULES): pytest collects them with
+# --doctest-modules, which must be on for every run, since mutmut later selects single tests by node id.
+DOCTESTS = {"harness/scores/metrics.py", "harness/strategies/retrain.py", "harness/scores/shift.py",
+            "harness/monitor/estimates.py"}
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
-# streams/base.py (the rest is input checks and their messages), the loop, its label mask and serving calls in replay.py (not
+# streams/base.py (the rest is input checks and their messages), what decides which samples each
+# retraining of strategies/retrain.py trains on and where its detector fires (not its argument checks,
+# serving or memory counts), the loop, its label mask and serving calls in replay.py (not
 # its memory probes, whose values no test can pin, nor measured_blocks).
 ONLY = {
     "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
@@ -58,6 +68,11 @@ ONLY = {
                                 for name in ("progress", "phase", "change_points", "amount")],
     "harness/pipeline/replay.py": ["harness.pipeline.replay.x_replay__mutmut_*", "harness.pipeline.replay.x_label_mask__mutmut_*",
                           "harness.pipeline.replay.x_serving_chunks__mutmut_*"],
+    "harness/strategies/retrain.py": ["harness.strategies.retrain.x_detector_input__mutmut_*"] + [
+        f"harness.strategies.retrain.xǁ{cls}ǁ{name}__mutmut_*" for cls, names in (
+            ("Retraining", ("fit_offline", "_retrain_seed", "_retrain")),
+            ("RetrainPeriodic", ("fit_offline", "_push", "_last_window", "learn")),
+            ("RetrainTriggered", ("_fresh_detector", "fit_offline", "_errors", "learn"))) for name in names],
 }
 
 
@@ -81,7 +96,7 @@ def mutmut_section(module: str, tests: list[str]) -> str:
         f"only_mutate = {json.dumps([module])}",
         'also_copy = ["conf", "tests"]',
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}",
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "--no-header", "-o", "addopts="]',
+        f"pytest_add_cli_args = {json.dumps(PYTEST_ARGS + (['--doctest-modules'] if module in DOCTESTS else []))}",
         'process_isolation = "forkserver"',  # torch is not fork-safe once imported by the stats run
         "use_git_change_detection = false",
         "",
@@ -127,8 +142,9 @@ def summary(module: str, work: Path) -> dict:
     tested = len(status) - len(judged) - sum(s in ("skipped", "not checked") for s in status.values())
     score = (counts["killed"] + counts["timeout"]) / tested if tested > 0 else float("nan")
     still = [name for name, s in status.items() if s in ("survived", "no tests") and name not in equivalent]
+    unchecked = [name for name, s in status.items() if s == "not checked"]
     return {"module": module, "tried": len(status), **counts, "equivalent": len(judged), "score": score,
-            "open": still}
+            "open": still, "unchecked": unchecked}
 
 
 def run_module(module: str, workers: int, keep: bool) -> dict:
@@ -143,16 +159,22 @@ def run_module(module: str, workers: int, keep: bool) -> dict:
 
 
 def run_again(work: Path, workers: int) -> dict:
-    """Copy the current tests into a kept scratch directory and run its survivors again (mutmut
-    collects the new tests' coverage first): the score after tests were added for them."""
+    """Copy the current tests and the module's current source into a kept scratch directory and run
+    its survivors again (mutmut collects the new tests' coverage first): the score after tests were
+    added for them. Where the module's code changed (a bug a survivor exposed), mutmut makes that
+    module's mutants again and the mutants of the changed functions, which lost their result, run too."""
     config = tomllib.loads((work / "pyproject.toml").read_text())["tool"]["mutmut"]
     module = config["only_mutate"][0]
     for target in (work / "tests", work / "mutants" / "tests"):
         shutil.copytree(ROOT / "tests", target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / module, work / module)
     tic = time.perf_counter()
     still = summary(module, work)["open"]
     if still:  # no names would run every mutant
         mutmut_run(work, workers, still)
+    unchecked = summary(module, work)["unchecked"]
+    if unchecked:
+        mutmut_run(work, workers, unchecked)
     return {**summary(module, work), "seconds": time.perf_counter() - tic, "scratch": str(work)}
 
 

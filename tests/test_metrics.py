@@ -1,6 +1,7 @@
 """Metrics against cases computed by hand."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -75,3 +76,62 @@ def test_bad_shapes_and_labels_are_refused():
         metrics.accuracy_score([0], [0.5, 0.5])
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
         metrics.accuracy_score([2], [[0.5, 0.5]])
+
+
+SCORES = [metrics.accuracy_score, metrics.ece_error, metrics.brier_loss, metrics.nll_loss, metrics.mean_confidence,
+          metrics.confident_error_rate]
+
+
+@pytest.mark.parametrize("score", SCORES, ids=lambda f: f.__name__)
+def test_no_samples_score_nan(score):
+    assert math.isnan(score(np.zeros(0, dtype=int), np.zeros((0, 3))))
+
+
+def float32_probabilities(n: int = 2000, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Random labels and float32 probability rows (what a torch model serves)."""
+    rng = np.random.default_rng([0, 32])
+    proba = rng.dirichlet(np.ones(k), size=n).astype(np.float32)
+    return rng.integers(0, k, size=n), proba
+
+
+@pytest.mark.parametrize("score", SCORES, ids=lambda f: f.__name__)
+def test_float32_probabilities_are_scored_in_float64(score):
+    """The same value as the float64 copy, to the last bit: no sum or log runs in single precision."""
+    y, proba = float32_probabilities()
+    assert score(y, proba) == score(y, proba.astype(np.float64))
+
+
+def test_predict_gives_float64_confidence_for_float32_probabilities():
+    _, proba = float32_probabilities()
+    y_pred, confidence = metrics.predict(proba)
+    assert confidence.dtype == np.float64
+    assert confidence.sum() == proba.astype(np.float64).max(axis=1).sum()  # summed in float64
+    assert y_pred.tolist() == proba.argmax(axis=1).tolist()
+
+
+def test_ece_uses_the_number_of_bins_it_is_given():
+    # confidences 0.9 (right) and 0.8 (wrong): one bin (0.75, 1] of 2 bins -> |0.5 - 0.85|; 15 bins -> 0.45
+    proba, y = [[0.9, 0.1], [0.8, 0.2]], [0, 1]
+    assert metrics.ece_error(y, proba, n_bins=2) == pytest.approx(0.35)
+    assert metrics.ece_error(y, proba) == pytest.approx(0.45)
+
+
+def test_accuracy_above_a_threshold_that_one_prediction_reaches():
+    # confidences 0.9 (right), 0.6 (wrong), 0.8 (right): at 0.85 one prediction, right; at 0.7 two, both right
+    acc, count = metrics.accuracy_above([0, 0, 1], [[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]], [0.85, 0.7, 0.95, 0.5])
+    assert count.tolist() == [1, 2, 0, 3]
+    np.testing.assert_array_equal(acc, [1.0, 1.0, np.nan, 2 / 3])
+
+
+def test_empty_reliability_bins_are_nan_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        confidence, accuracy, counts = metrics.reliability_bins([0, 1], [[0.9, 0.1], [0.8, 0.2]], n_bins=5)
+    assert counts.tolist() == [0, 0, 0, 1, 1]
+    assert np.isnan(confidence[:3]).all() and np.isnan(accuracy[:3]).all()
+    assert confidence[3:].tolist() == [0.8, 0.9] and accuracy[3:].tolist() == [0.0, 1.0]
+
+
+def test_labels_of_another_length_are_refused_with_both_lengths():
+    with pytest.raises(ValueError, match=r"y_true must have shape \(2,\), got \(3,\)"):
+        metrics.accuracy_score([0, 1, 2], [[0.2, 0.3, 0.5], [0.5, 0.3, 0.2]])

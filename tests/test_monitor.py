@@ -64,6 +64,28 @@ def test_mmd_statistic_and_permutation_p_value_by_hand():
     assert abs(p_value - exact) < 4 * math.sqrt(exact * (1 - exact) / 4000)
 
 
+def test_mmd_of_groups_of_two_sizes_and_of_two_points_by_hand():
+    # 2 points at 0 against 3 at 1: median distance 1, within-group kernels 1, across exp(-1/2):
+    # MMD^2 = 1 + 1 - 2 exp(-1/2), each group weighted by its own size
+    statistic, _ = shift.mmd_permutation(np.zeros((2, 1)), np.ones((3, 1)), n_permutations=3,
+                                         rng=np.random.default_rng(0))
+    assert statistic == pytest.approx(2 - 2 * math.exp(-0.5))
+    # one point each: every permutation gives the observed value, so p = (1 + B) / (1 + B) = 1
+    _, p_value = shift.mmd_permutation(np.array([[0.0]]), np.array([[1.0]]), n_permutations=5,
+                                       rng=np.random.default_rng(0))
+    assert p_value == 1.0
+
+
+def test_median_bandwidth_below_one_and_its_fallback_of_one():
+    def bandwidth(points):
+        column = torch.tensor(points, dtype=torch.float64)[:, None]
+        return shift.median_bandwidth(torch.cdist(column, column))
+
+    assert bandwidth([0.0, 0.25, 1.0]) == 0.75  # distances 0.25, 1, 0.75
+    assert bandwidth([2.0, 2.0, 2.0]) == 1.0  # all distances 0: no scale, 1
+    assert bandwidth([2.0]) == 1.0  # one point: no pair
+
+
 def test_bbsd_tests_all_but_the_last_softmax_column():
     ref = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.8, 0.1, 0.1]])
     win = np.array([[0.1, 0.2, 0.7], [0.2, 0.2, 0.6], [0.3, 0.3, 0.4], [0.05, 0.35, 0.6]])
@@ -71,6 +93,15 @@ def test_bbsd_tests_all_but_the_last_softmax_column():
     # column 0 separates completely (D = 1, p = 2/70); column 1 does not; the last is not tested: x2
     assert statistic == 1.0
     assert p_value == pytest.approx(2 * 2 / math.comb(8, 4))
+
+
+def test_bbsd_of_two_classes_tests_one_column_without_correction():
+    ref = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
+    win = np.array([[0.4, 0.6], [0.3, 0.7], [0.2, 0.8], [0.1, 0.9]])
+    statistic, p_value = shift.bbsd(ref, win)
+    # the second column is 1 minus the first: one test, complete separation, p = 2/70 uncorrected
+    assert statistic == 1.0
+    assert p_value == pytest.approx(2 / math.comb(8, 4))
 
 
 def test_confidence_test_is_welchs_t():
@@ -88,6 +119,15 @@ def test_estimators_by_hand():
     assert threshold == 0.6  # 3 of 5 validation confidences exceed it: the validation accuracy
     assert estimates.atc(confidence, threshold) == 0.5
     assert estimates.doc(confidence, 0.8, 0.85) == pytest.approx(0.8 - (0.85 - 0.6))
+
+
+def test_atc_threshold_at_its_ends():
+    val = np.array([0.9, 0.5, 0.7, 0.6, 0.8])
+    # accuracy 0.8: k = round(0.2 * 5) = 1, the smallest confidence; 4 of 5 exceed it
+    assert estimates.atc_threshold(val, 0.8) == 0.5
+    # accuracy 1: k = 0, no threshold below every confidence exists in the sample: -inf, all count
+    assert estimates.atc_threshold(val, 1.0) == -np.inf
+    assert estimates.atc(np.array([0.0, 0.3]), estimates.atc_threshold(val, 1.0)) == 1.0
 
 
 def test_novelty_scores_by_hand():

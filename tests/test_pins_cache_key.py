@@ -102,3 +102,11 @@ def test_a_table_stream_trains_again_for_another_seed(tmp_path):
         states.append(run(cfg, tmp_path / f"run-{len(states)}").result["offline_cache"])
     assert states == ["miss", "miss", "hit"]
     assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_the_order_of_the_settings_does_not_change_the_key():
+    """Settings composed in another order (a config's keys, a search space's) are the same entry."""
+    reordered = {field: TINY_SEARCH[field] for field in reversed(list(TINY_SEARCH))}
+    reordered["space"] = {name: TINY_SEARCH["space"][name] for name in reversed(list(TINY_SEARCH["space"]))}
+    assert list(reordered) != list(TINY_SEARCH)
+    assert key(reordered) == key(TINY_SEARCH)

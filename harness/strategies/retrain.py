@@ -24,19 +24,20 @@ from harness.streams.base import OfflineData
 from harness.validation import validate
 
 DETECTORS = (river_base.DriftDetector, river_base.BinaryDriftDetector)  # what `detector` may be
-EXPECTS_CORRECT = ("FHDDM",)  # River detectors that fire on a drop of their input: feed 1 = correct
+EXPECTS_CORRECT = (drift.binary.FHDDM,)  # River detectors that fire on a drop of their input: feed 1 = correct
 
 
 def detector_input(detector, error: bool) -> bool | float:
     """The value to feed ``detector`` for one prediction: 1 = error, except for the detectors in
-    ``EXPECTS_CORRECT`` (1 = correct); a bool for River's binary detectors, a float otherwise.
+    ``EXPECTS_CORRECT`` and their subclasses (1 = correct); a bool for River's binary detectors, a
+    float otherwise.
 
     >>> detector_input(drift.binary.DDM(), True), detector_input(drift.binary.FHDDM(), True)
     (True, False)
     >>> detector_input(drift.ADWIN(), True)
     1.0
     """
-    value = (not error) if type(detector).__name__ in EXPECTS_CORRECT else bool(error)
+    value = (not error) if isinstance(detector, EXPECTS_CORRECT) else bool(error)
     return bool(value) if isinstance(detector, river_base.BinaryDriftDetector) else float(value)
 
 
