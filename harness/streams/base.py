@@ -14,6 +14,7 @@ KINDS = ("none", "covariate", "concept", "label", "novel")
 PATTERNS = ("none", "sudden", "gradual", "incremental", "recurring")
 TRANSITIONS = ("sudden", "gradual")
 PHASES = ("pre", "drift", "post")
+INPUTS = ("features", "tokens")  # what a row of X is (the streams' tag inputs)
 
 
 @dataclass(frozen=True)
