@@ -22,7 +22,7 @@ import numpy as np
 from harness.offline import optimise_and_freeze
 from harness.offline.freeze import Pretrained
 from harness.pipeline.replay import Record, label_mask, replay
-from harness.strategies.base import missing_members
+from harness.strategies.base import missing_members, tags
 from harness.streams.base import DeployData, KnownDrift, OfflineData
 
 ONSET = 75  # deployment labels are permuted from here on
@@ -31,6 +31,8 @@ FUTURE_FROM = (10, 90)  # labels from these samples on are changed: earlier pred
 # The checks, in the order they run; a failure names the key.
 CHECKS = {
     "protocol": "has every member of the strategy protocol (harness.strategies.base)",
+    "tags": "declares its capabilities as tags (_more_tags, harness.strategies.base.Tags): known names and "
+            "values, none set as a plain attribute; labels_used only with the tag selects_labels",
     "replay": "fit_offline and the prequential loop (harness.pipeline.replay.replay) run without an error",
     "probabilities": "predict_proba returns (n, n_classes) finite probabilities >= 0 whose rows sum to 1, "
                      "before any deployment label and after",
@@ -173,6 +175,11 @@ class _Checker:
         with _check("protocol", self.name):
             missing = missing_members(strategy)
             assert not missing, f"lacks {missing}"
+        with _check("tags", self.name):
+            declared = tags(strategy).selects_labels
+            assert declared == hasattr(strategy, "labels_used"), (
+                "declares selects_labels but has no labels_used" if declared else
+                "has labels_used but does not declare it: add _more_tags = {'selects_labels': True}")
         with _check("replay", self.name):
             strategy.fit_offline(offline or self.offline, self.pretrained)
         return strategy
