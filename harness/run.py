@@ -164,6 +164,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
 
     tau = cfg.metrics.confidence_threshold
     summary = summary_table(deploy, records, tau=tau)
+    summary.insert(1, "family", [tags(strategies[name]).family for name in summary["strategy"]])
     costs = costs_table(records)
     write_json(output_dir / "stream.json", stream.describe())
     write_predictions(output_dir / "predictions.parquet", deploy, records, chunk=cfg.replay.chunk)

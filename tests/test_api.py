@@ -114,6 +114,13 @@ def test_a_run_from_python_keeps_its_config_and_the_report_finds_it(made):
     assert recorded == harness.compose(SMALL)
     collection = collect([made.output_dir.parent])
     assert set(collection.runs.strategy) == {"frozen", "river_logreg"} and not collection.failed
+    assert dict(zip(collection.runs.strategy, collection.runs.family)) == {"frozen": "static", "river_logreg": "river"}
+
+
+def test_summary_records_the_family_each_strategy_class_declares(made):
+    assert list(made.summary.columns[:3]) == ["strategy", "family", "phase"]
+    assert made.summary.groupby("strategy").family.unique().map(list).to_dict() == {
+        "frozen": ["static"], "river_logreg": ["river"]}
 
 
 def test_load_run_reads_back_exactly_what_the_run_computed(tmp_path):

@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from hydra.utils import get_object
-from omegaconf import OmegaConf
 
 from harness.strategies.base import BaseStrategy, Tags, tags
 from harness.streams import FAMILIES
@@ -16,9 +12,8 @@ from harness.streams.families import user_class
 from harness.streams.stream import StreamTags, stream_tags
 from harness.validation.checks import strategy_class
 from harness.validation.errors import ConfigError
+from tests.helpers import CONF, strategy_tags
 from tests.user_streams import Blobs
-
-CONF = Path(__file__).resolve().parents[1] / "conf" / "strategy"
 
 # Written by hand from what each strategy does, not read from the code.
 FAMILY = {
@@ -27,11 +22,6 @@ FAMILY = {
               "river_knn", "river_lev_bagging", "river_logreg", "river_text_logreg", "river_text_nb"],
     "continuous": ["finetune", "retrain_on_alarm", "retrain_periodic", "retrain_triggered"],
 }
-
-
-def strategy_tags(name: str) -> Tags:
-    node = OmegaConf.load(CONF / f"{name}.yaml")[name]
-    return tags(get_object(node._target_))
 
 
 def test_every_strategy_of_conf_declares_its_family():
