@@ -177,11 +177,12 @@ class _Checker:
             assert not missing, f"lacks {missing}"
         with _check("tags", self.name):
             declared = tags(strategy).selects_labels
-            assert declared == hasattr(strategy, "labels_used"), (
-                "declares selects_labels but has no labels_used" if declared else
-                "has labels_used but does not declare it: add _more_tags = {'selects_labels': True}")
         with _check("replay", self.name):
             strategy.fit_offline(offline or self.offline, self.pretrained)
+        with _check("tags", self.name):  # labels_used may be made by fit_offline
+            assert declared == hasattr(strategy, "labels_used"), (
+                "declares selects_labels but has no labels_used after fit_offline" if declared else
+                "has labels_used but does not declare it: add _more_tags = {'selects_labels': True}")
         return strategy
 
     def replay(self, strategy, deploy: DeployData, **kwargs) -> Record:

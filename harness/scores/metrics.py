@@ -66,9 +66,26 @@ def ece_error(y_true, proba, *, n_bins: int = ECE_BINS) -> float:
     y_true, proba = _check(y_true, proba)
     if not y_true.size:
         return float("nan")
-    confidence, accuracy, counts = reliability_bins(y_true, proba, n_bins=n_bins)
+    y_pred, confidence = predict(proba)
+    bins = confidence_bins(confidence, n_bins)
+    counts = np.bincount(bins, minlength=n_bins)
+    correct = np.bincount(bins, weights=y_pred == y_true, minlength=n_bins)
+    return ece_from_bins(counts, correct, np.bincount(bins, weights=confidence, minlength=n_bins))
+
+
+def ece_from_bins(counts, correct, confidence) -> float:
+    """ECE from per-bin sums: ``counts`` samples, ``correct`` of them right, ``confidence`` the sum
+    of their confidences (each ``(n_bins,)``). What :func:`ece_error` computes, and what the
+    block-wise tally (:mod:`harness.scores.tally`) computes from sums added over blocks.
+
+    >>> ece_from_bins(np.array([1, 1, 0]), np.array([1, 0, 0]), np.array([0.9, 0.8, 0.0]))
+    0.45
+    """
+    counts, correct, confidence = np.asarray(counts), np.asarray(correct), np.asarray(confidence)
     filled = counts > 0
-    return float(np.sum(counts[filled] / len(y_true) * np.abs(accuracy[filled] - confidence[filled])))
+    n = counts.sum()
+    gaps = np.abs(correct[filled] / counts[filled] - confidence[filled] / counts[filled])
+    return float(np.sum(counts[filled] / n * gaps))
 
 
 def brier_loss(y_true, proba) -> float:
@@ -80,8 +97,18 @@ def brier_loss(y_true, proba) -> float:
     y_true, proba = _check(y_true, proba)
     if not y_true.size:
         return float("nan")
+    return float(np.mean(squared_errors(y_true, proba)))
+
+
+def squared_errors(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Each sample's Brier term, ``sum_k (p_k - 1[y = k])^2`` (:func:`brier_loss` is their mean);
+    ``y_true`` int ``(n,)`` and ``proba`` ``(n, K)`` arrays, not checked.
+
+    >>> squared_errors(np.array([0, 1]), np.array([[0.75, 0.25], [1.0, 0.0]])).tolist()
+    [0.125, 2.0]
+    """
     onehot = np.eye(proba.shape[1])[y_true]
-    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+    return np.sum((proba - onehot) ** 2, axis=1)
 
 
 def nll_loss(y_true, proba) -> float:
@@ -93,8 +120,18 @@ def nll_loss(y_true, proba) -> float:
     y_true, proba = _check(y_true, proba)
     if not y_true.size:
         return float("nan")
+    return float(np.mean(log_losses(y_true, proba)))
+
+
+def log_losses(y_true: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """Each sample's ``-ln p_y``, ``p_y`` clipped to ``[1e-15, 1]`` (:func:`nll_loss` is their mean);
+    ``y_true`` int ``(n,)`` and ``proba`` ``(n, K)`` arrays, not checked.
+
+    >>> log_losses(np.array([1, 0]), np.array([[0.5, 0.5], [0.0, 1.0]])).round(3).tolist()
+    [0.693, 34.539]
+    """
     p_true = np.clip(proba[np.arange(len(y_true)), y_true], NLL_EPS, 1.0)
-    return float(np.mean(-np.log(p_true)))
+    return -np.log(p_true)
 
 
 def confident_error_rate(y_true, proba, *, tau: float = 0.9) -> float:
@@ -107,7 +144,18 @@ def confident_error_rate(y_true, proba, *, tau: float = 0.9) -> float:
     if not y_true.size:
         return float("nan")
     y_pred, confidence = predict(proba)
-    return float(np.mean((y_pred != y_true) & (confidence >= tau)))
+    return float(np.mean(confident_mistakes(y_pred == y_true, confidence, tau=tau)))
+
+
+def confident_mistakes(correct: np.ndarray, confidence: np.ndarray, *, tau: float) -> np.ndarray:
+    """Which samples are confident mistakes: wrong (``correct`` false) with ``confidence >= tau``
+    (:func:`confident_error_rate` is their share of all samples, :func:`confident_error_share` of
+    the mistakes).
+
+    >>> confident_mistakes(np.array([True, False, False]), np.array([0.95, 0.95, 0.6]), tau=0.9).tolist()
+    [False, True, False]
+    """
+    return ~correct & (confidence >= tau)
 
 
 def confident_error_share(y_true, proba, *, tau: float = 0.9) -> float:
@@ -118,10 +166,10 @@ def confident_error_share(y_true, proba, *, tau: float = 0.9) -> float:
     """
     y_true, proba = _check(y_true, proba)
     y_pred, confidence = predict(proba)
-    wrong = y_pred != y_true
-    if not wrong.any():
+    correct = y_pred == y_true
+    if correct.all():
         return float("nan")
-    return float(np.mean(confidence[wrong] >= tau))
+    return float(np.sum(confident_mistakes(correct, confidence, tau=tau)) / np.sum(~correct))
 
 
 def mean_confidence(y_true, proba) -> float:
