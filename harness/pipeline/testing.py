@@ -281,13 +281,49 @@ class _Checker:
 def check_strategy(factory: Callable, *, name: str | None = None, n_classes: int = 3) -> None:
     """Run the strategy contract (:data:`CHECKS`) on the strategies ``factory()`` builds.
 
-    ``factory`` is a zero-argument callable that returns a fresh, unfitted strategy each call: the
-    class itself when its arguments have defaults, or e.g. ``lambda: Mine(n_classes=3)``. (A config
-    node is not taken: its interpolations need a whole run's config; build from it in the factory.)
-    The data have ``n_classes`` classes (default 3) and 4 features, 120 offline and 150 deployment
-    samples. ``name`` (default: the class's name) is what a failure is reported under. Raises
-    :class:`ContractError` (an ``AssertionError``) naming the first check that fails; returns
-    ``None`` when all pass.
+    The data have ``n_classes`` classes and 4 features, 120 offline and 150 deployment samples (a
+    linear teacher whose labels are permuted halfway); each check replays them through the real
+    prequential loop after ``fit_offline`` on a tiny pre-deployment network (trained once per
+    process, about a second).
+
+    Parameters
+    ----------
+    factory : callable
+        Zero arguments, returns a fresh, unfitted strategy each call: the class itself when its
+        arguments have defaults, or e.g. ``lambda: Mine(n_classes=3)``. (A config node is not
+        taken: its interpolations need a whole run's config; build from it in the factory.)
+    name : str, optional
+        What a failure is reported under (default: the class's name).
+    n_classes : int, default 3
+        Classes of the data.
+
+    Returns
+    -------
+    None
+        When every check passes. Raises :class:`ContractError` (an ``AssertionError``) naming the
+        first check that fails and why.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from harness.strategies import BaseStrategy
+    >>> class Frequencies(BaseStrategy):
+    ...     def __init__(self, n_classes: int = 3):
+    ...         self.counts = np.zeros(n_classes)
+    ...     def predict_proba(self, X):
+    ...         return np.tile((self.counts + 1) / (self.counts.sum() + len(self.counts)), (len(X), 1))
+    ...     def learn(self, X, y):
+    ...         self.counts += np.bincount(y, minlength=len(self.counts))
+    ...     def model_bytes(self):  # exact; the default pickles the instance (not a class made here)
+    ...         return self.counts.nbytes
+    >>> check_strategy(Frequencies)
+    >>> class Unnormalised(Frequencies):
+    ...     def predict_proba(self, X):
+    ...         return 2 * super().predict_proba(X)
+    >>> check_strategy(Unnormalised)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    harness.pipeline.testing.ContractError: check_strategy(Unnormalised) failed 'probabilities' (...): ... a row sums to 1 +1
+    ...
     """
     checker = _Checker(factory, name, n_classes)
     checker.before_labels()

@@ -191,8 +191,36 @@ class BaseStrategy(abc.ABC):
       close to the in-memory size of array data; override it for an exact count.
     - ``fingerprint``: ``None``, as for any strategy that learns. A static strategy returns a hash of
       the weights it promises never to change (the run records it before and after the replay).
+    - ``_more_tags``: the capabilities the class declares, each with a default in :class:`Tags`
+      (``{"family": "river"}``, ``{"needs_known_drift": True}``); read through :func:`tags`.
 
     ``harness.pipeline.testing.check_strategy(MyStrategy)`` runs the project's contract on a subclass.
+
+    Parameters
+    ----------
+    None here: a subclass takes its own (keyword arguments with defaults, which
+    ``strategy.<name>.*`` in the config sets).
+
+    Attributes
+    ----------
+    step, n_updates, n_retrains, detections
+        The protocol's attributes, with the defaults above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Frequencies(BaseStrategy):
+    ...     _more_tags = {"family": "river"}
+    ...     def __init__(self, n_classes: int = 2):
+    ...         self.counts = np.zeros(n_classes)
+    ...     def predict_proba(self, X):
+    ...         return np.tile((self.counts + 1) / (self.counts.sum() + len(self.counts)), (len(X), 1))
+    ...     def learn(self, X, y):
+    ...         self.counts += np.bincount(y, minlength=len(self.counts))
+    >>> s = Frequencies()
+    >>> s.learn(s.prepare(np.zeros((3, 4))), np.array([1, 1, 0]))
+    >>> s.predict_proba(np.zeros((1, 4))).round(2).tolist(), s.n_updates, tags(s).family
+    ([[0.4, 0.6]], 3, 'river')
     """
 
     step: int = 1

@@ -107,6 +107,47 @@ class Stream:
     stores each of its parameters under its own name (``self.gain = gain``: :meth:`describe` reads
     them back) and implements ``offline() -> OfflineData`` and ``deploy() -> DeployData``. Severity 0
     must give a deployment distribution equal to the offline one (:attr:`drifts` is false then).
+    What else it can do (``post_drift()``, token ids as inputs) it declares in ``_more_tags``
+    (:class:`StreamTags`, read through :func:`stream_tags`).
+
+    Parameters
+    ----------
+    schedule : DriftSchedule
+        When and how strongly the deployment stream drifts (the run builds it from ``drift.*``).
+    seed : int, default 0
+        The run's seed; :meth:`rng` derives one generator per purpose from it.
+    n_offline : int, default 4000
+        Pre-deployment samples, of which the last ``val_fraction`` are validation.
+    val_fraction : float, default 0.25
+    n_deploy : int, default 8000
+        Deployment samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from harness.streams import DriftSchedule, deploy_data, split_offline
+    >>> class Coin(Stream):
+    ...     kinds = ("none", "concept")
+    ...     fixed = {"n_classes": 2}
+    ...     def __init__(self, schedule, *, n_features: int = 2, **common):
+    ...         super().__init__(schedule, **common)
+    ...         self.n_features = n_features
+    ...     def draw(self, n, rng):
+    ...         X = rng.normal(size=(n, self.n_features))
+    ...         return X, (X[:, 0] > 0).astype(int)
+    ...     def offline(self):
+    ...         return split_offline(*self.draw(self.n_offline, self.rng(0)), self.val_fraction)
+    ...     def deploy(self):
+    ...         X, y = self.draw(self.n_deploy, self.rng(1))
+    ...         flip = self.schedule.progress(np.arange(self.n_deploy)) * self.schedule.severity > 0.5
+    ...         return deploy_data(self.schedule, X, np.where(flip, 1 - y, y))
+    >>> stream = Coin(DriftSchedule("concept", "sudden", 1.0, 50, 0), n_offline=40, n_deploy=100)
+    >>> deploy = stream.deploy()
+    >>> deploy.X.shape, deploy.phase[[0, 99]].tolist(), stream.describe()["n_classes"]
+    ((100, 2), ['pre', 'post'], 2)
+    >>> Coin(DriftSchedule("label", "sudden", 1.0, 50, 0))
+    Traceback (most recent call last):
+    harness.validation.errors.ConfigError: drift.kind='label' is not supported by stream=harness.streams.stream.Coin (it supports ['none', 'concept'])
     """
 
     family: ClassVar[str] = ""  # the name after ``stream=``; a user's stream is named by its class path
