@@ -8,7 +8,7 @@ import functools
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Optional, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -90,9 +90,9 @@ class Tags:
     """
 
     family: str = "other"
-    reads: Optional[str] = None
+    reads: str | None = None
     needs_known_drift: bool = False
-    needs_from_model: Optional[str] = None
+    needs_from_model: str | None = None
     selects_labels: bool = False
 
     def __post_init__(self):
@@ -103,7 +103,7 @@ class Tags:
         check_choice("selects_labels", self.selects_labels, (False, True))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _class_tags(cls: type) -> Tags:
     return collect(cls, Tags, what="strategy", legacy=("reads", "needs_known_drift", "needs_from_model"))
 

@@ -17,7 +17,7 @@ import inspect
 import types
 import typing
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any, ClassVar, Optional
 
 import numpy as np
@@ -56,7 +56,7 @@ class StreamTags:
         check_choice("token_table", self.token_table, (False, True))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _class_tags(cls: type) -> StreamTags:
     declared = collect(cls, StreamTags, what="stream", legacy=("inputs",))
     for tag, members in (("post_drift", ("post_drift",)), ("token_table", TABLE)):
