@@ -1,5 +1,6 @@
-"""What every stream works with: the drift schedule, the data it hands out, and input checks (the
-``Stream`` base class itself is in :mod:`harness.streams.stream`)."""
+"""The data types every stream works with: the drift schedule (``DriftSchedule``), the data it hands
+out (``OfflineData``, ``KnownDrift``, ``DeployData``) and the checks of their sizes; no class to
+subclass (the ``Stream`` base class and its tags are in :mod:`harness.streams.stream`)."""
 
 from __future__ import annotations
 

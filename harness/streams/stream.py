@@ -1,5 +1,7 @@
-"""The :class:`Stream` base class: what every stream shares, and its constructor as the one source
-of its parameters.
+"""The :class:`Stream` base class: what every stream shares, its constructor as the one source of
+its parameters, and the capabilities a stream declares (:class:`StreamTags`, read through
+:func:`stream_tags`). The data types a stream hands out (``DriftSchedule``, ``OfflineData``,
+``DeployData``) are in :mod:`harness.streams.base`.
 
 A stream (a family of this harness or a user's own) subclasses :class:`Stream`, takes its own
 parameters as annotated keyword arguments with defaults, hands the shared ones on with
