@@ -42,6 +42,7 @@ MODULES = {
     "harness/pipeline/replay.py": ["tests/test_pins_label_arrival.py"],
     "harness/scores/metrics.py": ["tests/test_metrics.py", "tests/test_pins_ties.py", "harness/scores/metrics.py"],
     "harness/scores/tally.py": ["tests/test_pins_ties.py"],
+    "harness/scores/terms.py": ["tests/test_metrics.py", "tests/test_pins_ties.py"],
     "harness/strategies/retrain.py": ["tests/test_pins_retrain.py", "harness/strategies/retrain.py"],
     "harness/offline/cache.py": ["tests/test_pins_cache_key.py"],
     "harness/scores/detection.py": ["tests/test_pins_ties.py"],

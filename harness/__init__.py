@@ -5,6 +5,7 @@ From Python (see the README's "From Python")::
     cfg = harness.compose(["drift.kind=covariate"])       # the config `python -m harness.run` would run
     run = harness.run_experiment(cfg, "results/mine")      # .summary, .windows, .costs, .result, .predictions
     run = harness.load_run("results/mine")                 # the same object, read back
+    harness.check_strategy(MyStrategy)                     # a harness.BaseStrategy subclass, checked
 
 ``import harness`` imports nothing heavy: each name loads its module on first use.
 """
@@ -18,6 +19,10 @@ _PUBLIC = {
     "run_experiment": "harness.pipeline.api",
     "load_run": "harness.results.store",
     "RunResult": "harness.results.store",
+    "BaseStrategy": "harness.strategies.base",
+    "Stream": "harness.streams.stream",
+    "check_strategy": "harness.pipeline.testing",
+    "ConfigError": "harness.validation.errors",
 }
 __all__ = [*_PUBLIC, "__version__"]
 

@@ -59,9 +59,11 @@ from harness.results.store import (
     write_table,
     written_files,
 )
+from harness.strategies.base import tags
 from harness.streams.base import KnownDrift
 from harness.streams.families import stream_class
 from harness.streams.faults import touched_runs
+from harness.streams.stream import stream_tags
 from harness.streams.view import write_stream_view
 from harness.validation import config
 from harness.validation.checks import check_command_line
@@ -124,7 +126,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
 
     bounded = with_known_drift(offline, stream, strategies)
     for strategy in strategies.values():
-        strategy.fit_offline(bounded if getattr(strategy, "needs_known_drift", False) else offline, pretrained)
+        strategy.fit_offline(bounded if tags(strategy).needs_known_drift else offline, pretrained)
     static_before = {name: sha for name, s in strategies.items() if (sha := s.fingerprint()) is not None}
     deploy = stream.deploy()
     spill = tempfile.TemporaryDirectory(prefix=".replay-", dir=output_dir) if len(deploy) > cfg.replay.chunk else None
@@ -152,7 +154,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     watched = [name for name in monitored(cfg, static_before, pretrained.sha256) if name not in failures]
     monitor_tables, monitoring = monitor_run(
         cfg, watched, pretrained.module, offline, deploy, stream.schedule,
-        n_classes=stream.n_classes, tokens=stream.inputs == "tokens",
+        n_classes=stream.n_classes, tokens=stream_tags(stream).inputs == "tokens",
     )
     for table_name, table in monitor_tables.items():
         write_table(output_dir / f"{table_name}.csv", table)
@@ -163,6 +165,7 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
 
     tau = cfg.metrics.confidence_threshold
     summary = summary_table(deploy, records, tau=tau)
+    summary.insert(1, "family", [tags(strategies[name]).family for name in summary["strategy"]])
     costs = costs_table(records)
     write_json(output_dir / "stream.json", stream.describe())
     write_predictions(output_dir / "predictions.parquet", deploy, records, chunk=cfg.replay.chunk)
@@ -173,11 +176,11 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
     if any(record.detections is not None for record in records.values()):
         write_table(output_dir / "detections.csv", detections_table(records))
     if cfg.save_stream:
-        write_stream(output_dir, offline, deploy, getattr(stream, "words", None))
-    oov = stream.oov_share(deploy.X) if callable(getattr(stream, "oov_share", None)) else None
+        write_stream(output_dir, offline, deploy, stream.words if stream_tags(stream).token_table else None)
+    oov = stream.oov_share(deploy.X) if stream_tags(stream).token_table else None
     write_stream_view(
         output_dir, offline, deploy, onset=stream.schedule.onset, n_classes=stream.n_classes, window=cfg.metrics.window,
-        oov=oov, tokens=stream.inputs == "tokens",
+        oov=oov, tokens=stream_tags(stream).inputs == "tokens",
     )
     if deploy.faults is not None:  # drift.kind=pipeline: the ground truth of the faults
         write_table(output_dir / "faults.csv", touched_runs(deploy.faults, stream.names))
@@ -261,7 +264,7 @@ def drift_record(stream) -> dict:
 def with_known_drift(offline, stream, strategies: dict):
     """``offline`` with ``known_drift`` (the stream's post-drift concept and onset) when a bound
     asks for it; only the strategies that declare ``needs_known_drift`` are handed this copy."""
-    if not any(getattr(s, "needs_known_drift", False) for s in strategies.values()):
+    if not any(tags(s).needs_known_drift for s in strategies.values()):
         return offline
     return dataclasses.replace(offline, known_drift=KnownDrift(stream.post_drift(), stream.schedule.onset))
 

@@ -5,16 +5,29 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from hydra.utils import get_object
+from omegaconf import OmegaConf
+
 from harness.pipeline.replay import replay
 from harness.pipeline.testing import ONSET, make_data, pretrained_network, with_labels
+from harness.strategies.base import Tags, tags
 from harness.streams.base import DeployData, OfflineData
 from harness.validation.checks import build_strategies
 from tests.conftest import compose_config
 
-__all__ = ["K", "ONSET", "STATIC", "STRATEGIES", "build", "make_data", "pretrained", "run_strategy", "with_labels"]
+__all__ = ["K", "ONSET", "STATIC", "STRATEGIES", "build", "make_data", "pretrained", "run_strategy", "strategy_tags",
+           "with_labels"]
 
-STRATEGIES = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "strategy").glob("*.yaml"))
-STATIC = [name for name in STRATEGIES if name.startswith(("frozen", "oracle"))]  # weights never change
+CONF = Path(__file__).resolve().parents[1] / "conf" / "strategy"
+STRATEGIES = sorted(p.stem for p in CONF.glob("*.yaml"))
+
+
+def strategy_tags(name: str) -> Tags:
+    """The tags the class of ``conf/strategy/<name>.yaml`` declares (nothing is built)."""
+    return tags(get_object(OmegaConf.load(CONF / f"{name}.yaml")[name]._target_))
+
+
+STATIC = [name for name in STRATEGIES if strategy_tags(name).family == "static"]  # weights never change
 K = 3  # make_data's classes
 
 # Shrunk so that every strategy does its work on a few hundred samples.

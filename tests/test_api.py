@@ -60,6 +60,21 @@ def test_import_harness_loads_nothing_heavy_and_each_name_on_first_use():
     assert harness.load_run is harness.results.store.load_run
 
 
+def test_the_names_to_write_and_check_a_strategy_or_a_stream_load_on_first_use():
+    code = ("import sys, harness; print('harness.pipeline.testing' in sys.modules, 'torch' in sys.modules); "
+            "harness.ConfigError; print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.split() == ["False", "False", "False"], done.stderr
+    from harness.pipeline.testing import check_strategy
+    from harness.strategies.base import BaseStrategy
+    from harness.streams.stream import Stream
+    from harness.validation.errors import ConfigError
+
+    assert (harness.check_strategy, harness.BaseStrategy, harness.Stream, harness.ConfigError) == (
+        check_strategy, BaseStrategy, Stream, ConfigError)
+    assert {"check_strategy", "BaseStrategy", "Stream", "ConfigError"} <= set(harness.__all__) & set(dir(harness))
+
+
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="module 'harness' has no attribute 'run_experimnt'"):
         harness.run_experimnt
@@ -114,6 +129,13 @@ def test_a_run_from_python_keeps_its_config_and_the_report_finds_it(made):
     assert recorded == harness.compose(SMALL)
     collection = collect([made.output_dir.parent])
     assert set(collection.runs.strategy) == {"frozen", "river_logreg"} and not collection.failed
+    assert dict(zip(collection.runs.strategy, collection.runs.family)) == {"frozen": "static", "river_logreg": "river"}
+
+
+def test_summary_records_the_family_each_strategy_class_declares(made):
+    assert list(made.summary.columns[:3]) == ["strategy", "family", "phase"]
+    assert made.summary.groupby("strategy").family.unique().map(list).to_dict() == {
+        "frozen": ["static"], "river_logreg": ["river"]}
 
 
 def test_load_run_reads_back_exactly_what_the_run_computed(tmp_path):

@@ -236,6 +236,7 @@ RUN = [
     ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),
     ("stream=custom stream._target_=collections.OrderedDict", "stream._target_='collections.OrderedDict' is not a subclass of harness.streams.Stream"),
     ("stream=custom stream._target_=tests.user_streams.NoClasses", "stream._target_='tests.user_streams.NoClasses' declares no n_classes: take it as an argument"),
+    ("stream=custom stream._target_=tests.user_streams.UndeclaredPostDrift", "stream._target_='tests.user_streams.UndeclaredPostDrift': stream UndeclaredPostDrift implements ['post_drift'] without declaring it: add _more_tags = {'post_drift': True} to the class"),
     ("stream=custom stream._target_=tests.user_streams.NoDeploy", "stream._target_='tests.user_streams.NoDeploy' lacks the stream's deploy()"),
     ("stream=custom stream._target_=tests.user_streams.NoFeatures", "stream=tests.user_streams.NoFeatures sets no n_features: its constructor must set self.n_features"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?); allowed: ['family', '_target_', 'n_offline', 'val_fraction', 'n_deploy', 'n_classes', 'n_features', 'distance', 'flip']"),
@@ -247,6 +248,7 @@ RUN = [
     ("+strategy.mine._target_=tests.user_strategies.NoPredict", "strategy.mine._target_='tests.user_strategies.NoPredict' lacks the strategy protocol's ['predict_proba']; a subclass of harness.strategies.BaseStrategy needs only predict_proba and learn"),
     ("+strategy.mine._target_=tests.user_strategies.Frequencies +strategy.mine.n_clases=3", "strategy.mine.n_clases is not an argument of tests.user_strategies.Frequencies (did you mean 'n_classes'?); allowed: ['n_classes']"),
     ("+strategy.mine._target_=tests.user_strategies.Frequencies +strategy.mine.n_classes=2", "strategy.mine.n_classes=2 differs from the stream's 3 classes"),
+    ("+strategy.mine._target_=tests.user_strategies.OldStyleBound", "strategy.mine._target_='tests.user_strategies.OldStyleBound': strategy OldStyleBound sets needs_known_drift as an attribute; declare it as a tag instead: _more_tags = {'needs_known_drift': True}"),
     ("+strategy.mine._target_=tests.user_strategies.Missing", "strategy.mine._target_='tests.user_strategies.Missing' cannot be imported"),
 ]
 

@@ -15,6 +15,7 @@ import yaml  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 from harness.figures import palette, plots  # noqa: E402
+from tests.helpers import strategy_tags  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 STRATEGIES = ["frozen", "frozen_ensemble", "finetune", "river_logreg", "river_hat"]
@@ -89,6 +90,7 @@ def test_every_strategy_in_conf_has_its_own_hue_and_classes_never_reuse_them():
     colours = [to_hex(palette.color(n)) for n in names]
     assert len(set(colours)) == len(names)
     assert not set(map(to_hex, palette.CLASS_COLORS)) & set(colours)
+    declare_families(names)
     assert {palette.family(n) for n in names} == {"static", "river", "continuous"}
 
 
@@ -99,7 +101,20 @@ def test_an_unknown_strategy_gets_the_same_new_colour_every_time():
     assert palette.family("my_new_learner") == "other"
 
 
+def declare_families(names) -> None:
+    """What a results table tells the palette: each strategy's family, as its class declares it."""
+    palette.read_families(pd.DataFrame({"strategy": names, "family": [strategy_tags(n).family for n in names]}))
+
+
+def test_the_family_comes_from_the_results_not_the_name():
+    palette.read_families(pd.DataFrame({"strategy": ["frozen_like", "river_like"], "family": ["river", "nonsense"]}))
+    assert (palette.family("frozen_like"), palette.family("river_like")) == ("river", "other")
+    palette.read_families(pd.DataFrame({"strategy": ["old_results"]}))  # written before the column: nothing read
+    assert palette.family("old_results") == "other"
+
+
 def test_families_differ_in_line_style_and_marker():
+    declare_families(["frozen", "river_logreg", "finetune"])
     styles = {(str(palette.linestyle(n)), palette.marker(n)) for n in ("frozen", "river_logreg", "finetune")}
     assert len(styles) == 3
 

@@ -68,8 +68,8 @@ def test_a_changed_program_or_record_is_not_served(tmp_path):
 def test_two_jobs_that_miss_together_leave_one_valid_entry(tmp_path):
     offline, _ = make_data()
     settings = {"model_kind": "mlp", "depth": 1, "space": {"lr": [0.01], "batch_size": [32], "weight_decay": [0.0],
-                "width": [8]}, "n_trials": 1, "max_epochs": 3, "patience": 2, "calibrate": True, "seed": 0,
-                "threads": 1}
+                "width": [8]}, "n_trials": 1, "sampler": "random", "pruner": "median", "max_epochs": 3, "patience": 2,
+                "calibrate": True, "seed": 0, "standardize": False, "threads": 1}
     cache = tmp_path / "cache"
     outcomes = [pretrain(offline, n_classes=3, settings=settings, cache_dir=None, export_to=tmp_path / f"{i}.pt2")
                 for i in range(2)]

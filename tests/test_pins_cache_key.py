@@ -8,9 +8,12 @@ and each offline array is changed one value at a time.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harness.offline.cache import cache_key, pretrain
+from harness.offline.freeze import training_settings
 from harness.run import offline_settings, run
 from tests.conftest import compose_config
 from tests.helpers import make_data
@@ -49,6 +52,26 @@ def others(value) -> list:
 
 def key(settings: dict, offline=None, n_classes: int = 3) -> str:
     return cache_key(offline if offline is not None else make_data()[0], n_classes=n_classes, settings=settings)
+
+
+@pytest.mark.parametrize("model", ["mlp", "logistic", "text"])
+def test_the_run_gives_exactly_the_settings_optimise_and_freeze_takes_and_threads(model):
+    """One signature: a new argument of optimise_and_freeze that the run did not give would train
+    with its default while the cache key would not hold it."""
+    overrides = [f"model={model}", *(["stream=prompts"] if model == "text" else [])]
+    assert list(offline_settings(compose_config(overrides))) == [
+        "model_kind", "depth", "space", "n_trials", "sampler", "pruner", "max_epochs", "patience", "calibrate",
+        "standardize", "seed", "threads"]
+    assert set(offline_settings(compose_config(overrides))) == {*training_settings(), "threads"}
+
+
+def test_pretrain_refuses_settings_it_would_not_key(tmp_path):
+    offline = make_data()[0]
+    for settings, said in (({k: v for k, v in TINY_SEARCH.items() if k != "pruner"}, "lack ['pruner']"),
+                           ({**TINY_SEARCH, "lr": 0.1}, "unknown ['lr']")):
+        with pytest.raises(ValueError, match=re.escape(said)):
+            pretrain(offline, n_classes=3, settings=settings, cache_dir=None, export_to=tmp_path / "m.pt2")
+    assert not list(tmp_path.iterdir())
 
 
 def test_every_field_of_offline_settings_comes_from_the_config_and_changes_the_key():

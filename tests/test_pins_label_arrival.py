@@ -185,6 +185,7 @@ def test_serving_chunks_cover_a_block_without_crossing_it():
 class Detecting(Recorder):
     """Reports detections and the labels it took as positions in the labels it was handed."""
 
+    _more_tags = {"selects_labels": True}
     detections = [0, 3]
     labels_used = [1, 2]
 

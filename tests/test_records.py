@@ -16,7 +16,8 @@ from harness.strategies import netfit
 from tests.helpers import make_data
 
 SETTINGS = {"model_kind": "mlp", "depth": 1, "space": {"lr": [0.01], "batch_size": [32], "weight_decay": [0.0],
-            "width": [8]}, "n_trials": 1, "max_epochs": 3, "patience": 2, "calibrate": True, "seed": 0, "threads": 1}
+            "width": [8]}, "n_trials": 1, "sampler": "random", "pruner": "median", "max_epochs": 3, "patience": 2,
+            "calibrate": True, "seed": 0, "standardize": False, "threads": 1}
 
 
 @pytest.fixture

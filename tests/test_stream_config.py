@@ -8,6 +8,7 @@ from hydra.errors import ConfigCompositionException
 
 from harness.run import run
 from harness.streams import FAMILIES, build_stream
+from harness.streams.stream import stream_tags
 from harness.streams.weather import rainfall_csv
 from harness.validation.errors import ConfigError
 from tests.conftest import compose_config
@@ -97,5 +98,5 @@ def test_a_tiny_run_of_another_family_writes_stream_png(tmp_path, overrides):
 def test_a_tiny_run_of_every_family(tmp_path, family):
     reads = {"features": ["strategy=[frozen,river_logreg]"],
              "tokens": ["model=text", "strategy=[frozen,river_text_nb]"]}  # what the stream's rows are
-    run(compose_config([f"stream={family}", *SMALL.get(family, []), *reads[FAMILIES[family].inputs]]), tmp_path)
+    run(compose_config([f"stream={family}", *SMALL.get(family, []), *reads[stream_tags(FAMILIES[family]).inputs]]), tmp_path)
     assert (tmp_path / "stream.png").is_file() and (tmp_path / "result.json").is_file()

@@ -102,6 +102,20 @@ class ClaimsStatic(Frequencies):
         return hashlib.sha256(self.counts.tobytes()).hexdigest()
 
 
+class OldStyleBound(Frequencies):
+    """Asks for the post-drift concept with a plain attribute instead of a tag: it would never get it."""
+
+    needs_known_drift = True
+
+
+class UndeclaredLabels(Frequencies):
+    """Lists the labels it took without declaring the tag ``selects_labels``: the run would ignore them."""
+
+    def __init__(self):
+        super().__init__()
+        self.labels_used = []
+
+
 class NoLearn(BaseStrategy):
     """Predicts, but never defines ``learn``."""
 
@@ -126,6 +140,8 @@ BROKEN = {
     FloatSize: "counters",
     WholeBlocksOnly: "delayed and partial labels",
     ClaimsStatic: "static weights",
+    OldStyleBound: "tags",
+    UndeclaredLabels: "tags",
     NoLearn: "protocol",
     NoPredict: "protocol",
 }

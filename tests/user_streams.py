@@ -61,6 +61,13 @@ class NoClasses(Stream):
         raise NotImplementedError
 
 
+class UndeclaredPostDrift(Blobs):
+    """Draws its post-drift concept but does not declare the tag ``post_drift``."""
+
+    def post_drift(self) -> OfflineData:
+        return self.offline()
+
+
 class NoDeploy(Blobs):
     """A stream without its deployment data."""
 

@@ -1,11 +1,15 @@
 """One look per strategy in every figure: a fixed colour per name, a line style and marker per family.
 
-Families: ``static`` (the frozen model and its variants), ``river`` (River online learners and the
-trivial baselines), ``continuous`` (torch models refined on the stream). A name outside the map gets
-a colour derived from its text, so it too looks the same in every figure.
+The family is what the strategy's class declares (its tag ``family``: ``static``, ``river``,
+``continuous`` or ``other``), read from the results, never from the name: each run's
+``summary.csv`` has a ``family`` column, and :func:`read_families` takes it from a results table
+before a figure is drawn (a name no table has declared is drawn as ``other``). A name outside the
+colour map gets a colour derived from its text, so it too looks the same in every figure.
 
->>> family("frozen_ensemble"), family("river_hat"), family("majority"), family("retrain_periodic")
-('static', 'river', 'river', 'continuous')
+>>> import pandas as pd
+>>> read_families(pd.DataFrame({"strategy": ["frozen", "river_hat"], "family": ["static", "river"]}))
+>>> family("frozen"), family("river_hat"), family("never_read")
+('static', 'river', 'other')
 >>> color("river_logreg") == color("river_logreg") and color("frozen") != color("finetune")
 True
 """
@@ -51,15 +55,23 @@ FAMILY_STYLE = {
 }
 
 
+# strategy name -> family, as the results read so far declare it (read_families)
+_FAMILIES: dict[str, str] = {}
+
+
+def read_families(table) -> None:
+    """Note each strategy's family from a results table with ``strategy`` and ``family`` columns
+    (a run's ``summary.csv``, the study's ``runs``); a table without ``family`` (results written
+    before the column existed) adds nothing. A family outside ``FAMILY_STYLE`` is drawn as ``other``."""
+    if "family" not in getattr(table, "columns", ()):
+        return
+    for name, declared in zip(table["strategy"], table["family"]):
+        _FAMILIES[str(name)] = declared if declared in FAMILY_STYLE else "other"
+
+
 def family(name: str) -> str:
-    """``static``, ``river``, ``continuous`` or ``other`` for a strategy name."""
-    if name.startswith(("frozen", "oracle")):  # the oracles are frozen networks too, trained on the future
-        return "static"
-    if name.startswith("river_") or name in ("no_change", "majority"):
-        return "river"
-    if name == "finetune" or name.startswith("retrain_"):
-        return "continuous"
-    return "other"
+    """``static``, ``river``, ``continuous`` or ``other``: the family the results declared for ``name``."""
+    return _FAMILIES.get(name, "other")
 
 
 def color(name: str) -> str:

@@ -310,6 +310,7 @@ def run_figure(run_dir: Path) -> plt.Figure:
     ``oracle_switch``; recorded data with a time column are drawn against it. Reads only the run's files."""
     run_dir = Path(run_dir)
     windows = pd.read_csv(run_dir / "windows.csv")
+    palette.read_families(pd.read_csv(run_dir / "summary.csv"))
     stream = json.loads((run_dir / "stream.json").read_text())
     schedule = stream["schedule"]
     window = int(windows["t_end"].min())  # tumbling windows: the first one ends at the window size
@@ -637,6 +638,7 @@ def build_figure(tables: dict[str, pd.DataFrame], name: str, *, conditions: list
         raise ValueError(f"unknown figure {name!r}; available: {sorted(FIGURES)}")
     sns.set_theme(style="whitegrid", context="paper")
     runs, windows = tables["runs"], tables["windows"]
+    palette.read_families(runs)
 
     def against(column: str, draw) -> plt.Figure:
         handles = legend_handles(runs["strategy"], ci_seeds=n_seeds(runs))

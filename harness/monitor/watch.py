@@ -47,7 +47,7 @@ class Reference:
 
     @classmethod
     def build(cls, module: Calibrated, offline: OfflineData, n_classes: int, *, tokens: bool = False) -> "Reference":
-        """``tokens``: the rows are token ids (``Stream.inputs == "tokens"``), read by the input-space
+        """``tokens``: the rows are token ids (the stream's tag ``inputs == "tokens"``), read by the input-space
         detectors as bags of words over the offline vocabulary (:mod:`harness.streams.tokens`)."""
         outputs = model_outputs(module, offline.X_val)
         accuracy = float(np.mean(outputs.proba.argmax(axis=1) == offline.y_val))

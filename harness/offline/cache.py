@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.offline.freeze import Pretrained, export, optimise_and_freeze
+from harness.offline.freeze import Pretrained, export, optimise_and_freeze, training_settings
 from harness.offline.models import Calibrated, Standardize, build_network, freeze, input_scaler, weights_sha256
 from harness.results.records import HEX64, count, finite, number, problems, seal, seal_problem
 from harness.results.store import atomic_write, file_sha256, plain
@@ -137,8 +137,9 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
              export_to: Path) -> tuple[Pretrained, str]:
     """The pre-deployment outcome and the exported program at ``export_to``, from the cache in
     ``cache_dir`` (``hit``), trained and stored there (``miss``), or trained without a cache (``off``).
-    ``settings``: ``model_kind``, ``depth``, ``space``, ``n_trials``, ``sampler``, ``pruner``,
-    ``max_epochs``, ``patience``, ``calibrate``, ``standardize``, ``seed`` and ``threads``.
+    ``settings``: every keyword argument of :func:`optimise_and_freeze` (:func:`training_settings`),
+    and ``threads``; all of them are in the cache key, so a key missing or unknown is refused
+    (``ValueError``) rather than left to a default the key would not cover.
 
     A user's model (``model_kind="pretrained"``, its ``model`` node in ``settings["model"]``) is not
     cached (``off``): nothing is searched or trained, loading and calibrating it takes well under a
@@ -148,6 +149,10 @@ def pretrain(offline: OfflineData, *, n_classes: int, settings: dict, cache_dir:
 
         return freeze_user_model(settings["model"], offline, n_classes=n_classes, calibrate=settings["calibrate"],
                                  standardize=settings["standardize"], export_to=export_to), "off"
+    expected = {*training_settings(), "threads"}
+    if set(settings) != expected:
+        raise ValueError(f"offline settings lack {sorted(expected - set(settings))} and have unknown "
+                         f"{sorted(set(settings) - expected)}; they are optimise_and_freeze's arguments and threads")
     n_features = offline.X_train.shape[1]
     entry = Path(cache_dir) / cache_key(offline, n_classes=n_classes, settings=settings) if cache_dir else None
     if entry is not None and (cached := load(entry, n_features, n_classes, offline)) is not None:

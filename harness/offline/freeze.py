@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,17 @@ class Pretrained:
         return self.user.weights_sha256, weights_sha256(self.user.net.model)
 
 
+def training_settings() -> tuple[str, ...]:
+    """The settings that decide the pre-deployment outcome besides the data and the number of
+    classes: the keyword arguments of :func:`optimise_and_freeze`, read off its signature.
+
+    >>> training_settings()[:4]
+    ('model_kind', 'depth', 'space', 'n_trials')
+    """
+    parameters = inspect.signature(optimise_and_freeze).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name != "n_classes")
+
+
 def optimise_and_freeze(
     data: OfflineData,
     *,
@@ -62,7 +74,10 @@ def optimise_and_freeze(
 ) -> Pretrained:
     """Tune on the validation split (``sampler`` random or tpe, see :mod:`harness.offline.tune`),
     keep the best network, fit its temperature there, freeze it. With ``standardize`` every trial's
-    network starts with a scaler fitted on the training split, so the frozen one carries it."""
+    network starts with a scaler fitted on the training split, so the frozen one carries it.
+
+    Its keyword arguments but ``n_classes`` are the offline settings (:func:`training_settings`):
+    written here once, the run's settings and the cache key are checked against them."""
     best, params, records = search(
         data, model_kind=model_kind, depth=depth, n_classes=n_classes, space=space, n_trials=n_trials,
         max_epochs=max_epochs, patience=patience, seed=seed, sampler=sampler, pruner=pruner, standardize=standardize,

@@ -9,6 +9,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from harness.strategies.river import RiverClassifier
+from harness.streams.stream import stream_tags
 from harness.validation.errors import ConfigError
 
 
@@ -74,7 +75,7 @@ def text_rows(model, stream) -> int:
     ``<unk>``, or for a token stream without a table every token of its offline rows."""
     if model.vocab == "hashed":
         return model.buckets + 1
-    tokens = getattr(stream, "tokens", None)
+    tokens = stream.tokens if stream_tags(stream).token_table else None
     return len(tokens) + 1 if tokens is not None else stream.n_offline * stream.n_features + 2
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from harness.pipeline.progress import Progress
 from harness.pipeline.spill import InMemory, Spill, SpilledArray
-from harness.strategies.base import Strategy
+from harness.strategies.base import Strategy, tags
 from harness.streams.base import DeployData
 
 try:
@@ -315,7 +315,7 @@ def _replay_one(data, strategy, index, name, *, n_classes, label_delay, labelled
     record.n_retrains = strategy.n_retrains
     if strategy.detections is not None:
         record.detections = labelled_t[np.asarray(strategy.detections, dtype=int)]
-    taken = getattr(strategy, "labels_used", None)  # optional: a strategy that takes only some labels
+    taken = strategy.labels_used if tags(strategy).selects_labels else None  # it took only some labels
     if taken is not None:
         record.label_used = np.zeros(n, dtype=bool)
         record.label_used[labelled_t[np.asarray(taken, dtype=int)]] = True

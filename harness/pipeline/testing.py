@@ -22,7 +22,7 @@ import numpy as np
 from harness.offline import optimise_and_freeze
 from harness.offline.freeze import Pretrained
 from harness.pipeline.replay import Record, label_mask, replay
-from harness.strategies.base import missing_members
+from harness.strategies.base import missing_members, tags
 from harness.streams.base import DeployData, KnownDrift, OfflineData
 
 ONSET = 75  # deployment labels are permuted from here on
@@ -31,6 +31,8 @@ FUTURE_FROM = (10, 90)  # labels from these samples on are changed: earlier pred
 # The checks, in the order they run; a failure names the key.
 CHECKS = {
     "protocol": "has every member of the strategy protocol (harness.strategies.base)",
+    "tags": "declares its capabilities as tags (_more_tags, harness.strategies.base.Tags): known names and "
+            "values, none set as a plain attribute; labels_used only with the tag selects_labels",
     "replay": "fit_offline and the prequential loop (harness.pipeline.replay.replay) run without an error",
     "probabilities": "predict_proba returns (n, n_classes) finite probabilities >= 0 whose rows sum to 1, "
                      "before any deployment label and after",
@@ -173,8 +175,14 @@ class _Checker:
         with _check("protocol", self.name):
             missing = missing_members(strategy)
             assert not missing, f"lacks {missing}"
+        with _check("tags", self.name):
+            declared = tags(strategy).selects_labels
         with _check("replay", self.name):
             strategy.fit_offline(offline or self.offline, self.pretrained)
+        with _check("tags", self.name):  # labels_used may be made by fit_offline
+            assert declared == hasattr(strategy, "labels_used"), (
+                "declares selects_labels but has no labels_used after fit_offline" if declared else
+                "has labels_used but does not declare it: add _more_tags = {'selects_labels': True}")
         return strategy
 
     def replay(self, strategy, deploy: DeployData, **kwargs) -> Record:
@@ -273,13 +281,50 @@ class _Checker:
 def check_strategy(factory: Callable, *, name: str | None = None, n_classes: int = 3) -> None:
     """Run the strategy contract (:data:`CHECKS`) on the strategies ``factory()`` builds.
 
-    ``factory`` is a zero-argument callable that returns a fresh, unfitted strategy each call: the
-    class itself when its arguments have defaults, or e.g. ``lambda: Mine(n_classes=3)``. (A config
-    node is not taken: its interpolations need a whole run's config; build from it in the factory.)
-    The data have ``n_classes`` classes (default 3) and 4 features, 120 offline and 150 deployment
-    samples. ``name`` (default: the class's name) is what a failure is reported under. Raises
-    :class:`ContractError` (an ``AssertionError``) naming the first check that fails; returns
-    ``None`` when all pass.
+    The data have ``n_classes`` classes and 4 features, 120 offline and 150 deployment samples (a
+    linear teacher whose labels are permuted halfway); each check replays them through the real
+    prequential loop after ``fit_offline`` on a tiny pre-deployment network (trained once per
+    process, about a second).
+
+    Parameters
+    ----------
+    factory : callable
+        Zero arguments, returns a fresh, unfitted strategy each call: the class itself when its
+        arguments have defaults, or e.g. ``lambda: Mine(n_classes=3)``. (A config node is not
+        taken: its interpolations need a whole run's config; build from it in the factory.)
+    name : str, optional
+        What a failure is reported under (default: the class's name).
+    n_classes : int, default 3
+        Classes of the data.
+
+    Returns
+    -------
+    None
+        When every check passes. Raises :class:`ContractError` (an ``AssertionError``) naming the
+        first check that fails and why.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from harness.strategies import BaseStrategy
+    >>> class Frequencies(BaseStrategy):
+    ...     def __init__(self, n_classes: int = 3):
+    ...         self.counts = np.zeros(n_classes)
+    ...     def predict_proba(self, X):
+    ...         return np.tile((self.counts + 1) / (self.counts.sum() + len(self.counts)), (len(X), 1))
+    ...     def learn(self, X, y):
+    ...         self.counts += np.bincount(y, minlength=len(self.counts))
+    ...     def model_bytes(self):  # exact; the default pickles the instance (not a class made here)
+    ...         return self.counts.nbytes
+    >>> check_strategy(Frequencies)
+    >>> class Unnormalised(Frequencies):
+    ...     def predict_proba(self, X):
+    ...         return 2 * super().predict_proba(X)
+    >>> try:
+    ...     check_strategy(Unnormalised)
+    ... except AssertionError as failed:
+    ...     print(str(failed).split(" (")[0], "...", str(failed).splitlines()[0].split(": ")[-1])
+    check_strategy(Unnormalised) failed 'probabilities' ... a row sums to 1 +1
     """
     checker = _Checker(factory, name, n_classes)
     checker.before_labels()

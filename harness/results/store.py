@@ -338,9 +338,38 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def load_run(run_dir: Path | str) -> RunResult:
     """The finished run in ``run_dir`` as the :class:`RunResult` that ``harness.run_experiment``
-    returns. A directory without a finished run is refused (RunDirectoryError): unfinished (no
+    returns.
+
+    A directory without a finished run is refused (``RunDirectoryError``): unfinished (no
     ``result.json``), failed (with the recorded error), or corrupt (a file changed since the run
-    wrote it), as :func:`run_state` tells them apart."""
+    wrote it), as :func:`run_state` tells them apart.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        A run directory, made by ``python -m harness.run`` or :func:`harness.run_experiment`.
+
+    Returns
+    -------
+    RunResult
+        ``.summary``, ``.windows``, ``.costs`` (the CSV files as DataFrames), ``.result``
+        (``result.json``), ``.predictions`` (read on first use) and ``.table(name)``.
+
+    Examples
+    --------
+    >>> import tempfile, harness
+    >>> cfg = harness.compose(["strategy=[frozen]", "stream.n_offline=200", "stream.n_deploy=300", "drift.onset=150",
+    ...                        "metrics.window=50", "offline.n_trials=1", "offline.max_epochs=2", "offline.cache=false",
+    ...                        "monitor=off", "figures=false", "quiet=true"])
+    >>> out = tempfile.mkdtemp() + "/run"
+    >>> made = harness.run_experiment(cfg, out)
+    >>> again = harness.load_run(out)
+    >>> again.summary.equals(made.summary), len(again.predictions), sorted(again.result["strategies"])
+    (True, 300, ['frozen'])
+    >>> harness.load_run(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    harness.validation.errors.RunDirectoryError: ... holds no finished run: ...
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunDirectoryError(f"{run_dir} is not a directory")

@@ -54,15 +54,13 @@ class Sums:
         self.n += len(y)
         self.correct += int(correct.sum())
         self.wrong += int((~correct).sum())
-        self.confident_wrong += int((~correct & (confidence >= tau)).sum())
+        self.confident_wrong += int(metrics.confident_mistakes(correct, confidence, tau=tau).sum())
         self.bin_n += np.bincount(bins, minlength=metrics.ECE_BINS)
         self.bin_correct += np.bincount(bins, weights=correct, minlength=metrics.ECE_BINS).astype(np.int64)
         self.bin_confidence.append(np.bincount(bins, weights=confidence, minlength=metrics.ECE_BINS))
         self.confidence.append(float(np.sum(confidence)))
-        onehot = np.eye(proba.shape[1])[y]
-        self.brier.append(float(np.sum(np.sum((proba - onehot) ** 2, axis=1))))
-        p_true = np.clip(proba[np.arange(len(y)), y], metrics.NLL_EPS, 1.0)
-        self.nll.append(float(np.sum(-np.log(p_true))))
+        self.brier.append(float(np.sum(metrics.squared_errors(y, proba))))
+        self.nll.append(float(np.sum(metrics.log_losses(y, proba))))
 
     def scores(self) -> dict:
         """``n``, accuracy, ECE, Brier, NLL, confident-error rate and share, mean confidence."""
@@ -70,13 +68,11 @@ class Sums:
             nan = float("nan")
             return {"n": 0, **dict.fromkeys(["accuracy", "ece", "brier", "nll", "confident_error_rate",
                                              "confident_error_share", "mean_confidence"], nan)}
-        filled = self.bin_n > 0
         bin_confidence = np.array([math.fsum(b[k] for b in self.bin_confidence) for k in range(metrics.ECE_BINS)])
-        gaps = np.abs(self.bin_correct[filled] / self.bin_n[filled] - bin_confidence[filled] / self.bin_n[filled])
         return {
             "n": self.n,
             "accuracy": self.correct / self.n,
-            "ece": float(np.sum(self.bin_n[filled] / self.n * gaps)),
+            "ece": metrics.ece_from_bins(self.bin_n, self.bin_correct, bin_confidence),
             "brier": math.fsum(self.brier) / self.n,
             "nll": math.fsum(self.nll) / self.n,
             "confident_error_rate": self.confident_wrong / self.n,

@@ -37,6 +37,7 @@ class RetrainOnAlarm(Retraining):
     the reference's vocabulary (:mod:`harness.streams.tokens`), as the run's monitor does.
     """
 
+    _more_tags = {"selects_labels": True}  # it lists the labels it took in labels_used
     detections = None
 
     def __init__(

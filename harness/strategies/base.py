@@ -7,12 +7,14 @@ import abc
 import functools
 import pickle
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
 from harness.offline.freeze import Pretrained
-from harness.streams.base import OfflineData
+from harness.streams.base import INPUTS, OfflineData
+from harness.validation.tags import check_choice, collect
 
 
 @runtime_checkable
@@ -60,8 +62,75 @@ class Strategy(Protocol):
         """SHA-256 of the weights a static strategy promises never to change; ``None`` if it learns."""
 
 
-ATTRIBUTES = ("step", "n_updates", "n_retrains", "detections")  # may be set by the constructor
-METHODS = ("fit_offline", "prepare", "predict_proba", "learn", "model_bytes", "fingerprint")  # on the class
+# The protocol's members, read off the class above so that it is written once: the annotated
+# attributes (which the constructor may set) and the methods (which the class must have).
+ATTRIBUTES = tuple(Strategy.__annotations__)
+METHODS = tuple(name for name, value in vars(Strategy).items() if callable(value) and not name.startswith("_"))
+FAMILIES = ("static", "river", "continuous", "other")
+FROM_MODEL = ("weights", "factory")
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What a strategy declares about itself, each with its default (River's ``_tags``): a class
+    declares the ones it changes in ``_more_tags`` (``_more_tags = {"family": "static"}``), and
+    :func:`tags` reads them. Unknown names and values are refused.
+
+    - ``family``: ``static`` (weights never change: the frozen model and its variants), ``river``
+      (River online learners and the trivial baselines), ``continuous`` (torch models refined on the
+      stream) or ``other``; recorded per strategy in ``result.json`` and drawn as the line style.
+    - ``reads``: the stream inputs it can learn from (``features`` or ``tokens``, the stream's
+      ``inputs`` tag); ``None`` for a strategy that reads the pre-deployment model's inputs.
+    - ``needs_known_drift``: it is handed ``OfflineData.known_drift`` (the post-drift concept) in
+      ``fit_offline``: only the oracle bounds.
+    - ``needs_from_model``: what it needs of a user's ``model=pretrained``: trainable ``weights``
+      or a ``factory`` of fresh networks; ``None``: nothing.
+    - ``selects_labels``: it takes only some of the labels that arrive and lists the positions of
+      those it took in ``labels_used`` (the run records them as ``label_used``).
+    """
+
+    family: str = "other"
+    reads: str | None = None
+    needs_known_drift: bool = False
+    needs_from_model: str | None = None
+    selects_labels: bool = False
+
+    def __post_init__(self):
+        check_choice("family", self.family, FAMILIES)
+        check_choice("reads", self.reads, (*INPUTS, None))
+        check_choice("needs_known_drift", self.needs_known_drift, (False, True))
+        check_choice("needs_from_model", self.needs_from_model, (*FROM_MODEL, None))
+        check_choice("selects_labels", self.selects_labels, (False, True))
+
+
+@functools.cache
+def _class_tags(cls: type) -> Tags:
+    return collect(cls, Tags, what="strategy", legacy=("reads", "needs_known_drift", "needs_from_model"))
+
+
+def tags(strategy) -> Tags:
+    """The tags of a strategy (an instance or its class): the one place a capability is read.
+
+    Parameters
+    ----------
+    strategy
+        A strategy or a strategy class (a :class:`BaseStrategy` subclass or any class with the
+        protocol's members; such a class may declare ``_more_tags`` too).
+
+    Returns
+    -------
+    Tags
+        Every tag, the class's declarations over the defaults.
+
+    Examples
+    --------
+    >>> from harness.strategies.oracle import Oracle
+    >>> tags(Oracle).family, tags(Oracle).needs_known_drift
+    ('static', True)
+    >>> tags(object())
+    Tags(family='other', reads=None, needs_known_drift=False, needs_from_model=None, selects_labels=False)
+    """
+    return _class_tags(strategy if isinstance(strategy, type) else type(strategy))
 
 
 def missing_members(obj) -> list[str]:
@@ -122,8 +191,36 @@ class BaseStrategy(abc.ABC):
       close to the in-memory size of array data; override it for an exact count.
     - ``fingerprint``: ``None``, as for any strategy that learns. A static strategy returns a hash of
       the weights it promises never to change (the run records it before and after the replay).
+    - ``_more_tags``: the capabilities the class declares, each with a default in :class:`Tags`
+      (``{"family": "river"}``, ``{"needs_known_drift": True}``); read through :func:`tags`.
 
     ``harness.pipeline.testing.check_strategy(MyStrategy)`` runs the project's contract on a subclass.
+
+    Parameters
+    ----------
+    None here: a subclass takes its own (keyword arguments with defaults, which
+    ``strategy.<name>.*`` in the config sets).
+
+    Attributes
+    ----------
+    step, n_updates, n_retrains, detections
+        The protocol's attributes, with the defaults above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Frequencies(BaseStrategy):
+    ...     _more_tags = {"family": "river"}
+    ...     def __init__(self, n_classes: int = 2):
+    ...         self.counts = np.zeros(n_classes)
+    ...     def predict_proba(self, X):
+    ...         return np.tile((self.counts + 1) / (self.counts.sum() + len(self.counts)), (len(X), 1))
+    ...     def learn(self, X, y):
+    ...         self.counts += np.bincount(y, minlength=len(self.counts))
+    >>> s = Frequencies()
+    >>> s.learn(s.prepare(np.zeros((3, 4))), np.array([1, 1, 0]))
+    >>> s.predict_proba(np.zeros((1, 4))).round(2).tolist(), s.n_updates, tags(s).family
+    ([[0.4, 0.6]], 3, 'river')
     """
 
     step: int = 1
@@ -131,6 +228,7 @@ class BaseStrategy(abc.ABC):
     n_retrains: int = 0
     detections: list[int] | None = None
     count_updates: bool = True
+    _more_tags: ClassVar[dict] = {}  # the tags this class changes (see Tags), read through tags()
     _learning: bool = False
 
     def __init_subclass__(cls, **kwargs):

@@ -30,7 +30,7 @@ class FrozenEnsemble(BaseStrategy):
     """
 
     count_updates = False  # it never updates
-    needs_from_model = "factory"  # a user's model: fresh members from model._target_
+    _more_tags = {"family": "static", "needs_from_model": "factory"}  # a user's model: fresh members from model._target_
 
     def __init__(
         self, *, n_members: int = 5, step: int = 256, calibrate: bool = False, max_epochs: int = 60,

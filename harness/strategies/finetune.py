@@ -28,7 +28,7 @@ class Finetune(BaseStrategy):
     """
 
     count_updates = False  # it counts its gradient steps
-    needs_from_model = "weights"  # a user's model must have trainable parameters
+    _more_tags = {"family": "continuous", "needs_from_model": "weights"}  # a user's model: trainable parameters
 
     def __init__(
         self, *, lr: float | None = None, batch_size: int = 32, replay_share: float = 0.0,

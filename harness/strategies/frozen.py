@@ -19,6 +19,7 @@ class Frozen(BaseStrategy):
     """
 
     count_updates = False  # it never updates
+    _more_tags = {"family": "static"}
 
     def __init__(self, *, step: int = 256, calibrated: bool = True):
         self.step = validate.integer("step", step, 1)

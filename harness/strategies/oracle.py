@@ -2,7 +2,7 @@
 had it known the drift.
 
 Both need the run to hand them the stream's post-drift concept through
-``OfflineData.known_drift`` (``needs_known_drift = True``; ``harness.run`` does, and refuses a
+``OfflineData.known_drift`` (the tag ``needs_known_drift``; ``harness.run`` does, and refuses a
 stream that cannot generate its post-drift concept before any compute).
 
 - :class:`Oracle`: the network the pre-deployment search selected (same architecture and
@@ -40,8 +40,8 @@ class Oracle(Frozen):
     """Serves, as :class:`Frozen` does, a network trained offline on the post-drift concept;
     ``learn`` ignores every label."""
 
-    needs_known_drift = True
-    needs_from_model = "weights"  # a user's model: trained on the post-drift concept from its weights
+    # a user's model: trained on the post-drift concept from its weights
+    _more_tags = {"needs_known_drift": True, "needs_from_model": "weights"}
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
                  seed: int = 0):
@@ -84,8 +84,7 @@ class OracleSwitch(BaseStrategy):
     """
 
     count_updates = False  # it never updates
-    needs_known_drift = True
-    needs_from_model = "weights"
+    _more_tags = {"family": "static", "needs_known_drift": True, "needs_from_model": "weights"}
 
     def __init__(self, *, step: int = 256, max_epochs: int = 60, patience: int = 5, calibrate: bool = True,
                  seed: int = 0):

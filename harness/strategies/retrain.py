@@ -45,7 +45,7 @@ class Retraining(BaseStrategy):
     """Serving, memory and the retraining step both strategies share."""
 
     count_updates = False  # it counts the gradient steps of its retrainings
-    needs_from_model = "weights"  # a user's model is retrained from a copy of its weights
+    _more_tags = {"family": "continuous", "needs_from_model": "weights"}  # a user's model: retrained from its weights
 
     def __init__(self, *, step, val_fraction, max_epochs, patience, calibrate, seed):
         self.step = validate.integer("step", step, 1)

@@ -62,7 +62,7 @@ class RiverClassifier(BaseStrategy):
     ``river.multiclass.OneVsRestClassifier`` (see :func:`one_vs_rest`).
     """
 
-    reads = "features"  # the stream inputs it can learn from (harness.streams.Stream.inputs)
+    _more_tags = {"family": "river", "reads": "features"}  # the stream inputs it can learn from
 
     def __init__(self, *, model, n_classes: int, warm_start: bool = True, one_vs_rest: bool = False):
         if not isinstance(model, base.Classifier):
@@ -134,7 +134,7 @@ class RiverTextClassifier(RiverClassifier):
     (``stream=prompts``): each row becomes a string of its tokens (:func:`to_text`), so the
     pipeline's vocabulary grows online with every new word, unlike the frozen model's."""
 
-    reads = "tokens"
+    _more_tags = {"reads": "tokens"}
 
     def rows(self, X: np.ndarray) -> list[str]:
         return to_text(X)

@@ -1,5 +1,6 @@
-"""What every stream works with: the drift schedule, the data it hands out, and input checks (the
-``Stream`` base class itself is in :mod:`harness.streams.stream`)."""
+"""The data types every stream works with: the drift schedule (``DriftSchedule``), the data it hands
+out (``OfflineData``, ``KnownDrift``, ``DeployData``) and the checks of their sizes; no class to
+subclass (the ``Stream`` base class and its tags are in :mod:`harness.streams.stream`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ KINDS = ("none", "covariate", "concept", "label", "novel", "pipeline")  # pipeli
 PATTERNS = ("none", "sudden", "gradual", "incremental", "recurring")
 TRANSITIONS = ("sudden", "gradual")
 PHASES = ("pre", "drift", "post")
+INPUTS = ("features", "tokens")  # what a row of X is (the streams' tag inputs)
 
 
 @dataclass(frozen=True)

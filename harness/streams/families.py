@@ -21,7 +21,7 @@ from harness.streams.river_generators import (
     SineStream,
     STAGGERStream,
 )
-from harness.streams.stream import Stream, config_keys, config_parameters
+from harness.streams.stream import Stream, config_keys, config_parameters, stream_tags
 from harness.streams.table import TableStream
 from harness.streams.teacher import TeacherStream
 from harness.streams.weather import WeatherStream
@@ -79,6 +79,10 @@ def user_class(target: str | None) -> type[Stream]:
     missing = [f"{name}()" for name in ("offline", "deploy") if not callable(getattr(cls, name, None))]
     if missing:
         raise ConfigError(f"stream._target_={target!r} lacks the stream's {', '.join(missing)}")
+    try:
+        stream_tags(cls)  # its declared capabilities, each with the members it promises
+    except ConfigError as error:
+        raise ConfigError(f"stream._target_={target!r}: {error}") from None
     for key in SHARED:
         if key not in config_keys(cls):
             raise ConfigError(f"stream._target_={target!r} declares no {key}: take it as an argument "

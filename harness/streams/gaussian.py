@@ -53,6 +53,7 @@ _MODEL, _DRIFT, _OFFLINE, _DEPLOY, _POST = range(5)
 
 class GaussianClassesStream(Stream):
     family = "gaussian_classes"
+    _more_tags = {"post_drift": True}
     kinds = ("none", "covariate", "concept", "label", "novel")
 
     def __init__(

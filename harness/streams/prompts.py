@@ -11,7 +11,7 @@ the templates, so every label is exactly known.
 Representation: ``X`` is float32 ``(n, max_len)`` of token ids into the stream's token table
 (:attr:`PromptsStream.tokens`, id 0 = ``<pad>``), left-aligned and padded with 0; :meth:`words`
 turns rows back into text. Id order carries no meaning (the table is built per seed): the class
-declares ``inputs = "tokens"``, so the run refuses models and learners that would compute with the
+declares the tag ``inputs="tokens"``, so the run refuses models and learners that would compute with the
 ids as numbers and its input-space monitors read bags of words.
 
 Drift, at full strength (``severity * amount = 1``):
@@ -60,7 +60,7 @@ _CONSONANTS, _VOWELS = "bdfgklmnprstvz", "aeiou"
 class PromptsStream(Stream):
     family = "prompts"
     kinds = ("none", "covariate", "concept", "label", "novel")
-    inputs = "tokens"
+    _more_tags = {"inputs": "tokens", "post_drift": True, "token_table": True}
 
     def __init__(
         self,

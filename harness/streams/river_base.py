@@ -41,6 +41,7 @@ class RiverStream(Stream):
 
     kinds = ("none", "concept")
     patterns = ("none", "sudden", "gradual", "recurring")
+    _more_tags = {"post_drift": True}
     fixed = {"n_classes": 2}  # fixed by the generator (read by strategies as ${stream.n_classes})
     moving: str | None = None  # the generator attribute an incremental drift moves, if any
     moves_after_sample = False  # Hyperplane moves after yielding, RandomRBFDrift before

@@ -1,10 +1,13 @@
-"""The :class:`Stream` base class: what every stream shares, and its constructor as the one source
-of its parameters.
+"""The :class:`Stream` base class: what every stream shares, its constructor as the one source of
+its parameters, and the capabilities a stream declares (:class:`StreamTags`, read through
+:func:`stream_tags`). The data types a stream hands out (``DriftSchedule``, ``OfflineData``,
+``DeployData``) are in :mod:`harness.streams.base`.
 
 A stream (a family of this harness or a user's own) subclasses :class:`Stream`, takes its own
 parameters as annotated keyword arguments with defaults, hands the shared ones on with
 ``super().__init__(schedule, **common)`` and writes ``offline()`` and ``deploy()`` (and
-``post_drift()`` when the oracle bounds should run on it). :func:`parameters` reads the parameters
+``post_drift()`` when the oracle bounds should run on it, declared with the tag ``post_drift``: see
+:class:`StreamTags`). :func:`parameters` reads the parameters
 off the constructors, following ``**common`` up to :class:`Stream`; the config schema
 (:func:`harness.streams.schemas.schema_of`), the keys ``stream.*`` accepts and :meth:`Stream.describe`
 are derived from it, so each default is written once.
@@ -15,15 +18,83 @@ from __future__ import annotations
 import inspect
 import types
 import typing
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, Optional
 
 import numpy as np
 
-from harness.streams.base import KINDS, PATTERNS, DriftSchedule, check_sizes
+from harness.streams.base import INPUTS, KINDS, PATTERNS, DriftSchedule, check_sizes
 from harness.validation import validate
 from harness.validation.errors import ConfigError
+from harness.validation.tags import check_choice, collect
 
 NOT_CONFIG = ("schedule", "seed")  # constructor arguments the run passes itself, not keys of stream.*
+TABLE = ("tokens", "words", "oov_share")  # what a stream with a token table implements
+
+
+@dataclass(frozen=True)
+class StreamTags:
+    """What a stream declares about itself, each with its default (River's ``_tags``): a class
+    declares the ones it changes in ``_more_tags``, and :func:`stream_tags` reads them.
+
+    - ``inputs``: what a row of X is: ``features`` (numbers a model may compute with) or ``tokens``
+      (ids, 0 = padding, whose order means nothing): ``model=text`` and River's text learners read
+      tokens; the MLP, the logistic model and River's numeric learners read features.
+    - ``post_drift``: the class implements ``post_drift() -> OfflineData``, offline-size data of the
+      concept after the drift, which the oracle bounds train on.
+    - ``token_table``: the class implements ``tokens`` (the token table: id -> word), ``words(X)``
+      (the rows back as text, written with ``save_stream=true``) and ``oov_share(X)`` (each row's
+      share of tokens never seen offline, drawn in the stream view).
+    """
+
+    inputs: str = "features"
+    post_drift: bool = False
+    token_table: bool = False
+
+    def __post_init__(self):
+        check_choice("inputs", self.inputs, INPUTS)
+        check_choice("post_drift", self.post_drift, (False, True))
+        check_choice("token_table", self.token_table, (False, True))
+
+
+@cache
+def _class_tags(cls: type) -> StreamTags:
+    declared = collect(cls, StreamTags, what="stream", legacy=("inputs",))
+    for tag, members in (("post_drift", ("post_drift",)), ("token_table", TABLE)):
+        has = [hasattr(cls, member) for member in members]
+        if getattr(declared, tag) and not all(has):
+            missing = [m for m, present in zip(members, has) if not present]
+            raise ConfigError(f"stream {cls.__qualname__} declares the tag {tag} but lacks {missing}")
+        if not getattr(declared, tag) and any(has):
+            raise ConfigError(f"stream {cls.__qualname__} implements {[m for m, p in zip(members, has) if p]} "
+                              f"without declaring it: add _more_tags = {{{tag!r}: True}} to the class")
+    return declared
+
+
+def stream_tags(stream) -> StreamTags:
+    """The tags of a stream (an instance or its class): the one place a capability is read.
+
+    Parameters
+    ----------
+    stream
+        A :class:`Stream` or a subclass of it.
+
+    Returns
+    -------
+    StreamTags
+        Every tag, the class's declarations over the defaults; a tag declared without the members
+        it promises, or members written without the tag, are refused (:class:`ConfigError`).
+
+    Examples
+    --------
+    >>> from harness.streams.prompts import PromptsStream
+    >>> stream_tags(PromptsStream)
+    StreamTags(inputs='tokens', post_drift=True, token_table=True)
+    >>> stream_tags(Stream).post_drift
+    False
+    """
+    return _class_tags(stream if isinstance(stream, type) else type(stream))
 
 
 class Stream:
@@ -38,6 +109,47 @@ class Stream:
     stores each of its parameters under its own name (``self.gain = gain``: :meth:`describe` reads
     them back) and implements ``offline() -> OfflineData`` and ``deploy() -> DeployData``. Severity 0
     must give a deployment distribution equal to the offline one (:attr:`drifts` is false then).
+    What else it can do (``post_drift()``, token ids as inputs) it declares in ``_more_tags``
+    (:class:`StreamTags`, read through :func:`stream_tags`).
+
+    Parameters
+    ----------
+    schedule : DriftSchedule
+        When and how strongly the deployment stream drifts (the run builds it from ``drift.*``).
+    seed : int, default 0
+        The run's seed; :meth:`rng` derives one generator per purpose from it.
+    n_offline : int, default 4000
+        Pre-deployment samples, of which the last ``val_fraction`` are validation.
+    val_fraction : float, default 0.25
+    n_deploy : int, default 8000
+        Deployment samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from harness.streams import DriftSchedule, deploy_data, split_offline
+    >>> class Coin(Stream):
+    ...     kinds = ("none", "concept")
+    ...     fixed = {"n_classes": 2}
+    ...     def __init__(self, schedule, *, n_features: int = 2, **common):
+    ...         super().__init__(schedule, **common)
+    ...         self.n_features = n_features
+    ...     def draw(self, n, rng):
+    ...         X = rng.normal(size=(n, self.n_features))
+    ...         return X, (X[:, 0] > 0).astype(int)
+    ...     def offline(self):
+    ...         return split_offline(*self.draw(self.n_offline, self.rng(0)), self.val_fraction)
+    ...     def deploy(self):
+    ...         X, y = self.draw(self.n_deploy, self.rng(1))
+    ...         flip = self.schedule.progress(np.arange(self.n_deploy)) * self.schedule.severity > 0.5
+    ...         return deploy_data(self.schedule, X, np.where(flip, 1 - y, y))
+    >>> stream = Coin(DriftSchedule("concept", "sudden", 1.0, 50, 0), n_offline=40, n_deploy=100)
+    >>> deploy = stream.deploy()
+    >>> deploy.X.shape, deploy.phase[[0, 99]].tolist(), stream.describe()["n_classes"]
+    ((100, 2), ['pre', 'post'], 2)
+    >>> Coin(DriftSchedule("label", "sudden", 1.0, 50, 0))
+    Traceback (most recent call last):
+    harness.validation.errors.ConfigError: drift.kind='label' is not supported by stream=harness.streams.stream.Coin (it supports ['none', 'concept'])
     """
 
     family: ClassVar[str] = ""  # the name after ``stream=``; a user's stream is named by its class path
@@ -45,10 +157,7 @@ class Stream:
     # outside (harness.streams.faulty), never by the stream
     kinds: ClassVar[tuple[str, ...]] = tuple(kind for kind in KINDS if kind != "pipeline")
     patterns: ClassVar[tuple[str, ...]] = PATTERNS  # drift patterns it can express
-    # What a row of X is: "features" (numbers a model may compute with) or "tokens" (ids into the
-    # stream's token table ``tokens``, 0 = padding, whose order means nothing): model=text and River's
-    # text learners read tokens, the MLP, the logistic model and River's numeric learners features.
-    inputs: ClassVar[str] = "features"
+    _more_tags: ClassVar[dict[str, Any]] = {}  # the capabilities this class declares (see StreamTags)
     # Keys of the config fixed by the data (``{"n_classes": 2}``): set as attributes, listed in the
     # schema and in describe(), and refused when the config asks for another value.
     fixed: ClassVar[dict[str, Any]] = {}

@@ -66,6 +66,7 @@ ROWS = 1 << 18  # rows the teacher labels at a time: its memory stays flat howev
 
 class TeacherStream(Stream):
     family = "teacher"
+    _more_tags = {"post_drift": True}
     kinds = ("none", "concept", "covariate", "label", "novel")
 
     def __init__(

@@ -1,4 +1,4 @@
-"""What the input-space detectors read on a token stream (``Stream.inputs == "tokens"``).
+"""What the input-space detectors read on a token stream (the stream's tag ``inputs == "tokens"``).
 
 A token id is a name, not a number (its order in the stream's table means nothing), so a KS test or
 an MMD on raw ids would measure an accident of numbering. On a token stream the detectors read each

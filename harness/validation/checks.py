@@ -27,11 +27,11 @@ from omegaconf.errors import OmegaConfBaseException
 from harness.offline.models import standardizes
 from harness.offline.user import check_model_settings, check_user_model
 from harness.pipeline.footprint import check_memory
-from harness.strategies.base import missing_members, missing_methods
+from harness.strategies.base import missing_members, missing_methods, tags
 from harness.streams import CUSTOM, build_stream
 from harness.streams.families import stream_class
 from harness.streams.schemas import SCHEMAS
-from harness.streams.stream import config_keys
+from harness.streams.stream import config_keys, stream_tags
 from harness.validation import validate
 from harness.validation.config import (
     CONF_DIR,
@@ -176,11 +176,11 @@ def check_against_stream(cfg: DictConfig, stream) -> None:
 
 
 def check_inputs(cfg: DictConfig, stream, strategies: dict) -> None:
-    """The model and every strategy read what the stream's rows are (``Stream.inputs``): token ids
+    """The model and every strategy read what the stream's rows are (its tag ``inputs``): token ids
     (``stream=prompts``) only ``model=text``, a user's ``model=pretrained`` and the River text learners;
     numeric features every other model and River learner. An id's value means nothing, so a learner
     that computes with it would measure noise; a text model on numbers would read them as ids."""
-    inputs = stream.inputs
+    inputs = stream_tags(stream).inputs
     family = cfg.stream.family
     kind = cfg.model.kind
     if inputs == "tokens" and kind in ("mlp", "logistic"):
@@ -192,7 +192,7 @@ def check_inputs(cfg: DictConfig, stream, strategies: dict) -> None:
                           "model=text needs a token stream (stream=prompts), other streams model=mlp or "
                           "model=logistic")
     for name, strategy in strategies.items():
-        reads = getattr(strategy, "reads", None)
+        reads = tags(strategy).reads
         if reads is not None and reads != inputs:
             allowed = "river_text_nb, river_text_logreg" if inputs == "tokens" else "river_logreg, river_ht, ..."
             raise ConfigError(f"strategy {name} reads {_INPUTS[reads]}, but stream={family} gives {_INPUTS[inputs]}; "
@@ -205,10 +205,10 @@ _INPUTS = {"tokens": "token ids", "features": "numeric features"}
 def check_known_drift(cfg: DictConfig, stream, strategies: dict) -> None:
     """The bounds (``oracle``, ``oracle_switch``) train on the stream's post-drift concept: refuse a
     stream that cannot generate it (a user's table) or whose drift has no single post-drift concept."""
-    bounds = [name for name, strategy in strategies.items() if getattr(strategy, "needs_known_drift", False)]
+    bounds = [name for name, strategy in strategies.items() if tags(strategy).needs_known_drift]
     if not bounds:
         return
-    if not callable(getattr(stream, "post_drift", None)):
+    if not stream_tags(stream).post_drift:
         raise ConfigError(f"strategy {bounds[0]} needs the post-drift concept, which stream={cfg.stream.family} "
                           "cannot generate (a table of real data); drop it or choose a generated stream "
                           "(teacher, gaussian_classes or a River family)")
@@ -225,7 +225,7 @@ def check_model(cfg: DictConfig, stream, strategies: dict) -> None:
         return
     user = check_user_model(cfg.model, stream, family=cfg.stream.family, seed=cfg.seed)
     for name, strategy in strategies.items():
-        needs = getattr(strategy, "needs_from_model", None)
+        needs = tags(strategy).needs_from_model
         if needs == "factory" and user.factory is None:
             raise ConfigError(f"strategy {name} trains fresh networks of the model's architecture, which the "
                               f"torch.export program {user.source} cannot build; give model._target_ (a factory) "
@@ -280,6 +280,10 @@ def strategy_class(name: str, target) -> type:
     missing = missing_methods(cls)
     if missing:
         raise ConfigError(f"strategy.{name}._target_={target!r} lacks the strategy protocol's {missing}; {WRITE_TWO}")
+    try:
+        tags(cls)  # its declared capabilities: an unknown tag or one still set as a plain attribute is refused
+    except ConfigError as error:
+        raise ConfigError(f"strategy.{name}._target_={target!r}: {error}") from None
     return cls
 
 
