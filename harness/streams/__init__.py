@@ -13,7 +13,7 @@ from omegaconf import ListConfig, OmegaConf
 from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
 from harness.streams.families import CUSTOM, FAMILIES, stream_class
 from harness.streams.faulty import FaultyStream, quiet_schedule
-from harness.streams.stream import Stream, check_types, config_keys, parameters
+from harness.streams.stream import Stream, check_types, config_keys, parameters, stream_tags
 from harness.validation import validate
 from harness.validation.errors import ConfigError
 
@@ -52,8 +52,8 @@ def build_stream(stream: Mapping, drift: Mapping, seed: int) -> Stream:
 def faulty_stream(cls: type[Stream], schedule: DriftSchedule, seed: int, params: dict, fault, features):
     """``drift.kind=pipeline``: the stream drawn without drift of its own, its deployment features
     faulted (:mod:`harness.streams.faulty`); refused for a stream whose inputs are not numbers."""
-    if cls.inputs != "features":
-        able = sorted(name for name, other in FAMILIES.items() if other.inputs == "features")
+    if stream_tags(cls).inputs != "features":
+        able = sorted(name for name, other in FAMILIES.items() if stream_tags(other).inputs == "features")
         raise ConfigError(f"drift.kind='pipeline' is not supported by stream={cls.name()}: its rows are token ids, "
                           f"not numeric features a pipeline fault could change; streams that support it: {able}")
     inner = cls.from_config(quiet_schedule(schedule), seed=seed, **params)

@@ -37,6 +37,8 @@ class FaultyStream:
     rule of :mod:`harness.streams.faults`) as ``schedule`` says. Everything not about the drift
     (sizes, classes, the offline data, a table's time axis) is the inner stream's."""
 
+    _more_tags = {"post_drift": True}  # the inner stream's concept, without the faults (for the bounds)
+
     def __init__(self, inner, schedule: DriftSchedule, fault, features=None):
         if fault is None:
             raise ConfigError("drift.kind=pipeline needs drift.fault: one of "
