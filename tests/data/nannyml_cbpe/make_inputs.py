@@ -23,7 +23,7 @@ import pandas as pd
 
 from harness.offline.cache import pretrain
 from harness.pipeline.api import compose
-from harness.run import offline_settings, seed_everything
+from harness.pipeline.experiment import offline_settings, seed_everything
 from harness.scores.outputs import model_outputs
 from harness.validation.preflight import preflight
 
