@@ -61,7 +61,8 @@ def run(cfg: DictConfig, output_dir: Path) -> RunResult:
         static_weights = static_weight_record(static_before, strategies)
         tables = write_tables(cfg, output_dir, stream, offline, deploy, records)
         if draws_figures(cfg):
-            from harness.figures.plots import plot_run, plot_stream  # matplotlib only for a run that draws
+            from harness.figures.per_run import plot_run  # matplotlib only for a run that draws
+            from harness.figures.stream_view import plot_stream
 
             plot_run(output_dir)
             plot_stream(output_dir)
