@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
 
 from harness.results.records import HEX64, mapping_of, problems, seal_problem
 from harness.validation.errors import RunDirectoryError
@@ -45,6 +44,8 @@ def not_in_fingerprint() -> frozenset[str]:
     >>> sorted(not_in_fingerprint())[:3]
     ['figures', 'offline.cache', 'offline.cache_dir']
     """
+    from omegaconf import OmegaConf
+
     from harness.validation.config import CONF_DIR  # the config's location, known to the schemas
 
     conf = OmegaConf.load(CONF_DIR / "config.yaml")

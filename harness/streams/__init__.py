@@ -1,42 +1,18 @@
 """Streams whose drift is known exactly (synthetic families, River's generators, real data with
 induced shift), tables of real data with their own, natural drift (a user's file, NOAA weather), and
 a user's own :class:`Stream` subclass (``stream=custom stream._target_=...``).
-:func:`build_stream` checks every value before anything is drawn."""
+:func:`build_stream` checks every value before anything is drawn.
+The public names load their modules on first use: importing one stream module, or
+:mod:`harness.streams.view`, loads no other family."""
 
-from __future__ import annotations
+from harness import lazy_names
 
-from collections.abc import Mapping
-from dataclasses import fields
-
-from harness.streams.base import KINDS, PATTERNS, DeployData, DriftSchedule, OfflineData, deploy_data, split_offline
-from harness.streams.families import CUSTOM, FAMILIES, stream_class
-from harness.streams.stream import Stream, check_types, config_keys, parameters
-from harness.validation import validate
-from harness.validation.errors import ConfigError
-
-
-def build_stream(stream: Mapping, drift: Mapping, seed: int) -> Stream:
-    """The stream of the node ``stream`` (``stream.family``, or ``stream._target_`` for a user's
-    class) with the drift ``drift``; checks every value, draws nothing. Keys are checked against the
-    class's constructor and :class:`DriftSchedule`, then each value."""
-    cls = stream_class(stream)
-    keys = [key for key in stream if key not in ("family", "_target_")]
-    validate.known_keys("stream", keys, config_keys(cls), node=f"stream={cls.name()}")
-    params = {key: stream[key] for key in keys}
-    check_types(cls, params)
-    validate.seed("seed", seed)
-    validate.known_keys("drift", drift, [f.name for f in fields(DriftSchedule)])
-    schedule = DriftSchedule(**dict(drift))
-    problem = cls.unsupported(schedule)
-    if problem:
-        key, value, supported = problem
-        able = [name for name, other in FAMILIES.items() if value in (other.kinds if key == "kind" else other.patterns)]
-        raise ConfigError(
-            f"drift.{key}={value!r} is not supported by stream={cls.name()} (it supports {list(supported)}); "
-            f"streams that support it: {able}"
-        )
-    return cls.from_config(schedule, seed=seed, **params)
-
-
-__all__ = ["CUSTOM", "DeployData", "DriftSchedule", "FAMILIES", "KINDS", "OfflineData", "PATTERNS", "Stream",
-           "build_stream", "deploy_data", "parameters", "split_offline"]
+_PUBLIC = {
+    **dict.fromkeys(("KINDS", "PATTERNS", "DeployData", "DriftSchedule", "OfflineData", "deploy_data", "split_offline"),
+                    "harness.streams.base"),
+    **dict.fromkeys(("CUSTOM", "FAMILIES"), "harness.streams.families"),
+    **dict.fromkeys(("Stream", "parameters"), "harness.streams.stream"),
+    "build_stream": "harness.streams.build",
+}
+__all__ = sorted(_PUBLIC)
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)

@@ -27,8 +27,8 @@ from omegaconf.errors import OmegaConfBaseException
 from harness.offline.user import check_model_settings, check_user_model
 from harness.pipeline.footprint import check_memory
 from harness.strategies.base import missing_members, missing_methods
-from harness.streams import CUSTOM, build_stream
-from harness.streams.families import stream_class
+from harness.streams.build import build_stream
+from harness.streams.families import CUSTOM, stream_class
 from harness.streams.schemas import SCHEMAS
 from harness.streams.stream import config_keys
 from harness.validation import validate
