@@ -48,14 +48,16 @@ MODULES = {
 }
 # Where only part of a module decides a result, only the mutants of these functions are run (mutmut's
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
-# streams/base.py (the rest is input checks and their messages), the loop, its label arrival, mask and serving calls in replay.py (not
-# its memory probes, whose values no test can pin, nor measured_blocks).
+# streams/base.py (the rest is input checks and their messages), the loop, its label arrival, mask and serving calls
+# in replay.py (not its memory probes, whose values no test can pin, nor measured_blocks).
 ONLY = {
     "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
     "harness/streams/base.py": [f"harness.streams.base.xǁDriftScheduleǁ{name}__mutmut_*"
                                 for name in ("progress", "phase", "change_points", "amount")],
-    "harness/pipeline/replay.py": [f"harness.pipeline.replay.x_{name}__mutmut_*"
-                                   for name in ("replay", "_replay_one", "label_arrival", "label_mask", "serving_chunks")],
+    "harness/pipeline/replay.py": [
+        f"harness.pipeline.replay.x_{name}__mutmut_*"
+        for name in ("replay", "_replay_one", "label_arrival", "label_mask", "serving_chunks")
+    ],
 }
 
 

@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.results.ownership import check_owned
 from harness.results import report as study
+from harness.results.ownership import check_owned
 from harness.results.report import FIGURES, HIGHER_IS_BETTER, collect, write_report
 from harness.validation.errors import RunDirectoryError
 from harness.validation.validate import did_you_mean

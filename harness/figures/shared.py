@@ -222,8 +222,8 @@ def plot_over_time(
         ax.set_yscale("log")
         log_axis(ax.yaxis, format_bytes, means[metric])
     else:
-        sns.lineplot(data=windows, x="t_end", y=metric, **hue_keywords(windows), markersize=4, errorbar=CI, legend=False,
-                     ax=ax)
+        sns.lineplot(data=windows, x="t_end", y=metric, **hue_keywords(windows), markersize=4, errorbar=CI,
+                     legend=False, ax=ax)
     if onset is not None:
         mark_drift(ax, onset=onset, width=width)
     ax.set_xlabel("deployment time (samples)")

@@ -95,7 +95,8 @@ def plot_vocabulary_overlap(timeline: pd.DataFrame, *, ax: plt.Axes | None = Non
 def plot_stream(run_dir: Path) -> Path:
     """``stream.png`` of a run: offline vs deployment samples (after the onset) with class means,
     class priors with the drift progress, and the agreement of deployment labels with the offline
-    labelling rule (for a token stream: the share of out-of-vocabulary tokens), from ``stream_points.csv``, ``stream_timeline.csv`` and ``stream_progress.csv``."""
+    labelling rule (for a token stream: the share of out-of-vocabulary tokens), from ``stream_points.csv``,
+    ``stream_timeline.csv`` and ``stream_progress.csv``."""
     run_dir = Path(run_dir)
     points = pd.read_csv(run_dir / "stream_points.csv")
     timeline = pd.read_csv(run_dir / "stream_timeline.csv")

@@ -62,8 +62,8 @@ def plot_metric_boxes(runs: pd.DataFrame, *, metric: str = "accuracy", phase: st
     rows = runs[runs.phase == phase]
     with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib a deprecated argument
         warnings.simplefilter("ignore", DeprecationWarning)
-        sns.boxplot(data=rows, x="drift.severity", y=metric, **hue_keywords(rows, lines=False), native_scale=True, saturation=1,
-                    fliersize=2, linewidth=0.8, medianprops={"linewidth": 1.6}, legend=False, ax=ax)
+        sns.boxplot(data=rows, x="drift.severity", y=metric, **hue_keywords(rows, lines=False), native_scale=True,
+                    saturation=1, fliersize=2, linewidth=0.8, medianprops={"linewidth": 1.6}, legend=False, ax=ax)
     _color_boxes(ax, palette.order(rows["strategy"]))
     ax.set_xticks(sorted(rows["drift.severity"].unique()))
     ax.set_xlabel("drift severity")
