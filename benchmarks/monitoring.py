@@ -20,7 +20,8 @@ from omegaconf import OmegaConf
 
 from harness.monitor import monitor_run
 from harness.offline import optimise_and_freeze
-from harness.run import run, seed_everything
+from harness.pipeline.experiment import seed_everything
+from harness.run import run
 from harness.streams import build_stream
 from harness.validation import config
 

@@ -61,14 +61,16 @@ DOCTESTS = {"harness/scores/metrics.py", "harness/strategies/retrain.py", "harne
 # name patterns): the key of the cache (the rest is files and renames), the schedules of
 # streams/base.py (the rest is input checks and their messages), what decides which samples each
 # retraining of strategies/retrain.py trains on and where its detector fires (not its argument checks,
-# serving or memory counts), the loop, its label mask and serving calls in replay.py (not
+# serving or memory counts), the loop, its label arrival, mask and serving calls in replay.py (not
 # its memory probes, whose values no test can pin, nor measured_blocks).
 ONLY = {
     "harness/offline/cache.py": ["harness.offline.cache.x_cache_key__mutmut_*"],
     "harness/streams/base.py": [f"harness.streams.base.xǁDriftScheduleǁ{name}__mutmut_*"
                                 for name in ("progress", "phase", "change_points", "amount")],
-    "harness/pipeline/replay.py": ["harness.pipeline.replay.x_replay__mutmut_*", "harness.pipeline.replay.x_label_mask__mutmut_*",
-                          "harness.pipeline.replay.x_serving_chunks__mutmut_*"],
+    "harness/pipeline/replay.py": [
+        f"harness.pipeline.replay.x_{name}__mutmut_*"
+        for name in ("replay", "_replay_one", "label_arrival", "label_mask", "serving_chunks")
+    ],
     "harness/strategies/retrain.py": ["harness.strategies.retrain.x_detector_input__mutmut_*"] + [
         f"harness.strategies.retrain.xǁ{cls}ǁ{name}__mutmut_*" for cls, names in (
             ("Retraining", ("fit_offline", "_retrain_seed", "_retrain")),

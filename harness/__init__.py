@@ -7,12 +7,33 @@ From Python (see the README's "From Python")::
     run = harness.load_run("results/mine")                 # the same object, read back
     harness.check_strategy(MyStrategy)                     # a harness.BaseStrategy subclass, checked
 
-``import harness`` imports nothing heavy: each name loads its module on first use.
+``import harness`` imports nothing heavy: each name loads its module on first use, and so do the
+public names of the packages (``harness.streams.build_stream``, ``harness.monitor.monitor_run``, ...):
+importing one module of a package loads that module, not the whole package.
 """
 
+import sys
 from importlib import import_module
 
 __version__ = "0.1.0"
+
+
+def lazy_names(package: str, public: dict[str, str]):
+    """PEP 562 ``__getattr__`` and ``__dir__`` for the module ``package``: each name of ``public``
+    (name -> the module that defines it) is imported from its module on first use, then kept."""
+
+    def __getattr__(name: str):
+        if name not in public:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(public[name]), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*vars(sys.modules[package]), *public})
+
+    return __getattr__, __dir__
+
 
 _PUBLIC = {
     "compose": "harness.pipeline.api",
@@ -25,15 +46,4 @@ _PUBLIC = {
     "ConfigError": "harness.validation.errors",
 }
 __all__ = [*_PUBLIC, "__version__"]
-
-
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'harness' has no attribute {name!r}")
-    value = getattr(import_module(_PUBLIC[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)

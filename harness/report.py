@@ -1,16 +1,6 @@
-"""The study report from the command line: aggregate run directories into tidy tables, comparison
-tables and figures (:mod:`harness.results.report`). Reads results only.
-
-    python -m harness.report DIR [DIR ...] [--out DIR] [--metric accuracy]
-
-Writes ``runs.parquet`` (one row per run x strategy x phase, every swept config value its own
-column), ``windows.parquet``, ``costs.parquet``, ``runs_failed.csv`` and, per phase,
-``comparison_<phase>.md`` / ``.tex`` / ``.csv``: mean +/- std over seeds per strategy and condition
-(severity 0 of every drift kind is one condition), the average rank of each strategy across
-conditions, a Friedman test, Nemenyi post-hoc p-values with the critical difference
-(scikit-posthocs), Holm-adjusted Wilcoxon signed-rank tests and Cliff's delta, and a note whenever a
-test cannot reach p < 0.05 with that many conditions. The ``.tex`` tables use booktabs rules: the
-document needs ``\\usepackage{booktabs}``. With figures, ``figures/critical_difference_post``.
+"""The study report from the command line (``python -m harness.report DIR [DIR ...] [--out DIR]
+[--metric accuracy]``): the argument checks, then :func:`harness.results.report.write_report`, whose
+module says what is written (the ``--help`` text). Reads results only.
 """
 
 from __future__ import annotations
@@ -19,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.results import report as study
 from harness.results.ownership import check_owned
 from harness.results.report import FIGURES, HIGHER_IS_BETTER, collect, write_report
 from harness.validation.errors import RunDirectoryError
@@ -42,7 +33,7 @@ def distinct_dirs(dirs: list[Path]) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Every argument is checked before anything is read or written: a bad one exits with code 2 and
     ``error: ...`` (argparse's way)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=study.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="+", type=Path, help="run or sweep directories")
     parser.add_argument("--out", type=Path, help="where to write (default: the first DIR)")
     parser.add_argument("--metric", default="accuracy", choices=sorted(HIGHER_IS_BETTER))

@@ -468,7 +468,7 @@ def test_report_refuses_bad_arguments_before_writing(args, message, report_paths
 
 def test_report_figure_names_are_the_ones_plots_draws(tmp_path):
     """``report.FIGURES`` (checked before anything is read) lists exactly what ``draw_figures`` knows."""
-    from harness.figures.plots import draw_figures
+    from harness.figures.study import draw_figures
 
     tables = {name: None for name in report.TABLES}
     with pytest.raises(ValueError) as refused:

@@ -144,8 +144,8 @@ def test_result_json_says_whether_the_temperature_is_at_a_bound(tmp_path, both_u
 
 def test_the_policy_enters_the_offline_cache_key():
     from harness.offline.cache import cache_key
+    from harness.pipeline.experiment import offline_settings
     from harness.pipeline.testing import make_data
-    from harness.run import offline_settings
 
     offline, _ = make_data(0)
     keys = {}

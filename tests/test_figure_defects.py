@@ -15,14 +15,14 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from harness.figures import palette, plots  # noqa: E402
+from harness.figures import palette, shared, stream_view, study  # noqa: E402
 from harness.results import report  # noqa: E402
 from tests.test_figures import STRATEGIES, panels, sweep_tables  # noqa: E402
 
 
 def test_narrow_boxes_of_two_seeds_show_their_strategy_colour_in_edges_and_medians():
     tables = sweep_tables(kinds=("concept",), severities=(0.5, 1.0), seeds=(0, 1))
-    fig = plots.build_figure(tables, "severity_boxes", conditions=["drift.severity"])
+    fig = study.build_figure(tables, "severity_boxes", conditions=["drift.severity"])
     ax = panels(fig)[0]
     boxes = [c for c in ax.containers if hasattr(c, "medians")]
     names = palette.order(STRATEGIES)
@@ -43,7 +43,7 @@ def critical_difference(k: int):
 
 def test_critical_difference_axis_runs_from_1_to_k_and_every_label_is_inside_the_figure(tmp_path, monkeypatch):
     drawn = []
-    monkeypatch.setattr(plots, "save_figure", lambda fig, stem: drawn.append(fig) or [])
+    monkeypatch.setattr(shared, "save_figure", lambda fig, stem: drawn.append(fig) or [])
     for k in (3, 5):
         report.draw_critical_difference(critical_difference(k), tmp_path / "cd")
         fig = drawn[-1]
@@ -65,7 +65,7 @@ def test_cost_axis_has_a_labelled_tick_at_or_below_the_smallest_value_and_at_or_
                            "peak_model_bytes": [3e3, 4e4, 2e6], "accuracy_post": [0.4, 0.6, 0.7]})
     for x in ("ms_per_1000", "peak_model_bytes"):
         fig, ax = plt.subplots()
-        plots.plot_cost_tradeoff(points, x=x, ax=ax)
+        study.plot_cost_tradeoff(points, x=x, ax=ax)
         fig.canvas.draw()
         low, high = ax.get_xlim()
         ticks = [t for t in ax.xaxis.get_majorticklocs() if low <= t <= high]
@@ -80,7 +80,7 @@ def onset_lines(ax) -> list:
 
 def test_a_panel_whose_runs_do_not_drift_draws_no_onset_line_or_band():
     tables = sweep_tables(kinds=("concept",), severities=(0.0, 1.0), seeds=(0, 1))
-    fig = plots.build_figure(tables, "accuracy_over_time", conditions=["drift.severity"])
+    fig = study.build_figure(tables, "accuracy_over_time", conditions=["drift.severity"])
     shown = {ax.get_title(): ax for ax in panels(fig)}
     calm = [ax for title, ax in shown.items() if title == "severity 0"]
     drifting = [ax for title, ax in shown.items() if title == "severity 1"]
@@ -111,8 +111,8 @@ def stream_run(tmp_path: Path, *, onset, oov=None, kind="concept") -> Path:
 
 def drawn_stream(run_dir: Path, monkeypatch) -> plt.Figure:
     figures = []
-    monkeypatch.setattr(plots.plt, "close", lambda fig=None: figures.append(fig))
-    plots.plot_stream(run_dir)
+    monkeypatch.setattr(stream_view.plt, "close", lambda fig=None: figures.append(fig))
+    stream_view.plot_stream(run_dir)
     return figures[-1]
 
 

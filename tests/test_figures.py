@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
-from harness.figures import palette, plots  # noqa: E402
+from harness.figures import palette, shared, study  # noqa: E402
 from tests.helpers import strategy_tags  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -120,7 +120,7 @@ def test_families_differ_in_line_style_and_marker():
 
 
 # pipeline_detection has a bar per monitor, not a line per strategy: tests/test_pipeline_plots.py
-@pytest.mark.parametrize("name", [name for name in plots.FIGURES if name != "pipeline_detection"])
+@pytest.mark.parametrize("name", [name for name in study.FIGURES if name != "pipeline_detection"])
 def test_every_figure_has_labelled_axes_and_a_legend_entry_per_strategy(name):
     tables = sweep_tables(kinds=("concept", "label"), severities=(0.0, 1.0), strategies=STRATEGIES[:4])
     conditions = ["drift.kind", "drift.severity"]
@@ -132,7 +132,7 @@ def test_every_figure_has_labelled_axes_and_a_legend_entry_per_strategy(name):
     if name == "label_budget":
         tables = {k: pd.concat([v.assign(**{"replay.label_delay": d}) for d in (0, 300)]) for k, v in tables.items()}
         conditions = ["drift.kind", "replay.label_delay"]
-    fig = plots.build_figure(tables, name, conditions=conditions)
+    fig = study.build_figure(tables, name, conditions=conditions)
     try:
         for ax in panels(fig):
             assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
@@ -151,7 +151,7 @@ def test_a_strategy_keeps_its_colour_across_the_figures_of_a_sweep():
     for strategies, name in ((STRATEGIES, "accuracy_over_time"), (STRATEGIES[2:], "drift_induced_error"),
                              (["river_hat", "frozen"], "cost_tradeoff"), (["river_hat"], "reliability")):
         tables = sweep_tables(kinds=("concept", "label"), severities=(1.0,), strategies=strategies)
-        fig = plots.build_figure(tables, name, conditions=["drift.kind"])
+        fig = study.build_figure(tables, name, conditions=["drift.kind"])
         try:
             keys = legend_colours(fig)
             assert set(keys) == set(strategies)
@@ -167,7 +167,7 @@ def test_a_strategy_keeps_its_colour_across_the_figures_of_a_sweep():
 def test_every_condition_gets_a_panel_over_time(kinds, severities):
     tables = sweep_tables(kinds=kinds, severities=severities, seeds=(0,))
     conditions = ["drift.kind", "drift.severity"] if len(kinds) > 1 else []
-    fig = plots.build_figure(tables, "accuracy_over_time", conditions=conditions)
+    fig = study.build_figure(tables, "accuracy_over_time", conditions=conditions)
     try:
         titles = {ax.get_title() for ax in panels(fig)}
         expected = {f"{k} drift, severity {s:g}" for k in kinds for s in severities} if conditions else {""}
@@ -178,7 +178,7 @@ def test_every_condition_gets_a_panel_over_time(kinds, severities):
 
 
 def test_over_time_legend_explains_onset_band_and_interval():
-    fig = plots.build_figure(sweep_tables(seeds=(0, 1, 2)), "accuracy_over_time", conditions=["drift.kind"])
+    fig = study.build_figure(sweep_tables(seeds=(0, 1, 2)), "accuracy_over_time", conditions=["drift.kind"])
     try:
         texts = legend_texts(fig)
         assert "drift onset" in texts
@@ -190,7 +190,7 @@ def test_over_time_legend_explains_onset_band_and_interval():
 
 def test_severity_boxes_put_kinds_in_their_own_panels_on_a_numeric_severity_axis():
     tables = sweep_tables(severities=(0.0, 0.25, 1.0), seeds=(0,), strategies=STRATEGIES[:2])
-    fig = plots.build_figure(tables, "severity_boxes", conditions=["drift.kind", "drift.severity"])
+    fig = study.build_figure(tables, "severity_boxes", conditions=["drift.kind", "drift.severity"])
     try:
         axes = panels(fig)
         assert len(axes) == 2 * 3  # accuracy and ECE for each of the three kinds
@@ -205,7 +205,7 @@ def test_confidence_figures_skip_severity_zero_and_show_the_novel_subset():
     tables = sweep_tables(kinds=("novel",), severities=(0.0, 1.0))
     novel = tables["reliability"].query("phase == 'post'").assign(phase="novel")
     tables["reliability"] = pd.concat([tables["reliability"], novel])
-    fig = plots.build_figure(tables, "reliability", conditions=["drift.severity"])
+    fig = study.build_figure(tables, "reliability", conditions=["drift.severity"])
     try:
         titles = [ax.get_title() for ax in panels(fig)]
         assert len(titles) == 3 and any("novel-class samples only" in t for t in titles)
@@ -215,7 +215,7 @@ def test_confidence_figures_skip_severity_zero_and_show_the_novel_subset():
 
 
 def test_memory_axis_reads_in_kilobytes_and_megabytes():
-    fig = plots.build_figure(sweep_tables(kinds=("a",)), "memory_over_time", conditions=[])
+    fig = study.build_figure(sweep_tables(kinds=("a",)), "memory_over_time", conditions=[])
     try:
         (ax,) = panels(fig)
         fig.canvas.draw()
@@ -229,13 +229,13 @@ def test_the_pdf_keeps_the_layout_the_png_was_laid_out_with(tmp_path):
     """The layout is computed once, for the PNG; the PDF reuses it: the panels of the saved figure sit
     where constrained layout puts them in a figure laid out on its own."""
     tables = sweep_tables(kinds=("concept", "label"), severities=(1.0,), strategies=STRATEGIES[:2])
-    reference = plots.build_figure(tables, "accuracy_over_time", conditions=["drift.kind"])
+    reference = study.build_figure(tables, "accuracy_over_time", conditions=["drift.kind"])
     reference.set_dpi(130)  # the dpi both files are saved at
     reference.draw_without_rendering()
     expected = np.array([ax.get_position().bounds for ax in reference.axes])
     plt.close(reference)
-    fig = plots.build_figure(tables, "accuracy_over_time", conditions=["drift.kind"])
-    written = plots.save_figure(fig, tmp_path / "figure")
+    fig = study.build_figure(tables, "accuracy_over_time", conditions=["drift.kind"])
+    written = shared.save_figure(fig, tmp_path / "figure")
     assert [path.name for path in written] == ["figure.png", "figure.pdf"]
     assert np.array([ax.get_position().bounds for ax in fig.axes]) == pytest.approx(expected, abs=1e-3)
     assert (tmp_path / "figure.pdf").read_bytes().startswith(b"%PDF")
@@ -250,7 +250,7 @@ def test_the_shaded_interval_is_the_t_interval_of_the_mean_over_seeds():
                             for t, column in values.items() for s, v in enumerate(column)])
     fig, ax = plt.subplots()
     try:
-        plots.plot_over_time(windows, metric="accuracy", ax=ax)
+        shared.plot_over_time(windows, metric="accuracy", ax=ax)
         band = ax.collections[0].get_paths()[0].vertices
         for t, column in values.items():
             low, high = stats.t.interval(0.95, len(column) - 1, loc=np.mean(column), scale=stats.sem(column))

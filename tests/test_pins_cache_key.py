@@ -14,7 +14,8 @@ import pytest
 
 from harness.offline.cache import cache_key, pretrain
 from harness.offline.freeze import training_settings
-from harness.run import offline_settings, run
+from harness.pipeline.experiment import offline_settings
+from harness.run import run
 from tests.conftest import compose_config
 from tests.helpers import make_data
 from tests.test_table_stream import table_overrides, write_csv

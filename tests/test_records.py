@@ -4,16 +4,20 @@ edited or forged numbers make them corrupt (redone, listed), never a traceback, 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from harness.offline.cache import load, pretrain
 from harness.pipeline.sweep import read_ledger
 from harness.results.records import SEAL, digest, seal
-from harness.results.store import run_state
+from harness.results.store import config_fingerprint, run_state
 from harness.strategies import netfit
 from tests.helpers import make_data
+
+CONFIG = Path(__file__).resolve().parents[1] / "conf" / "config.yaml"
 
 SETTINGS = {"model_kind": "mlp", "depth": 1, "space": {"lr": [0.01], "batch_size": [32], "weight_decay": [0.0],
             "width": [8]}, "n_trials": 1, "sampler": "random", "pruner": "median", "max_epochs": 3, "patience": 2,
@@ -97,3 +101,23 @@ def test_a_stored_network_with_a_wrong_field_is_set_aside(tmp_path):
     torch.save({"state": {}, "steps": "many", "sha256": "0" * 64}, path)
     assert netfit._load_fitted(path, None, None, {"seed": 0}) is None
     assert not path.exists() and len(list(tmp_path.glob(".corrupt-net.pt-*"))) == 1
+
+
+def test_the_fingerprint_leaves_out_exactly_the_keys_a_sweep_leaves_out_of_its_directory_names():
+    """One list: ``conf/config.yaml``'s ``exclude_keys`` (read here with PyYAML, not the harness) are
+    the keys whose value changes no fingerprint; every other key changes it."""
+    excluded = yaml.safe_load(CONFIG.read_text())["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"]
+    base = {"seed": 0, "rerun": False, "quiet": False, "save_stream": False, "figures": None,
+            "offline": {"cache": True, "cache_dir": "a", "n_trials": 2}}
+    fingerprint = config_fingerprint(base)
+    assert sorted(excluded) == ["figures", "offline.cache", "offline.cache_dir", "quiet", "rerun", "save_stream"]
+    for key in excluded:
+        section, _, leaf = key.rpartition(".")
+        changed = json.loads(json.dumps(base))
+        (changed[section] if section else changed)[leaf] = "another value"
+        assert config_fingerprint(changed) == fingerprint, key
+    for key, value in (("seed", 1), ("offline.n_trials", 3)):
+        section, _, leaf = key.rpartition(".")
+        changed = json.loads(json.dumps(base))
+        (changed[section] if section else changed)[leaf] = value
+        assert config_fingerprint(changed) != fingerprint, key

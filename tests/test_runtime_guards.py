@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 from harness.offline.tune import search
+from harness.pipeline.experiment import StrategiesFailed
 from harness.pipeline.replay import TOLERANCE, answer_problem, replay
 from harness.pipeline.testing import make_data
-from harness.run import StrategiesFailed, run
+from harness.run import run
 from harness.strategies import BaseStrategy
 from harness.streams import build_stream
 from harness.validation.errors import ConfigError

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from harness.figures import palette, plots
+from harness.figures import palette, stream_view
 from harness.streams.base import DeployData, DriftSchedule, OfflineData, deploy_data
 from harness.streams.view import stream_progress, stream_timeline, write_stream_view
 
@@ -67,6 +67,6 @@ def test_stream_figure_uses_class_colours_and_writes(tmp_path):
     x, y = two_clusters(300, rng)
     write_stream_view(tmp_path, offline, deploy_data(schedule, x, y), onset=150, n_classes=2, window=50)
     (tmp_path / "stream.json").write_text(json.dumps({"family": "test", "schedule": schedule.as_dict()}))
-    assert plots.plot_stream(tmp_path).is_file()
+    assert stream_view.plot_stream(tmp_path).is_file()
     assert set(pd.read_csv(tmp_path / "stream_progress.csv").columns) == {"t", "drift_progress"}
     assert not {palette.class_color(k) for k in (0, 1)} & set(palette.STRATEGY_COLORS.values())

@@ -207,7 +207,7 @@ def test_parquet_with_missing_values_is_read_when_dropna_is_asked(tmp_path):
 def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_column(tmp_path):
     import matplotlib.pyplot as plt
 
-    from harness.figures.plots import run_figure
+    from harness.figures.per_run import run_figure
 
     frame = write_csv(tmp_path / "data.csv")
     cfg = compose_config(table_overrides(tmp_path / "data.csv", "stream.order=day", "strategy=[frozen]",
@@ -231,7 +231,7 @@ def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_colu
 
 
 def test_weather_figure_is_drawn_in_years(tmp_path):
-    from harness.figures.plots import time_axis
+    from harness.figures.per_run import time_axis
 
     cfg = compose_config(["stream=weather", "strategy=[frozen]", *SMALL, "monitor=off"], tiny=False)
     stream = build_stream(cfg.stream, cfg.drift, 0).describe()

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from harness.figures.plots import CI, mark_drift  # noqa: E402
+from harness.figures.shared import CI, mark_drift  # noqa: E402
 from harness.results.store import atomic_write  # noqa: E402
 
 

@@ -20,12 +20,11 @@ import pandas as pd
 import seaborn as sns
 
 from harness.figures import palette
-from harness.figures.plots import CI
+from harness.figures.shared import CI
 from harness.results.store import read_result
 
 FAULT, SEVERITY = "drift.fault", "drift.severity"
 METRICS = {"accuracy": "accuracy after the fault", "confident_error_rate": "confident-error rate after the fault"}
-FIGURES = ("pipeline_faults", "pipeline_detection")
 
 
 def faults(runs: pd.DataFrame) -> list[str]:

@@ -21,7 +21,6 @@ from harness.offline.train import TrainResult, train_network
 from harness.streams.base import OfflineData
 from harness.validation.errors import ConfigError
 
-SEARCHED = ("lr", "batch_size", "weight_decay", "width")
 SAMPLERS = ("random", "tpe")
 PRUNERS = ("median", "successive_halving", "none")
 

@@ -1,1 +1,3 @@
-"""The run pipeline: the public API, the one prequential loop, a run's summary tables, sweeps."""
+"""The run pipeline: a run's stages (``experiment``), the one prequential loop (``replay``), its tables
+(``tables``, ``summary``) and ``result.json`` (``record``), a job's rules (``jobs``), sweeps and the
+public API (``api``)."""

@@ -14,9 +14,11 @@ from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
+from harness.pipeline.experiment import run
+from harness.pipeline.jobs import plan_job
+from harness.pipeline.record import write_failure
 from harness.results.ownership import check_owned
 from harness.results.store import RunResult, atomic_write, job_lock, load_run
-from harness.run import plan_job, run, write_failure
 from harness.validation import config
 from harness.validation.checks import check_config, check_overrides
 from harness.validation.errors import RunDirectoryError

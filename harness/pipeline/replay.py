@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ except ImportError:  # not on Windows
 PROC_STATUS = Path("/proc/self/status")
 TOLERANCE = 1e-4  # how far a served probability may leave [0, 1], and a row's sum may leave 1
 PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
+Arrived = slice | np.ndarray | None  # the samples whose labels arrive after a block (see label_arrival)
 
 
 @dataclass
@@ -190,7 +192,6 @@ def replay(
     if serve_batch < 0:
         raise ValueError(f"serve_batch={serve_batch} is negative; 0 serves each step block in one call")
     n = len(data)
-    all_labelled = labelled is None or bool(np.all(labelled))
     labelled = np.ones(n, dtype=bool) if labelled is None else np.asarray(labelled, dtype=bool)
     if labelled.shape != (n,):
         raise ValueError(f"labelled must have shape ({n},), got {labelled.shape}")
@@ -201,7 +202,7 @@ def replay(
         bar.stage(f"replay {name}")
         try:
             records[name] = _replay_one(data, strategy, index, name, n_classes=n_classes, label_delay=label_delay,
-                                        labelled=labelled, all_labelled=all_labelled, labelled_t=labelled_t,
+                                        labelled=labelled, labelled_t=labelled_t,
                                         memory_every=memory_every, serve_batch=serve_batch, bar=bar,
                                         progress=progress, spill_dir=spill_dir, chunk=chunk,
                                         latency_requests=latency_requests, seed=seed)
@@ -228,88 +229,142 @@ def _raised(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
-def _replay_one(data, strategy, index, name, *, n_classes, label_delay, labelled, all_labelled, labelled_t,
+def label_arrival(n: int, step: int, label_delay: int, labelled: np.ndarray) -> Iterator[tuple[int, int, Arrived]]:
+    """The order of events of a replay of ``n`` samples in blocks of ``step``: for each block,
+    ``(start, end, arrived)``: the requests ``[start, end)`` are served (predicted and stored), then
+    the labels ``arrived`` are learned (``None``: none arrives). The label of sample ``j`` arrives once
+    the prediction of sample ``j + label_delay`` is stored, and only if ``labelled[j]``; ``arrived``
+    is a slice when every label is revealed, otherwise the sample indices, in stream order.
+
+    >>> [(s, e, a) for s, e, a in label_arrival(5, 2, 1, np.ones(5, bool))]
+    [(0, 2, slice(0, 1, None)), (2, 4, slice(1, 3, None)), (4, 5, slice(3, 4, None))]
+    >>> [(s, e, None if a is None else a.tolist()) for s, e, a in label_arrival(4, 2, 0, np.array([1, 0, 0, 1], bool))]
+    [(0, 2, [0]), (2, 4, [3])]
+    """
+    every = bool(np.all(labelled))
+    learned = 0  # labels of samples [0, learned) have arrived
+    for start in range(0, n, step):
+        end = start + step if start + step < n else n
+        available = end - label_delay
+        arrived = None
+        if available > learned:
+            if every:
+                arrived = slice(learned, available)
+            else:
+                arrived = learned + np.flatnonzero(labelled[learned:available])
+                arrived = arrived if len(arrived) else None
+            learned = available
+        yield start, end, arrived
+
+
+class _StrategyReplay:
+    """One strategy's replay under way: its stored outputs, its clocks and its memory measurements."""
+
+    def __init__(self, data, strategy, name: str, n_classes: int, outputs: tuple, memory_every: int):
+        self.data, self.strategy, self.name, self.n_classes = data, strategy, name, n_classes
+        self.proba, self.latency_us = outputs
+        self.inputs = strategy.prepare(data.X)
+        self.predict_s = self.learn_s = 0.0
+        self.waiting = 0.0  # the last learn()'s time: the requests of the next predict call wait for it
+        self.n_timed = 0
+        self.memory_every = memory_every
+        self.memory_t = [0]  # as deployed: every window then has a measurement at or before its end
+        self.memory_bytes = [strategy.model_bytes()]
+        self.next_memory = memory_every
+
+    def serve(self, a: int, b: int, timed: bool) -> None:
+        """One predict call for the requests ``[a, b)``; its time (plus the wait for an inline learn)
+        is each request's latency when ``timed``, NaN otherwise."""
+        try:
+            requests = self.inputs[a:b]  # River's rows become dicts here, outside the timed call
+            tic = time.perf_counter()
+            answer = self.strategy.predict_proba(requests)
+            elapsed = time.perf_counter() - tic
+        except Exception as error:  # the strategy's own code failed: it fails, the others go on
+            raise StrategyFailed(f"strategy {self.name} failed at t={int(self.data.t[a])}: {_raised(error)}") from error
+        problem = answer_problem(answer, b - a, self.n_classes)
+        if problem is not None:
+            raise StrategyFailed(f"strategy {self.name} failed at t={int(self.data.t[a + problem[0]])}: {problem[1]}")
+        self.proba.append(answer)
+        self.latency_us.append(np.full(b - a, (elapsed + self.waiting) * 1e6 if timed else np.nan))
+        self.n_timed += b - a if timed else 0
+        self.predict_s += elapsed
+        self.waiting = 0.0
+
+    def learn(self, arrived: Arrived, end: int) -> None:
+        """``learn()`` from the samples ``arrived`` whose labels arrived after the block ending at ``end``."""
+        inputs = self.inputs
+        if isinstance(arrived, slice) or isinstance(inputs, np.ndarray):
+            X_new = inputs[arrived]
+        else:
+            X_new = [inputs[i] for i in arrived]
+        try:
+            tic = time.perf_counter()
+            self.strategy.learn(X_new, self.data.y[arrived])
+            self.waiting = time.perf_counter() - tic
+        except Exception as error:
+            raise StrategyFailed(f"strategy {self.name} failed at t={int(self.data.t[end - 1])} while learning: "
+                                 f"{_raised(error)}") from error
+        self.learn_s += self.waiting
+
+    def measure_memory(self, end: int, n: int) -> None:
+        """The model's memory once ``end`` samples are replayed, every ``memory_every`` and at the end."""
+        if end >= self.next_memory or end == n:
+            self.memory_t.append(end)
+            self.memory_bytes.append(self.strategy.model_bytes())
+            self.next_memory = end + self.memory_every
+
+
+def _outputs(n: int, n_classes: int, index: int, spill_dir: Path | None, chunk: int) -> tuple:
+    """Where a strategy's probabilities and latencies go: arrays filled in place, or files in ``spill_dir``."""
+    if spill_dir is None:  # filled in place: no list of blocks to concatenate at the end
+        return InMemory((n, n_classes)), InMemory((n,))
+    return (Spill(Path(spill_dir) / f"{index}-proba.f64", (n, n_classes), chunk),
+            Spill(Path(spill_dir) / f"{index}-latency.f64", (n,), chunk))
+
+
+def _replay_one(data, strategy, index, name, *, n_classes, label_delay, labelled, labelled_t,
                 memory_every, serve_batch, bar, progress, spill_dir, chunk, latency_requests, seed) -> Record:
     """One strategy's replay (see :func:`replay`)."""
     n = len(data)
     rss_scope = reset_peak_rss()
-    if spill_dir is None:  # filled in place: no list of blocks to concatenate at the end
-        proba, latency_us = InMemory((n, n_classes)), InMemory((n,))
-    else:
-        proba = Spill(Path(spill_dir) / f"{index}-proba.f64", (n, n_classes), chunk)
-        latency_us = Spill(Path(spill_dir) / f"{index}-latency.f64", (n,), chunk)
-    predict_s = learn_s = waiting = 0.0
-    memory_t: list[int] = []
-    memory_bytes: list[int] = []
-    inputs = strategy.prepare(data.X)
+    replaying = _StrategyReplay(data, strategy, name, n_classes, _outputs(n, n_classes, index, spill_dir, chunk),
+                                memory_every)
     step = strategy.step
     timed = measured_blocks(n, step, latency_requests, seed) if serve_batch else None
-    n_timed = 0
-    y = data.y
-    learned = 0  # labels of samples [0, learned) have arrived
-    memory_t.append(0)  # as deployed: every window then has a measurement at or before its end
-    memory_bytes.append(strategy.model_bytes())
-    next_memory = memory_every
-    for start in range(0, n, step):
-        end = start + step if start + step < n else n
+    for start, end, arrived in label_arrival(n, step, label_delay, labelled):
         sampled_out = timed is not None and not timed[start // step]
         for a, b in [(start, end)] if sampled_out else serving_chunks(start, end, serve_batch):
-            try:
-                requests = inputs[a:b]  # River's rows become dicts here, outside the timed call
-                tic = time.perf_counter()
-                answer = strategy.predict_proba(requests)
-                elapsed = time.perf_counter() - tic
-            except Exception as error:  # the strategy's own code failed: it fails, the others go on
-                raise StrategyFailed(f"strategy {name} failed at t={int(data.t[a])}: {_raised(error)}") from error
-            problem = answer_problem(answer, b - a, n_classes)
-            if problem is not None:
-                raise StrategyFailed(f"strategy {name} failed at t={int(data.t[a + problem[0]])}: {problem[1]}")
-            proba.append(answer)
-            latency_us.append(np.full(b - a, np.nan if sampled_out else (elapsed + waiting) * 1e6))
-            n_timed += 0 if sampled_out else b - a
-            predict_s += elapsed
-            waiting = 0.0
-
-        available = end - label_delay
-        if available > learned:
-            if all_labelled:
-                X_new = inputs[start:end] if learned == start and available == end else inputs[learned:available]
-                y_new = y[learned:available]
-            else:
-                arrived = learned + np.flatnonzero(labelled[learned:available])
-                X_new = inputs[arrived] if isinstance(inputs, np.ndarray) else [inputs[i] for i in arrived]
-                y_new = y[arrived]
-            if len(y_new):
-                try:
-                    tic = time.perf_counter()
-                    strategy.learn(X_new, y_new)
-                    waiting = time.perf_counter() - tic
-                except Exception as error:
-                    raise StrategyFailed(f"strategy {name} failed at t={int(data.t[end - 1])} while learning: "
-                                         f"{_raised(error)}") from error
-                learn_s += waiting
-            learned = available
-
-        if end >= next_memory or end == n:
-            memory_t.append(end)
-            memory_bytes.append(strategy.model_bytes())
-            next_memory = end + memory_every
+            replaying.serve(a, b, timed=not sampled_out)
+        if arrived is not None:
+            replaying.learn(arrived, end)
+        replaying.measure_memory(end, n)
         if progress:
             bar.update(end - start)
     peak = peak_rss()
+    return _record(replaying, labelled, labelled_t, n - label_delay, serve_batch, (peak, rss_scope))
+
+
+def _record(replaying: _StrategyReplay, labelled, labelled_t, arrived_until: int, serve_batch: int,
+            rss: tuple[float, str]) -> Record:
+    """The :class:`Record` of a finished replay: the labels of samples before ``arrived_until`` arrived
+    and every arrived label was learned from, unless the strategy says which it took (optional
+    ``labels_used``: positions among the labels it was given); ``rss``: the peak and its scope."""
+    strategy, n = replaying.strategy, len(labelled)
+    step = strategy.step
     record = Record(
-        proba=proba.result(),
-        label_used=labelled & (np.arange(n) < learned),  # every arrived label was learned from
-        latency_us=latency_us.result(),
-        predict_s=predict_s,
-        learn_s=learn_s,
-        memory_t=memory_t,
-        memory_bytes=memory_bytes,
+        proba=replaying.proba.result(),
+        label_used=labelled & (np.arange(n) < arrived_until),
+        latency_us=replaying.latency_us.result(),
+        predict_s=replaying.predict_s,
+        learn_s=replaying.learn_s,
+        memory_t=replaying.memory_t,
+        memory_bytes=replaying.memory_bytes,
         latency_mode="per_request" if serve_batch else "batched",
         serve_batch=min(serve_batch, step) if serve_batch else step,
-        latency_requests=n_timed,
-        peak_rss_bytes=peak,
-        peak_rss_scope=rss_scope,
+        latency_requests=replaying.n_timed,
+        peak_rss_bytes=rss[0],
+        peak_rss_scope=rss[1],
     )
     record.n_updates = strategy.n_updates
     record.n_retrains = strategy.n_retrains

@@ -19,8 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from harness.offline import optimise_and_freeze
-from harness.offline.freeze import Pretrained
+from harness.offline.freeze import Pretrained, optimise_and_freeze
 from harness.pipeline.replay import Record, label_mask, replay
 from harness.strategies.base import missing_members, tags
 from harness.streams.base import DeployData, KnownDrift, OfflineData

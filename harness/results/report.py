@@ -34,8 +34,8 @@ HIGHER_IS_BETTER = {"accuracy": True, "ece": False, "brier": False, "nll": False
 
 TAUS = np.round(np.arange(0.0, 1.0, 0.1), 1)  # confidence thresholds of the Ovadia-style curves
 TABLES = ("runs", "windows", "costs", "confidence", "reliability")
-# What harness.figures.plots.draw_figures can draw (tests/test_bad_input.py checks that the two agree): named
-# here so that a bad --figures is refused before anything is read or written.
+# The figures of a study report, the one list of them (harness.figures.study draws them and imports it): here,
+# without matplotlib, so that a bad --figures is refused before anything is read or written.
 FIGURES = (
     "accuracy_over_time",
     "confident_errors_over_time",
@@ -374,7 +374,7 @@ def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
                 written.append(atomic_write(out / f"comparison_{phase}{suffix}", lambda tmp: tmp.write_text(text)))
             written.append(write_table(out / f"comparison_{phase}.csv", result["table"]))
         if figures != []:
-            from harness.figures.plots import draw_figures  # matplotlib only when figures are asked for
+            from harness.figures.study import draw_figures  # matplotlib only when figures are asked for
 
             tables = {name: getattr(collection, name) for name in TABLES}
             written += draw_figures(tables, out / "figures", conditions=condition_columns(collection.runs), names=figures)
@@ -387,7 +387,8 @@ def draw_critical_difference(result: dict, stem: Path) -> list[Path]:
     """The critical-difference diagram of a comparison (Nemenyi after Friedman) as PNG and PDF."""
     import matplotlib.pyplot as plt
 
-    from harness.figures.plots import plot_critical_difference, save_figure
+    from harness.figures.shared import save_figure
+    from harness.figures.study import plot_critical_difference
 
     k = len(result["average_rank"])
     fig, ax = plt.subplots(figsize=(7.5, 1.6 + 0.3 * k), layout="constrained")

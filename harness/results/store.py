@@ -4,6 +4,7 @@ that decide whether a directory holds a finished run of a given config."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -29,11 +30,26 @@ except ImportError:  # Windows
 
 RESULT = "result.json"
 LOCK = ".lock"
-# Keys that change what is printed, saved alongside or reused, never a number: left out of the fingerprint.
-NOT_IN_FINGERPRINT = ("rerun", "quiet", "save_stream", "figures", "offline.cache", "offline.cache_dir")
 # The files whose SHA-256 result.json records: every table and the exported model (figures are
 # drawings of the tables and may be redrawn).
 CHECKED_SUFFIXES = (".csv", ".parquet", ".json", ".pt2")
+
+
+@functools.cache
+def not_in_fingerprint() -> frozenset[str]:
+    """The keys that change what is printed, saved alongside or reused, never a number: left out of
+    the fingerprint. Read from ``conf/config.yaml``'s ``hydra.job.config.override_dirname.exclude_keys``,
+    which leaves the same keys out of a sweep's directory names, so the list is written once.
+
+    >>> sorted(not_in_fingerprint())[:3]
+    ['figures', 'offline.cache', 'offline.cache_dir']
+    """
+    from omegaconf import OmegaConf
+
+    from harness.validation.config import CONF_DIR  # the config's location, known to the schemas
+
+    conf = OmegaConf.load(CONF_DIR / "config.yaml")
+    return frozenset(conf.hydra.job.config.override_dirname.exclude_keys)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -94,7 +110,7 @@ def config_fingerprint(config: dict) -> str:
     >>> config_fingerprint({"seed": 0}) == config_fingerprint({"seed": 1})
     False
     """
-    kept = {key: value for key, value in _flatten(config).items() if key not in NOT_IN_FINGERPRINT}
+    kept = {key: value for key, value in _flatten(config).items() if key not in not_in_fingerprint()}
     code = user_code(config)
     if code:  # a config without user code keeps the fingerprint it always had
         kept["user_code"] = code
@@ -285,7 +301,7 @@ def config_difference(recorded: dict, asked: dict | None = None) -> str:
         return ""
     flat_recorded, flat_asked = _flatten(recorded), _flatten(asked)
     keys = [k for k in sorted(set(flat_recorded) | set(flat_asked))
-            if k not in NOT_IN_FINGERPRINT and flat_recorded.get(k) != flat_asked.get(k)]
+            if k not in not_in_fingerprint() and flat_recorded.get(k) != flat_asked.get(k)]
     if not keys:
         return ""
     shown = ", ".join(f"{k}: {flat_recorded.get(k)!r} -> {flat_asked.get(k)!r}" for k in keys[:4])

@@ -1,4 +1,5 @@
-"""Tables that show what a stream changes, before any model is looked at (drawn by ``plots.plot_stream``).
+"""Tables that show what a stream changes, before any model is looked at (drawn by
+:func:`harness.figures.stream_view.plot_stream`).
 
 - ``stream_points.csv``: offline and deployment samples projected on the first two principal
   components of the offline inputs (at most ``max_points`` per part): ``part``, ``pc_0``, ``pc_1``,

@@ -28,8 +28,8 @@ from harness.offline.models import standardizes
 from harness.offline.user import check_model_settings, check_user_model
 from harness.pipeline.footprint import check_memory
 from harness.strategies.base import missing_members, missing_methods, tags
-from harness.streams import CUSTOM, build_stream
-from harness.streams.families import stream_class
+from harness.streams.build import build_stream
+from harness.streams.families import CUSTOM, stream_class
 from harness.streams.schemas import SCHEMAS
 from harness.streams.stream import config_keys, stream_tags
 from harness.validation import validate

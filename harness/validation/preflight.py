@@ -14,7 +14,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from harness.monitor import check_monitor
+from harness.monitor.pipeline import check_monitor
 from harness.results.ownership import check_owned
 from harness.streams.families import CUSTOM, stream_class, target_of
 from harness.validation import validate

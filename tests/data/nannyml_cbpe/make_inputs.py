@@ -24,7 +24,7 @@ import pandas as pd
 from harness.offline.cache import pretrain
 from harness.offline.outputs import model_outputs
 from harness.pipeline.api import compose
-from harness.run import offline_settings, seed_everything
+from harness.pipeline.experiment import offline_settings, seed_everything
 from harness.validation.preflight import preflight
 
 HERE = Path(__file__).parent
