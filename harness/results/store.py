@@ -15,12 +15,15 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from harness.results.records import HEX64, mapping_of, problems, seal_problem
 from harness.validation.errors import RunDirectoryError
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a table is read: the command line's start-up imports this module
 
 try:
     import fcntl
@@ -333,6 +336,8 @@ class RunResult:
 
 def read_table(path: Path) -> pd.DataFrame:
     """A table written by :func:`write_table`, by its suffix."""
+    import pandas as pd
+
     return pd.read_parquet(path) if Path(path).suffix == ".parquet" else pd.read_csv(path)
 
 
