@@ -77,6 +77,7 @@ def test_one_changed_offline_value_changes_the_key(part):
     assert key(TINY_SEARCH, offline, n_classes=4) != key(TINY_SEARCH, offline)
 
 
+@pytest.mark.slow
 def test_same_offline_data_other_seed_or_search_space_is_a_miss(tmp_path):
     offline, cache = make_data()[0], tmp_path / "cache"
 
@@ -91,6 +92,7 @@ def test_same_offline_data_other_seed_or_search_space_is_a_miss(tmp_path):
     assert len(list(cache.iterdir())) == 3
 
 
+@pytest.mark.slow
 def test_a_table_stream_trains_again_for_another_seed(tmp_path):
     """The table's offline rows are the same for every seed: only the seed in the key tells them apart."""
     write_csv(tmp_path / "data.csv")

@@ -47,6 +47,7 @@ MESSAGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit", EDITS)
 def test_a_config_edited_in_python_is_refused_by_run_experiment(edit, tmp_path):
     cfg = EDITS[edit](compose_config([]))
@@ -119,6 +120,7 @@ def test_a_place_where_no_directory_can_be_made_is_refused():
         compose_config(["offline.cache_dir=/proc/harness"])
 
 
+@pytest.mark.slow
 def test_the_run_directory_is_checked_before_hydra_makes_it(links):
     import os
     import subprocess
