@@ -4,6 +4,7 @@ that decide whether a directory holds a finished run of a given config."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -108,15 +109,21 @@ def user_code(config: dict) -> dict[str, str]:
     """``{module: SHA-256 of its source file}`` for every ``_target_`` in ``config`` whose module
     is the user's: not the harness's, not the standard library's, not an installed distribution's
     (their versions are in ``result.json``). A module that cannot be found maps to ``"missing"``."""
-    installed = importlib.metadata.packages_distributions()
     code = {}
     for target in sorted(_targets(config)):
         module, origin = _module_of(target)
         top = module.split(".")[0]
-        if top == "harness" or top in sys.stdlib_module_names or top in installed:
+        if top == "harness" or top in sys.stdlib_module_names or top in installed_packages():
             continue
         code[module] = file_sha256(origin) if origin and Path(origin).is_file() else "missing"
     return code
+
+
+@functools.cache
+def installed_packages() -> frozenset[str]:
+    """The top-level names of the installed distributions. Listing them reads every distribution's
+    file list (about a second); a run asks twice and a sweep twice per job, so a process lists them once."""
+    return frozenset(importlib.metadata.packages_distributions())
 
 
 def _targets(node) -> set[str]:
