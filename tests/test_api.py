@@ -220,6 +220,7 @@ def readme_python_blocks(section: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", body, flags=re.S)
 
 
+@pytest.mark.slow
 def test_the_readme_from_python_section_runs_as_written(tmp_path, monkeypatch, capsys):
     blocks = readme_python_blocks("From Python")
     assert blocks and "harness.run_experiment" in blocks[0] and "harness.load_run" in blocks[0]

@@ -133,6 +133,7 @@ def teacher(kind: str, severity: float, n_deploy: int, onset: int, seed: int = 0
     return stream, stream.offline(), stream.deploy()
 
 
+@pytest.mark.slow
 def test_false_alarm_rate_of_every_detector_is_near_alpha_without_drift():
     alpha, window, n_windows = 0.05, 50, 300
     stream, offline, deploy = teacher("covariate", 0.0, window * n_windows, 1000)

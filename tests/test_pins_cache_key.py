@@ -51,6 +51,7 @@ def key(settings: dict, offline=None, n_classes: int = 3) -> str:
     return cache_key(offline if offline is not None else make_data()[0], n_classes=n_classes, settings=settings)
 
 
+@pytest.mark.slow
 def test_every_field_of_offline_settings_comes_from_the_config_and_changes_the_key():
     base = offline_settings(compose_config())
     assert set(OVERRIDES) == set(base)  # a new field needs its override here

@@ -92,6 +92,7 @@ def _outcome(edits: dict):
     return None
 
 
+@pytest.mark.slow
 @given(key=st.sampled_from(KEYS), value=HOSTILE)
 def test_any_value_of_any_key_is_refused_by_name_or_accepted(key, value):
     error = _outcome({key: value})

@@ -65,6 +65,7 @@ def _leaves(node, prefix=""):
             yield f"{prefix}{key}", value
 
 
+@pytest.mark.slow
 def test_every_typed_key_refuses_a_value_of_another_type():
     """Walks every leaf of the composed config (streams and strategies apart, typed by their
     constructors): a nested dict where a value belongs is refused naming that key."""

@@ -50,7 +50,6 @@ def test_a_completion_query_imports_nothing_heavy_and_completes(line, expected):
 def test_the_experiment_names_still_import_from_the_entry_module():
     import harness.pipeline.experiment as experiment
     import harness.run
-
     from harness.run import StrategiesFailed, offline_settings, run, seed_everything
 
     assert (run, StrategiesFailed, offline_settings, seed_everything) == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from harness.offline import optimise_and_freeze
 from harness.offline.tune import train_trial
