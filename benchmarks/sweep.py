@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "study")
 STUDY = ["experiment=severity", "drift.kind=covariate,concept,label", "drift.severity=0.25,0.5,0.75,1", "seed=0,1",
          "quiet=true", "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]
-STUDY_FIGURES = "[drift_induced_error,severity_boxes,confidence_curves]"  # conf/experiment/severity.yaml's
+STUDY_FIGURES = ["drift_induced_error", "severity_boxes", "confidence_curves"]  # conf/experiment/severity.yaml's
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
         "offline.n_trials=1", "offline.max_epochs=5", "strategy=[frozen,river_logreg]", "quiet=true",
         "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]  # fmt: skip
@@ -97,7 +97,7 @@ def study(root: Path, tmp: Path, name: str) -> tuple[float, float, float]:
     sweep = tmp / name
     wall = timed([sys.executable, "-m", "harness.run", *STUDY, f"hydra.sweep.dir={sweep}", cache], root)
     report = timed([sys.executable, "-m", "harness.report", str(sweep), "--out", str(tmp / f"{name}-report"),
-                    "--figures", *STUDY_FIGURES.strip("[]").split(",")], root)
+                    "--figures", *STUDY_FIGURES], root)
     return wall, runs_time(sweep), report
 
 
