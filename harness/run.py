@@ -1,7 +1,9 @@
-"""One experiment: optimise and freeze offline, replay the drifting stream, measure, write, draw.
+"""The command line of one experiment: ``python -m harness.run [overrides]`` (or the ``drift-harness``
+command), a thin Hydra entry that plans each job (skip, refuse, run) and records how it ended.
 
-``python -m harness.run [overrides]`` (or the ``drift-harness`` command) is a thin Hydra entry over
-:func:`run`, which tests call directly with a composed config and an output directory; from Python,
+The experiment itself, :func:`harness.pipeline.experiment.run`, is imported once a job runs, so that
+``--help`` and shell completion start without torch, River or pandas; ``from harness.run import run``
+still gives it (tests call it directly with a composed config and an output directory). From Python,
 ``harness.run_experiment`` (harness/pipeline/api.py) runs a config as the command line does.
 """
 
