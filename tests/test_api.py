@@ -56,7 +56,8 @@ def test_import_harness_loads_nothing_heavy_and_each_name_on_first_use():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     before, after_load_run = done.stdout.splitlines()
     assert before == "[]", done.stderr
-    assert "torch" not in after_load_run and "pandas" not in after_load_run  # pandas once a table is read
+    # reading a run needs no torch, and pandas only once a table is read
+    assert "torch" not in after_load_run and "pandas" not in after_load_run
     assert harness.compose is harness.pipeline.api.compose and harness.run_experiment is harness.pipeline.api.run_experiment
     assert harness.load_run is harness.results.store.load_run
 
