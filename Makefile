@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test mutation setup clean
+.PHONY: run test test-fast mutation setup clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n auto $(ARGS)
+
+# The inner loop: every test module, without the tests marked slow (those that run an experiment, a
+# command line or a sweep); tests/test_fast_subset.py checks that each module keeps a test here. CI runs `make test`.
+test-fast: $(STAMP)
+	$(PY) -m pytest -n auto -m "not slow" $(ARGS)
 
 # Mutation testing of the modules where a wrong line changes a result (benchmarks/mutation.py; one to two hours
 # on one core). ARGS="--module replay tally" runs only those.

@@ -10,6 +10,13 @@
   finished sweep, every figure the runs support), since the timed sweeps close with the tables only
   (``++hydra.callbacks.sweep.figures=[]``): a per-job cost is what every further job adds, and the
   figures are drawn once per sweep, however many jobs it has;
+- start-up: ``python -m harness.run --help`` and a shell-completion query (what a tab key waits for),
+  best of three each, goal under 1.5 s;
+- a study's sweep as a user runs it: 24 cells of the severity study (3 kinds x 4 severities x 2 seeds,
+  the study's size per job), cache filled, basic launcher, closing tables and figures included, against
+  the sum of its runs' own ``wall_time_s``: goal at most 1.5x (the rest is the sweep's overhead: the
+  process start, the configs composed per job, the closing report); the closing report is also timed on
+  its own (``python -m harness.report`` on the finished sweep, the study's figures);
 - where a job's time goes: importing the harness in a fresh process (what every joblib worker pays
   once), composing one job's config (Hydra does it twice per job: the sweeper validating the batch,
   serially in the parent, and the launcher), and the runs themselves (``wall_time_s`` of each
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -35,7 +43,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts")
+STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "study")
+STUDY = ["experiment=severity", "drift.kind=covariate,concept,label", "drift.severity=0.25,0.5,0.75,1", "seed=0,1",
+         "quiet=true", "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]
+STUDY_FIGURES = ["drift_induced_error", "severity_boxes", "confidence_curves"]  # conf/experiment/severity.yaml's
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
         "offline.n_trials=1", "offline.max_epochs=5", "strategy=[frozen,river_logreg]", "quiet=true",
         "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]  # fmt: skip
@@ -66,14 +77,38 @@ def parts(root: Path) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
+def startup(root: Path) -> tuple[float, float]:
+    """Best of three: seconds of ``python -m harness.run --help``, and of the completion query that
+    Hydra's installed bash completion makes on a tab key (``-sc query=bash`` with the line in COMP_LINE)."""
+    line = "drift-harness drift.sever"
+    helped = min(timed([sys.executable, "-m", "harness.run", "--help"], root) for _ in range(3))
+    query = [sys.executable, "-m", "harness.run", "-sc", "query=bash"]
+    env = {"COMP_LINE": line, "COMP_POINT": str(len(line))}
+    return helped, min(timed(query, root, env) for _ in range(3))
+
+
+def study(root: Path, tmp: Path, name: str) -> tuple[float, float, float]:
+    """Seconds of the 24-cell severity sweep (cache filled by a first run of each seed; closing tables and
+    figures included), the sum of its runs' ``wall_time_s``, and its closing report redone on its own."""
+    cache = f"offline.cache_dir={tmp / ('cache-' + name)}"
+    for seed in (0, 1):  # the offline data depend on the seed only: one run per seed fills the cache
+        timed([sys.executable, "-m", "harness.run", *STUDY[:1], "hydra.mode=RUN", f"seed={seed}", "quiet=true",
+               f"hydra.run.dir={tmp / f'{name}-warm{seed}'}", cache], root)
+    sweep = tmp / name
+    wall = timed([sys.executable, "-m", "harness.run", *STUDY, f"hydra.sweep.dir={sweep}", cache], root)
+    report = timed([sys.executable, "-m", "harness.report", str(sweep), "--out", str(tmp / f"{name}-report"),
+                    "--figures", *STUDY_FIGURES], root)
+    return wall, runs_time(sweep), report
+
+
 def runs_time(sweep: Path) -> float:
     """Seconds the runs of a finished sweep took themselves (``wall_time_s`` of its ``result.json``)."""
     return sum(json.loads(path.read_text())["wall_time_s"] for path in sweep.rglob("result.json"))
 
 
-def timed(command: list[str], root: Path = ROOT) -> float:
+def timed(command: list[str], root: Path = ROOT, extra_env: dict | None = None) -> float:
     tic = time.perf_counter()
-    env = {**os.environ, "PYTHONPATH": str(root)}  # the checkout's own harness, not an installed one
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": str(root)}  # the checkout's own harness
     subprocess.run(command, cwd=root, env=env, check=True, capture_output=True)
     return time.perf_counter() - tic
 
@@ -105,6 +140,8 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
             "figures": lambda root, i: timed([python, "-m", "harness.report", str(tmp / f"basic{i}"),
                                               "--out", str(tmp / f"report{i}")], root),
             "parts": lambda root, i: parts(root),
+            "startup": lambda root, i: startup(root),
+            "study": lambda root, i: study(root, tmp, f"study{i}"),
         }
         for step, work in sweeps.items():
             for i, root in enumerate(roots):
@@ -117,8 +154,23 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
     return times
 
 
+def report_study(times: dict) -> None:
+    """The start-up and the study's sweep, against their goals."""
+    if isinstance(times["startup"], tuple):
+        helped, completed = times["startup"]
+        print(f"start-up: {helped:.2f} s for --help, {completed:.2f} s for a completion query (goal < 1.5 s)")
+    if isinstance(times["study"], tuple):
+        wall, runs, closing = times["study"]
+        print(f"severity study, 24 cached cells, basic launcher, figures included: {wall:.1f} s against its runs'"
+              f" {runs:.1f} s -> {wall / runs:.2f}x (goal <= 1.5x); overhead {wall - runs:.1f} s, of which the"
+              f" closing report, redone on its own, {closing:.1f} s")
+
+
 def report(times: dict, n: int) -> None:
-    empty, uncached, basic, joblib, skipped, figures = (times[k] for k in STEPS[:-1])
+    report_study(times)
+    if all(isinstance(times[k], float) and math.isnan(times[k]) for k in STEPS[:7]):
+        return
+    empty, uncached, basic, joblib, skipped, figures = (times[k] for k in STEPS[:6])
     imported, composed = times["parts"] if isinstance(times["parts"], tuple) else (float("nan"),) * 2
     runs = times["runs"]
     print(f"empty Hydra job sweep:            {empty:6.2f} s  ({empty / n * 1000:6.0f} ms/job)")

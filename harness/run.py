@@ -3,12 +3,17 @@
 (importable as ``harness.run.run``), which tests call directly with a composed config and an output
 directory; from Python, ``harness.run_experiment`` (harness/pipeline/api.py) runs a config as the
 command line does. The job's rules live in :mod:`harness.pipeline.jobs`.
+
+Only what Hydra needs to parse the command line is imported with this module (no torch, River,
+pandas or scipy): ``--help`` and shell completion answer from it, and the experiment's modules load
+once a job runs.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import hydra
@@ -16,19 +21,19 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from harness.pipeline.experiment import run
-from harness.pipeline.jobs import fail, plan_job, refuse, run_job
-from harness.pipeline.sweep import record_outcome
-from harness.results.ownership import check_owned
-from harness.results.store import job_lock
-from harness.streams.families import stream_class
 from harness.validation import config
-from harness.validation.checks import check_command_line
-from harness.validation.errors import ConfigError, RunDirectoryError
+from harness.validation.argv import runs_a_job
 
 __all__ = ["cli", "main", "run"]
 log = logging.getLogger("harness")
 config.register()
+
+
+def __getattr__(name: str):
+    """``from harness.run import run``: the experiment, imported on first use."""
+    if name != "run":
+        raise AttributeError(f"module 'harness.run' has no attribute {name!r}")
+    return import_module("harness.pipeline.experiment").run
 
 
 @hydra.main(version_base="1.3", config_path=str(config.CONF_DIR), config_name="config")
@@ -36,6 +41,13 @@ def main(cfg: DictConfig) -> str:
     """Run one job. A finished job of the same config is skipped; a finished job of another config
     is refused (``rerun=true`` redoes it); a job another process is running is left to it; a failing
     job is recorded as failed (``result.json`` with the error) while the others of a sweep go on."""
+    from harness.pipeline.jobs import fail, plan_job, refuse, run_job
+    from harness.pipeline.sweep import record_outcome
+    from harness.results.ownership import check_owned
+    from harness.results.store import job_lock
+    from harness.streams.families import stream_class
+    from harness.validation.errors import ConfigError, RunDirectoryError
+
     output_dir = Path(HydraConfig.get().runtime.output_dir)
     single = HydraConfig.get().mode == RunMode.RUN
     if cfg.quiet:
@@ -67,7 +79,10 @@ def main(cfg: DictConfig) -> str:
 def cli() -> None:
     """``python -m harness.run`` and the ``drift-harness`` command: the command-line checks Hydra does
     not make (exit code 2 before any directory exists), then the Hydra app."""
-    check_command_line(sys.argv[1:])
+    if runs_a_job(sys.argv[1:]):  # --help and completion need no check (and not its imports)
+        from harness.validation.checks import check_command_line
+
+        check_command_line(sys.argv[1:])
     try:
         main()
     except KeyboardInterrupt:

@@ -48,6 +48,7 @@ def made(tmp_path_factory):
 # -- import harness -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_import_harness_loads_nothing_heavy_and_each_name_on_first_use():
     code = ("import sys, harness; heavy = ('torch', 'hydra', 'pandas', 'river', 'numpy', 'harness.run'); "
             "print([m for m in heavy if m in sys.modules]); harness.load_run; "
@@ -55,7 +56,8 @@ def test_import_harness_loads_nothing_heavy_and_each_name_on_first_use():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     before, after_load_run = done.stdout.splitlines()
     assert before == "[]", done.stderr
-    assert "torch" not in after_load_run and "pandas" in after_load_run  # reading a run needs no torch
+    # reading a run needs no torch, and pandas only once a table is read
+    assert "torch" not in after_load_run and "pandas" not in after_load_run
     assert harness.compose is harness.pipeline.api.compose and harness.run_experiment is harness.pipeline.api.run_experiment
     assert harness.load_run is harness.results.store.load_run
 
@@ -83,6 +85,7 @@ def test_an_unknown_name_is_an_attribute_error():
 # -- compose --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_compose_is_the_config_the_command_line_runs():
     overrides = ["drift.kind=covariate", "drift.severity=0.5", "seed=3", "strategy=[frozen,river_hat]",
                  "stream=gaussian_classes"]
@@ -107,6 +110,7 @@ def test_compose_refuses_a_string_for_the_list_of_overrides():
 # -- run_experiment -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_run_experiment_returns_the_tables_it_wrote(made):
     for name in TABLES:
         pd.testing.assert_frame_equal(getattr(made, name), pd.read_csv(made.output_dir / f"{name}.csv"))
@@ -118,12 +122,14 @@ def test_run_experiment_returns_the_tables_it_wrote(made):
     assert repr(made) == f"RunResult({str(made.output_dir)!r}, strategies=['frozen', 'river_logreg'])"  # no tables
 
 
+@pytest.mark.slow
 def test_any_recorded_table_by_name_and_a_missing_one_named(made):
     pd.testing.assert_frame_equal(made.table("offline_search"), pd.read_csv(made.output_dir / "offline_search.csv"))
     with pytest.raises(KeyError, match="has no table 'alarms'; it has \\['costs', "):
         made.table("alarms")  # monitor=off
 
 
+@pytest.mark.slow
 def test_a_run_from_python_keeps_its_config_and_the_report_finds_it(made):
     recorded = OmegaConf.load(made.output_dir / ".hydra" / "config.yaml")
     assert recorded == harness.compose(SMALL)
@@ -138,6 +144,7 @@ def test_summary_records_the_family_each_strategy_class_declares(made):
         "frozen": ["static"], "river_logreg": ["river"]}
 
 
+@pytest.mark.slow
 def test_load_run_reads_back_exactly_what_the_run_computed(tmp_path):
     computed = run(harness.compose(SMALL), tmp_path)  # the tables in memory, before any file is read
     loaded = harness.load_run(tmp_path)
@@ -146,6 +153,7 @@ def test_load_run_reads_back_exactly_what_the_run_computed(tmp_path):
     assert loaded.output_dir == tmp_path
 
 
+@pytest.mark.slow
 def test_a_finished_run_of_the_same_config_is_returned_without_running_again(made):
     before = snapshot(made.output_dir)
     again = harness.run_experiment(harness.compose([*SMALL, "quiet=false"]), made.output_dir)  # quiet: no number
@@ -154,6 +162,7 @@ def test_a_finished_run_of_the_same_config_is_returned_without_running_again(mad
     pd.testing.assert_frame_equal(again.summary, made.summary)
 
 
+@pytest.mark.slow
 def test_a_finished_run_of_another_config_is_refused_and_left_untouched(made):
     before = snapshot(made.output_dir)
     with pytest.raises(RunDirectoryError, match=r"holds a finished run of another config \(seed: 0 -> 1\); "
@@ -162,6 +171,7 @@ def test_a_finished_run_of_another_config_is_refused_and_left_untouched(made):
     assert snapshot(made.output_dir) == before
 
 
+@pytest.mark.slow
 def test_a_directory_holding_other_files_is_refused_and_left_untouched(tmp_path):
     (tmp_path / "notes.txt").write_text("keep\n")
     with pytest.raises(RunDirectoryError, match=r"holds files that are no run's \(notes.txt\); choose a new"):
@@ -169,6 +179,7 @@ def test_a_directory_holding_other_files_is_refused_and_left_untouched(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_a_directory_another_process_runs_is_refused(tmp_path):
     with job_lock(tmp_path / "run"):  # a lock held through another open file: as another process's
         with pytest.raises(RunDirectoryError, match="is being run by another process"):
@@ -176,17 +187,20 @@ def test_a_directory_another_process_runs_is_refused(tmp_path):
     assert [p.name for p in (tmp_path / "run").iterdir()] == [".lock"]
 
 
+@pytest.mark.slow
 def test_a_bad_value_is_refused_before_anything_is_created(tmp_path):
     with pytest.raises(ConfigError, match=re.escape("drift.severity=1.7 is outside [0, 1]")):
         harness.run_experiment(harness.compose([*SMALL, "drift.severity=1.7"]), tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_config_that_is_not_composed_is_refused():
     with pytest.raises(TypeError, match=r"cfg is a dict; build it with harness.compose"):
         harness.run_experiment({"seed": 0}, "unused")
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_raised_then_refused_by_load_run(tmp_path):
     failing = [*SMALL, "strategy=[no_change]", f"strategy.no_change._target_={__name__}.Failing"]
     with pytest.raises(RuntimeError, match="learning failed on purpose"):
@@ -203,6 +217,7 @@ def test_a_failing_run_is_recorded_and_raised_then_refused_by_load_run(tmp_path)
 # -- load_run refusals ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_load_run_refuses_an_unfinished_a_corrupt_and_a_missing_run(made, tmp_path):
     unfinished, corrupt = tmp_path / "unfinished", tmp_path / "corrupt"
     shutil.copytree(made.output_dir, unfinished)
@@ -228,6 +243,7 @@ def readme_python_blocks(section: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", body, flags=re.S)
 
 
+@pytest.mark.slow
 def test_the_readme_from_python_section_runs_as_written(tmp_path, monkeypatch, capsys):
     blocks = readme_python_blocks("From Python")
     assert blocks and "harness.run_experiment" in blocks[0] and "harness.load_run" in blocks[0]

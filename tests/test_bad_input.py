@@ -371,6 +371,7 @@ def attempt(overrides: list[str], out: Path):
     return run(compose_config(overrides), out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", RUN, ids=[o for o, _ in RUN])
 def test_bad_value_is_refused_before_any_file_is_written(overrides, message, tmp_path):
     out = tmp_path / "run"
@@ -405,6 +406,7 @@ def table_files(tmp_path_factory):
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", TABLE, ids=[o for o, _ in TABLE])
 def test_bad_table_is_refused_before_any_file_is_written(overrides, message, table_files, tmp_path):
     out = tmp_path / "run"
@@ -440,6 +442,7 @@ def model_files(tmp_path_factory):
     return {key: str(folder / name) for key, name in names.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", MODEL, ids=[o for o, _ in MODEL])
 def test_bad_model_is_refused_before_any_file_is_written(overrides, message, model_files, tmp_path):
     out = tmp_path / "run"
@@ -456,6 +459,7 @@ def report_paths(tmp_path):
     return {"empty": tmp_path / "empty", "file": tmp_path / "file", "missing": tmp_path / "missing"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", REPORT, ids=[a for a, _ in REPORT])
 def test_report_refuses_bad_arguments_before_writing(args, message, report_paths, capsys):
     with pytest.raises(SystemExit) as refused:
@@ -476,6 +480,7 @@ def test_report_figure_names_are_the_ones_plots_draws(tmp_path):
     assert str(refused.value).endswith(f"available: {sorted(report.FIGURES)}")
 
 
+@pytest.mark.slow
 def test_a_class_outside_the_protocol_is_never_instantiated(tmp_path):
     """``io.FileIO(file, mode="w")`` would empty the file: it must be refused before it is built."""
     victim = tmp_path / "victim.txt"
@@ -500,6 +505,7 @@ def test_the_memory_check_passes_a_run_that_fits_and_names_the_largest_part():
         check_memory(cfg, stream, strategies, available=1000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", CLI, ids=[o for o, _ in CLI])
 def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, message, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -513,6 +519,7 @@ def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, messa
     assert not (tmp_path / "pwn").exists()  # no code named by an override ran
 
 
+@pytest.mark.slow
 def test_report_command_line_exits_2_without_traceback(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("")
@@ -635,6 +642,7 @@ def table() -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 def test_the_documented_table_is_the_one_these_lists_make():
     assert DOC.read_text() == table(), "regenerate: python -m tests.test_bad_input > docs/bad_inputs.md"
 

@@ -20,6 +20,7 @@ def bounded_run(request, tmp_path_factory):
     return request.param, pd.read_csv(out / "summary.csv").set_index(["strategy", "phase"]), out
 
 
+@pytest.mark.slow
 def test_oracle_after_the_drift_is_far_above_frozen_under_strong_drift_and_equal_without(bounded_run):
     severity, summary, _ = bounded_run
     gap = summary.loc[("oracle", "post"), "accuracy"] - summary.loc[("frozen", "post"), "accuracy"]
@@ -29,6 +30,7 @@ def test_oracle_after_the_drift_is_far_above_frozen_under_strong_drift_and_equal
         assert abs(gap) < 0.03
 
 
+@pytest.mark.slow
 def test_regret_of_oracle_switch_is_zero_and_others_are_measured_against_it(bounded_run):
     _, summary, out = bounded_run
     assert (summary.loc["oracle_switch", "regret"] == 0).all()
@@ -39,6 +41,7 @@ def test_regret_of_oracle_switch_is_zero_and_others_are_measured_against_it(boun
     assert (windows.loc[windows.strategy == "oracle_switch", "regret"] == 0).all()
 
 
+@pytest.mark.slow
 def test_oracle_switch_is_frozen_before_the_onset_and_the_oracle_from_it_on(bounded_run):
     _, _, out = bounded_run
     predictions = pd.read_parquet(out / "predictions.parquet")
@@ -49,6 +52,7 @@ def test_oracle_switch_is_frozen_before_the_onset_and_the_oracle_from_it_on(boun
     np.testing.assert_array_equal(p["oracle_switch"][t >= onset], p["oracle"][t >= onset])
 
 
+@pytest.mark.slow
 def test_without_oracle_switch_regret_is_nan(tmp_path):
     result = run(compose_config(["strategy=[frozen]", "offline.n_trials=1", "offline.max_epochs=3"]), tmp_path)
     assert result.summary["regret"].isna().all()

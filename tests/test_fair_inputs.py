@@ -54,6 +54,7 @@ def both_units(tmp_path_factory):
         folder / "other", "strategy=[frozen,retrain_triggered]", other_units=True)
 
 
+@pytest.mark.slow
 def test_the_scaler_holds_the_training_split_statistics_and_says_so(both_units):
     for frame, result in both_units:
         n_train = N_OFFLINE - round(N_OFFLINE * VAL)
@@ -65,6 +66,7 @@ def test_the_scaler_holds_the_training_split_statistics_and_says_so(both_units):
         assert record["std"][3] == 1.0
 
 
+@pytest.mark.slow
 def test_a_feature_in_other_units_leaves_the_frozen_network_as_accurate(both_units):
     (_, plain), (_, other) = both_units
     accuracy = [r.summary.set_index(["strategy", "phase"]).loc[("frozen", "all"), "accuracy"] for r in (plain, other)]
@@ -75,6 +77,7 @@ def test_a_feature_in_other_units_leaves_the_frozen_network_as_accurate(both_uni
     assert retrained[1] == pytest.approx(retrained[0], abs=0.02)
 
 
+@pytest.mark.slow
 def test_the_scaler_is_inside_the_exported_program_and_the_hash(both_units):
     frame, result = both_units[1]
     program = load_exported(result.output_dir / "frozen_model.pt2")
@@ -109,6 +112,7 @@ def test_fresh_networks_after_deployment_use_the_offline_statistics():
     assert fresh is not frozen
 
 
+@pytest.mark.slow
 def test_standardize_false_serves_raw_inputs(tmp_path):
     _, result = table_run(tmp_path, "strategy=[frozen]", "model.standardize=false")
     assert result.result["frozen_model"]["preprocessing"] == {"standardize": False}
@@ -133,6 +137,7 @@ def test_separable_validation_data_drive_the_temperature_to_its_lower_bound(capl
     assert BOUNDS[0] * 1.1 < inside < BOUNDS[1] / 1.1 and caplog.text == ""
 
 
+@pytest.mark.slow
 def test_result_json_says_whether_the_temperature_is_at_a_bound(tmp_path, both_units):
     _, separable = table_run(tmp_path, "strategy=[frozen]", gap=0.8)
     record = separable.result["frozen_model"]
@@ -142,6 +147,7 @@ def test_result_json_says_whether_the_temperature_is_at_a_bound(tmp_path, both_u
     assert both_units[0][1].result["frozen_model"]["temperature_at_bound"] is False
 
 
+@pytest.mark.slow
 def test_the_policy_enters_the_offline_cache_key():
     from harness.offline.cache import cache_key
     from harness.pipeline.experiment import offline_settings

@@ -163,6 +163,7 @@ def test_a_single_run_builds_its_stream_and_strategies_once():
     assert other is not stale and other[0].seed == 1  # another config never takes them
 
 
+@pytest.mark.slow
 def test_river_learners_warmed_twice_in_one_process_measure_and_answer_alike():
     """Jobs of a sweep share a worker process: the second must measure what the first did."""
     from harness.validation.checks import build_strategies

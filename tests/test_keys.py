@@ -53,6 +53,7 @@ def test_known_keys_and_what_hydra_judges_pass(overrides):
     check_override_keys([o for o in overrides if not o.startswith("-")])
 
 
+@pytest.mark.slow
 def test_the_command_line_gives_the_message_first_with_exit_code_2(tmp_path):
     done = subprocess.run([sys.executable, "-m", "harness.run", "drift.sevrity=0.5", f"hydra.run.dir={tmp_path / 'r'}"],
                           capture_output=True, text=True, timeout=120)

@@ -46,6 +46,7 @@ def test_detections_are_scored_against_the_schedule():
     assert (scores["true_detections"], scores["false_alarms"], scores["missed_drifts"]) == (3, 0, 0)
 
 
+@pytest.mark.slow
 def test_a_run_shares_one_label_mask_and_reports_detections(tmp_path):
     cfg = compose_config([
         "strategy=[frozen,frozen_ensemble,river_gnb,retrain_triggered]", "replay.label_fraction=0.4",
@@ -72,11 +73,13 @@ def test_a_run_shares_one_label_mask_and_reports_detections(tmp_path):
     assert all(entry["unchanged"] for entry in result["static_weights"].values())
 
 
+@pytest.mark.slow
 def test_label_fraction_outside_its_range_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="replay.label_fraction=1.5"):
         run(compose_config(["strategy=[frozen]", "replay.label_fraction=1.5"]), tmp_path)
 
 
+@pytest.mark.slow
 def test_a_target_without_the_protocol_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="lacks the strategy protocol"):
         run(compose_config(["strategy=[frozen]", "strategy.frozen._target_=argparse.Namespace",

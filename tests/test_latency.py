@@ -99,6 +99,7 @@ def test_peak_memory_is_measured_per_strategy():
     assert records["big"].peak_rss_bytes - records["small"].peak_rss_bytes > 0.8 * size
 
 
+@pytest.mark.slow
 def test_a_negative_serve_batch_fails_before_any_compute(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "harness.run", "replay.serve_batch=-1", f"hydra.run.dir={tmp_path}/run"],

@@ -99,6 +99,7 @@ def test_trusted_loads_what_it_is_told_to(program, tmp_path):
     assert marker.read_text() == "ran"
 
 
+@pytest.mark.slow
 def test_a_run_of_a_hostile_program_is_refused_before_anything_is_made(program, tmp_path):
     marker = tmp_path / "marker"
     hostile = rewrite(program, tmp_path / "hostile.pt2", pickled_weight(marker))

@@ -176,6 +176,7 @@ def teacher(kind: str, severity: float, n_deploy: int, onset: int, seed: int = 0
 SHIFT_TESTS = ["ks_inputs", "mmd_inputs", "bbsd", "confidence"]  # the data-quality monitors: test_pipeline_monitors
 
 
+@pytest.mark.slow
 def test_false_alarm_rate_of_every_shift_test_is_near_alpha_without_drift():
     alpha, window, n_windows = 0.05, 50, 300
     stream, offline, deploy = teacher("covariate", 0.0, window * n_windows, 1000)

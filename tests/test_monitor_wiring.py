@@ -221,6 +221,7 @@ def runs(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(RUNS))
 def test_a_run_writes_the_alarm_rates_its_alarm_table_gives(runs, name):
     result = json.loads((runs / name / "result.json").read_text())
@@ -233,6 +234,7 @@ def test_a_run_writes_the_alarm_rates_its_alarm_table_gives(runs, name):
             == pytest.approx(rates)
 
 
+@pytest.mark.slow
 def test_the_study_collector_gathers_false_alarm_rate_and_power_per_run(runs):
     tables = collect_monitoring([runs])
     detectors = tables["detectors"].query("not reads_labels").set_index(["severity", "detector"])
@@ -262,6 +264,7 @@ def test_the_power_figure_draws_each_detectors_mean_power_per_kind():
     assert heights == [0.125, 0.25, 0.75]  # covariate ks_inputs: mean of 1 and 0.5; concept ks_inputs: 0
 
 
+@pytest.mark.slow
 def test_the_study_figures_are_drawn_from_the_collected_runs(runs, tmp_path):
     written = write_monitoring([runs], tmp_path)
     names = {path.name for path in written}

@@ -129,6 +129,7 @@ def same(a, b) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, **CLOSE)
 
 
+@pytest.mark.slow
 def test_summary_rows_recomputed(written):
     tau = written["cfg"].metrics.confidence_threshold
     positions = phase_positions(written)
@@ -198,6 +199,7 @@ def adam_steps(label_used: list[bool], step: int, batch_size: int, delay: int) -
     return steps
 
 
+@pytest.mark.slow
 def test_costs_rows_recomputed(written):
     cfg, costs, predictions = written["cfg"], written["costs"], written["predictions"]
     assert set(costs.index) == set(written["samples"])
@@ -242,6 +244,7 @@ def recovery(errors: list[int], start: int, baseline: Fraction, window: int, tol
     return float("nan")
 
 
+@pytest.mark.slow
 def test_result_json_per_strategy_recomputed(written):
     cfg, result = written["cfg"], written["result"]
     tau, window = cfg.metrics.confidence_threshold, cfg.metrics.window

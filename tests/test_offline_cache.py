@@ -19,6 +19,7 @@ def cached_run(tmp_path, name, *overrides):
     return run(compose_config([*SMALL, f"offline.cache_dir={cache}", *overrides]), tmp_path / name)
 
 
+@pytest.mark.slow
 def test_cells_that_share_offline_data_share_one_training_and_its_numbers(tmp_path):
     first = cached_run(tmp_path, "a", "drift.severity=1")
     second = cached_run(tmp_path, "b", "drift.severity=0.5")
@@ -33,6 +34,7 @@ def test_cells_that_share_offline_data_share_one_training_and_its_numbers(tmp_pa
     assert (tmp_path / "b" / "frozen_model.pt2").read_bytes() == (tmp_path / "a" / "frozen_model.pt2").read_bytes()
 
 
+@pytest.mark.slow
 def test_other_offline_data_or_settings_miss(tmp_path):
     cached_run(tmp_path, "a")
     assert cached_run(tmp_path, "b", "stream.n_offline=700").result["offline_cache"] == "miss"
@@ -41,6 +43,7 @@ def test_other_offline_data_or_settings_miss(tmp_path):
     assert len(list((tmp_path / "cache").iterdir())) == 4
 
 
+@pytest.mark.slow
 def test_a_corrupt_entry_is_set_aside_and_rebuilt(tmp_path):
     first = cached_run(tmp_path, "a")
     (entry,) = (tmp_path / "cache").iterdir()
@@ -53,6 +56,7 @@ def test_a_corrupt_entry_is_set_aside_and_rebuilt(tmp_path):
     assert [p.name.startswith(".corrupt-") for p in sorted((tmp_path / "cache").iterdir())].count(True) == 1
 
 
+@pytest.mark.slow
 def test_a_changed_program_or_record_is_not_served(tmp_path):
     cached_run(tmp_path, "a")
     (entry,) = (tmp_path / "cache").iterdir()
@@ -65,6 +69,7 @@ def test_a_changed_program_or_record_is_not_served(tmp_path):
     assert load(entry, n_features=10, n_classes=3) is None
 
 
+@pytest.mark.slow
 def test_two_jobs_that_miss_together_leave_one_valid_entry(tmp_path):
     offline, _ = make_data()
     settings = {"model_kind": "mlp", "depth": 1, "space": {"lr": [0.01], "batch_size": [32], "weight_decay": [0.0],

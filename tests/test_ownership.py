@@ -37,6 +37,7 @@ def users_folder(tmp_path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key, extra", [("hydra.run.dir", []), ("hydra.sweep.dir", ["-m", "seed=0,1"])])
 def test_the_command_line_never_writes_into_a_users_folder(users_folder, key, extra):
     before = contents(users_folder)
@@ -48,6 +49,7 @@ def test_the_command_line_never_writes_into_a_users_folder(users_folder, key, ex
     assert contents(users_folder) == before and sorted(p.name for p in users_folder.iterdir()) == ["notes.txt", "sub"]
 
 
+@pytest.mark.slow
 def test_a_link_loop_as_the_run_directory_is_refused_cleanly(tmp_path):
     loop = tmp_path / "loop"
     loop.symlink_to(loop)
@@ -97,6 +99,7 @@ def finished_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_a_report_never_writes_into_a_users_folder(finished_run, users_folder, capsys):
     before = contents(users_folder)
     with pytest.raises(SystemExit) as exited:
@@ -106,6 +109,7 @@ def test_a_report_never_writes_into_a_users_folder(finished_run, users_folder, c
     assert contents(users_folder) == before
 
 
+@pytest.mark.slow
 def test_a_report_writes_its_record_and_may_write_there_again(finished_run, tmp_path):
     out = tmp_path / "report"
     assert report_cli.main([str(finished_run), "--out", str(out), "--figures"]) == 0
@@ -113,6 +117,7 @@ def test_a_report_writes_its_record_and_may_write_there_again(finished_run, tmp_
     assert report_cli.main([str(finished_run), "--out", str(out), "--figures"]) == 0
 
 
+@pytest.mark.slow
 def test_a_report_into_a_folder_of_runs_and_the_users_files_is_refused(finished_run, tmp_path, capsys):
     """A folder holding a run beside the user's own files is not a sweep: the report is refused there,
     and accepted in a folder that holds only runs."""

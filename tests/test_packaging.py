@@ -74,6 +74,7 @@ def test_the_wheel_lists_every_package_and_every_config_group():
     assert SETUPTOOLS["package-data"] == {"harness.conf": ["**/*.yaml"]}
 
 
+@pytest.mark.slow
 def test_the_drift_harness_command_makes_the_command_lines_checks(tmp_path, monkeypatch, capsys):
     assert PROJECT["scripts"] == {"drift-harness": "harness.run:cli"}
     cli = pkgutil.resolve_name(PROJECT["scripts"]["drift-harness"])
@@ -113,6 +114,7 @@ def from_elsewhere(site: Path, cwd: Path, *command: str) -> subprocess.Completed
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_the_wheel_ships_every_config_inside_the_package(installed):
     wheel, _ = installed
     with zipfile.ZipFile(wheel) as archive:
@@ -122,6 +124,7 @@ def test_the_wheel_ships_every_config_inside_the_package(installed):
     assert "drift-harness = harness.run:cli" in scripts
 
 
+@pytest.mark.slow
 def test_the_installed_harness_reads_the_configs_inside_itself(installed, tmp_path):
     _, site = installed
     where = from_elsewhere(site, tmp_path, sys.executable, "-c",

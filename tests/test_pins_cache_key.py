@@ -75,6 +75,7 @@ def test_pretrain_refuses_settings_it_would_not_key(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_every_field_of_offline_settings_comes_from_the_config_and_changes_the_key():
     base = offline_settings(compose_config())
     assert set(OVERRIDES) == set(base)  # a new field needs its override here
@@ -101,6 +102,7 @@ def test_one_changed_offline_value_changes_the_key(part):
     assert key(TINY_SEARCH, offline, n_classes=4) != key(TINY_SEARCH, offline)
 
 
+@pytest.mark.slow
 def test_same_offline_data_other_seed_or_search_space_is_a_miss(tmp_path):
     offline, cache = make_data()[0], tmp_path / "cache"
 
@@ -115,6 +117,7 @@ def test_same_offline_data_other_seed_or_search_space_is_a_miss(tmp_path):
     assert len(list(cache.iterdir())) == 3
 
 
+@pytest.mark.slow
 def test_a_table_stream_trains_again_for_another_seed(tmp_path):
     """The table's offline rows are the same for every seed: only the seed in the key tells them apart."""
     write_csv(tmp_path / "data.csv")

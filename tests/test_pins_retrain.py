@@ -97,6 +97,7 @@ def replayed(strategy, deploy: DeployData, mask: np.ndarray):
     return replay(deploy, {"s": strategy}, n_classes=K, label_delay=DELAY, labelled=mask, progress=False)["s"]
 
 
+@pytest.mark.slow
 def test_periodic_retrains_on_exactly_the_last_window_labels():
     _, deploy = make_data()
     n, mask = len(deploy), hand_mask(len(deploy))
@@ -183,6 +184,7 @@ DETECTORS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("step", [1, 60])
 @pytest.mark.parametrize("name", sorted(DETECTORS))
 def test_triggered_detections_are_where_a_bare_river_detector_fires(name, step):

@@ -26,6 +26,7 @@ def command_output(tmp_path, *arguments) -> str:
     return text
 
 
+@pytest.mark.slow
 def test_a_run_logged_to_a_file_has_no_bar_and_the_table_on_its_own_line(tmp_path):
     text = command_output(tmp_path, *SMALL, "strategy=[frozen,river_logreg]", f"hydra.run.dir={tmp_path / 'run'}")
     assert "\r" not in text and "\x1b[" not in text

@@ -73,6 +73,7 @@ def as_is(mine, tmp_path_factory):
     return run(cfg, out)
 
 
+@pytest.mark.slow
 def test_frozen_serves_exactly_the_users_forward_pass(mine, as_is):
     net, _ = mine
     out = as_is.output_dir
@@ -81,6 +82,7 @@ def test_frozen_serves_exactly_the_users_forward_pass(mine, as_is):
     assert as_is.result["frozen_model"]["temperature"] == 1.0
 
 
+@pytest.mark.slow
 def test_a_users_model_gets_the_stream_s_values_unless_standardize_is_asked(mine, as_is, tmp_path):
     net, folder = mine
     assert as_is.result["frozen_model"]["preprocessing"] == {"standardize": False}
@@ -98,6 +100,7 @@ def test_a_users_model_gets_the_stream_s_values_unless_standardize_is_asked(mine
     assert scaled.result["frozen_model"]["sha256_before"] == as_is.result["frozen_model"]["sha256_before"]
 
 
+@pytest.mark.slow
 def test_the_weight_hash_is_the_one_of_the_users_file(mine, as_is):
     _, folder = mine
     frozen_model = as_is.result["frozen_model"]
@@ -107,6 +110,7 @@ def test_the_weight_hash_is_the_one_of_the_users_file(mine, as_is):
     assert frozen_model["file_sha256"] == hashlib.sha256((folder / "mine.pt2").read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_no_search_is_recorded_as_none_and_nothing_is_cached(as_is):
     search = pd.read_csv(as_is.output_dir / "offline_search.csv")
     assert len(search) == 1
@@ -115,6 +119,7 @@ def test_no_search_is_recorded_as_none_and_nothing_is_cached(as_is):
     assert as_is.result["offline_cache"] == "off"
 
 
+@pytest.mark.slow
 def test_finetune_starts_from_the_users_weights(as_is):
     out = as_is.output_dir
     frozen, finetune = served(out, "frozen"), served(out, "finetune")
@@ -123,6 +128,7 @@ def test_finetune_starts_from_the_users_weights(as_is):
     assert not np.allclose(finetune[first:], frozen[first:], atol=1e-3)  # and then it learns
 
 
+@pytest.mark.slow
 def test_exported_artifact_serves_the_frozen_predictions(as_is):
     out = as_is.output_dir
     assert np.allclose(exported_proba(out / "frozen_model.pt2", deploy_rows(out)), served(out, "frozen"), atol=1e-6)
@@ -133,6 +139,7 @@ def validation_split(out) -> tuple[np.ndarray, np.ndarray]:
     return offline[FEATURES].to_numpy(np.float32), offline["y"].to_numpy()
 
 
+@pytest.mark.slow
 def test_calibration_fits_a_temperature_on_log_probabilities_and_keeps_the_argmax(mine, tmp_path):
     """A probability model (its state dict and factory): the temperature minimises the validation NLL
     of ``softmax(log p / T)``, and the served classes are the model's own."""
@@ -175,6 +182,7 @@ def test_retraining_starts_from_the_users_weights_and_the_ensemble_from_its_fact
     assert state_sha256(user.start(reinitialise=True).model.state_dict()) != own
 
 
+@pytest.mark.slow
 def test_retraining_strategies_run_on_a_users_factory_model(mine, tmp_path):
     _, folder = mine
     cfg = compose_config(["model=pretrained", "model._target_=tests.user_models.mlp",
@@ -188,6 +196,7 @@ def test_retraining_strategies_run_on_a_users_factory_model(mine, tmp_path):
     assert json.loads((tmp_path / "result.json").read_text())["frozen_model"]["source"].startswith("model._target_=")
 
 
+@pytest.mark.slow
 def test_a_file_torch_cannot_load_is_refused_from_the_command_line_without_a_traceback(mine, tmp_path):
     """torch logs a traceback of its own when ``torch.export.load`` fails; the user sees one line."""
     _, folder = mine
@@ -200,6 +209,7 @@ def test_a_file_torch_cannot_load_is_refused_from_the_command_line_without_a_tra
     assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_not_reused_once_the_model_file_has_changed(mine, tmp_path):
     """The config names the model file, not its content: a changed file makes the finished run a
     conflict (refused unless ``rerun=true``), not a run to skip."""

@@ -173,6 +173,7 @@ def test_hashed_vocabulary_spreads_ids_over_its_buckets_and_learns_unseen_words(
         build_network("text:hashed:many", n_features=4, n_classes=2, width=8, depth=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vocab", ["closed", "hashed"])
 def test_export_and_cache_reproduce_the_frozen_text_model(tmp_path, vocab):
     overrides = ["stream=prompts", "model=text", f"model.vocab={vocab}", "strategy=[frozen]", "save_stream=true",
@@ -190,6 +191,7 @@ def test_export_and_cache_reproduce_the_frozen_text_model(tmp_path, vocab):
     assert deploy["text"].tolist() == stream.words(X)
 
 
+@pytest.mark.slow
 def test_unseen_words_cost_the_closed_vocabulary_its_accuracy():
     stream = prompts("covariate")
     offline, deploy = stream.offline(), stream.deploy()
@@ -206,6 +208,7 @@ def test_unseen_words_cost_the_closed_vocabulary_its_accuracy():
 # -- River text baselines ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["river_text_nb", "river_text_logreg"])
 def test_river_text_baselines_match_progressive_val_score(name):
     """The harness's replay of a River text pipeline gives River's own prequential accuracy on the
@@ -231,12 +234,14 @@ def test_river_text_baselines_match_progressive_val_score(name):
     assert ours == pytest.approx(metric.get(), abs=1 / len(deploy))  # at most one tie broken otherwise
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["river_text_nb", "river_text_logreg"])
 def test_river_text_baselines_keep_the_strategy_contract(name):
     cfg = compose_config(["stream=prompts", f"strategy=[{name}]", "stream.n_classes=3"])
     check_strategy(lambda: build_strategies(cfg.strategy)[name], name=name)
 
 
+@pytest.mark.slow
 def test_river_text_pipelines_grow_their_vocabulary_online():
     cfg = compose_config(["stream=prompts", "drift.kind=novel", "strategy=[river_text_nb]"])
     stream = build_stream(cfg.stream, cfg.drift, cfg.seed)
@@ -249,6 +254,7 @@ def test_river_text_pipelines_grow_their_vocabulary_online():
     assert right[late_novel].mean() > 0.8  # words never seen offline, learned from the stream
 
 
+@pytest.mark.slow
 def test_stream_view_shows_the_vocabulary_overlap(tmp_path):
     run(compose_config(["stream=prompts", "drift.kind=novel", "model=text", "strategy=[frozen]", "figures=true",
                         "offline.max_epochs=3"]), tmp_path)
@@ -311,6 +317,7 @@ def frozen_text(stream: PromptsStream, max_epochs: int = 20):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ambiguous_share", [0.3, 0.0])
 def test_unseen_paraphrases_are_answered_confidently_only_without_ambiguous_offline_queries(ambiguous_share):
     """Offline queries with no keyword (labelled by the prior) teach the model to hedge when it
@@ -328,6 +335,7 @@ def test_unseen_paraphrases_are_answered_confidently_only_without_ambiguous_offl
         assert confident_errors > 0.25
 
 
+@pytest.mark.slow
 def test_novel_queries_score_higher_on_the_pooled_features():
     """The Mahalanobis score reads the frozen model's pooled features: queries whose every word is out
     of vocabulary are farther from every intent than the offline-like ones (AUROC from scipy's U)."""
@@ -366,6 +374,7 @@ def test_input_detectors_read_token_ids_as_names_not_numbers():
             assert not np.allclose(renamed, plain, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_token_run_records_what_its_input_detectors_read(tmp_path):
     run(compose_config(["stream=prompts", "drift.kind=novel", "model=text", "strategy=[frozen]", "save_stream=true",
                         "offline.max_epochs=3"]), tmp_path)
@@ -394,6 +403,7 @@ def test_the_memory_estimate_counts_the_text_network():
         preflight(cfg)
 
 
+@pytest.mark.slow
 def test_retrain_on_alarm_reads_token_ids_as_names():
     """``retrain_on_alarm`` served by the text model tests bags of words: renaming the ids of its
     reference and of the served queries gives the same alarms, none before the onset; the

@@ -92,6 +92,7 @@ def _outcome(edits: dict):
     return None
 
 
+@pytest.mark.slow
 @given(key=st.sampled_from(KEYS), value=HOSTILE)
 def test_any_value_of_any_key_is_refused_by_name_or_accepted(key, value):
     error = _outcome({key: value})
@@ -132,6 +133,7 @@ PLAUSIBLE = {
 }
 
 
+@pytest.mark.slow
 @settings(max_examples=2)
 @given(edits=st.fixed_dictionaries({}, optional=PLAUSIBLE))
 def test_an_accepted_config_runs_to_finite_numbers(edits, tmp_path_factory):
@@ -173,6 +175,7 @@ def tables(draw):
 RAN = []  # tables that ran: at most two full runs per session keep the file fast
 
 
+@pytest.mark.slow
 @given(table=tables())
 def test_any_table_is_refused_by_name_or_runs_to_finite_numbers(table, tmp_path_factory):
     frame, kind = table

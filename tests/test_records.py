@@ -38,6 +38,7 @@ def rewrite(entry, change, *, reseal: bool):
     (entry / "entry.json").write_text(json.dumps(seal(record) if reseal else record))
 
 
+@pytest.mark.slow
 def test_a_genuine_entry_loads_and_is_sealed(entry):
     folder, offline = entry
     record = json.loads((folder / "entry.json").read_text())
@@ -45,6 +46,7 @@ def test_a_genuine_entry_loads_and_is_sealed(entry):
     assert load(folder, offline.X_train.shape[1], 3, offline) is not None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("change, reseal", [
     (lambda r: r["search"][0].update(val_loss=0.001), False),  # an edited number: the seal says so
     (lambda r: r["search"][0].update(val_accuracy=0.999), True),  # a forger who reseals: the weights say so

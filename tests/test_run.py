@@ -39,6 +39,7 @@ def read(run_dir, name):
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
+@pytest.mark.slow
 def test_default_run_writes_every_contract_file(default_run):
     out = default_run.output_dir
     for name, columns in CONTRACT.items():
@@ -58,6 +59,7 @@ def test_default_run_writes_every_contract_file(default_run):
     assert (predictions.groupby("strategy").size() == 1200).all()
 
 
+@pytest.mark.slow
 def test_exported_model_reproduces_the_frozen_predictions(default_run):
     out = default_run.output_dir
     deploy = read(out, "stream_deploy.parquet")
@@ -67,6 +69,7 @@ def test_exported_model_reproduces_the_frozen_predictions(default_run):
     assert np.allclose(exported_proba(out / "frozen_model.pt2", X), expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_frozen_weights_are_unchanged_by_the_replay(default_run):
     frozen_model = default_run.result["frozen_model"]
     assert frozen_model["sha256_before"] == frozen_model["sha256_after"]
@@ -75,6 +78,7 @@ def test_frozen_weights_are_unchanged_by_the_replay(default_run):
     assert weights_sha256(program.module()) == frozen_model["sha256_before"]
 
 
+@pytest.mark.slow
 def test_river_logreg_matches_progressive_val_score(default_run):
     out = default_run.output_dir
     offline, deploy = read(out, "stream_offline.parquet"), read(out, "stream_deploy.parquet")
@@ -90,12 +94,14 @@ def test_river_logreg_matches_progressive_val_score(default_run):
     assert summary.loc[("river_logreg", "all"), "accuracy"] == pytest.approx(expected, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_give_identical_summaries(default_run, tmp_path):
     again = run(compose_config(["save_stream=true"]), tmp_path)
     assert (tmp_path / "summary.csv").read_bytes() == (default_run.output_dir / "summary.csv").read_bytes()
     assert again.result["frozen_model"]["sha256_before"] == default_run.result["frozen_model"]["sha256_before"]
 
 
+@pytest.mark.slow
 def test_another_seed_gives_other_numbers(default_run, tmp_path):
     run(compose_config(["save_stream=true", "seed=1", "strategy=[frozen]"]), tmp_path)
     assert not read(tmp_path, "stream_deploy.parquet")["x_0"].equals(
@@ -112,6 +118,7 @@ def test_no_drift_means_no_drift_induced_error(tmp_path):
         assert abs(values["drift_induced_error"]) < 0.06, name
 
 
+@pytest.mark.slow
 def test_strong_concept_drift_hurts_the_frozen_model_and_learners_recover(tmp_path):
     outcome = run(compose_config([*DRIFT_SIZE, "strategy=[frozen,finetune,river_logreg]"]), tmp_path)
     s = outcome.result["strategies"]

@@ -53,6 +53,7 @@ def mixed(tmp_path_factory):
     return run(cfg, out)
 
 
+@pytest.mark.slow
 def test_failed_strategies_are_named_with_their_first_bad_sample(mixed):
     failed = mixed.result["failed_strategies"]
     assert failed["mine"] == "strategy mine failed at t=300: its answer is not finite (NaN or infinity)"
@@ -61,6 +62,7 @@ def test_failed_strategies_are_named_with_their_first_bad_sample(mixed):
     assert sorted(failed) == ["cols", "finetune", "mine"] and mixed.result["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_the_other_strategies_results_stand_and_the_failed_have_no_rows(mixed):
     out = mixed.output_dir
     assert list(mixed.result["strategies"]) == ["frozen"]
@@ -72,6 +74,7 @@ def test_the_other_strategies_results_stand_and_the_failed_have_no_rows(mixed):
     assert json.loads((out / "result.json").read_text())["failed_strategies"] == mixed.result["failed_strategies"]
 
 
+@pytest.mark.slow
 def test_a_run_in_which_every_strategy_fails_is_refused(tmp_path):
     cfg = compose_config(["strategy=[finetune]", "strategy.finetune.lr=1e30", "monitor.enabled=false"])
     with pytest.raises(StrategiesFailed, match="every strategy failed: strategy finetune failed at t="):
@@ -79,6 +82,7 @@ def test_a_run_in_which_every_strategy_fails_is_refused(tmp_path):
     assert not (tmp_path / "out" / "result.json").exists()
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_the_failure_and_exits_1(tmp_path):
     out = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "harness.run", *TINY, "strategy=[frozen]", *MINE, "figures=false",

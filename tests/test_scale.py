@@ -38,6 +38,7 @@ def untimed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in frame.columns if c in TIMED])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["summary.csv", "windows.csv", "costs.csv", "detections.csv", "stream_timeline.csv",
                                   "stream_points.csv", "stream_progress.csv", "offline_search.csv"])
 def test_chunk_size_changes_no_number(runs, name):
@@ -52,6 +53,7 @@ def without_times(value):
     return value
 
 
+@pytest.mark.slow
 def test_chunk_size_changes_no_number_of_the_result(runs):
     """Headline, detections, hashes: result.json agrees but for times, the chunk asked for and the
     offline cache (the second run finds the first's entry)."""
@@ -65,6 +67,7 @@ def test_chunk_size_changes_no_number_of_the_result(runs):
     assert small["strategies"]["frozen"]["drift_induced_error"] > 0  # a run that measured something
 
 
+@pytest.mark.slow
 def test_the_replay_outputs_on_disk_are_removed(runs):
     assert [p.name for p in runs[97].iterdir() if p.name.startswith(".replay")] == []
 
@@ -100,12 +103,14 @@ def test_block_size_of_scoring_changes_no_count_and_no_score_beyond_round_off(mo
                 assert row[column] == pytest.approx(function(y, proba), rel=1e-12, abs=1e-15), (phase, column)
 
 
+@pytest.mark.slow
 def test_chunk_size_changes_no_prediction(runs):
     small, large = (pd.read_parquet(runs[chunk] / "predictions.parquet") for chunk in (97, 10**6))
     assert len(small) == 3 * compose_config(OVERRIDES).stream.n_deploy
     pd.testing.assert_frame_equal(untimed(small), untimed(large), check_exact=True)
 
 
+@pytest.mark.slow
 def test_predictions_are_written_in_row_groups_of_the_chunk(runs):
     n = compose_config(OVERRIDES).stream.n_deploy
     groups = pq.ParquetFile(runs[97] / "predictions.parquet").metadata

@@ -47,6 +47,7 @@ MESSAGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("edit", EDITS)
 def test_a_config_edited_in_python_is_refused_by_run_experiment(edit, tmp_path):
     cfg = EDITS[edit](compose_config([]))
@@ -64,6 +65,7 @@ def _leaves(node, prefix=""):
             yield f"{prefix}{key}", value
 
 
+@pytest.mark.slow
 def test_every_typed_key_refuses_a_value_of_another_type():
     """Walks every leaf of the composed config (streams and strategies apart, typed by their
     constructors): a nested dict where a value belongs is refused naming that key."""
@@ -119,6 +121,7 @@ def test_a_place_where_no_directory_can_be_made_is_refused():
         compose_config(["offline.cache_dir=/proc/harness"])
 
 
+@pytest.mark.slow
 def test_the_run_directory_is_checked_before_hydra_makes_it(links):
     import os
     import subprocess

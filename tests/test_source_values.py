@@ -72,6 +72,7 @@ def table_run(tmp_path_factory):
     return frame, cfg, run(cfg, folder / "run")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", RIVER)
 def test_every_river_strategy_equals_progressive_val_score_on_the_file_values(table_run, name):
     frame, cfg, result = table_run
@@ -84,6 +85,7 @@ def test_every_river_strategy_equals_progressive_val_score_on_the_file_values(ta
     assert_same(harness_probabilities(result.output_dir, name, 3), expected, name)
 
 
+@pytest.mark.slow
 def test_hoeffding_tree_on_the_weather_file_equals_progressive_val_score(tmp_path):
     cfg = compose_config(["stream=weather", "strategy=[river_ht]", *SMALL], tiny=False)
     result = run(cfg, tmp_path / "run")

@@ -17,6 +17,7 @@ def test_every_strategy_is_listed():
     assert len(STRATEGIES) >= 16 and {"frozen", "retrain_triggered", "river_knn", "no_change"} <= set(STRATEGIES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STRATEGIES)
 def test_the_contract_holds(name):
     check_strategy(lambda: build(name), name=name)
@@ -25,6 +26,7 @@ def test_the_contract_holds(name):
 RIVER = [name for name in STRATEGIES if name.startswith("river_") or name in ("no_change", "majority")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", RIVER)
 def test_river_strategies_answer_uniformly_before_their_first_label(name):
     offline, deploy = make_data()
@@ -52,6 +54,7 @@ def test_river_reads_the_stream_as_dicts_made_when_read_from_the_array_itself():
     np.testing.assert_array_equal(deploy.X, before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STRATEGIES)
 def test_only_frozen_strategies_promise_fixed_weights(name):
     strategy = build(name)
@@ -72,6 +75,7 @@ def test_labels_move_a_learner_and_never_a_static_strategy(name):
         assert not np.array_equal(moved.proba, honest.proba), "the labels changed nothing: the check is blind"
 
 
+@pytest.mark.slow
 def test_the_future_label_check_catches_a_loop_that_learns_first():
     """The same check on a loop that learns each label before predicting its sample fails."""
     offline, deploy = make_data()

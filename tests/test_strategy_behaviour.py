@@ -87,6 +87,7 @@ def test_retrain_triggered_detects_the_drift_and_retrains(detector):
     assert mask[record.detections].all()  # a detection is the time of a labelled sample
 
 
+@pytest.mark.slow
 def test_a_seeded_detector_gets_the_run_seed():
     strategy = build("retrain_triggered", "strategy.retrain_triggered.detector._target_=river.drift.KSWIN", "seed=7")
     strategy.fit_offline(*make_data()[:1], pretrained())
@@ -104,6 +105,7 @@ def test_finetune_replay_mixes_offline_samples_and_counts_their_memory():
     assert mixed.memory_bytes[-1] - plain.memory_bytes[-1] == 50 * (4 * d + 8)  # float32 rows + int64 labels
 
 
+@pytest.mark.slow
 def test_frozen_uncalibrated_serves_the_same_network_at_temperature_one():
     offline, deploy = make_data()
     calibrated, plain = build("frozen"), build("frozen_uncalibrated")
@@ -116,6 +118,7 @@ def test_frozen_uncalibrated_serves_the_same_network_at_temperature_one():
     np.testing.assert_array_equal(calibrated.predict_proba(deploy.X).argmax(1), plain.predict_proba(deploy.X).argmax(1))
 
 
+@pytest.mark.slow
 def test_frozen_ensemble_averages_distinct_members():
     offline, deploy = make_data()
     strategy = build("frozen_ensemble")

@@ -80,6 +80,7 @@ def test_every_family_composes_from_conf_and_builds(family):
     assert stream.family == family and stream.n_features >= 2 and stream.n_classes >= 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "overrides",
     [

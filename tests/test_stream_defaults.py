@@ -74,6 +74,7 @@ def test_a_model_or_strategy_list_the_user_gives_wins(overrides, kind, strategie
     assert cfg.model.kind == kind and list(cfg.strategy) == strategies
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["phishing", "bananas", "prompts"])
 def test_a_tiny_run_of_a_stream_with_its_own_defaults_finishes(tmp_path, family):
     # sizes shrunk by the test only; the schedule, model and strategies are the stream's own

@@ -57,6 +57,7 @@ def fingerprint(family: str, kind: str) -> dict:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("family", "kind"), cases())
 def test_a_family_draws_the_data_it_drew_before_the_refactoring(family, kind):
     pinned = json.loads(PINS.read_text())[f"{family}/{kind}"]

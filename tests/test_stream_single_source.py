@@ -50,6 +50,7 @@ def test_the_composed_config_is_the_constructors_defaults(family):
     assert node == {**defaults, **cls.fixed, **read}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_a_stream_built_from_python_defaults_equals_the_one_built_from_conf(family):
     """What `python -m harness.run stream=<family>` draws is what `Family(schedule)` draws."""

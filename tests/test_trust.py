@@ -41,6 +41,7 @@ def job_dirs(sweep: Path) -> list[Path]:
 # -- 1. a refused run touches nothing ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_refused_run_in_an_existing_directory_leaves_it_as_it_was(tmp_path):
     home = tmp_path / "x" / "p"
     home.mkdir(parents=True)
@@ -51,6 +52,7 @@ def test_a_refused_run_in_an_existing_directory_leaves_it_as_it_was(tmp_path):
     assert sorted(p.name for p in home.iterdir()) == ["a"] and (home / "a").read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_a_refused_run_creates_no_directory(tmp_path):
     done = cli("drift.severity=1.7", f"hydra.run.dir={tmp_path / 'new' / 'run'}", cwd=tmp_path)
     assert done.returncode == 2 and not (tmp_path / "new").exists()
@@ -73,6 +75,7 @@ def test_quiet_still_says_where_the_results_are(finished):
     assert f"results: {run_dir}" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_finished_run_of_another_config_is_refused_and_left_untouched(finished):
     run_dir, _ = finished
     before = snapshot(run_dir)
@@ -87,6 +90,7 @@ def test_a_finished_run_of_another_config_is_refused_and_left_untouched(finished
     assert runs["drift.severity"].unique().tolist() == [1.0]
 
 
+@pytest.mark.slow
 def test_a_finished_run_of_the_same_config_is_skipped(finished):
     run_dir, _ = finished
     stamp = (run_dir / "result.json").stat().st_mtime_ns
@@ -95,6 +99,7 @@ def test_a_finished_run_of_the_same_config_is_skipped(finished):
     assert (run_dir / "result.json").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_a_finished_table_run_is_reused_only_for_the_file_content_it_read(tmp_path):
     """The same command after the CSV is edited in place is refused as another config (the file's
     SHA-256 is part of it), not skipped as finished; untouched, the file's run is skipped."""
@@ -118,6 +123,7 @@ def test_a_finished_table_run_is_reused_only_for_the_file_content_it_read(tmp_pa
     assert "rerun=true" in edited.stderr and (run_dir / "result.json").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_the_report_labels_each_run_by_the_config_it_recorded(tmp_path):
     """Even when .hydra/ says otherwise (an older harness let a later invocation rewrite it)."""
     out = tmp_path / "run"
@@ -131,6 +137,7 @@ def test_the_report_labels_each_run_by_the_config_it_recorded(tmp_path):
 # -- 3, 4. failures and corrupt files are never hidden -------------------------------------------
 
 
+@pytest.mark.slow
 def test_corrupt_files_are_listed_as_failed_then_redone(tmp_path):
     sweep = tmp_path / "sweep"
     assert cli("-m", *TINY, "seed=0,1,2", f"hydra.sweep.dir={sweep}", cwd=tmp_path).returncode == 0
@@ -152,6 +159,7 @@ def test_corrupt_files_are_listed_as_failed_then_redone(tmp_path):
     assert collect([sweep]).runs["seed"].nunique() == 3
 
 
+@pytest.mark.slow
 def test_a_sweep_whose_closing_report_fails_exits_non_zero(tmp_path):
     sweep = tmp_path / "sweep"
     (sweep / "runs.parquet").mkdir(parents=True)  # the report cannot write its table there
@@ -160,6 +168,7 @@ def test_a_sweep_whose_closing_report_fails_exits_non_zero(tmp_path):
     assert "error: the sweep's closing step failed" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_failed_cell_and_a_deleted_table_give_exit_one_and_the_table_is_redone(tmp_path):
     sweep = tmp_path / "sweep"
     first = cli("-m", *TINY, "drift.severity=0,1,1.5", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
@@ -175,6 +184,7 @@ def test_failed_cell_and_a_deleted_table_give_exit_one_and_the_table_is_redone(t
 # -- 5. concurrent sweeps into one directory run each job once -------------------------------------
 
 
+@pytest.mark.slow
 def test_two_concurrent_sweeps_run_each_job_once(tmp_path):
     sweep = tmp_path / "sweep"
     args = [sys.executable, "-m", "harness.run", "-m", *TINY, "seed=0,1,2,3", f"hydra.sweep.dir={sweep}"]
@@ -192,6 +202,7 @@ def test_two_concurrent_sweeps_run_each_job_once(tmp_path):
     assert not list(sweep.rglob("*.tmp*"))
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_says_so_without_a_traceback_and_leaves_it_unfinished(tmp_path):
     """Ctrl-C during the replay: exit code 130, one line on stderr, no result.json, no replay
     outputs left on disk."""
@@ -215,6 +226,7 @@ def test_an_interrupted_run_says_so_without_a_traceback_and_leaves_it_unfinished
 # -- 6. job directories are bounded and stay inside the sweep ---------------------------------------
 
 
+@pytest.mark.slow
 def test_job_directories_are_bounded_readable_and_inside_the_sweep(tmp_path):
     sweep = tmp_path / "a" / "b" / "sweep"
     many = [
@@ -233,6 +245,7 @@ def test_job_directories_are_bounded_readable_and_inside_the_sweep(tmp_path):
 # -- 11. the control has a post phase; studies keep the tracked reference figures ------------------
 
 
+@pytest.mark.slow
 def test_the_no_drift_control_has_pre_and_post_rows_and_no_empty_ones(tmp_path):
     outcome = run(compose_config(["drift=none", "strategy=[frozen]"]), tmp_path)
     summary = outcome.summary.set_index("phase")
@@ -241,6 +254,7 @@ def test_the_no_drift_control_has_pre_and_post_rows_and_no_empty_ones(tmp_path):
     assert math.isfinite(outcome.result["strategies"]["frozen"]["drift_induced_error"])
 
 
+@pytest.mark.slow
 def test_a_sweep_copies_reference_figures_only_when_asked(tmp_path):
     reference = tmp_path / "reference"
     common = [*TINY, "seed=0", "+hydra.callbacks.sweep.figures=[accuracy_over_time]",

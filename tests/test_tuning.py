@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from harness.offline import optimise_and_freeze
 from harness.offline.tune import train_trial
@@ -23,6 +24,7 @@ def tpe(pruner: str = "median", seed: int = SEED):
                                pruner=pruner, **SETTINGS)
 
 
+@pytest.mark.slow
 def test_tpe_is_deterministic_for_a_seed():
     first, second = tpe(), tpe()
     assert first.sha256 == second.sha256 and first.params == second.params
@@ -31,6 +33,7 @@ def test_tpe_is_deterministic_for_a_seed():
                                   pd.DataFrame(second.search).drop(columns=drop))
 
 
+@pytest.mark.slow
 def test_tpe_prunes_trials_that_would_have_lost():
     """Each pruned trial, trained to the end instead (same seed, same first epochs), ends worse than
     the trial selected: the pruner cut only losers, and cut them short."""
@@ -53,6 +56,7 @@ def test_without_a_pruner_every_trial_completes():
     assert (search.state == "complete").all() and len(search) == 8
 
 
+@pytest.mark.slow
 def test_random_search_records_every_trial_as_complete():
     search = pd.DataFrame(optimise_and_freeze(offline_data(), space=SPACE, n_trials=3, calibrate=False, seed=0,
                                               sampler="random", **SETTINGS).search)

@@ -21,6 +21,7 @@ def tutorial_commands() -> list[str]:
     return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith("python")]
 
 
+@pytest.mark.slow
 def test_tutorial_has_the_commands_it_teaches():
     commands = tutorial_commands()
     assert "python -m harness.run" in commands
@@ -66,6 +67,7 @@ def make_notebook():
     return module
 
 
+@pytest.mark.slow
 def test_the_notebook_is_the_tutorial():
     """The committed notebook is what the generator makes of tutorial.md: one source, two forms."""
     generator = make_notebook()

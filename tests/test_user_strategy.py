@@ -45,12 +45,14 @@ def mine(tmp_path, monkeypatch):
     sys.modules.pop("mine", None)
 
 
+@pytest.mark.slow
 def test_the_documented_strategy_passes_the_documented_check(mine):
     check = doc_blocks("python")[1]
     assert "check_strategy(NearestMean)" in check
     exec(compile(check, "docs/strategies.md", "exec"), {})  # raises AssertionError if a check fails
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls, check", BROKEN.items(), ids=[cls.__name__ for cls in BROKEN])
 def test_a_strategy_that_breaks_a_rule_fails_that_check(cls, check):
     with pytest.raises(AssertionError) as failed:
@@ -62,11 +64,13 @@ def test_every_check_has_a_strategy_that_fails_it():
     assert set(BROKEN.values()) | {"replay"} == set(CHECKS)
 
 
+@pytest.mark.slow
 def test_the_control_keeps_the_contract():
     """The broken strategies differ from this one by the rule each breaks."""
     check_strategy(Frequencies, name="frequencies")
 
 
+@pytest.mark.slow
 def test_the_base_class_counts_each_label_once_and_not_the_warm_start():
     offline_X, offline_y = np.zeros((10, 2), np.float32), np.arange(10) % 3
     strategy = Frequencies()
@@ -126,6 +130,7 @@ def nearest_mean_by_hand(module, offline: pd.DataFrame, deploy: pd.DataFrame) ->
     return np.array(out)
 
 
+@pytest.mark.slow
 def test_the_documented_command_runs_the_strategy_as_a_bare_loop_would(mine, tmp_path):
     directory, module = mine
     command = next(line for line in doc_blocks("bash")[0].replace("\\\n", " ").splitlines() if "harness.run" in line)
@@ -147,6 +152,7 @@ def test_the_documented_command_runs_the_strategy_as_a_bare_loop_would(mine, tmp
     np.testing.assert_allclose(mine_rows[["p_0", "p_1", "p_2"]].to_numpy(), expected, rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_run_builds_a_user_strategy_from_a_composed_config(tmp_path):
     """In process, through ``harness.run.run``: half the labels revealed, counted by the base class."""
     overrides = ["strategy=[frozen]", "+strategy.mine._target_=tests.user_strategies.Frequencies",

@@ -36,6 +36,7 @@ def test_the_shared_keys_default_to_the_classs_own():
     assert cfg.strategy.river_logreg.n_classes == 4 and cfg.stream.n_deploy == 900
 
 
+@pytest.mark.slow
 def test_a_user_stream_runs_through_the_harness(tmp_path):
     cfg = compose_config([*BLOBS, "+stream.distance=2.5", "+stream.flip=0.8", "drift.pattern=gradual",
                           "drift.width=200", "strategy=[frozen,river_logreg]", *QUICK])
@@ -55,6 +56,7 @@ def test_a_user_stream_runs_through_the_harness(tmp_path):
     assert summary.loc[("frozen", "post"), "accuracy"] < 0.4  # 80% of the labels flipped
 
 
+@pytest.mark.slow
 def test_a_user_stream_runs_from_the_command_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "harness.run", *BLOBS, "+stream.distance=2.5", "strategy=[river_logreg]",
@@ -79,6 +81,7 @@ def test_a_user_streams_bad_arguments_are_refused_before_it_is_built(overrides, 
     assert message in str(refused.value)
 
 
+@pytest.mark.slow
 def test_the_stream_in_the_docs_runs_as_documented(tmp_path, monkeypatch):
     """docs/streams.md, "Your own stream": its class, saved as mypkg/blobs.py, runs by its command."""
     section = (ROOT / "docs" / "streams.md").read_text().split("## Your own stream")[1]
@@ -100,6 +103,7 @@ def sweep(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_a_bad_target_in_a_sweep_is_refused_by_name_before_any_job_starts(tmp_path):
     done = sweep(tmp_path, "stream._target_=tests.user_streams.Nope", "seed=0,1")
     assert done.returncode == 2
@@ -108,6 +112,7 @@ def test_a_bad_target_in_a_sweep_is_refused_by_name_before_any_job_starts(tmp_pa
     assert not (tmp_path / "sweep").exists()
 
 
+@pytest.mark.slow
 def test_a_swept_bad_target_fails_each_job_with_the_message_naming_it(tmp_path):
     done = sweep(tmp_path, "stream._target_=tests.user_streams.Nope,collections.OrderedDict")
     assert done.returncode == 1 and "sweep: 0 done, 0 skipped, 2 failed" in done.stderr

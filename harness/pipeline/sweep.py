@@ -27,7 +27,6 @@ from tqdm.auto import tqdm
 
 from harness.pipeline.progress import interactive, say
 from harness.results.records import problems
-from harness.results.report import collect, write_report
 from harness.results.store import run_state, wait_for_lock, write_json
 
 LEDGER_ENV = "HARNESS_SWEEP_LEDGER"
@@ -58,6 +57,13 @@ def job_dir_name(override_dirname: str) -> str:
 # runs a job (joblib and submitit workers included) has it.
 if not OmegaConf.has_resolver("job_dir"):
     OmegaConf.register_new_resolver("job_dir", job_dir_name)
+
+
+def task_overrides() -> list[str]:
+    """The job's overrides as Hydra passed them (none outside a Hydra job): recorded in ``result.json``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def record_outcome(job_dir: Path, state: str, message: str = "") -> None:
@@ -219,6 +225,10 @@ class SweepCallback(Callback):
             print(line, file=sys.stderr)
         ran = states["done"] or states["failed"] or states["elsewhere"]
         if self.report and (ran or not (self.sweep_dir / "runs.parquet").is_file()):
+            # pandas and scipy only for the closing report: conf/config.yaml's resolver and callback
+            # import this module at every command-line start, --help and completion included
+            from harness.results.report import collect, write_report
+
             write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
             if self.update_reference:
                 for name in self.reference:

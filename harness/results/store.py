@@ -16,12 +16,15 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from harness.results.records import HEX64, mapping_of, problems, seal_problem
 from harness.validation.errors import RunDirectoryError
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a table is read: the command line's start-up imports this module
 
 try:
     import fcntl
@@ -121,15 +124,21 @@ def user_code(config: dict) -> dict[str, str]:
     """``{module: SHA-256 of its source file}`` for every ``_target_`` in ``config`` whose module
     is the user's: not the harness's, not the standard library's, not an installed distribution's
     (their versions are in ``result.json``). A module that cannot be found maps to ``"missing"``."""
-    installed = importlib.metadata.packages_distributions()
     code = {}
     for target in sorted(_targets(config)):
         module, origin = _module_of(target)
         top = module.split(".")[0]
-        if top == "harness" or top in sys.stdlib_module_names or top in installed:
+        if top == "harness" or top in sys.stdlib_module_names or top in installed_packages():
             continue
         code[module] = file_sha256(origin) if origin and Path(origin).is_file() else "missing"
     return code
+
+
+@functools.cache
+def installed_packages() -> frozenset[str]:
+    """The top-level names of the installed distributions. Listing them reads every distribution's
+    file list (about a second); a run asks twice and a sweep twice per job, so a process lists them once."""
+    return frozenset(importlib.metadata.packages_distributions())
 
 
 def _targets(node) -> set[str]:
@@ -349,6 +358,8 @@ class RunResult:
 
 def read_table(path: Path) -> pd.DataFrame:
     """A table written by :func:`write_table`, by its suffix."""
+    import pandas as pd
+
     return pd.read_parquet(path) if Path(path).suffix == ".parquet" else pd.read_csv(path)
 
 

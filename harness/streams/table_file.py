@@ -15,15 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from omegaconf import OmegaConf
 
 from harness.results.store import file_sha256
 from harness.validation.errors import ConfigError
 
-READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas' reader of each suffix; pandas itself is imported on first read, so that the stream schemas
+# (registered at every command-line start, --help included) do not import it
+READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,9 @@ class Table:
 @lru_cache(maxsize=8)
 def _read(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
     """The file as a frame; ``size`` and ``mtime_ns`` only key the cache (a changed file is read again)."""
-    return READERS[Path(path).suffix.lower()](path)
+    import pandas as pd
+
+    return getattr(pd, READERS[Path(path).suffix.lower()])(path)
 
 
 def read_frame(key: str, path: str) -> pd.DataFrame:
@@ -75,6 +82,8 @@ def _check_numeric_looking(frame: pd.DataFrame, columns, path: str) -> None:
     """A column pandas read as text although most of its cells are numbers holds a cell that is not
     one (a typo, a unit, a comma): refused naming the column, the row and the value, rather than the
     column silently left out of the features."""
+    import pandas as pd
+
     for name in columns:
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column):
@@ -91,6 +100,7 @@ def _check_numeric_looking(frame: pd.DataFrame, columns, path: str) -> None:
 def _looks_like_an_index(column: pd.Series) -> bool:
     """Strictly increasing integers (a row number 0..n-1 or 1..n, an id, a time stamp in ticks).
 
+    >>> import pandas as pd
     >>> _looks_like_an_index(pd.Series([1, 2, 3])), _looks_like_an_index(pd.Series([1.0, 0.5, 3.0]))
     (True, False)
     """
@@ -102,6 +112,8 @@ def _looks_like_an_index(column: pd.Series) -> bool:
 
 def _check_target(frame: pd.DataFrame, target: str, path: str) -> None:
     """A numeric target must hold integer class labels (a real-valued target is regression)."""
+    import pandas as pd
+
     labels = frame[target]
     if pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels):
         values = labels.dropna().to_numpy(dtype=float)
@@ -121,6 +133,8 @@ def load_table(
     """The rows of ``path`` as a :class:`Table`: features = ``features`` or every numeric column but
     the target and ``order``; rows sorted by ``order`` (stable) or in file order; labels encoded over
     the whole file. Raises ConfigError for every problem, before anything is computed."""
+    import pandas as pd
+
     frame = read_frame("stream.path", path)
     _column("stream.target", target, frame, path)
     if order is not None:

@@ -33,6 +33,7 @@ from harness.streams.families import CUSTOM, stream_class
 from harness.streams.schemas import SCHEMAS
 from harness.streams.stream import config_keys, stream_tags
 from harness.validation import validate
+from harness.validation.argv import VALUE_FLAGS, runs_a_job
 from harness.validation.config import (
     CONF_DIR,
     Config,
@@ -379,18 +380,12 @@ def _check_strategy_list(names: list) -> None:
             raise ConfigError(f"strategy=[{','.join(map(str, names))}] names {name} twice; each strategy runs once")
 
 
-# Hydra's own flags: those after which no job runs, and those whose next argument is their value
-NO_JOB_FLAGS = ("-h", "--help", "--hydra-help", "-sc", "--shell-completion", "-i", "--info")
-VALUE_FLAGS = ("-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name", "-cd",
-               "--config-dir", "--experimental-rerun")
-
-
 def check_command_line(argv: list[str]) -> None:
     """:func:`check_overrides` on ``python -m harness.run``'s arguments: ``error: ...`` and exit code 2
     before Hydra makes a directory. Hydra lists the options of ``strategy=x`` but not of ``strategy=[x,y]``."""
     from harness.validation.keys import check_override_keys  # composes: imported only by the command line
 
-    if any(arg in NO_JOB_FLAGS for arg in argv):  # help, completion, info: no job runs
+    if not runs_a_job(argv):  # help, completion, info
         return
     overrides = [arg for i, arg in enumerate(argv)
                  if not arg.startswith("-") and not (i and argv[i - 1] in VALUE_FLAGS)]

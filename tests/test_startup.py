@@ -1,0 +1,57 @@
+"""The command line starts without the experiment's heavy modules: ``python -m harness.run --help``
+and a shell-completion query import none of torch, River, pandas, scipy, scikit-learn, matplotlib
+or seaborn (each checked in a fresh process, where ``sys.modules`` and ``-X importtime`` tell what
+was imported: a subprocess is the point here), and ``from harness.run import run`` still works."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "river", "pandas", "scipy", "sklearn", "matplotlib", "seaborn")
+
+
+def imported(*args: str, env: dict | None = None) -> tuple[set[str], str]:
+    """The top-level packages a fresh ``python -X importtime *args`` imported, and its stdout."""
+    done = subprocess.run([sys.executable, "-X", "importtime", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    return {name.split(".")[0] for name in names}, done.stdout
+
+
+def test_importing_the_entry_module_imports_nothing_heavy():
+    code = ("import sys, harness.run; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            f"{HEAVY!r} or m == 'harness.pipeline.experiment'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "[]", done.stderr[-2000:]
+
+
+def test_help_imports_nothing_heavy_and_lists_the_groups():
+    packages, out = imported("-m", "harness.run", "--help")
+    assert packages.isdisjoint(HEAVY), sorted(packages & set(HEAVY))
+    streams = sorted(p.stem for p in (ROOT / "conf" / "stream").glob("*.yaml"))
+    assert f"stream: {', '.join(streams)}" in out
+
+
+@pytest.mark.parametrize(("line", "expected"), [("drift-harness drift.sever", "drift.severity="),
+                                                ("drift-harness stream=te", "stream=teacher")])
+def test_a_completion_query_imports_nothing_heavy_and_completes(line, expected):
+    """Hydra's bash completion asks ``<command> -sc query=bash`` with the line in ``COMP_LINE``."""
+    packages, out = imported("-m", "harness.run", "-sc", "query=bash", env={"COMP_LINE": line,
+                                                                             "COMP_POINT": str(len(line))})
+    assert packages.isdisjoint(HEAVY), sorted(packages & set(HEAVY))
+    assert out.split() == [expected]
+
+
+def test_the_experiment_still_imports_from_the_entry_module():
+    import harness.pipeline.experiment as experiment
+    import harness.run
+    from harness.run import run
+
+    assert run is experiment.run
+    with pytest.raises(AttributeError, match="module 'harness.run' has no attribute 'rn'"):
+        harness.run.rn
