@@ -95,8 +95,8 @@ def score(
     max_delay: int,
 ) -> Scored:
     """Score one strategy's label-free monitoring against ``data``'s labels and ``schedule``."""
-    error = (watched.predicted != data.y).astype(float)
-    confident_error = error * (watched.confidence >= tau)
+    error = watched.predicted != data.y  # bool: 1 byte a sample on a long stream
+    confident_error = error & (watched.confidence >= tau)
 
     estimated = watched.estimates.copy()
     estimated.insert(0, "strategy", strategy)

@@ -25,7 +25,7 @@ DETECTORS = ("ks_inputs", "mmd_inputs", "bbsd", "confidence", *QUALITY)
 ESTIMATORS = ("cbpe", "mean_confidence", "atc", "doc")
 SCORES = ("msp", "energy", "mahalanobis")
 _MMD_SUBSAMPLE, _MMD_PERMUTE = 1, 2  # purposes of the seeded generators
-CHUNK = 262_144  # samples per forward pass: penultimate features of 64 float64 units take 128 MiB
+CHUNK = 65_536  # samples per forward pass: penultimate features of 64 float64 units take 32 MiB
 
 
 @dataclass(frozen=True)
