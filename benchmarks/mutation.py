@@ -15,7 +15,7 @@ code changed since).
     python benchmarks/mutation.py [--module replay tally ...] [--workers 1] [--keep] [--again DIR ...]
 
 Outside the timed test suite; ``make mutation`` runs every module (one to two hours on one core:
-monitor/shift.py alone took 30 minutes on a busy shared machine).
+scores/shift.py alone took 30 minutes on a busy shared machine).
 """
 
 from __future__ import annotations
