@@ -8,6 +8,7 @@ model only. Validation labels are offline data, known before deployment, and may
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,11 @@ class Reference:
             vocabulary=vocabulary,
         )
 
+    @cached_property
+    def mean(self) -> np.ndarray:
+        """``(d,)`` the validation mean of each column of ``X``: what the MMD puts for a missing value."""
+        return self.X.mean(axis=0)
+
     def inputs(self, X: np.ndarray) -> np.ndarray:
         """Deployment rows ``(n, d)`` as the input-space detectors read them: themselves, or on a token
         stream their bag of words ``(n, V + 1)`` (the last column counts out-of-vocabulary tokens)."""
@@ -117,7 +123,7 @@ def detect_window(
         return shift.ks_inputs(reference.X, X)
     if detector == "mmd_inputs":
         if np.isnan(X).any():
-            X = np.where(np.isnan(X), reference.X.mean(axis=0), X)
+            X = np.where(np.isnan(X), reference.mean, X)
         return shift.mmd_permutation(mmd_X, X, n_permutations=n_permutations, rng=rng)
     if detector == "bbsd":
         return shift.bbsd(reference.outputs.proba, outputs.proba)
@@ -191,31 +197,27 @@ def watch(
     kept = {name: np.empty(n) for name in scores}
     predicted, confidence = np.empty(n, dtype=np.int64), np.empty(n)
     alarm_rows, estimate_rows = [], []
-    index = 0
     for chunk_start, chunk_end in chunk_bounds(n, window, chunk):
         outputs = model_outputs(module, X[chunk_start:chunk_end])
         inputs = reference.inputs(X[chunk_start:chunk_end])
-        for offset, end in window_bounds(chunk_end - chunk_start, window):
-            part, start = outputs[offset:end], chunk_start + offset
+        for a, b in window_bounds(chunk_end - chunk_start, window):  # chunks hold whole windows
+            start, end, part = chunk_start + a, chunk_start + b, outputs[a:b]
             for detector in detectors:
                 if detector in QUALITY:  # data quality reads the values as they arrived
-                    statistic, p_value, alarm = reference.quality.check(detector, X[start:chunk_start + end], alpha)
+                    statistic, p_value, alarm = reference.quality.check(detector, X[start:end], alpha)
                 else:
-                    rng = np.random.default_rng([seed, _MMD_PERMUTE, index])
+                    rng = np.random.default_rng([seed, _MMD_PERMUTE, start // window])
                     statistic, p_value = detect_window(
-                        detector, reference, inputs[offset:end], part, mmd_X=mmd_X, n_permutations=n_permutations,
-                        rng=rng,
+                        detector, reference, inputs[a:b], part, mmd_X=mmd_X, n_permutations=n_permutations, rng=rng
                     )
                     alarm = p_value < alpha
                 alarm_rows.append(
-                    {"detector": detector, "t_start": start, "t_end": chunk_start + end, "t": chunk_start + end - 1,
+                    {"detector": detector, "t_start": start, "t_end": end, "t": end - 1,
                      "statistic": statistic, "p_value": p_value, "alarm": bool(alarm)}
                 )
             for estimator in estimators:
                 value = estimate_window(estimator, reference, part)
-                estimate_rows.append({"t_start": start, "t_end": chunk_start + end, "estimator": estimator,
-                                      "estimated_accuracy": value})
-            index += 1
+                estimate_rows.append({"t_start": start, "t_end": end, "estimator": estimator, "estimated_accuracy": value})
         for name, values in novelty_scores(outputs, reference, scores).items():
             kept[name][chunk_start:chunk_end] = values
         predicted[chunk_start:chunk_end] = outputs.proba.argmax(axis=1)
