@@ -11,7 +11,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-import yaml  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 from harness.figures import palette, shared, study  # noqa: E402

@@ -24,13 +24,12 @@ import torch
 from hydra.utils import get_object
 from torch import nn
 
-from harness.offline.archive import NotProgram, check_archive
+from harness.offline.archive import check_archive
 from harness.offline.calibrate import fit_temperature
 from harness.offline.freeze import Pretrained, export
 from harness.offline.models import Calibrated, Standardize, freeze, weights_sha256
 from harness.results.store import file_sha256
 from harness.streams.base import OfflineData
-from harness.validation import validate
 from harness.validation.errors import ConfigError
 
 OUTPUTS = ("logits", "probs")

@@ -16,7 +16,6 @@ import secrets
 import shutil
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 

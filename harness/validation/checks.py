@@ -16,7 +16,6 @@ import re
 import sys
 import typing
 from collections.abc import Mapping
-from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException

@@ -17,7 +17,6 @@ from hydra.utils import get_object
 from omegaconf import DictConfig
 
 from harness.validation import config, validate
-from harness.validation.errors import ConfigError
 
 
 def groups() -> set[str]:
