@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib import import_module
 from pathlib import Path
 
 import hydra
@@ -21,19 +20,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from harness import lazy_names
 from harness.validation import config
 from harness.validation.argv import runs_a_job
 
 __all__ = ["cli", "main", "run"]
 log = logging.getLogger("harness")
 config.register()
-
-
-def __getattr__(name: str):
-    """``from harness.run import run``: the experiment, imported on first use."""
-    if name != "run":
-        raise AttributeError(f"module 'harness.run' has no attribute {name!r}")
-    return import_module("harness.pipeline.experiment").run
+# ``from harness.run import run``: the experiment, imported on first use
+__getattr__, __dir__ = lazy_names(__name__, {"run": "harness.pipeline.experiment"})
 
 
 @hydra.main(version_base="1.3", config_path=str(config.CONF_DIR), config_name="config")
