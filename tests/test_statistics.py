@@ -3,8 +3,12 @@ with the number of conditions, and tables that LaTeX with booktabs accepts."""
 
 import re
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from harness.results import report
@@ -43,6 +47,20 @@ def test_friedman_floor_is_the_p_value_of_unanimous_rankings():
 def test_wilcoxon_floor_matches_scipy_exact_test():
     for n in (4, 5, 6):
         assert np.isclose(report.wilcoxon_floor(n), stats.wilcoxon(np.arange(1, n + 1) * 1.0).pvalue)
+
+
+@settings(max_examples=40, deadline=None)  # scipy's own side takes up to a second a case
+@given(st.lists(st.integers(-4, 4), min_size=1, max_size=15), st.sampled_from([0.1, 0.25, 1.0]))
+def test_wilcoxon_p_is_scipys_p_value_with_ties_and_zeros(steps, unit):
+    """Differences on a coarse grid tie and vanish often: scipy's sign-flip permutation case up to 13
+    pairs, its exact or normal one otherwise."""
+    diff = np.array(steps) * unit
+    if np.allclose(diff, 0):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy warns that few pairs cannot give a small p-value
+        expected = stats.wilcoxon(diff).pvalue
+    assert report.wilcoxon_p(diff) == expected
 
 
 def test_nemenyi_critical_difference_matches_demsars_table():

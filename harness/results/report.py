@@ -307,12 +307,37 @@ def pairwise_wilcoxon_holm(means: pd.DataFrame) -> pd.DataFrame:
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             diff = means[a] - means[b]
-            p = 1.0 if np.allclose(diff, 0) else float(stats.wilcoxon(means[a], means[b]).pvalue)
+            p = 1.0 if np.allclose(diff, 0) else wilcoxon_p(diff.to_numpy())
             pairs.append({"a": a, "b": b, "mean_difference": float(diff.mean()), "p_value": p})
     frame = pd.DataFrame(pairs).sort_values("p_value", ignore_index=True)
     m = len(frame)
     adjusted = np.maximum.accumulate([min(1.0, (m - k) * p) for k, p in enumerate(frame.p_value)])
     return frame.assign(p_holm=adjusted)
+
+
+def wilcoxon_p(diff: np.ndarray) -> float:
+    """Two-sided p-value of the Wilcoxon signed-rank test on paired differences, the one
+    ``scipy.stats.wilcoxon(diff)`` gives. With tied or zero differences among at most 13 pairs, scipy
+    runs an exact sign-flip ``permutation_test`` that calls its statistic once per flip (2**n Python
+    calls, about 0.4 s at 12 pairs); the same test, given the statistic vectorised over the flips,
+    computes the same sums of positive ranks and so the same p-value in milliseconds.
+
+    >>> d = np.array([0.1, 0.1, -0.2, 0.3, 0.0, 0.4])  # a tie and a zero: scipy's permutation case
+    >>> bool(np.isclose(wilcoxon_p(d), stats.wilcoxon(d).pvalue)), round(wilcoxon_p(d), 4)
+    (True, 0.3125)
+    """
+    diff = np.asarray(diff, dtype=float)
+    nonzero = np.abs(diff[diff != 0])
+    if len(diff) > 13 or (len(np.unique(nonzero)) == len(nonzero) == len(diff)):
+        return float(stats.wilcoxon(diff).pvalue)  # exact without ties, normal approximation above 13
+    ranks = np.zeros_like(diff)
+    ranks[diff != 0] = stats.rankdata(nonzero)  # a flip changes a sign, never |d|: the ranks stay
+
+    def positive_ranks(flipped: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.sum(np.where(flipped > 0, ranks, 0.0), axis=axis)
+
+    return float(stats.permutation_test((diff,), positive_ranks, permutation_type="samples", vectorized=True,
+                                        n_resamples=2**13, alternative="two-sided").pvalue)
 
 
 def comparison_cells(result: dict) -> pd.DataFrame:
