@@ -66,7 +66,8 @@ RUN_TINY = ["stream.n_offline=400", "stream.n_deploy=600", "drift.onset=300", "m
 def test_the_wheel_lists_every_package_and_every_config_group():
     """``pyproject.toml`` names the packages one by one (``conf/`` ships as ``harness.conf``): a package
     or a config group added without its line would be missing from the installed harness."""
-    code = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "harness").rglob("__init__.py")}
+    code = {".".join(p.parent.relative_to(ROOT).parts) for top in ("harness", "hydra_plugins")
+            for p in (ROOT / top).rglob("__init__.py")}
     groups = {".".join(("harness", *p.relative_to(ROOT).parts)) for p in [ROOT / "conf", *(ROOT / "conf").rglob("*")]
               if p.is_dir() and p.name != "__pycache__"}
     assert sorted(SETUPTOOLS["packages"]) == sorted(code | groups), "[tool.setuptools] packages in pyproject.toml"

@@ -148,6 +148,7 @@ class Config:
 
 def register() -> None:
     import harness.pipeline.sweep  # noqa: F401  registers the ${job_dir:...} resolver of conf/config.yaml
+    import hydra_plugins.harness_grid_sweeper.grid_sweeper  # noqa: F401  stores hydra/sweeper=grid
 
     cs = ConfigStore.instance()
     OmegaConf.register_new_resolver("offline_cache_dir", offline_cache_dir, replace=True)

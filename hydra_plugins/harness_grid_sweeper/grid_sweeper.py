@@ -1,0 +1,101 @@
+"""The harness's sweeper (``hydra/sweeper=grid``, the default; Hydra finds plugins only under the
+``hydra_plugins`` package): Hydra's basic sweeper, a grid of every
+combination of the command line's comma-separated values (and ``hydra.sweeper.params``, which the
+command line overrides), in the same order, batched by ``max_batch_size``, with each job's config
+composed once.
+
+Hydra's basic sweeper composes every job's config twice: once to check the whole batch before any
+job starts, then again when the launcher runs the job; it has no switch for the first (about 0.1 s a
+job, serially in the parent even when the launcher runs jobs in parallel). This sweeper still checks
+before any job starts, but each swept value once (composed with the first value of every other key),
+so a misspelt group choice or a value of the wrong type is refused before anything runs. A config that
+only a combination of values breaks fails when its job is composed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.core.plugins import Plugins
+from hydra.errors import HydraException
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass
+class GridSweeperConf:
+    _target_: str = "hydra_plugins.harness_grid_sweeper.grid_sweeper.GridSweeper"
+    max_batch_size: Optional[int] = None  # None or -1: one batch (OmegaConf reads typing's Optional, not |)
+    params: Optional[Dict[str, str]] = None
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="harness")
+
+
+def grid_values(overrides: list[Override]) -> list[list[str]]:
+    """Per key, in order of first appearance, the ``key=value`` of each of its values; a later
+    override of a key replaces an earlier one (the command line replaces ``params``).
+
+    >>> parsed = OverridesParser.create().parse_overrides(["a=1,2", "b=x", "a=3,4,5"])
+    >>> grid_values(parsed)
+    [['a=3', 'a=4', 'a=5'], ['b=x']]
+    """
+    by_key: dict[str, list[str]] = {}
+    for override in overrides:
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            by_key[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            by_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:
+            raise HydraException(f"the grid sweeper takes lists of values, not {override.input_line}")
+    return list(by_key.values())
+
+
+def each_value_once(values: list[list[str]]) -> list[list[str]]:
+    """The jobs that between them hold every value: the first job, then each other value of each key
+    in the first job's place.
+
+    >>> each_value_once([["a=1", "a=2"], ["b=x"], ["c=3", "c=4", "c=5"]])
+    [['a=1', 'b=x', 'c=3'], ['a=2', 'b=x', 'c=3'], ['a=1', 'b=x', 'c=4'], ['a=1', 'b=x', 'c=5']]
+    """
+    first = [options[0] for options in values]
+    return [first] + [first[:i] + [value] + first[i + 1 :] for i, options in enumerate(values) for value in options[1:]]
+
+
+class GridSweeper(Sweeper):
+    def __init__(self, max_batch_size: int | None = None, params: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.max_batch_size = max_batch_size
+        self.params = params or {}
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.hydra_context, self.config = hydra_context, config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: list[str]) -> Any:
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        values = grid_values(parser.parse_overrides([*(f"{k}={v}" for k, v in self.params.items()), *arguments]))
+        jobs = [list(job) for job in itertools.product(*values)]
+        size = len(jobs) if self.max_batch_size in (None, -1) else self.max_batch_size
+        if size <= 0:
+            raise HydraException(f"hydra.sweeper.max_batch_size={self.max_batch_size}: a positive number, or -1")
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        self.validate_batch_is_legal(each_value_once(values))
+        returns = []
+        for start in range(0, len(jobs), size):
+            results = self.launcher.launch(jobs[start : start + size], initial_job_idx=start)
+            for result in results:
+                _ = result.return_value  # raises the job's exception, as Hydra's sweepers do
+            returns.append(results)
+        return returns
