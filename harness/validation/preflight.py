@@ -14,11 +14,9 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from harness.monitor.pipeline import check_monitor
 from harness.results.ownership import check_owned
 from harness.streams.families import CUSTOM, stream_class, target_of
 from harness.validation import validate
-from harness.validation.checks import build_checked
 from harness.validation.errors import ConfigError, RunDirectoryError
 
 
@@ -27,6 +25,9 @@ def preflight(cfg: DictConfig) -> tuple:
 
     A single run is checked by :class:`PreflightCallback` before its task starts: what the callback
     built for the same config is handed over once, untouched, instead of being built again."""
+    from harness.monitor.pipeline import check_monitor  # torch and scipy: not for a sweep's parent process
+    from harness.validation.checks import build_checked
+
     built = _checked.pop("built", None)
     if built is not None and built[0] == OmegaConf.to_yaml(cfg):
         return built[1]
