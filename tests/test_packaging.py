@@ -93,7 +93,7 @@ def installed(tmp_path_factory):
     not editable, into a directory of its own: ``(wheel, site directory)``."""
     root = tmp_path_factory.mktemp("install")
     source = root / "source"
-    for name in ("harness", "conf"):
+    for name in ("harness", "hydra_plugins", "conf"):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)

@@ -1,0 +1,77 @@
+"""The grid sweeper (``hydra/sweeper=grid``, the harness's default) launches the jobs Hydra's basic
+sweeper launches, in its order and batches, composes each job's config once, and still refuses a bad
+value before any job starts."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# An app that knows nothing of the harness (Hydra finds the sweeper in the hydra_plugins package);
+# each job appends its index and overrides to a file.
+APP = '''
+import os
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+
+@hydra.main(version_base="1.3", config_path=".", config_name="app")
+def main(cfg):
+    job = HydraConfig.get().job
+    with open(os.environ["JOBS"], "a") as f:
+        f.write(f"{job.num} {' '.join(HydraConfig.get().overrides.task)}\\n")
+
+main()
+'''
+CONFIG = "defaults:\n  - shape: round\n  - _self_\na: 0\nb: 0\nc: 0\nhydra:\n  job:\n    chdir: false\n"
+
+
+def sweep(tmp_path: Path, name: str, *overrides: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run the app's sweep: the process, and the lines its jobs wrote (index, overrides)."""
+    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "app.yaml").write_text(CONFIG)
+    (tmp_path / "shape").mkdir(exist_ok=True)
+    for shape in ("round", "square"):
+        (tmp_path / "shape" / f"{shape}.yaml").write_text(f"corners: {4 if shape == 'square' else 0}\n")
+    jobs = tmp_path / f"{name}.jobs"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JOBS": str(jobs)}
+    done = subprocess.run([sys.executable, "app.py", "-m", *overrides, f"hydra.sweep.dir={tmp_path / name}",
+                           "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return done, jobs.read_text().splitlines() if jobs.exists() else []
+
+
+def test_the_grid_sweeper_launches_the_basic_sweepers_jobs_in_its_order(tmp_path):
+    grid = ["a=1,2", "shape=round,square", "b=x,y,z", "c=5", "hydra.sweeper.max_batch_size=5"]
+    basic_run, basic = sweep(tmp_path, "basic", *grid, "hydra/sweeper=basic")
+    grid_run, ours = sweep(tmp_path, "grid", *grid, "hydra/sweeper=grid")
+    assert basic_run.returncode == 0 and grid_run.returncode == 0, basic_run.stderr + grid_run.stderr
+    assert len(basic) == 12 and ours == basic
+    assert [int(line.split()[0]) for line in ours] == list(range(12))  # the second batch goes on counting
+
+
+@pytest.mark.parametrize("bad", ["a=1,2 shape=round,square,oval", "shape=round,oval a=1,2"])
+def test_a_bad_value_anywhere_in_the_grid_is_refused_before_any_job(tmp_path, bad):
+    done, jobs = sweep(tmp_path, "grid", "c=1,2", *bad.split(), "hydra/sweeper=grid")
+    assert done.returncode != 0 and jobs == []
+    assert "Could not find 'shape/oval'" in done.stderr
+
+
+def test_a_batch_size_that_is_not_positive_is_refused_before_anything_is_written(tmp_path):
+    done, jobs = sweep(tmp_path, "grid", "a=1,2", "hydra.sweeper.max_batch_size=0", "hydra/sweeper=grid")
+    assert done.returncode != 0 and jobs == [] and not (tmp_path / "grid").exists()
+    assert "hydra.sweeper.max_batch_size=0" in done.stderr
+
+
+def test_the_harness_sweeps_with_the_grid_sweeper_by_default():
+    from hydra import compose, initialize_config_dir
+
+    from harness.validation import config
+
+    config.register()
+    with initialize_config_dir(str(config.CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["seed=0"], return_hydra_config=True)
+    assert cfg.hydra.sweeper._target_ == "hydra_plugins.harness_grid_sweeper.grid_sweeper.GridSweeper"
