@@ -40,7 +40,7 @@ def sweep(tmp_path: Path, name: str, *overrides: str) -> tuple[subprocess.Comple
     env = {**os.environ, "PYTHONPATH": str(ROOT), "JOBS": str(jobs)}
     done = subprocess.run([sys.executable, "app.py", "-m", *overrides, f"hydra.sweep.dir={tmp_path / name}",
                            "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     return done, jobs.read_text().splitlines() if jobs.exists() else []
 
 

@@ -122,7 +122,7 @@ def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
 
 
 def load_report_modules() -> None:
-    import harness.figures.study  # noqa: F401
+    import harness.figures.study
     import harness.results.report  # noqa: F401
 
 

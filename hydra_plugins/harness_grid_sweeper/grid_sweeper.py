@@ -15,30 +15,31 @@ only a combination of values breaks fails when its job is composed.
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional  # no postponed annotations: Hydra's plugin scan runs this
-# module before it is in sys.modules, where a dataclass would look its string annotations up
+from typing import Any  # no postponed annotations: Hydra's plugin scan runs this module before it is
 
+from hydra.core.config_store import ConfigStore
+
+# in sys.modules, where a dataclass would look its string annotations up
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
-from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 
 @dataclass
 class GridSweeperConf:
     _target_: str = "hydra_plugins.harness_grid_sweeper.grid_sweeper.GridSweeper"
-    max_batch_size: Optional[int] = None  # None or -1: one batch
-    params: Optional[Dict[str, str]] = None
+    max_batch_size: int | None = None  # None or -1: one batch
+    params: dict[str, str] | None = None
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="harness")
 
 
-def grid_values(overrides: List[Override]) -> List[List[str]]:
+def grid_values(overrides: list[Override]) -> list[list[str]]:
     """Per key, in order of first appearance, the ``key=value`` of each of its values; a later
     override of a key replaces an earlier one (the command line replaces ``params``).
 
@@ -46,7 +47,7 @@ def grid_values(overrides: List[Override]) -> List[List[str]]:
     >>> grid_values(parsed)
     [['a=3', 'a=4', 'a=5'], ['b=x']]
     """
-    by_key: Dict[str, List[str]] = {}
+    by_key: dict[str, list[str]] = {}
     for override in overrides:
         key = override.get_key_element()
         if not override.is_sweep_override():
@@ -58,7 +59,7 @@ def grid_values(overrides: List[Override]) -> List[List[str]]:
     return list(by_key.values())
 
 
-def each_value_once(values: List[List[str]]) -> List[List[str]]:
+def each_value_once(values: list[list[str]]) -> list[list[str]]:
     """The jobs that between them hold every value: the first job, then each other value of each key
     in the first job's place.
 
@@ -70,7 +71,7 @@ def each_value_once(values: List[List[str]]) -> List[List[str]]:
 
 
 class GridSweeper(Sweeper):
-    def __init__(self, max_batch_size: Optional[int] = None, params: Optional[Dict[str, str]] = None) -> None:
+    def __init__(self, max_batch_size: int | None = None, params: dict[str, str] | None = None) -> None:
         super().__init__()
         self.max_batch_size = max_batch_size
         self.params = params or {}
@@ -80,7 +81,7 @@ class GridSweeper(Sweeper):
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config)
 
-    def sweep(self, arguments: List[str]) -> Any:
+    def sweep(self, arguments: list[str]) -> Any:
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         values = grid_values(parser.parse_overrides([*(f"{k}={v}" for k, v in self.params.items()), *arguments]))
         jobs = [list(job) for job in itertools.product(*values)]
