@@ -145,3 +145,21 @@ def test_rerun_forces_finished_jobs_again_in_the_same_directory(tmp_path):
     again = multirun(sweep, "seed=0,1", "rerun=true")
     assert "sweep: 2 done, 0 skipped, 0 failed" in again.stderr
     assert {p.name for p in job_dirs(sweep)} == names  # rerun does not change where a job lives
+
+
+@pytest.mark.slow
+def test_figures_drawn_by_forked_copies_are_those_drawn_one_at_a_time(basic, tmp_path):
+    """``harness.report`` draws two figures at a time in forks of itself where that is safe (no torch
+    loaded, no other thread): the files are those of drawing one at a time (torch loaded first)."""
+    checked = subprocess.run([sys.executable, "-c", "from harness.figures.study import forks_safely as f; print(f());"
+                              " import torch; print(f())"], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                             capture_output=True, text=True, check=True)
+    assert checked.stdout.split() == ["True", "False"]
+    drawn = {}
+    for way, first in (("forked", ""), ("serial", "import torch; ")):
+        code = f"{first}import sys; from harness.report import main; sys.exit(main(sys.argv[1:]))"
+        subprocess.run([sys.executable, "-c", code, str(basic[0]), "--out", str(tmp_path / way)], check=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"},  # scikit-posthocs' diagram
+                       capture_output=True)  # orders its bars by set iteration
+        drawn[way] = {p.name: p.read_bytes() for p in sorted((tmp_path / way / "figures").glob("*.png"))}
+    assert len(drawn["forked"]) > 2 and drawn["forked"] == drawn["serial"]

@@ -5,7 +5,12 @@ The names of the figures are :data:`harness.results.report.FIGURES`, the one lis
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+import threading
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib
@@ -374,7 +379,29 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; available: {sorted(FIGURES)}")
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in names:
-        written += save_figure(build_figure(tables, name, conditions=conditions), out / name)
-    return written
+    _drawing.update(tables=tables, out=out, conditions=conditions)
+    try:
+        if len(names) > 1 and forks_safely():
+            # two figures at a time, each drawn by a fork of this process: it already holds the tables
+            # and matplotlib, so the copy starts at once (a fresh interpreter would import for a second)
+            with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+                return [path for paths in pool.map(_draw_one, names) for path in paths]
+        return [path for name in names for path in _draw_one(name)]
+    finally:
+        _drawing.clear()
+
+
+_drawing: dict = {}  # what draw_figures is drawing, read by _draw_one here or in a forked copy
+
+
+def _draw_one(name: str) -> list[Path]:
+    figure = build_figure(_drawing["tables"], name, conditions=_drawing["conditions"])
+    return save_figure(figure, _drawing["out"] / name)
+
+
+def forks_safely() -> bool:
+    """Whether this process may fork to draw: on Linux, with a second core, no other thread running
+    (a lock held by one would stay held in the copy) and no torch loaded (its thread pools do not
+    survive a fork). True in a sweep whose jobs ran in worker processes and in ``harness.report``."""
+    return (sys.platform == "linux" and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+            and "torch" not in sys.modules)
