@@ -51,17 +51,27 @@ RAY_INSTALL = "pip install -e '.[ray]'"
 
 
 def check_launcher(hydra: DictConfig) -> None:
-    """A launcher a sweep can use as configured, checked before the sweep creates anything: its plugin
-    installed (``hydra/launcher=ray_cluster`` needs the ``ray`` extra, which CI's environment lacks),
-    and, for jobs on a Ray cluster (``hydra.launcher.ray.init.address`` set), an absolute
-    ``hydra.sweep.dir``: each job writes where its worker stands, the cluster's working directory,
-    while the closing count and report read this machine's; and ``ray_cluster``'s ``init`` keys, since
-    ``ray.init`` refuses the plugin's own default ``object_store_memory`` when it joins a cluster."""
+    """A launcher a sweep can use as configured, checked before the sweep creates anything."""
+    check_plugin(hydra)
+    check_cluster_sweep(hydra)
+
+
+def check_plugin(hydra: DictConfig) -> None:
+    """The launcher's plugin is installed: ``hydra/launcher=ray_cluster`` needs the ``ray`` extra, which
+    CI's environment lacks (Hydra would fail only after the sweep had made its directory)."""
     target = str(OmegaConf.select(hydra, "launcher._target_", default="") or "")
     plugin = ".".join(target.split(".")[:2])
     if plugin.startswith("hydra_plugins.") and importlib.util.find_spec(plugin) is None:
         extra = f": {RAY_INSTALL}" if "ray" in plugin else ""
-        raise ConfigError(f"hydra.launcher._target_={target} cannot be imported: its plugin is not installed{extra}")
+        raise ConfigError(f"hydra.launcher._target_={target} cannot be imported: "
+                          f"its plugin is not installed{extra}")
+
+
+def check_cluster_sweep(hydra: DictConfig) -> None:
+    """For jobs on a Ray cluster (``hydra.launcher.ray.init.address`` set): ``ray_cluster``'s ``init``
+    keys, since ``ray.init`` refuses the plugin's own default ``object_store_memory`` when it joins a
+    cluster; and an absolute ``hydra.sweep.dir``, since each job writes where its worker stands, in
+    the cluster's working directory, while the closing count and report read this machine's."""
     address = OmegaConf.select(hydra, "launcher.ray.init.address", default=None)
     if not address:
         return
