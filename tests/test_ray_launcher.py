@@ -16,8 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
@@ -34,7 +36,6 @@ needs_ray = pytest.mark.skipif(not HAS_RAY, reason="hydra-ray-launcher is not in
 # Two finished jobs and one refused by its config (drift.severity is at most 1): recorded as failed.
 GRID = ["drift.severity=0,1,1.5", "seed=0", "strategy=[frozen,river_logreg]", "offline.cache=false",
         "+hydra.callbacks.sweep.figures=[]"]
-TABLES = ("summary.csv", "windows.csv", "costs.csv", "predictions.parquet")
 # No token to hand round in a test; no usage report from a test machine.
 RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
@@ -80,33 +81,42 @@ def sweep(directory: Path, *overrides: str) -> subprocess.CompletedProcess:
     )
 
 
-def untimed_result(job: Path) -> dict:
-    """result.json without its times: every table's SHA-256 but costs.csv's (it holds times)."""
+# Tables that hold times (or, frozen_model.pt2, its temporary file's name as the archive's folder):
+# compared without them below, and their SHA-256 left out of result.json's files.
+MEASURED = ("costs.csv", "offline_search.csv", "predictions.parquet", "frozen_model.pt2")
+
+
+def untimed(value):
+    """result.json's content without the keys of TIMED, at every depth."""
+    return {k: untimed(v) for k, v in value.items() if k not in TIMED} if isinstance(value, dict) else value
+
+
+def model_members(path: Path) -> dict:
+    """The exported model's archive, member by member, without the folder named after the temporary file."""
+    with zipfile.ZipFile(path) as archive:
+        return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
+
+
+def job_contents(job: Path) -> tuple:
+    """A finished job: result.json without its times and its own hash, the SHA-256 of every table
+    that holds no time, the bytes of summary.csv and windows.csv, and the other tables without times."""
     result = json.loads((job / "result.json").read_text())
-    files = result.pop("files")
-    files.pop("costs.csv")
+    files = {name: sha for name, sha in result["files"].items() if name not in MEASURED}
     result.pop("record_sha256")  # the hash of the record, times included
-
-    def drop(value):
-        return {k: drop(v) for k, v in value.items() if k not in TIMED} if isinstance(value, dict) else value
-
-    return {**drop(result), "files": files}
+    measured = [pd.read_csv(job / name) for name in ("costs.csv", "offline_search.csv")]
+    measured.append(pd.read_parquet(job / "predictions.parquet"))
+    return (untimed(result), files, (job / "summary.csv").read_bytes(), (job / "windows.csv").read_bytes(),
+            [frame.drop(columns=[c for c in frame if c in TIMED]).to_csv() for frame in measured],
+            model_members(job / "frozen_model.pt2"))
 
 
 def contents(directory: Path) -> dict:
-    """Per job directory: result.json without times, and the bytes of each table (costs.csv's untimed
-    columns); a failed job's result.json without its traceback's file paths."""
-    import pandas as pd
-
+    """Per job directory: a finished job's :func:`job_contents`, a failed job's error."""
     out = {}
     for job in sorted(p for p in directory.iterdir() if (p / "result.json").is_file()):
         result = json.loads((job / "result.json").read_text())
-        if result["status"] != "ok":
-            out[job.name] = (result["status"], result["error_type"], result["message"])
-            continue
-        costs = pd.read_csv(job / "costs.csv")
-        tables = {name: (job / name).read_bytes() for name in TABLES if name != "costs.csv"}
-        out[job.name] = (untimed_result(job), tables, costs.drop(columns=[c for c in costs if c in TIMED]).to_csv())
+        ok = result["status"] == "ok"
+        out[job.name] = job_contents(job) if ok else (result["status"], result["error_type"], result["message"])
     return out
 
 
