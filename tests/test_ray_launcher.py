@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from harness.pipeline.sweep import LEDGER_ENV, ledger_env
 from harness.validation import config
@@ -54,6 +55,15 @@ def test_a_cluster_sweep_into_a_relative_directory_is_refused():
     check_cluster_sweep(hydra_config("hydra/launcher=ray_cluster", "hydra.launcher.ray.init.address=ray://head:10001",
                                      "hydra.sweep.dir=/shared/sweep"))
     check_cluster_sweep(hydra_config("hydra/launcher=ray_cluster"))  # a Ray of this machine: its workers stand here
+
+
+def test_the_plugins_own_ray_config_is_refused_for_a_cluster():
+    """hydra/launcher=ray (the plugin's config: no object_store_memory key, which its launcher then sets)."""
+    plugins = OmegaConf.create({"launcher": {"_target_": "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher",
+                                             "ray": {"init": {"address": "auto"}, "remote": {}}},
+                                "sweep": {"dir": "/shared/sweep"}})
+    with pytest.raises(ConfigError, match="hydra.launcher.ray.init.address=auto needs hydra/launcher=ray_cluster"):
+        check_cluster_sweep(plugins)
 
 
 def test_a_launcher_whose_plugin_is_missing_is_refused_with_the_install_line():
