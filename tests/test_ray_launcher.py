@@ -59,8 +59,8 @@ def test_a_cluster_sweep_into_a_relative_directory_is_refused():
 
 def test_the_plugins_own_ray_config_is_refused_for_a_cluster():
     """hydra/launcher=ray (the plugin's config: no object_store_memory key, which its launcher then sets)."""
-    plugins = OmegaConf.create({"launcher": {"_target_": "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher",
-                                             "ray": {"init": {"address": "auto"}, "remote": {}}},
+    target = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+    plugins = OmegaConf.create({"launcher": {"_target_": target, "ray": {"init": {"address": "auto"}, "remote": {}}},
                                 "sweep": {"dir": "/shared/sweep"}})
     with pytest.raises(ConfigError, match="hydra.launcher.ray.init.address=auto needs hydra/launcher=ray_cluster"):
         check_cluster_sweep(plugins)

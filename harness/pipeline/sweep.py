@@ -61,7 +61,7 @@ if not OmegaConf.has_resolver("job_dir"):
 
 def ledger_env() -> dict[str, str]:
     """The sweep's ledger variable as a mapping (empty outside a sweep), for launchers whose workers do
-    not inherit the sweep's environment: ``conf/hydra/launcher/ray.yaml`` hands it to Ray's
+    not inherit the sweep's environment: ``conf/hydra/launcher/ray_cluster.yaml`` hands it to Ray's
     ``runtime_env.env_vars``, which a cluster's workers (started by their node, not by this process) need.
     Resolved when the launcher starts, after ``SweepCallback.on_multirun_start`` has set the variable."""
     ledger = os.environ.get(LEDGER_ENV)

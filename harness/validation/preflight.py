@@ -76,8 +76,8 @@ def check_cluster_sweep(hydra: DictConfig) -> None:
     if not address:
         return
     if "object_store_memory" not in hydra.launcher.ray.init:
-        raise ConfigError(f"hydra.launcher.ray.init.address={address} needs hydra/launcher=ray_cluster "
-                          "(the plugin's own ray config sets an object_store_memory that ray.init refuses on a cluster)")
+        raise ConfigError(f"hydra.launcher.ray.init.address={address} needs hydra/launcher=ray_cluster (the "
+                          "plugin's own ray config sets an object_store_memory that ray.init refuses on a cluster)")
     if not Path(hydra.sweep.dir).is_absolute():
         raise ConfigError(f"hydra.sweep.dir={hydra.sweep.dir} is relative: with hydra.launcher.ray.init.address="
                           f"{address} the jobs write in the cluster's working directory; give an absolute path "
@@ -86,8 +86,8 @@ def check_cluster_sweep(hydra: DictConfig) -> None:
 
 class PreflightCallback(Callback):
     """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists, and a
-    sweep whose stream class is bad for every job before any job starts; either when its directory
-    is the user's (:func:`harness.results.ownership.check_owned`), before Hydra creates anything in it."""
+    sweep whose stream class is bad for every job, or whose launcher cannot run it, before any job
+    starts; either when its directory is the user's (:func:`harness.results.ownership.check_owned`), before Hydra creates anything in it."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)
