@@ -70,7 +70,7 @@ def test_a_launcher_whose_plugin_is_missing_is_refused_with_the_install_line():
     hydra = hydra_config("hydra/launcher=ray_cluster")
     hydra.launcher._target_ = "hydra_plugins.no_such_ray_launcher.Launcher"
     with pytest.raises(ConfigError, match=r"hydra.launcher._target_=hydra_plugins.no_such_ray_launcher.Launcher "
-                                          r"cannot be imported: its plugin is not installed: pip install -e '.\[ray\]'"):
+                       r"cannot be imported: its plugin is not installed: pip install -e '.\[ray\]'"):
         check_plugin(hydra)
     check_plugin(hydra_config("hydra/launcher=parallel"))  # joblib's, installed with the harness
 

@@ -87,7 +87,8 @@ def check_cluster_sweep(hydra: DictConfig) -> None:
 class PreflightCallback(Callback):
     """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists, and a
     sweep whose stream class is bad for every job, or whose launcher cannot run it, before any job
-    starts; either when its directory is the user's (:func:`harness.results.ownership.check_owned`), before Hydra creates anything in it."""
+    starts; either when its directory is the user's (:func:`harness.results.ownership.check_owned`),
+    before Hydra creates anything in it."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)
