@@ -83,6 +83,21 @@ def test_the_launcher_config_hands_the_ledger_to_the_workers(monkeypatch):
     assert ledger_env() == {}
 
 
+@pytest.mark.slow
+def test_the_command_line_refuses_before_the_sweep_creates_anything(tmp_path):
+    """Without Ray: its plugin is missing; with it: a cluster sweep into a relative directory. Either
+    way ``error: ...``, exit 2, and no sweep directory (Hydra's launcher would fail after making it)."""
+    overrides = ["hydra.launcher.ray.init.address=127.0.0.1:1", "hydra.sweep.dir=sweep"] if HAS_RAY else \
+        [f"hydra.sweep.dir={tmp_path / 'sweep'}"]
+    done = subprocess.run([sys.executable, "-m", "harness.run", "-m", "hydra/launcher=ray_cluster", "seed=0,1",
+                           *overrides], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    expected = "error: hydra.sweep.dir=sweep is relative" if HAS_RAY else "its plugin is not installed"
+    assert expected in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def sweep(directory: Path, *overrides: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "harness.run", "-m", *TINY, *GRID, *overrides, f"hydra.sweep.dir={directory}"],
