@@ -26,6 +26,12 @@ TINY = [
     "quiet=true",
 ]
 
+# Columns and result.json keys that are measured times, or the process's memory, or follow from them
+# (``files`` holds costs.csv's hash): they differ between any two runs of the same config.
+TIMED = {"predict_s", "learn_s", "samples_per_s", "latency_p50_us", "latency_p99_us", "latency_p999_us",
+         "latency_jitter", "latency_max_us", "peak_rss_bytes", "latency_us", "train_s", "wall_time_s", "finished_at",
+         "files"}
+
 
 def compose_config(overrides=(), *, tiny: bool = True):
     """The config ``python -m harness.run`` would see with these overrides (``harness.compose``)."""

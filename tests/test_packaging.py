@@ -38,7 +38,8 @@ def imported_modules(folder: Path) -> set[str]:
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    return names - set(sys.stdlib_module_names) - {"harness", "tests"}
+    siblings = {path.stem for path in folder.glob("*.py")}  # a script's folder is on its path: benchmarks/sweep.py
+    return names - set(sys.stdlib_module_names) - {"harness", "tests"} - siblings
 
 
 def test_every_imported_package_is_declared():

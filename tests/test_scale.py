@@ -15,11 +15,8 @@ from harness.pipeline.summary import predictions_table, summary_table, write_pre
 from harness.run import run
 from harness.scores import metrics, tally
 from harness.validation.preflight import preflight
-from tests.conftest import compose_config
+from tests.conftest import TIMED, compose_config
 
-# Columns that are measured times (or follow from them), which differ between any two runs.
-TIMED = {"predict_s", "learn_s", "samples_per_s", "latency_p50_us", "latency_p99_us", "latency_p999_us",
-         "latency_jitter", "latency_max_us", "peak_rss_bytes", "latency_us", "wall_time_s", "finished_at", "files"}
 OVERRIDES = ["strategy=[frozen,finetune,retrain_triggered]", "replay.label_fraction=0.8", "replay.latency_requests=300"]
 
 

@@ -2,8 +2,9 @@
 
 Each job tells the sweep that launched it how it ended (done, skipped, failed, refused, busy) by
 writing one small file into the sweep's ledger, a directory whose path reaches the jobs through the
-environment; launchers (basic, joblib, submitit, SLURM) pass the environment on, so the count is
-exact whatever runs the jobs and whatever other processes write into the same sweep directory.
+environment; launchers (basic, joblib, submitit, SLURM; Ray through its ``runtime_env``) pass it on,
+so the count is exact whatever runs the jobs and whatever other processes write into the same sweep
+directory.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ def job_dir_name(override_dirname: str) -> str:
 # runs a job (joblib and submitit workers included) has it.
 if not OmegaConf.has_resolver("job_dir"):
     OmegaConf.register_new_resolver("job_dir", job_dir_name)
+
+
+def ledger_env() -> dict[str, str]:
+    """The sweep's ledger variable as a mapping (empty outside a sweep), for launchers whose workers do
+    not inherit the sweep's environment: ``conf/hydra/launcher/ray_cluster.yaml`` hands it to Ray's
+    ``runtime_env.env_vars``, which a cluster's workers (started by their node, not by this process) need.
+    Resolved when the launcher starts, after ``SweepCallback.on_multirun_start`` has set the variable."""
+    ledger = os.environ.get(LEDGER_ENV)
+    return {LEDGER_ENV: ledger} if ledger else {}
+
+
+if not OmegaConf.has_resolver("sweep_env"):
+    OmegaConf.register_new_resolver("sweep_env", ledger_env)
 
 
 def task_overrides() -> list[str]:

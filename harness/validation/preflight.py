@@ -8,6 +8,7 @@ the run's output directory, so a bad value leaves nothing behind and touches not
 from __future__ import annotations
 
 import copy
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -47,10 +48,48 @@ def task_config(config: DictConfig) -> DictConfig:
     return task
 
 
+RAY_INSTALL = "pip install -e '.[ray]'"
+
+
+def check_launcher(hydra: DictConfig) -> None:
+    """A launcher a sweep can use as configured, checked before the sweep creates anything."""
+    check_plugin(hydra)
+    check_cluster_sweep(hydra)
+
+
+def check_plugin(hydra: DictConfig) -> None:
+    """The launcher's plugin is installed: ``hydra/launcher=ray_cluster`` needs the ``ray`` extra, which
+    CI's environment lacks (Hydra would fail only after the sweep had made its directory)."""
+    target = str(OmegaConf.select(hydra, "launcher._target_", default="") or "")
+    plugin = ".".join(target.split(".")[:2])
+    if plugin.startswith("hydra_plugins.") and importlib.util.find_spec(plugin) is None:
+        extra = f": {RAY_INSTALL}" if "ray" in plugin else ""
+        raise ConfigError(f"hydra.launcher._target_={target} cannot be imported: "
+                          f"its plugin is not installed{extra}")
+
+
+def check_cluster_sweep(hydra: DictConfig) -> None:
+    """For jobs on a Ray cluster (``hydra.launcher.ray.init.address`` set): ``ray_cluster``'s ``init``
+    keys, since ``ray.init`` refuses the plugin's own default ``object_store_memory`` when it joins a
+    cluster; and an absolute ``hydra.sweep.dir``, since each job writes where its worker stands, in
+    the cluster's working directory, while the closing count and report read this machine's."""
+    address = OmegaConf.select(hydra, "launcher.ray.init.address", default=None)
+    if not address:
+        return
+    if "object_store_memory" not in hydra.launcher.ray.init:
+        raise ConfigError(f"hydra.launcher.ray.init.address={address} needs hydra/launcher=ray_cluster (the "
+                          "plugin's own ray config sets an object_store_memory that ray.init refuses on a cluster)")
+    if not Path(hydra.sweep.dir).is_absolute():
+        raise ConfigError(f"hydra.sweep.dir={hydra.sweep.dir} is relative: with hydra.launcher.ray.init.address="
+                          f"{address} the jobs write in the cluster's working directory; give an absolute path "
+                          "on a filesystem that this machine and every node share")
+
+
 class PreflightCallback(Callback):
     """Refuse a bad single run (``error: ...``, exit code 2) before its output directory exists, and a
-    sweep whose stream class is bad for every job before any job starts; either when its directory
-    is the user's (:func:`harness.results.ownership.check_owned`), before Hydra creates anything in it."""
+    sweep whose stream class is bad for every job, or whose launcher cannot run it, before any job
+    starts; either when its directory is the user's (:func:`harness.results.ownership.check_owned`),
+    before Hydra creates anything in it."""
 
     def on_run_start(self, config: DictConfig, **kwargs) -> None:
         task = task_config(config)
@@ -70,6 +109,7 @@ class PreflightCallback(Callback):
         each job (:func:`harness.run.main` checks it before resolving)."""
         stream = task_config(config).stream
         try:
+            check_launcher(config.hydra)
             sweep_dir = config.hydra.sweep.dir
             validate.writable_directory("hydra.sweep.dir", sweep_dir)
             check_owned(Path(sweep_dir), f"hydra.sweep.dir={sweep_dir}", owner="sweep's", sweep=True)
