@@ -17,7 +17,9 @@
   the sum of its runs' own ``wall_time_s``: goal at most 1.5x (the rest is the sweep's overhead: the
   process start, the configs composed per job, the closing report); the closing report is also timed on
   its own (``python -m harness.report`` on the finished sweep, the study's figures); then the same sweep
-  with the joblib launcher and 2 workers (``hydra/launcher=parallel``), goal at least 1.7x faster;
+  with the joblib launcher and 2 workers (``hydra/launcher=parallel``), goal at least 1.7x faster, and,
+  where the ``ray`` extra is installed (docs/launchers.md), with Ray and 2 workers; each with its numbers
+  checked against the basic launcher's;
 - where a job's time goes: importing the harness in a fresh process (what every joblib worker pays
   once), composing one job's config (the launcher does it once per job; the grid sweeper checks each
   swept value once before any job starts), and the runs themselves (``wall_time_s`` of each
@@ -34,6 +36,7 @@ timed job is a cached job.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -43,8 +46,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "study", "study_joblib")
+STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "study", "study_joblib",
+         "study_ray")
+LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=parallel"],  # joblib, 2 workers
+             "ray": ["hydra/launcher=ray_cluster", "hydra.launcher.ray.init.num_cpus=2"]}  # the ray extra
 STUDY = ["experiment=severity", "drift.kind=covariate,concept,label", "drift.severity=0.25,0.5,0.75,1", "seed=0,1",
          "quiet=true", "hydra/hydra_logging=disabled", "hydra/job_logging=disabled"]
 STUDY_FIGURES = ["drift_induced_error", "severity_boxes", "confidence_curves"]  # conf/experiment/severity.yaml's
@@ -88,24 +96,35 @@ def startup(root: Path) -> tuple[float, float]:
     return helped, min(timed(query, root, env) for _ in range(3))
 
 
-def study(root: Path, tmp: Path, name: str, *launcher: str) -> tuple[float, float, float]:
-    """Seconds of the 24-cell severity sweep with ``launcher``'s overrides (cache filled by a first run of
-    each seed, shared by the sweeps of one checkout; closing tables and figures included), the sum of its
-    runs' ``wall_time_s``, and (basic launcher only, else NaN) its closing report redone on its own."""
-    checkout = name.split("_")[0]  # "study0" for "study0_joblib"
-    cache = f"offline.cache_dir={tmp / ('cache-' + checkout)}"
+def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
+    """Seconds of the 24-cell severity sweep under ``launcher`` (cache filled by a first run of each seed,
+    shared by the sweeps of one checkout; closing tables and figures included), the sum of its runs'
+    ``wall_time_s``, its closing report redone on its own (basic only, else NaN) and, for another launcher,
+    whether its numbers equal the basic launcher's (``runs.parquet`` without times)."""
+    cache = f"offline.cache_dir={tmp / ('cache-' + name)}"
     for seed in (0, 1):  # the offline data depend on the seed only: one run per seed fills the cache
-        warm = tmp / f"{checkout}-warm{seed}"
+        warm = tmp / f"{name}-warm{seed}"
         if not warm.exists():
             timed([sys.executable, "-m", "harness.run", *STUDY[:1], "hydra.mode=RUN", f"seed={seed}", "quiet=true",
                    f"hydra.run.dir={warm}", cache], root)
-    sweep = tmp / name
-    wall = timed([sys.executable, "-m", "harness.run", *STUDY, *launcher, f"hydra.sweep.dir={sweep}", cache], root)
-    if launcher:
-        return wall, runs_time(sweep), float("nan")
+    sweep = tmp / f"{name}-{launcher}"
+    wall = timed([sys.executable, "-m", "harness.run", *STUDY, *LAUNCHERS[launcher], f"hydra.sweep.dir={sweep}", cache],
+                 root)
+    if launcher != "basic":
+        return wall, runs_time(sweep), float("nan"), numbers(sweep).equals(numbers(tmp / f"{name}-basic"))
     report = timed([sys.executable, "-m", "harness.report", str(sweep), "--out", str(tmp / f"{name}-report"),
                     "--figures", *STUDY_FIGURES], root)
-    return wall, runs_time(sweep), report
+    return wall, runs_time(sweep), report, True
+
+
+def numbers(sweep: Path) -> pd.DataFrame:
+    """A sweep's ``runs.parquet`` without its run directories and times, in one order."""
+    runs = pd.read_parquet(sweep / "runs.parquet").drop(columns=["run", "samples_per_s"], errors="ignore")
+    return runs.sort_values(["drift.kind", "drift.severity", "seed", "strategy", "phase"]).reset_index(drop=True)
+
+
+def ray_installed() -> bool:
+    return importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None
 
 
 def runs_time(sweep: Path) -> float:
@@ -149,7 +168,8 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
             "parts": lambda root, i: parts(root),
             "startup": lambda root, i: startup(root),
             "study": lambda root, i: study(root, tmp, f"study{i}"),
-            "study_joblib": lambda root, i: study(root, tmp, f"study{i}_joblib", "hydra/launcher=parallel"),
+            "study_joblib": lambda root, i: study(root, tmp, f"study{i}", "joblib"),
+            "study_ray": lambda root, i: study(root, tmp, f"study{i}", "ray") if ray_installed() else float("nan"),
         }
         for step, work in sweeps.items():
             for i, root in enumerate(roots):
@@ -168,14 +188,16 @@ def report_study(times: dict) -> None:
         helped, completed = times["startup"]
         print(f"start-up: {helped:.2f} s for --help, {completed:.2f} s for a completion query (goal < 1.5 s)")
     if isinstance(times["study"], tuple):
-        wall, runs, closing = times["study"]
+        wall, runs, closing, _ = times["study"]
         print(f"severity study, 24 cached cells, basic launcher, figures included: {wall:.1f} s against its runs'"
               f" {runs:.1f} s -> {wall / runs:.2f}x (goal <= 1.5x); overhead {wall - runs:.1f} s, of which the"
               f" closing report, redone on its own, {closing:.1f} s")
-    if isinstance(times["study"], tuple) and isinstance(times["study_joblib"], tuple):
-        parallel, parallel_runs, _ = times["study_joblib"]
-        print(f"the same sweep, joblib launcher with 2 workers (hydra/launcher=parallel): {parallel:.1f} s (its runs"
-              f" {parallel_runs:.1f} s) -> {wall / parallel:.2f}x faster than the basic launcher (goal >= 1.7x)")
+        for launcher in ("joblib", "ray"):
+            if isinstance(times[f"study_{launcher}"], tuple):
+                other, other_runs, _, same = times[f"study_{launcher}"]
+                print(f"the same sweep, {' '.join(LAUNCHERS[launcher])} (2 workers): {other:.1f} s (its runs"
+                      f" {other_runs:.1f} s) -> {wall / other:.2f}x faster than the basic launcher (goal >= 1.7x);"
+                      f" {'the same' if same else 'NOT the same'} numbers as the basic launcher's")
 
 
 def report(times: dict, n: int) -> None:
