@@ -38,14 +38,13 @@ def imported_modules(folder: Path) -> set[str]:
                 names.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names.add(node.module.split(".")[0])
-    siblings = {path.stem for path in folder.glob("*.py")}  # a script's folder is on its path: benchmarks/sweep.py
-    return names - set(sys.stdlib_module_names) - {"harness", "tests"} - siblings
+    return names - set(sys.stdlib_module_names) - {"harness", "hydra_plugins", "tests"}
 
 
 def test_every_imported_package_is_declared():
     declared = set(requirements()) | set(requirements("dev"))
     distributions = packages_distributions()
-    for folder in ("harness", "tests", "benchmarks"):
+    for folder in ("harness", "hydra_plugins", "tests", "benchmarks"):
         for module in sorted(imported_modules(ROOT / folder)):
             names = {name.lower() for name in distributions.get(module, [module])}
             assert names & declared, f"{folder}/ imports {module} (from {sorted(names)}), not in pyproject.toml"
