@@ -64,8 +64,11 @@ def mahalanobis(outputs: Outputs, gaussians: ClassGaussians) -> np.ndarray:
     array([0.25, 4.  ])
     """
     diff = outputs.features[:, None, :] - gaussians.means[None, :, :]  # (n, K, h)
-    distances = np.einsum("nkh,hg,nkg->nk", diff, gaussians.precision, diff)
-    return distances.min(axis=1)
+    n, k, h = diff.shape
+    # one matrix product (BLAS) for every sample and class: a three-operand einsum loops in C instead,
+    # several times slower; the two differ by round-off (about 1e-14 relative)
+    weighted = (diff.reshape(n * k, h) @ gaussians.precision).reshape(n, k, h)
+    return (weighted * diff).sum(axis=2).min(axis=1)
 
 
 def auroc_score(scores: np.ndarray, positive: np.ndarray) -> float:
