@@ -166,3 +166,20 @@ def test_mmd_gives_the_numbers_of_the_plain_formula_bit_for_bit(m, n, d):
         got = shift.mmd_permutation(reference, window + shift_by, n_permutations=100, rng=np.random.default_rng(5))
         plain = plain_mmd(reference, window + shift_by, n_permutations=100, rng=np.random.default_rng(5))
         assert got == plain
+
+
+# ---- the Mahalanobis score ----------------------------------------------------------------------
+
+
+def test_mahalanobis_in_row_blocks_equals_the_einsum_definition():
+    rng = np.random.default_rng([11, 3])
+    features = np.maximum(rng.normal(size=(1000, 16)), 0)
+    features[::5] = features[3]  # identical rows at many positions of the blocks: identical scores
+    gaussians = novelty.fit_class_gaussians(features, rng.integers(0, 3, 1000), 3)
+    outputs = novelty.Outputs(np.zeros((1000, 3)), np.zeros((1000, 3)), features)
+    diff = features[:, None, :] - gaussians.means[None, :, :]
+    expected = np.einsum("nkh,hg,nkg->nk", diff, gaussians.precision, diff).min(axis=1)
+    whole = novelty.mahalanobis(outputs, gaussians, rows=4096)
+    np.testing.assert_allclose(whole, expected, rtol=1e-12)
+    np.testing.assert_array_equal(novelty.mahalanobis(outputs, gaussians, rows=7), whole)
+    assert (whole[::5] == whole[3]).all()

@@ -195,7 +195,9 @@ def watch(
     mmd_X = reference.X[np.sort(pick.choice(len(reference.X), size=size, replace=False))]
     n = len(X)
     kept = {name: np.empty(n) for name in scores}
-    predicted, confidence = np.empty(n, dtype=np.int64), np.empty(n)
+    # the smallest integer type that holds a class index: 1 byte a sample up to 256 classes
+    predicted = np.empty(n, dtype=np.min_scalar_type(max(0, reference.outputs.proba.shape[1] - 1)))
+    confidence = np.empty(n)
     alarm_rows, estimate_rows = [], []
     for chunk_start, chunk_end in chunk_bounds(n, window, chunk):
         outputs = model_outputs(module, X[chunk_start:chunk_end])
