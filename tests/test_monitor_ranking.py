@@ -183,3 +183,24 @@ def test_mahalanobis_in_row_blocks_equals_the_einsum_definition():
     np.testing.assert_allclose(whole, expected, rtol=1e-12)
     np.testing.assert_array_equal(novelty.mahalanobis(outputs, gaussians, rows=7), whole)
     assert (whole[::5] == whole[3]).all()
+
+
+def test_permuted_rows_draw_what_a_shuffle_per_row_draws():
+    """The MMD relabels its pooled sample with one ``Generator.permuted`` call over the rows: the same
+    relabellings as one ``shuffle`` per row, so the p-values of earlier runs stand."""
+    labels = np.zeros((101, 900), dtype=bool)
+    labels[:, 500:] = True
+    shuffled, permuted = labels.copy(), labels.copy()
+    rng = np.random.default_rng([0, 2, 7])
+    for row in shuffled[1:]:
+        rng.shuffle(row)
+    np.random.default_rng([0, 2, 7]).permuted(permuted[1:], axis=1, out=permuted[1:])
+    np.testing.assert_array_equal(permuted, shuffled)
+    assert not (permuted[1:] == permuted[0]).all(axis=1).any()
+
+
+def test_a_nan_distance_gives_the_bandwidth_of_one_as_torch_median_would():
+    distances = torch.tensor([[0.0, 2.0, np.nan], [2.0, 0.0, 3.0], [np.nan, 3.0, 0.0]], dtype=torch.float64)
+    assert math.isnan(float(distances[0, 1:].median()))  # torch's median: NaN, which is not > 0
+    assert shift.median_bandwidth(distances) == 1.0
+    assert shift.median_bandwidth(distances.nan_to_num(4.0)) == 3.0
