@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-BLOCK = 1 << 20  # samples of the sorted order counted at a time: a few MiB of temporaries
+BLOCK = 1 << 18  # samples of the sorted order counted at a time: about 100 bytes each of temporaries (26 MB)
 
 
 @dataclass
