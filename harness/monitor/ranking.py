@@ -91,7 +91,7 @@ def rank_score(values: np.ndarray, phases: dict[str, np.ndarray], targets: dict[
     Mann-Whitney U); NaN scores sort last."""
     order = np.argsort(values, kind="stable")
     sizes = {name: len(values) if mask is None else int(np.count_nonzero(mask)) for name, mask in phases.items()}
-    wanted = {name: {float(c): max(1, int(round(c * size))) for c in coverages}  # coverages in (0, 1]
+    wanted = {name: {float(c): max(1, round(c * size)) for c in coverages}  # coverages in (0, 1]
               for name, size in sizes.items()}
     tallies = {name: _Tally() for name in phases}
     risks: dict[str, dict] = {name: {} for name in phases}
