@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.monitor.novelty import auroc_score, risk_coverage
+from harness.monitor.ranking import rank_score
 from harness.monitor.watch import LabelFree
 from harness.scores.detection import detection_scores, schedule_drifts
 from harness.streams.base import PHASES, DeployData, DriftSchedule
@@ -78,10 +78,11 @@ def alarm_rates(t_start: np.ndarray, t_end: np.ndarray, alarm: np.ndarray, sched
     return {"false_alarm_rate": share(np.asarray(t_end) <= onset), "power": share(np.asarray(t_start) >= onset)}
 
 
-def _phase_masks(phase: np.ndarray) -> dict[str, np.ndarray]:
+def _phase_masks(phase: np.ndarray) -> dict[str, np.ndarray | None]:
+    """Each phase present as a boolean mask (1 byte a sample), and ``all`` as ``None``: every sample."""
     masks = {name: phase == name for name in PHASES}
-    masks["all"] = np.ones(len(phase), dtype=bool)
-    return {name: mask for name, mask in masks.items() if mask.any()}
+    masks = {name: mask for name, mask in masks.items() if mask.any()}
+    return {**masks, "all": None} if len(phase) else {}
 
 
 def score(
@@ -111,17 +112,19 @@ def score(
     alarms["phase"] = data.phase[alarms["t"].to_numpy()]
 
     masks = _phase_masks(data.phase)
+    targets = {"novel": np.asarray(data.novel, dtype=bool), "mistake": error}
     novelty_rows, risk_rows = [], []
     for name, values in watched.scores.items():
-        for phase, mask in masks.items():
-            for target, positive in (("novel", data.novel[mask]), ("mistake", error[mask] > 0)):
+        ranked = rank_score(values, masks, targets, error, confident_error, coverages)
+        for phase in masks:
+            for target in targets:
+                n_pos, n_neg = ranked.counts[phase][target]
                 novelty_rows.append(
                     {"strategy": strategy, "score": name, "target": target, "phase": phase,
-                     "auroc": auroc_score(values[mask], positive),
-                     "n_pos": int(positive.sum()), "n_neg": int((~positive).sum())}
+                     "auroc": ranked.auroc[phase][target], "n_pos": n_pos, "n_neg": n_neg}
                 )
             for coverage in coverages:
-                risk, confident = risk_coverage(values[mask], error[mask], confident_error[mask], coverage)
+                risk, confident = ranked.risk[phase][float(coverage)]
                 risk_rows.append(
                     {"strategy": strategy, "score": name, "coverage": float(coverage),
                      "error_rate": risk, "confident_error_rate": confident, "phase": phase}

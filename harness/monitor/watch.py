@@ -168,6 +168,39 @@ def chunk_bounds(n: int, window: int, chunk: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+class _Windows:
+    """Each window's alarms and estimates as numbers in arrays, one row per window (a few dozen bytes a
+    window, where a dict per row would take hundreds), turned into the two tables at the end."""
+
+    def __init__(self, n: int, window: int, detectors, estimators):
+        self.detectors, self.estimators = list(detectors), list(estimators)
+        self.starts = np.arange(0, n, window)
+        self.ends = np.minimum(self.starts + window, n)
+        size = (len(self.starts), len(self.detectors))
+        self.statistic, self.p_value, self.alarm = np.empty(size), np.empty(size), np.zeros(size, dtype=bool)
+        self.estimated = np.empty((len(self.starts), len(self.estimators)))
+
+    def alarms(self) -> pd.DataFrame:
+        """One row per window and detector, the detectors of a window together, in time order."""
+        k = len(self.detectors)
+        return pd.DataFrame(
+            {"detector": np.tile(np.array(self.detectors, dtype=object), len(self.starts)),
+             "t_start": np.repeat(self.starts, k), "t_end": np.repeat(self.ends, k), "t": np.repeat(self.ends - 1, k),
+             "statistic": self.statistic.ravel(), "p_value": self.p_value.ravel(), "alarm": self.alarm.ravel()},
+            columns=["detector", "t_start", "t_end", "t", "statistic", "p_value", "alarm"],
+        )
+
+    def estimates(self) -> pd.DataFrame:
+        """One row per window and estimator."""
+        k = len(self.estimators)
+        return pd.DataFrame(
+            {"t_start": np.repeat(self.starts, k), "t_end": np.repeat(self.ends, k),
+             "estimator": np.tile(np.array(self.estimators, dtype=object), len(self.starts)),
+             "estimated_accuracy": self.estimated.ravel()},
+            columns=["t_start", "t_end", "estimator", "estimated_accuracy"],
+        )
+
+
 def watch(
     module: Calibrated,
     reference: Reference,
@@ -195,33 +228,30 @@ def watch(
     mmd_X = reference.X[np.sort(pick.choice(len(reference.X), size=size, replace=False))]
     n = len(X)
     kept = {name: np.empty(n) for name in scores}
-    predicted, confidence = np.empty(n, dtype=np.int64), np.empty(n)
-    alarm_rows, estimate_rows = [], []
+    # the smallest integer type that holds a class index: 1 byte a sample up to 256 classes
+    predicted = np.empty(n, dtype=np.min_scalar_type(max(0, reference.outputs.proba.shape[1] - 1)))
+    confidence = np.empty(n)
+    rows = _Windows(n, window, detectors, estimators)
     for chunk_start, chunk_end in chunk_bounds(n, window, chunk):
         outputs = model_outputs(module, X[chunk_start:chunk_end])
         inputs = reference.inputs(X[chunk_start:chunk_end])
         for a, b in window_bounds(chunk_end - chunk_start, window):  # chunks hold whole windows
             start, end, part = chunk_start + a, chunk_start + b, outputs[a:b]
-            for detector in detectors:
+            w = start // window
+            for j, detector in enumerate(rows.detectors):
                 if detector in QUALITY:  # data quality reads the values as they arrived
                     statistic, p_value, alarm = reference.quality.check(detector, X[start:end], alpha)
                 else:
-                    rng = np.random.default_rng([seed, _MMD_PERMUTE, start // window])
+                    rng = np.random.default_rng([seed, _MMD_PERMUTE, w])
                     statistic, p_value = detect_window(
                         detector, reference, inputs[a:b], part, mmd_X=mmd_X, n_permutations=n_permutations, rng=rng
                     )
                     alarm = p_value < alpha
-                alarm_rows.append(
-                    {"detector": detector, "t_start": start, "t_end": end, "t": end - 1,
-                     "statistic": statistic, "p_value": p_value, "alarm": bool(alarm)}
-                )
-            for estimator in estimators:
-                value = estimate_window(estimator, reference, part)
-                estimate_rows.append({"t_start": start, "t_end": end, "estimator": estimator, "estimated_accuracy": value})
+                rows.statistic[w, j], rows.p_value[w, j], rows.alarm[w, j] = statistic, p_value, bool(alarm)
+            for j, estimator in enumerate(rows.estimators):
+                rows.estimated[w, j] = estimate_window(estimator, reference, part)
         for name, values in novelty_scores(outputs, reference, scores).items():
             kept[name][chunk_start:chunk_end] = values
         predicted[chunk_start:chunk_end] = outputs.proba.argmax(axis=1)
         confidence[chunk_start:chunk_end] = outputs.confidence
-    alarms = pd.DataFrame(alarm_rows, columns=["detector", "t_start", "t_end", "t", "statistic", "p_value", "alarm"])
-    estimated = pd.DataFrame(estimate_rows, columns=["t_start", "t_end", "estimator", "estimated_accuracy"])
-    return LabelFree(alarms, estimated, kept, predicted, confidence)
+    return LabelFree(rows.alarms(), rows.estimates(), kept, predicted, confidence)

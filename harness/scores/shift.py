@@ -9,6 +9,8 @@ softmax outputs (Lipton, Wang and Smola, ICML 2018).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from scipy import stats
@@ -69,16 +71,44 @@ def confidence_test(reference_confidence: np.ndarray, window_confidence: np.ndar
     return float(result.statistic), float(result.pvalue)
 
 
+@functools.lru_cache(maxsize=4)
+def _upper_triangle(n: int) -> np.ndarray:
+    """``(n, n)`` mask of the pairs above the diagonal: one per sample size, reused by every window."""
+    return np.triu(np.ones((n, n), dtype=bool), k=1)
+
+
+def lower_median(values: np.ndarray) -> float:
+    """The middle value of ``values`` (n > 0, no NaN), the lower of the two middle ones when ``n`` is even
+    (as ``torch.median``): exact. A sample of every 64th value brackets the middle; only the values
+    inside the bracket are partially sorted (a whole partial sort when the bracket misses).
+
+    >>> lower_median(np.array([4.0, 1.0, 3.0, 2.0]))
+    2.0
+    """
+    middle = (len(values) - 1) // 2
+    sample = np.sort(values[::64])
+    spread = max(2, int(3 * np.sqrt(len(sample))))  # several standard errors of the sample's rank
+    at = (len(sample) - 1) // 2
+    low, high = sample[max(0, at - spread)], sample[min(len(sample) - 1, at + spread)]
+    below = int(np.count_nonzero(values < low))
+    band = values[(values >= low) & (values <= high)]
+    if below <= middle < below + len(band):
+        return float(np.partition(band, middle - below)[middle - below])
+    return float(np.partition(values, middle)[middle])
+
+
 def median_bandwidth(distances: torch.Tensor) -> float:
     """The median heuristic: the median of the pairwise distances off the diagonal of the square
-    distance matrix ``distances`` ``(n, n)`` (1 if they are all 0).
+    distance matrix ``distances`` ``(n, n)`` (1 if they are all 0 or any is NaN), the lower of the
+    two middle ones of an even number of pairs (:func:`lower_median`).
 
     >>> median_bandwidth(torch.cdist(*(torch.tensor([[0.0], [1.0], [3.0]]),) * 2))
     2.0
     """
-    rows, cols = torch.triu_indices(len(distances), len(distances), offset=1)
-    pairs = distances[rows, cols]
-    median = float(pairs.median()) if pairs.numel() else 0.0
+    pairs = distances.numpy()[_upper_triangle(len(distances))]
+    if not len(pairs) or np.isnan(pairs).any():  # torch.median's NaN: no bandwidth
+        return 1.0
+    median = lower_median(pairs)
     return median if median > 0 else 1.0
 
 
@@ -101,11 +131,10 @@ def mmd_permutation(
     m, n = len(reference), len(window)
     distances = torch.cdist(Z, Z)
     sigma = median_bandwidth(distances)
-    K = torch.exp(-distances.square() / (2 * sigma**2))
+    K = distances.square_().neg_().div_(2 * sigma**2).exp_()  # in place: exp(-d^2 / (2 s^2)), no copies
     labels = np.zeros((n_permutations + 1, m + n), dtype=bool)
     labels[:, m:] = True
-    for row in labels[1:]:
-        rng.shuffle(row)
+    rng.permuted(labels[1:], axis=1, out=labels[1:])  # each row shuffled in turn: the draws of rng.shuffle
     W = torch.as_tensor(np.where(labels, -1.0 / n, 1.0 / m).T)  # (m + n, 1 + n_permutations)
     values = ((K @ W) * W).sum(dim=0).numpy()
     observed = float(values[0])
