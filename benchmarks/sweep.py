@@ -123,8 +123,10 @@ def numbers(sweep: Path) -> pd.DataFrame:
     return runs.sort_values(["drift.kind", "drift.severity", "seed", "strategy", "phase"]).reset_index(drop=True)
 
 
-def ray_installed() -> bool:
-    return importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None
+def ray_installed(root: Path) -> bool:
+    """The Ray launcher's plugin here, and its config in ``root`` (an earlier checkout may lack it)."""
+    return (importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None
+            and (root / "conf" / "hydra" / "launcher" / "ray_cluster.yaml").is_file())
 
 
 def runs_time(sweep: Path) -> float:
@@ -169,7 +171,7 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
             "startup": lambda root, i: startup(root),
             "study": lambda root, i: study(root, tmp, f"study{i}"),
             "study_joblib": lambda root, i: study(root, tmp, f"study{i}", "joblib"),
-            "study_ray": lambda root, i: study(root, tmp, f"study{i}", "ray") if ray_installed() else float("nan"),
+            "study_ray": lambda root, i: study(root, tmp, f"study{i}", "ray") if ray_installed(root) else float("nan"),
         }
         for step, work in sweeps.items():
             for i, root in enumerate(roots):

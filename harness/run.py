@@ -75,7 +75,7 @@ def cli() -> None:
     """``python -m harness.run`` and the ``drift-harness`` command: the command-line checks Hydra does
     not make (exit code 2 before any directory exists), then the Hydra app."""
     if runs_a_job(sys.argv[1:]):  # --help and completion need no check (and not its imports)
-        from harness.validation.checks import check_command_line
+        from harness.validation.command_line import check_command_line
 
         check_command_line(sys.argv[1:])
     try:

@@ -22,7 +22,7 @@ from hydra.errors import ConfigCompositionException
 from harness import report as report_cli
 from harness.results import report
 from harness.run import run
-from harness.validation.checks import check_overrides
+from harness.validation.command_line import check_overrides
 from harness.validation.errors import ConfigError
 from tests.conftest import TINY, compose_config
 

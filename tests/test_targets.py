@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harness.run import run
-from harness.validation.checks import check_overrides
+from harness.validation.command_line import check_overrides
 from harness.validation.errors import ConfigError
 from harness.validation.targets import walk
 from tests import user_models

@@ -20,7 +20,8 @@ from harness.pipeline.record import write_failure
 from harness.results.ownership import check_owned
 from harness.results.store import RunResult, atomic_write, job_lock, load_run
 from harness.validation import config
-from harness.validation.checks import check_config, check_overrides
+from harness.validation.checks import check_config
+from harness.validation.command_line import check_overrides
 from harness.validation.errors import RunDirectoryError
 from harness.validation.preflight import preflight
 

@@ -12,12 +12,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import re
-import sys
-import typing
 from collections.abc import Mapping
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -29,12 +25,9 @@ from harness.pipeline.footprint import check_memory
 from harness.strategies.base import missing_members, missing_methods, tags
 from harness.streams.build import build_stream
 from harness.streams.families import CUSTOM, stream_class
-from harness.streams.schemas import SCHEMAS
 from harness.streams.stream import config_keys, stream_tags
 from harness.validation import validate
-from harness.validation.argv import VALUE_FLAGS, runs_a_job
 from harness.validation.config import (
-    CONF_DIR,
     Config,
     DriftConf,
     MetricsConf,
@@ -294,126 +287,3 @@ def _construction_error(name: str, allowed: list[str], error: BaseException) -> 
     if isinstance(error, ValueError) and message.split("=", 1)[0] in allowed:
         return ConfigError(f"strategy.{name}.{message}")
     return ConfigError(f"strategy.{name} could not be built: {message}")
-
-
-# -- the command line -----------------------------------------------------------------------------
-
-
-def bool_keys() -> dict[str, bool]:
-    """Dotted keys the schemas type as ``bool`` or ``Optional[bool]`` (the value: whether null is
-    allowed): Hydra turns ``2`` or ``yes`` into ``True`` for them."""
-    keys = {}
-
-    def walk(schema, prefix):
-        for name, kind in typing.get_type_hints(schema).items():
-            if kind in (bool, typing.Optional[bool]):
-                keys[prefix + name] = kind is not bool
-            elif dataclasses.is_dataclass(kind):
-                walk(kind, f"{prefix}{name}.")
-
-    walk(Config, "")
-    for schema in SCHEMAS.values():
-        walk(schema, "stream.")
-    return keys
-
-
-def strategy_names() -> list[str]:
-    return sorted(path.stem for path in (CONF_DIR / "strategy").glob("*.yaml"))
-
-
-def check_overrides(overrides: list[str]) -> None:
-    """What Hydra accepts on the command line but should not: a number or a word for a boolean
-    (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
-    runs one), ``hydra.launcher.n_jobs=0``, a value swept twice (``seed=0,0``: one cell run twice). A key
-    given twice with two values is noted on stderr (Hydra keeps the last one without a word), so
-    that appending overrides to a base list keeps working and nobody is surprised."""
-    booleans, parser, given = bool_keys(), OverridesParser.create(), {}
-    for text in overrides:
-        try:
-            override = parser.parse_override(text)
-        except Exception:
-            continue  # Hydra reports its own syntax errors
-        key = override.key_or_group.lstrip("+~")
-        if key in given and given[key] != text:  # Hydra keeps the last one without a word
-            print(f"note: {key} is given twice ({given[key]}, then {text}); the last one is used", file=sys.stderr)
-        given[key] = text
-        if override.is_delete():
-            continue
-        try:
-            values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
-        except Exception:
-            continue  # interval sweeps: Hydra's sweeper decides
-        _check_distinct(key, values, text)
-        for value in values:
-            if key in booleans and not (value is None and booleans[key]):  # null only for Optional[bool]
-                validate.boolean(key, value)
-            elif key == "strategy":
-                _check_strategy_list(value if isinstance(value, list) else [value])
-            elif key == "hydra.launcher.n_jobs":
-                _check_n_jobs(value)
-
-
-def _check_distinct(key: str, values: list, text: str) -> None:
-    """A sweep names each value once: ``seed=0,0`` would run the same cell twice into one directory."""
-    for i, value in enumerate(values):
-        if value in values[:i]:
-            raise ConfigError(f"{text} sweeps {key}={value!r} twice; each cell runs once: give each value once")
-
-
-def _check_n_jobs(value) -> None:
-    """joblib's ``n_jobs``: ``>= 1`` workers, or negative to count back from the CPUs; 0 means nothing."""
-    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
-        raise ConfigError(
-            f"hydra.launcher.n_jobs={value!r} is invalid: must be an integer >= 1, "
-            "or negative to count back from the number of CPUs (-1: all of them)"
-        )
-
-
-def _check_strategy_list(names: list) -> None:
-    available = strategy_names()
-    for i, name in enumerate(names):
-        if name not in available:
-            close = validate.did_you_mean(name, available)
-            raise ConfigError(f"strategy={name} is not a strategy{close}; available: {available}")
-        if name in names[:i]:
-            raise ConfigError(f"strategy=[{','.join(map(str, names))}] names {name} twice; each strategy runs once")
-
-
-def check_command_line(argv: list[str]) -> None:
-    """:func:`check_overrides` on ``python -m harness.run``'s arguments: ``error: ...`` and exit code 2
-    before Hydra makes a directory. Hydra lists the options of ``strategy=x`` but not of ``strategy=[x,y]``."""
-    from harness.validation.keys import check_override_keys  # composes: imported only by the command line
-
-    if not runs_a_job(argv):  # help, completion, info
-        return
-    overrides = [arg for i, arg in enumerate(argv)
-                 if not arg.startswith("-") and not (i and argv[i - 1] in VALUE_FLAGS)]
-    try:
-        check_hydra_targets(overrides)
-        check_overrides(overrides)
-        check_override_keys(overrides)
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-
-
-def check_hydra_targets(overrides: list[str]) -> None:
-    """Hydra instantiates ``hydra.callbacks.*`` (and its launcher and sweeper) itself, before any check
-    of the harness runs, so a ``_target_`` given there on the command line would call any code:
-    refused. The harness's callbacks are set in ``conf/config.yaml``, launchers by ``hydra/launcher=``.
-
-    >>> check_hydra_targets(["+hydra.callbacks.x._target_=os.system", "seed=1"])
-    Traceback (most recent call last):
-    harness.validation.errors.ConfigError: +hydra.callbacks.x._target_=os.system names code for Hydra to call before any check; the harness's callbacks are set in conf/config.yaml, launchers with hydra/launcher=<name>
-    >>> check_hydra_targets(["+hydra.callbacks.sweep.figures=[]", "hydra.run.dir=runs/a_target_b"])
-    >>> check_hydra_targets(["+hydra.callbacks.x={_target_: os.system}"])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    harness.validation.errors.ConfigError: +hydra.callbacks.x={_target_: os.system} names code for Hydra to call ...
-    """
-    for text in overrides:
-        key, _, value = text.partition("=")
-        names_code = key.endswith("_target_") or re.search(r"\b_target_\s*:", value)  # a key, or a dict value
-        if key.lstrip("+~").startswith("hydra.") and names_code:
-            raise ConfigError(f"{text} names code for Hydra to call before any check; the harness's callbacks are set "
-                              "in conf/config.yaml, launchers with hydra/launcher=<name>")
-
