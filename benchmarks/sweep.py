@@ -64,7 +64,7 @@ TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metri
 PARTS = """
 import sys, time
 tic = time.perf_counter()
-import harness.run
+import harness.run, harness.pipeline.experiment  # the entry, and what its first job imports
 from harness.validation import config
 from hydra import compose, initialize_config_dir
 imported = time.perf_counter() - tic
@@ -79,7 +79,8 @@ print(imported, (time.perf_counter() - tic) / 10)
 
 
 def parts(root: Path) -> tuple[float, float]:
-    """Seconds to import the harness in a fresh process, and to compose one job's config."""
+    """Seconds to import the harness and what a job needs (torch, River, ...) in a fresh process, and to
+    compose one job's config."""
     env = {**os.environ, "PYTHONPATH": str(root)}
     out = subprocess.run([sys.executable, "-c", PARTS, *TINY], cwd=root, env=env, check=True, capture_output=True,
                          text=True).stdout.split()
