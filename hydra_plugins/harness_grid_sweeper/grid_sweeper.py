@@ -1,8 +1,7 @@
 """The harness's sweeper (``hydra/sweeper=grid``, the default; Hydra finds plugins only under the
-``hydra_plugins`` package): Hydra's basic sweeper, a grid of every
-combination of the command line's comma-separated values (and ``hydra.sweeper.params``, which the
-command line overrides), in the same order, batched by ``max_batch_size``, with each job's config
-composed once.
+``hydra_plugins`` package): Hydra's basic sweeper, a grid of every combination of the command line's
+comma-separated values (and ``hydra.sweeper.params``, which the command line overrides), in the same
+order, batched by ``max_batch_size``, with each job's config composed once.
 
 Hydra's basic sweeper composes every job's config twice: once to check the whole batch before any
 job starts, then again when the launcher runs the job; it has no switch for the first (about 0.1 s a
@@ -12,14 +11,14 @@ so a misspelt group choice or a value of the wrong type is refused before anythi
 only a combination of values breaks fails when its job is composed.
 """
 
+# No postponed annotations: Hydra's plugin scan runs this module before it is in sys.modules, where a
+# dataclass would look its string annotations up.
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any  # no postponed annotations: Hydra's plugin scan runs this module before it is
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
-
-# in sys.modules, where a dataclass would look its string annotations up
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.core.plugins import Plugins
@@ -88,10 +87,10 @@ class GridSweeper(Sweeper):
         size = len(jobs) if self.max_batch_size in (None, -1) else self.max_batch_size
         if size <= 0:
             raise HydraException(f"hydra.sweeper.max_batch_size={self.max_batch_size}: a positive number, or -1")
+        self.validate_batch_is_legal(each_value_once(values))  # before anything is written
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
-        self.validate_batch_is_legal(each_value_once(values))
         returns = []
         for start in range(0, len(jobs), size):
             results = self.launcher.launch(jobs[start : start + size], initial_job_idx=start)
