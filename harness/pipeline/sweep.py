@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from harness.pipeline.progress import interactive, say
 from harness.results.records import problems
 from harness.results.store import run_state, wait_for_lock, write_json
+from hydra_plugins.harness_grid_sweeper.grid_sweeper import grid_values
 
 LEDGER_ENV = "HARNESS_SWEEP_LEDGER"
 MAX_JOB_DIR_BYTES = 200  # under the 255 bytes most file systems allow per name
@@ -109,18 +110,16 @@ def read_ledger(ledger: Path) -> list[dict]:
 
 
 def count_jobs(config: DictConfig) -> int | None:
-    """Jobs the basic sweeper will launch: the product of the sizes of the sweep's value lists
+    """Jobs the grid sweeper will launch: the product of the sizes of the sweep's value lists
     (command-line values replace a preset's for the same key); None if a sweep cannot be counted."""
     params = config.hydra.sweeper.get("params") or {}
     overrides = [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
-    by_key = {}
-    for override in OverridesParser.create().parse_overrides(overrides):
-        by_key[override.get_key_element()] = override
+    parsed = OverridesParser.create().parse_overrides(overrides)
     try:
-        sizes = [len(list(o.sweep_string_iterator())) for o in by_key.values() if o.is_sweep_override()]
-    except Exception:  # e.g. glob() needs the config's options to expand
+        values = grid_values(parsed)
+    except Exception:  # e.g. glob() needs the config's options to expand; an interval sweep is no grid
         return None
-    return math.prod(sizes)
+    return math.prod(len(options) for options in values)
 
 
 def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
@@ -136,6 +135,7 @@ def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
 
 
 def load_report_modules() -> None:
+    """Import what the closing report needs (for a thread to do while the jobs run elsewhere)."""
     import harness.figures.study
     import harness.results.report  # noqa: F401
 
