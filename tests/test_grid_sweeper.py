@@ -75,3 +75,14 @@ def test_the_harness_sweeps_with_the_grid_sweeper_by_default():
     with initialize_config_dir(str(config.CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["seed=0"], return_hydra_config=True)
     assert cfg.hydra.sweeper._target_ == "hydra_plugins.harness_grid_sweeper.grid_sweeper.GridSweeper"
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "2.5", "true", "[1]"])
+def test_the_command_line_refuses_a_batch_size_that_is_not_a_count(value):
+    from harness.validation.command_line import check_overrides
+    from harness.validation.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"hydra.sweeper.max_batch_size=.* is invalid: must be an integer >= 1"):
+        check_overrides([f"hydra.sweeper.max_batch_size={value}"])
+    check_overrides(["hydra.sweeper.max_batch_size=4"])
+    check_overrides(["hydra.sweeper.max_batch_size=-1"])

@@ -71,6 +71,8 @@ def check_overrides(overrides: list[str]) -> None:
                 _check_strategy_list(value if isinstance(value, list) else [value])
             elif key == "hydra.launcher.n_jobs":
                 _check_n_jobs(value)
+            elif key == "hydra.sweeper.max_batch_size":
+                _check_batch_size(value)
 
 
 def _check_distinct(key: str, values: list, text: str) -> None:
@@ -78,6 +80,13 @@ def _check_distinct(key: str, values: list, text: str) -> None:
     for i, value in enumerate(values):
         if value in values[:i]:
             raise ConfigError(f"{text} sweeps {key}={value!r} twice; each cell runs once: give each value once")
+
+
+def _check_batch_size(value) -> None:
+    """The grid sweeper's ``max_batch_size``: jobs launched at a time, ``>= 1``, or -1 or null for all."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or (value < 1 and value != -1)):
+        raise ConfigError(f"hydra.sweeper.max_batch_size={value!r} is invalid: must be an integer >= 1, or -1 (or null)"
+                          " for one batch of every job")
 
 
 def _check_n_jobs(value) -> None:
