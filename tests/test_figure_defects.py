@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from harness.figures import palette, shared, stream_view, study  # noqa: E402
+from harness.figures import palette, stream_view, study  # noqa: E402
 from harness.results import report  # noqa: E402
 from tests.test_figures import STRATEGIES, panels, sweep_tables  # noqa: E402
 
@@ -41,12 +41,9 @@ def critical_difference(k: int):
     return {"average_rank": ranks, "nemenyi": pvalues, "cd": 1.2, "friedman": {"n_conditions": 6, "p_value": 0.01}}
 
 
-def test_critical_difference_axis_runs_from_1_to_k_and_every_label_is_inside_the_figure(tmp_path, monkeypatch):
-    drawn = []
-    monkeypatch.setattr(shared, "save_figure", lambda fig, stem: drawn.append(fig) or [])
+def test_critical_difference_axis_runs_from_1_to_k_and_every_label_is_inside_the_figure():
     for k in (3, 5):
-        report.draw_critical_difference(critical_difference(k), tmp_path / "cd")
-        fig = drawn[-1]
+        fig = report.critical_difference_figure(critical_difference(k))
         ax = fig.axes[0]
         assert sorted(ax.get_xlim()) == [1.0, float(k)]
         fig.canvas.draw()

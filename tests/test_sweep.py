@@ -81,6 +81,20 @@ def test_second_invocation_skips_everything(basic):
     assert before == {p: (p / "result.json").stat().st_mtime_ns for p in job_dirs(sweep)}
 
 
+def test_the_closing_report_is_the_report_of_the_same_runs_written_apart(basic, tmp_path):
+    """The sweep's closing report, prepared by its own process while the jobs ran, holds what
+    ``harness.report`` writes on the finished sweep: every table and comparison, file for file."""
+    sweep, _ = basic
+    assert report_main([str(sweep), "--out", str(tmp_path / "apart"), "--figures"]) == 0
+    for name in ("runs", "windows", "costs", "confidence", "reliability"):
+        pd.testing.assert_frame_equal(pd.read_parquet(sweep / f"{name}.parquet"),
+                                      pd.read_parquet(tmp_path / "apart" / f"{name}.parquet"))
+    written = sorted(p.name for p in sweep.glob("comparison_*")) + ["runs_failed.csv"]
+    assert len(written) == 10
+    for name in written:
+        assert (sweep / name).read_bytes() == (tmp_path / "apart" / name).read_bytes(), name
+
+
 @pytest.mark.slow
 def test_launchers_give_the_same_numbers(basic, tmp_path):
     reference = numbers(basic[0])

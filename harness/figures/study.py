@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -368,8 +369,9 @@ NEEDS = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.sever
 
 
 def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list[str],
-                 names: list[str] | None = None) -> list[Path]:
-    """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``.
+                 names: list[str] | None = None, extra: dict[str, Callable[[], plt.Figure]] | None = None) -> list[Path]:
+    """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``,
+    and ``extra`` (a figure's name: a function that builds it).
 
     ``conditions`` are the config columns that vary across runs (seed excluded): figures over time
     get one panel per condition, figures against severity or label delay one per other condition.
@@ -379,23 +381,27 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; available: {sorted(FIGURES)}")
     out.mkdir(parents=True, exist_ok=True)
-    _drawing.update(tables=tables, out=out, conditions=conditions)
+    _drawing.update(tables=tables, out=out, conditions=conditions, extra=extra or {})
+    every = [*names, *_drawing["extra"]]
     try:
-        if len(names) > 1 and forks_safely():
-            # two figures at a time, each drawn by a fork of this process: it already holds the tables
-            # and matplotlib, so the copy starts at once (a fresh interpreter would import for a second)
-            with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
-                return [path for paths in pool.map(_draw_one, names) for path in paths]
-        return [path for name in names for path in _draw_one(name)]
+        if len(every) > 1 and forks_safely():
+            # each figure drawn by a fork of this process, all at once (the cores share them out, so
+            # the longest does not wait for a free worker): the fork already holds the tables and
+            # matplotlib, so it starts at once, where a fresh interpreter would import for a second
+            with ProcessPoolExecutor(min(len(every), MAX_FORKS), mp_context=multiprocessing.get_context("fork")) as pool:
+                return [path for paths in pool.map(_draw_one, every) for path in paths]
+        return [path for name in every for path in _draw_one(name)]
     finally:
         _drawing.clear()
 
 
+MAX_FORKS = 8  # figures drawn at once at most
 _drawing: dict = {}  # what draw_figures is drawing, read by _draw_one here or in a forked copy
 
 
 def _draw_one(name: str) -> list[Path]:
-    figure = build_figure(_drawing["tables"], name, conditions=_drawing["conditions"])
+    extra = _drawing["extra"]
+    figure = extra[name]() if name in extra else build_figure(_drawing["tables"], name, conditions=_drawing["conditions"])
     return save_figure(figure, _drawing["out"] / name)
 
 

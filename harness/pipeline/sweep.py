@@ -15,6 +15,7 @@ import math
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -134,10 +135,28 @@ def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
     return target
 
 
-def load_report_modules() -> None:
-    """Import what the closing report needs (for a thread to do while the jobs run elsewhere)."""
-    import harness.figures.study
-    import harness.results.report  # noqa: F401
+def start_report(sweep_dir: Path, ledger: Path, figures: list[str] | None) -> subprocess.Popen | None:
+    """The process that prepares the closing report while the jobs run (:mod:`harness.results.follow`),
+    or None where this process writes it at the end: off POSIX (the process waits on a pipe with
+    ``select``), or when it cannot be started."""
+    if os.name != "posix":
+        return None
+    command = [sys.executable, "-m", "harness.results.follow", str(sweep_dir), str(ledger), json.dumps(figures)]
+    try:
+        return subprocess.Popen(command, stdin=subprocess.PIPE, text=True)
+    except OSError:
+        return None
+
+
+def finish_report(process: subprocess.Popen, write: bool) -> None:
+    """Tell the closing report's process to write the report (``write``) or to end, and wait for it."""
+    try:
+        process.communicate("close\n" if write else "quit\n")
+    except BaseException:
+        process.kill()
+        raise
+    if process.returncode != 0:
+        raise RuntimeError(f"the report's process ended with exit code {process.returncode}")
 
 
 class SweepCallback(Callback):
@@ -167,14 +186,14 @@ class SweepCallback(Callback):
         self.update_reference = update_reference
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._preload: threading.Thread | None = None
+        self._report: subprocess.Popen | None = None
 
     def __getstate__(self) -> dict:
-        # Launchers such as joblib pickle the callbacks along with each job; the threads stay home.
-        return {k: v for k, v in self.__dict__.items() if k not in ("_stop", "_thread", "_preload")}
+        # Launchers such as joblib pickle the callbacks along with each job; the thread and process stay home.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_stop", "_thread", "_report")}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _stop=threading.Event(), _thread=None, _preload=None)
+        self.__dict__.update(state, _stop=threading.Event(), _thread=None, _report=None)
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
@@ -185,11 +204,8 @@ class SweepCallback(Callback):
         if self.progress and not config.get("quiet", False):
             self._thread = threading.Thread(target=self._watch, daemon=True)
             self._thread.start()
-        if self.report and not str(config.hydra.launcher.get("_target_")).endswith(".BasicLauncher"):
-            # the jobs run in other processes and this one waits: it loads the closing report's
-            # modules (pandas, scipy, matplotlib, seaborn: about 1.5 s) meanwhile, not after them
-            self._preload = threading.Thread(target=load_report_modules, daemon=True)
-            self._preload.start()
+        if self.report:
+            self._report = start_report(self.sweep_dir, self.ledger, self.figures)
 
     def _watch(self) -> None:
         # a bar only on a terminal; in a file, a line each time the count of finished jobs moves
@@ -224,11 +240,7 @@ class SweepCallback(Callback):
         if self._thread is not None:
             self._stop.set()
             self._thread.join()
-        if self._preload is not None:
-            self._preload.join()
         entries = read_ledger(self.ledger)
-        shutil.rmtree(self.ledger, ignore_errors=True)  # made by this invocation, read now
-        os.environ.pop(LEDGER_ENV, None)
         states = Counter()
         problems = []
         for entry in entries:
@@ -250,14 +262,18 @@ class SweepCallback(Callback):
         for line in problems:
             print(line, file=sys.stderr)
         ran = states["done"] or states["failed"] or states["elsewhere"]
-        if self.report and (ran or not (self.sweep_dir / "runs.parquet").is_file()):
-            # pandas and scipy only for the closing report: conf/config.yaml's resolver and callback
-            # import this module at every command-line start, --help and completion included
-            from harness.results.report import collect, write_report
+        write = self.report and (ran or not (self.sweep_dir / "runs.parquet").is_file())
+        try:
+            if self._report is not None:
+                finish_report(self._report, write)
+            elif write:
+                from harness.results.report import collect, write_report
 
-            write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
-            if self.update_reference:
-                for name in self.reference:
-                    shrink(self.sweep_dir / "figures" / f"{name}.png",
-                           self.reference_dir / self.sweep_dir.name / f"{name}.png")
+                write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
+        finally:
+            shutil.rmtree(self.ledger, ignore_errors=True)  # made by this invocation, read now
+            os.environ.pop(LEDGER_ENV, None)
+        if write and self.update_reference:
+            for name in self.reference:
+                shrink(self.sweep_dir / "figures" / f"{name}.png", self.reference_dir / self.sweep_dir.name / f"{name}.png")
         return bool(states["failed"] or states["refused"] or states["unfinished"])

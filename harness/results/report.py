@@ -14,7 +14,9 @@ document needs ``\\usepackage{booktabs}``. With figures, ``figures/critical_diff
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -124,33 +126,43 @@ def prediction_tables(predictions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     return pd.concat(curves, ignore_index=True), pd.concat(bins, ignore_index=True)
 
 
-def collect(roots: list[Path]) -> Collection:
+def collect(roots: list[Path], read: Callable[[Path], tuple[str, object]] | None = None) -> Collection:
     """Read every run below ``roots``. Failed, corrupt (a file changed since the run wrote it, or one
-    that cannot be read) and unfinished runs are listed, never read and never dropped silently."""
+    that cannot be read) and unfinished runs are listed, never read and never dropped silently.
+    ``read`` reads one run as :func:`read_one` does (``harness.results.follow`` recalls runs it read
+    while the sweep went on)."""
     tables: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
     failed, unfinished = [], []
     for run_dir in find_run_dirs(roots):
-        state = run_state(run_dir)
-        if state.state == "missing":
+        outcome, read_out = (read or read_one)(run_dir)
+        if outcome == "unfinished":
             unfinished.append(run_dir)
-            continue
-        if state.state != "ok":
-            error_type = state.result.get("error_type") if state.state == "failed" else state.state
-            failed.append({"run": str(run_dir), "error_type": error_type,
-                           "message": state.result.get("message") if state.state == "failed" else state.message})
-            continue
-        try:
-            read = read_run(run_dir, state.result)
-        except Exception as error:  # a file that parses badly: list the run, do not stop the report
-            failed.append({"run": str(run_dir), "error_type": "unreadable", "message": f"{type(error).__name__}: {error}"})
-            continue
-        for name, frame in read.items():
-            tables[name].append(frame)
+        elif outcome == "failed":
+            failed.append(read_out)
+        else:
+            for name, frame in read_out.items():
+                tables[name].append(frame)
 
     def concat(frames):
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     return Collection(**{name: concat(frames) for name, frames in tables.items()}, failed=failed, unfinished=unfinished)
+
+
+def read_one(run_dir: Path) -> tuple[str, object]:
+    """One run directory as the report sees it: ``("ok", its tables)``, ``("failed", a row of
+    runs_failed.csv)`` (failed, corrupt or unreadable) or ``("unfinished", run_dir)``."""
+    state = run_state(run_dir)
+    if state.state == "missing":
+        return "unfinished", run_dir
+    if state.state != "ok":
+        error_type = state.result.get("error_type") if state.state == "failed" else state.state
+        return "failed", {"run": str(run_dir), "error_type": error_type,
+                          "message": state.result.get("message") if state.state == "failed" else state.message}
+    try:
+        return "ok", read_run(run_dir, state.result)
+    except Exception as error:  # a file that parses badly: list the run, do not stop the report
+        return "failed", {"run": str(run_dir), "error_type": "unreadable", "message": f"{type(error).__name__}: {error}"}
 
 
 def read_run(run_dir: Path, result: dict) -> dict[str, pd.DataFrame]:
@@ -402,17 +414,17 @@ def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
             from harness.figures.study import draw_figures  # matplotlib only when figures are asked for
 
             tables = {name: getattr(collection, name) for name in TABLES}
-            written += draw_figures(tables, out / "figures", conditions=condition_columns(collection.runs), names=figures)
-            if results["post"]["posthoc"] is not None:
-                written += draw_critical_difference(results["post"], out / "figures" / "critical_difference_post")
+            extra = ({"critical_difference_post": partial(critical_difference_figure, results["post"])}
+                     if results["post"]["posthoc"] is not None else {})
+            written += draw_figures(tables, out / "figures", conditions=condition_columns(collection.runs),
+                                    names=figures, extra=extra)
     return written
 
 
-def draw_critical_difference(result: dict, stem: Path) -> list[Path]:
-    """The critical-difference diagram of a comparison (Nemenyi after Friedman) as PNG and PDF."""
+def critical_difference_figure(result: dict):
+    """The critical-difference diagram of a comparison (Nemenyi after Friedman)."""
     import matplotlib.pyplot as plt
 
-    from harness.figures.shared import save_figure
     from harness.figures.study import plot_critical_difference
 
     k = len(result["average_rank"])
@@ -422,4 +434,4 @@ def draw_critical_difference(result: dict, stem: Path) -> list[Path]:
     fig.suptitle(f"Average rank over {f['n_conditions']} conditions (1 = best); Friedman p = {f['p_value']:.2g}.\n"
                  f"Bars join strategies the Nemenyi test cannot tell apart (alpha = {ALPHA}); "
                  f"CD: critical difference.", fontsize="small")
-    return save_figure(fig, stem)
+    return fig
