@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 import harness
+from harness.pipeline.sweep import LEDGER_ENV, SweepCallback, record_outcome
 from harness.results import follow
 from harness.results.report import TABLES, collect, find_run_dirs, read_one
 from tests.conftest import TINY
@@ -101,3 +103,26 @@ def test_main_says_what_failed_without_a_traceback(tmp_path, capsys, monkeypatch
     assert follow.main([str(tmp_path / "sweep"), str(tmp_path / "ledger"), "[]"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: the sweep's closing report failed: ") and "Traceback" not in err
+
+
+def sweep_config(sweep: Path):
+    """The part of a sweep's config the sweep callback reads."""
+    return OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}, "sweeper": {}, "overrides": {"task": []}}})
+
+
+@pytest.mark.parametrize("died", [False, True], ids=["alive", "died"])
+def test_the_sweep_ends_with_the_report_written_by_its_process_or_if_that_died_by_itself(sweep, capsys, died):
+    callback = SweepCallback(update_reference=False, progress=False, figures=[])
+    config = sweep_config(sweep)
+    callback.on_multirun_start(config)
+    process = callback._report
+    assert process is not None and process.poll() is None
+    if died:
+        process.kill()
+        process.wait()
+    for run_dir in find_run_dirs([sweep]):
+        record_outcome(run_dir, "done")
+    callback.on_multirun_end(config)
+    assert process.poll() is not None and ("note: the report's process ended early" in capsys.readouterr().err) == died
+    pd.testing.assert_frame_equal(pd.read_parquet(sweep / "runs.parquet"), collect([sweep]).runs)
+    assert not list(sweep.glob(".ledger-*")) and LEDGER_ENV not in os.environ

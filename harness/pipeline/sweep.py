@@ -263,6 +263,10 @@ class SweepCallback(Callback):
             print(line, file=sys.stderr)
         ran = states["done"] or states["failed"] or states["elsewhere"]
         write = self.report and (ran or not (self.sweep_dir / "runs.parquet").is_file())
+        if self._report is not None and self._report.poll() is not None:  # it ended before being asked
+            print(f"note: the report's process ended early (exit code {self._report.returncode}); the report is "
+                  "written here", file=sys.stderr)
+            self._report = None
         try:
             if self._report is not None:
                 finish_report(self._report, write)
