@@ -86,3 +86,17 @@ def test_the_command_line_refuses_a_batch_size_that_is_not_a_count(value):
         check_overrides([f"hydra.sweeper.max_batch_size={value}"])
     check_overrides(["hydra.sweeper.max_batch_size=4"])
     check_overrides(["hydra.sweeper.max_batch_size=-1"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
+def test_a_harness_sweep_the_sweeper_refuses_leaves_nothing_behind(tmp_path, existing):
+    sweep_dir = tmp_path / "sweep"
+    if existing:
+        sweep_dir.mkdir()  # given, empty: it stays
+    done = subprocess.run([sys.executable, "-m", "harness.run", "-m", "drift=sudden,nope", f"hydra.sweep.dir={sweep_dir}"],
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode != 0 and "Could not find 'drift/nope'" in done.stderr
+    left = sorted(p.name for p in sweep_dir.iterdir()) if sweep_dir.exists() else None
+    assert left == ([] if existing else None)

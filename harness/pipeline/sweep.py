@@ -9,6 +9,8 @@ directory.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
 import json
 import math
@@ -135,6 +137,14 @@ def shrink(source: Path, target: Path, *, max_width: int = 900) -> Path:
     return target
 
 
+def discard_ledger(ledger: Path, made_sweep_dir: Path | None = None) -> None:
+    """Remove a sweep's ledger and, when given, the sweep directory this invocation made, if empty."""
+    shutil.rmtree(ledger, ignore_errors=True)
+    if made_sweep_dir is not None:
+        with contextlib.suppress(OSError):  # not empty: jobs ran
+            made_sweep_dir.rmdir()
+
+
 def start_report(sweep_dir: Path, ledger: Path, figures: list[str] | None) -> subprocess.Popen | None:
     """The process that prepares the closing report while the jobs run (:mod:`harness.results.follow`),
     or None where this process writes it at the end: off POSIX (the process waits on a pipe with
@@ -199,8 +209,12 @@ class SweepCallback(Callback):
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.total = count_jobs(config)
         self.ledger = self.sweep_dir / f".ledger-{os.getpid()}-{secrets.token_hex(4)}"
+        made_sweep_dir = not self.sweep_dir.exists()
         self.ledger.mkdir(parents=True)
         os.environ[LEDGER_ENV] = str(self.ledger.resolve())
+        # A sweep that ends before its closing step (refused by the sweeper, interrupted) leaves no ledger,
+        # nor the sweep directory when this invocation made it and nothing else is in it.
+        atexit.register(discard_ledger, self.ledger, self.sweep_dir if made_sweep_dir else None)
         if self.progress and not config.get("quiet", False):
             self._thread = threading.Thread(target=self._watch, daemon=True)
             self._thread.start()
@@ -275,7 +289,7 @@ class SweepCallback(Callback):
 
                 write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
         finally:
-            shutil.rmtree(self.ledger, ignore_errors=True)  # made by this invocation, read now
+            discard_ledger(self.ledger)  # made by this invocation, read now
             os.environ.pop(LEDGER_ENV, None)
         if write and self.update_reference:
             for name in self.reference:
