@@ -163,7 +163,7 @@ def test_rerun_forces_finished_jobs_again_in_the_same_directory(tmp_path):
 
 @pytest.mark.slow
 def test_figures_drawn_by_forked_copies_are_those_drawn_one_at_a_time(basic, tmp_path):
-    """``harness.report`` draws two figures at a time in forks of itself where that is safe (no torch
+    """``harness.report`` draws its figures in forks of itself where that is safe (no torch
     loaded, no other thread): the files are those of drawing one at a time (torch loaded first)."""
     checked = subprocess.run([sys.executable, "-c", "from harness.figures.study import forks_safely as f; print(f());"
                               " import torch; print(f())"], env={**os.environ, "PYTHONPATH": str(ROOT)},

@@ -395,7 +395,7 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
         _drawing.clear()
 
 
-MAX_FORKS = 8  # figures drawn at once at most
+MAX_FORKS = 4  # figures drawn at once at most: enough to keep two cores busy
 _drawing: dict = {}  # what draw_figures is drawing, read by _draw_one here or in a forked copy
 
 
@@ -408,6 +408,6 @@ def _draw_one(name: str) -> list[Path]:
 def forks_safely() -> bool:
     """Whether this process may fork to draw: on Linux, with a second core, no other thread running
     (a lock held by one would stay held in the copy) and no torch loaded (its thread pools do not
-    survive a fork). True in a sweep whose jobs ran in worker processes and in ``harness.report``."""
+    survive a fork). True in a sweep's report process (harness.results.follow) and in ``harness.report``."""
     return (sys.platform == "linux" and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
             and "torch" not in sys.modules)

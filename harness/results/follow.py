@@ -8,7 +8,7 @@ jobs leave free (the basic launcher runs them one at a time; joblib's and Ray's 
 ``close`` on its standard input writes the report into ``SWEEP_DIR`` (as ``harness.report`` would:
 every run is found again, and one is read again when any of its files changed since); ``quit`` or
 the end of its input (the sweep was stopped) ends it writing nothing. It holds no torch, so it draws
-the figures two at a time in forks of itself. Exit code 0 when it did what it was told, 1 on an error
+each figure in a fork of itself, all at once. Exit code 0 when it did what it was told, 1 on an error
 (said on standard error).
 """
 
@@ -49,13 +49,12 @@ def read_finished(sweep_dir: Path, ledger: Path, memo: dict, seen: set[str]) -> 
     for entry_path in sorted(ledger.glob("*.json")) if ledger.is_dir() else []:
         if entry_path.name in seen:
             continue
+        seen.add(entry_path.name)
         try:
             entry = json.loads(entry_path.read_text())
             run_dir = sweep_dir / Path(entry["job_dir"]).resolve().relative_to(sweep_dir.resolve())
         except (OSError, ValueError, KeyError, TypeError):  # unreadable, or not below the sweep: read at close
-            seen.add(entry_path.name)
             continue
-        seen.add(entry_path.name)
         if entry.get("state") == "done":
             recall(run_dir, memo)
 
