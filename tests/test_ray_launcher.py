@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -106,20 +105,13 @@ def sweep(directory: Path, *overrides: str) -> subprocess.CompletedProcess:
     )
 
 
-# Tables that hold times (or, frozen_model.pt2, its temporary file's name as the archive's folder):
-# compared without them below, and their SHA-256 left out of result.json's files.
-MEASURED = ("costs.csv", "offline_search.csv", "predictions.parquet", "frozen_model.pt2")
+# Tables that hold times: compared without them below, and their SHA-256 left out of result.json's files.
+MEASURED = ("costs.csv", "offline_search.csv", "predictions.parquet")
 
 
 def untimed(value):
     """result.json's content without the keys of TIMED, at every depth."""
     return {k: untimed(v) for k, v in value.items() if k not in TIMED} if isinstance(value, dict) else value
-
-
-def model_members(path: Path) -> dict:
-    """The exported model's archive, member by member, without the folder named after the temporary file."""
-    with zipfile.ZipFile(path) as archive:
-        return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
 
 
 def job_contents(job: Path) -> tuple:
@@ -131,8 +123,7 @@ def job_contents(job: Path) -> tuple:
     measured = [pd.read_csv(job / name) for name in ("costs.csv", "offline_search.csv")]
     measured.append(pd.read_parquet(job / "predictions.parquet"))
     return (untimed(result), files, (job / "summary.csv").read_bytes(), (job / "windows.csv").read_bytes(),
-            [frame.drop(columns=[c for c in frame if c in TIMED]).to_csv() for frame in measured],
-            model_members(job / "frozen_model.pt2"))
+            [frame.drop(columns=[c for c in frame if c in TIMED]).to_csv() for frame in measured])
 
 
 def contents(directory: Path) -> dict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +17,6 @@ from harness.offline.archive import NotProgram, Unsafe, inspect_archive
 from harness.offline.calibrate import fit_temperature
 from harness.offline.models import Calibrated, freeze, weights_sha256
 from harness.offline.tune import search
-from harness.results.store import atomic_write
 from harness.streams.base import OfflineData
 
 if TYPE_CHECKING:
@@ -96,7 +97,13 @@ def export(module: nn.Module, n_features: int, path: Path) -> None:
     example = torch.zeros(2, n_features, dtype=torch.float32)
     batch = torch.export.Dim("batch", min=1)
     program = torch.export.export(module, (example,), dynamic_shapes={"x": {0: batch}})
-    atomic_write(path, lambda tmp: torch.export.save(program, str(tmp)))
+    # torch.export.save names the archive's root folder after the file: saved under its final name in a
+    # private folder beside it, then moved into place, so that one model gives the same bytes every time
+    path = Path(path)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as folder:
+        staged = Path(folder) / path.name
+        torch.export.save(program, str(staged))
+        os.replace(staged, path)
 
 
 def load_exported(path: Path):
