@@ -63,7 +63,14 @@ def test_a_bad_value_anywhere_in_the_grid_is_refused_before_any_job(tmp_path, ba
 def test_a_batch_size_that_is_not_positive_is_refused_before_anything_is_written(tmp_path):
     done, jobs = sweep(tmp_path, "grid", "a=1,2", "hydra.sweeper.max_batch_size=0", "hydra/sweeper=grid")
     assert done.returncode != 0 and jobs == [] and not (tmp_path / "grid").exists()
-    assert "hydra.sweeper.max_batch_size=0" in done.stderr
+    assert "hydra.sweeper.max_batch_size=0 is invalid" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_sweep_that_is_no_grid_is_refused_with_the_message_alone(tmp_path):
+    done, jobs = sweep(tmp_path, "grid", "a=interval(0,1)", "hydra/sweeper=grid")
+    assert done.returncode != 0 and jobs == [] and not (tmp_path / "grid").exists()
+    assert "the grid sweeper takes lists of values, not a=interval(0,1)" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_the_harness_sweeps_with_the_grid_sweeper_by_default():

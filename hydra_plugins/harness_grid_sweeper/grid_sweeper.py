@@ -22,7 +22,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.core.plugins import Plugins
-from hydra.errors import HydraException
+from hydra.errors import CompactHydraException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
@@ -54,7 +54,7 @@ def grid_values(overrides: list[Override]) -> list[list[str]]:
         elif override.is_discrete_sweep():
             by_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
         else:
-            raise HydraException(f"the grid sweeper takes lists of values, not {override.input_line}")
+            raise CompactHydraException(f"the grid sweeper takes lists of values, not {override.input_line}")
     return list(by_key.values())
 
 
@@ -86,7 +86,9 @@ class GridSweeper(Sweeper):
         jobs = [list(job) for job in itertools.product(*values)]
         size = len(jobs) if self.max_batch_size in (None, -1) else self.max_batch_size
         if size <= 0:
-            raise HydraException(f"hydra.sweeper.max_batch_size={self.max_batch_size}: a positive number, or -1")
+            # compact: Hydra prints the message alone, as for a value that does not compose
+            raise CompactHydraException(f"hydra.sweeper.max_batch_size={self.max_batch_size} is invalid: must be an "
+                                        "integer >= 1, or -1 (or null) for one batch of every job")
         self.validate_batch_is_legal(each_value_once(values))  # before anything is written
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
