@@ -12,6 +12,8 @@
   figures are drawn once per sweep, however many jobs it has;
 - start-up: ``python -m harness.run --help`` and a shell-completion query (what a tab key waits for),
   best of three each, goal under 1.5 s;
+- a process's end: once it holds torch, pandas and the report's modules, from its last statement to
+  its end, with ``harness.run``'s ``gc.freeze`` at exit and without it (best of three each);
 - a study's sweep as a user runs it: 24 cells of the severity study (3 kinds x 4 severities x 2 seeds,
   the study's size per job), cache filled, basic launcher, closing tables and figures included, against
   the sum of its runs' own ``wall_time_s``: goal at most 1.5x (the rest is the sweep's overhead: the
@@ -49,8 +51,8 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "study", "study_joblib",
-         "study_ray")
+STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "exit", "study",
+         "study_joblib", "study_ray")
 LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=parallel"],  # joblib, 2 workers
              "ray": ["hydra/launcher=ray_cluster", "hydra.launcher.ray.init.num_cpus=2"]}  # the ray extra
 STUDY = ["experiment=severity", "drift.kind=covariate,concept,label", "drift.severity=0.25,0.5,0.75,1", "seed=0,1",
@@ -95,6 +97,30 @@ def startup(root: Path) -> tuple[float, float]:
     query = [sys.executable, "-m", "harness.run", "-sc", "query=bash"]
     env = {"COMP_LINE": line, "COMP_POINT": str(len(line))}
     return helped, min(timed(query, root, env) for _ in range(3))
+
+
+# A process that holds what a job loads, timed from its last statement to its end; "unfrozen" takes back
+# harness.run's gc.freeze at exit, so that the interpreter's last collection walks every object.
+EXITING = """
+import atexit, gc, sys, time
+import harness.run, harness.pipeline.experiment, harness.results.report
+if sys.argv[1] == "unfrozen":
+    atexit.unregister(gc.freeze)
+print(time.time())
+"""
+
+
+def exit_time(root: Path) -> tuple[float, float]:
+    """Best of three: seconds from a loaded process's last statement to its end, with harness.run's
+    gc.freeze at exit and without it."""
+    env = {**os.environ, "PYTHONPATH": str(root)}
+
+    def once(way: str) -> float:
+        done = subprocess.run([sys.executable, "-c", EXITING, way], cwd=root, env=env, check=True, capture_output=True,
+                              text=True)
+        return time.time() - float(done.stdout)
+
+    return min(once("frozen") for _ in range(3)), min(once("unfrozen") for _ in range(3))
 
 
 def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
@@ -171,6 +197,7 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
                                               "--out", str(tmp / f"report{i}")], root),
             "parts": lambda root, i: parts(root),
             "startup": lambda root, i: startup(root),
+            "exit": lambda root, i: exit_time(root),
             "study": lambda root, i: study(root, tmp, f"study{i}"),
             "study_joblib": lambda root, i: study(root, tmp, f"study{i}", "joblib"),
             "study_ray": lambda root, i: study(root, tmp, f"study{i}", "ray") if ray_installed(root) else float("nan"),
@@ -191,6 +218,10 @@ def report_study(times: dict) -> None:
     if isinstance(times["startup"], tuple):
         helped, completed = times["startup"]
         print(f"start-up: {helped:.2f} s for --help, {completed:.2f} s for a completion query (goal < 1.5 s)")
+    if isinstance(times["exit"], tuple):
+        frozen, unfrozen = times["exit"]
+        print(f"a process's end once it holds torch, pandas and the report: {frozen:.2f} s, against {unfrozen:.2f} s"
+              f" without gc.freeze at exit")
     if isinstance(times["study"], tuple):
         wall, runs, alone, _, closing = times["study"]
         print(f"severity study, 24 cached cells, basic launcher, figures included: {wall:.1f} s against its runs'"
