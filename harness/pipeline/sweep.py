@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from harness.pipeline.progress import interactive, say
-from harness.results.records import problems
+from harness.results.records import read_ledger_entry
 from harness.results.store import run_state, wait_for_lock, write_json
 from hydra_plugins.harness_grid_sweeper.grid_sweeper import grid_values
 
@@ -92,24 +92,9 @@ def record_outcome(job_dir: Path, state: str, message: str = "") -> None:
     write_json(Path(ledger) / f"{name}.json", {"job_dir": str(job_dir), "state": state, "message": message})
 
 
-LEDGER_ENTRY = {"job_dir": str, "state": lambda state: state in JOB_STATES, "message": str}
-JOB_STATES = ("done", "skipped", "failed", "refused", "busy")
-
-
 def read_ledger(ledger: Path) -> list[dict]:
-    """The outcomes the jobs have recorded so far (files are renamed into place whole); an entry that
-    is unreadable or no valid outcome counts as a failed job, named by its file."""
-    paths = sorted(path for path in Path(ledger).glob("*.json") if not path.name.startswith("."))
-    entries = []
-    for path in paths:
-        try:
-            entry = json.loads(path.read_text())
-            wrong = problems(entry, LEDGER_ENTRY)
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            entry, wrong = None, f"{type(error).__name__}: {error}"
-        entries.append(entry if not wrong else
-                       {"job_dir": str(path), "state": "failed", "message": f"corrupt ledger entry: {wrong}"})
-    return entries
+    """The outcomes the jobs have recorded so far, each read by :func:`harness.results.records.read_ledger_entry`."""
+    return [read_ledger_entry(path) for path in sorted(Path(ledger).glob("*.json")) if not path.name.startswith(".")]
 
 
 def count_jobs(config: DictConfig) -> int | None:

@@ -23,6 +23,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from harness.results.records import read_ledger_entry
 from harness.results.report import collect, read_one, write_report
 
 POLL_S = 0.25  # how often the ledger is looked at for newly finished runs
@@ -47,15 +48,15 @@ def recall(run_dir: Path, memo: dict) -> tuple[str, object]:
 def read_finished(sweep_dir: Path, ledger: Path, memo: dict, seen: set[str]) -> None:
     """Read the runs the ledger newly records as done, each under the path the report will find it by."""
     for entry_path in sorted(ledger.glob("*.json")) if ledger.is_dir() else []:
-        if entry_path.name in seen:
+        if entry_path.name in seen or entry_path.name.startswith("."):
             continue
         seen.add(entry_path.name)
+        entry = read_ledger_entry(entry_path)  # a corrupt entry reads as failed: left to the close
         try:
-            entry = json.loads(entry_path.read_text())
             run_dir = sweep_dir / Path(entry["job_dir"]).resolve().relative_to(sweep_dir.resolve())
-        except (OSError, ValueError, KeyError, TypeError):  # unreadable, or not below the sweep: read at close
+        except (OSError, ValueError):  # not below the sweep: read at close
             continue
-        if entry.get("state") == "done":
+        if entry["state"] == "done":
             recall(run_dir, memo)
 
 

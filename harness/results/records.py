@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 SEAL = "record_sha256"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -95,3 +96,18 @@ def seal_problem(record: Mapping, *, required: bool) -> str:
     except (TypeError, ValueError):
         matches = False
     return "" if matches else f"its content does not match its {SEAL} (it was changed after it was written)"
+
+
+JOB_STATES = ("done", "skipped", "failed", "refused", "busy")
+LEDGER_ENTRY = {"job_dir": str, "state": lambda state: state in JOB_STATES, "message": str}
+
+
+def read_ledger_entry(path: Path) -> dict:
+    """One entry of a sweep's ledger (how a job ended; entries are renamed into place whole); one that
+    is unreadable or no valid outcome stands for a failed job, named by its file."""
+    try:
+        entry = json.loads(Path(path).read_text())
+        wrong = problems(entry, LEDGER_ENTRY)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        entry, wrong = None, f"{type(error).__name__}: {error}"
+    return entry if not wrong else {"job_dir": str(path), "state": "failed", "message": f"corrupt ledger entry: {wrong}"}
