@@ -126,3 +126,17 @@ def test_the_sweep_ends_with_the_report_written_by_its_process_or_if_that_died_b
     assert process.poll() is not None and ("note: the report's process ended early" in capsys.readouterr().err) == died
     pd.testing.assert_frame_equal(pd.read_parquet(sweep / "runs.parquet"), collect([sweep]).runs)
     assert not list(sweep.glob(".ledger-*")) and LEDGER_ENV not in os.environ
+
+
+@pytest.mark.parametrize("text", ['["nope"]', "nan", "-1", "{}", "[1]", '"severity_boxes"', "[", "1e999"])
+def test_a_figures_argument_that_is_no_list_of_figures_is_refused_before_anything_runs(text, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        follow.main([str(tmp_path / "sweep"), str(tmp_path / "ledger"), text])
+    assert exit_.value.code == 2 and "is not null or a JSON list of figures" in capsys.readouterr().err
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_the_figures_argument_takes_null_none_or_figures():
+    assert follow.figure_list("null") is None
+    assert follow.figure_list("[]") == []
+    assert follow.figure_list('["severity_boxes", "reliability"]') == ["severity_boxes", "reliability"]

@@ -14,6 +14,7 @@ each figure in a fork of itself, all at once. Exit code 0 when it did what it wa
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -24,7 +25,7 @@ from functools import partial
 from pathlib import Path
 
 from harness.results.records import read_ledger_entry
-from harness.results.report import collect, read_one, write_report
+from harness.results.report import FIGURES, collect, read_one, write_report
 
 POLL_S = 0.25  # how often the ledger is looked at for newly finished runs
 
@@ -89,10 +90,26 @@ def follow(sweep_dir: Path, ledger: Path, figures: list[str] | None, commands=sy
         read_finished(sweep_dir, ledger, memo, seen)
 
 
-def main(argv: list[str] | None = None) -> int:
-    sweep_dir, ledger, figures = argv if argv is not None else sys.argv[1:]
+def figure_list(text: str) -> list[str] | None:
+    """The ``FIGURES_JSON`` argument: ``null`` (every figure the runs support), ``[]`` (none) or a list of
+    figure names."""
     try:
-        follow(Path(sweep_dir), Path(ledger), json.loads(figures))
+        figures = json.loads(text)
+    except ValueError:
+        figures = text
+    if figures is None or (isinstance(figures, list) and all(name in FIGURES for name in figures)):
+        return figures
+    raise argparse.ArgumentTypeError(f"{text!r} is not null or a JSON list of figures from {list(FIGURES)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.results.follow", description=__doc__.split("\n")[0])
+    parser.add_argument("sweep_dir", type=Path, help="where the sweep's jobs run and its report goes")
+    parser.add_argument("ledger", type=Path, help="the sweep's ledger directory (how each job ended)")
+    parser.add_argument("figures", type=figure_list, help="null, [] or a JSON list of figure names")
+    args = parser.parse_args(argv)
+    try:
+        follow(args.sweep_dir, args.ledger, args.figures)
     except Exception as error:
         print(f"error: the sweep's closing report failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
