@@ -11,7 +11,8 @@ from pathlib import Path
 
 from harness.results import report as study
 from harness.results.ownership import check_owned
-from harness.results.report import FIGURES, HIGHER_IS_BETTER, collect, write_report
+from harness.results.figure_names import FIGURES
+from harness.results.report import HIGHER_IS_BETTER, collect, write_report
 from harness.validation.errors import RunDirectoryError
 from harness.validation.validate import did_you_mean
 

@@ -21,6 +21,7 @@ from hydra.errors import ConfigCompositionException
 
 from harness import report as report_cli
 from harness.results import report
+from harness.results.figure_names import FIGURES
 from harness.run import run
 from harness.validation.command_line import check_overrides
 from harness.validation.errors import ConfigError
@@ -362,6 +363,8 @@ CLI = [
     ("-m hydra/launcher=parallel hydra.launcher.n_jobs=0 seed=0,1", "error: hydra.launcher.n_jobs=0 is invalid"),
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "error: stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?)"),
     ("+hydra.callbacks.evil._target_=pathlib.Path.touch +hydra.callbacks.evil._args_=[pwn]", "error: +hydra.callbacks.evil._target_=pathlib.Path.touch names code for Hydra to call before any check"),
+    ("-m seed=0,1 +hydra.callbacks.sweep.figures=[severity_boxs]", "error: hydra.callbacks.sweep.figures='severity_boxs' is not one of"),
+    ("-m seed=0,1 +hydra.callbacks.sweep.figurs=[severity_boxes]", "error: hydra.callbacks.sweep.figurs is not a key of hydra.callbacks.sweep (did you mean 'figures'?)"),
 ]
 
 
@@ -471,13 +474,13 @@ def test_report_refuses_bad_arguments_before_writing(args, message, report_paths
 
 
 def test_report_figure_names_are_the_ones_plots_draws(tmp_path):
-    """``report.FIGURES`` (checked before anything is read) lists exactly what ``draw_figures`` knows."""
+    """``FIGURES`` (checked before anything is read) lists exactly what ``draw_figures`` knows."""
     from harness.figures.study import draw_figures
 
     tables = {name: None for name in report.TABLES}
     with pytest.raises(ValueError) as refused:
         draw_figures(tables, tmp_path, conditions=[], names=["not a figure"])
-    assert str(refused.value).endswith(f"available: {sorted(report.FIGURES)}")
+    assert str(refused.value).endswith(f"available: {sorted(FIGURES)}")
 
 
 @pytest.mark.slow

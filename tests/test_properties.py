@@ -18,14 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from hydra.errors import ConfigCompositionException
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from harness.results.figure_names import FIGURES
 from harness.run import run
 from harness.validation.errors import ConfigError
-from harness.validation.preflight import preflight
-from tests.conftest import compose_config
+from harness.validation.preflight import check_sweep_options, preflight
+from tests.conftest import CONF, compose_config
 
 settings.register_profile("default", max_examples=15, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -196,3 +198,33 @@ def test_any_table_is_refused_by_name_or_runs_to_finite_numbers(table, tmp_path_
     if len(RAN) < 2:
         RAN.append(path)
         _check_run(cfg, path.parent / "out")
+
+
+SWEEP_NODE = OmegaConf.load(CONF / "config.yaml").hydra.callbacks.sweep  # the sweep callback's own config
+SWEEP_KEYS = ["update_reference", "report", "progress", "poll_s", "figures", "reference", "reference_dir", "figurs"]
+
+
+FIGURE_LISTS = st.lists(st.sampled_from([*FIGURES, "nope", ""]), max_size=3)  # half the values: HOSTILE has none
+
+
+@settings(max_examples=300)  # milliseconds each
+@given(edits=st.dictionaries(st.sampled_from(SWEEP_KEYS),
+                             st.booleans().flatmap(lambda b: FIGURE_LISTS if b else HOSTILE), min_size=1, max_size=2))
+@example(edits={"figures": ["severity_boxes", "nope"]})
+@example(edits={"reference": ["severity_boxs"]})
+@example(edits={"poll_s": 0})
+@example(edits={"figures": [], "reference": []})
+def test_any_sweep_option_is_refused_by_name_or_gives_a_callback_that_works(edits):
+    """``hydra.callbacks.sweep.*``: refused naming the key, or a callback whose options are what it uses."""
+    node = OmegaConf.merge(SWEEP_NODE, edits)
+    try:
+        check_sweep_options(OmegaConf.create({"callbacks": {"sweep": node}}))
+    except ConfigError as error:
+        assert any(f"hydra.callbacks.sweep.{key}" in str(error) for key in edits), (edits, str(error))
+        return
+    callback = instantiate(node)
+    assert callback.update_reference in (True, False) and callback.report in (True, False)
+    assert callback.progress in (True, False) and isinstance(callback.reference_dir, str)
+    assert isinstance(callback.poll_s, (int, float)) and 0 < callback.poll_s <= 3600
+    assert callback._figures() is None or set(callback._figures()) <= set(FIGURES)
+    assert set(callback.reference or []) <= set(FIGURES)

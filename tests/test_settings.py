@@ -5,10 +5,13 @@ command line's message before anything is created."""
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from omegaconf import OmegaConf
 
 import harness
+from harness.pipeline.sweep import SweepCallback
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_schema
 from tests.conftest import compose_config
@@ -88,6 +91,7 @@ def test_every_typed_key_refuses_a_value_of_another_type():
 def test_every_rule_names_a_key_of_the_schema():
     tree = OmegaConf.to_container(compose_config([]), resolve=True)
     keys = {key for key, _ in _leaves(tree)}
+    keys |= {f"hydra.callbacks.sweep.{name}" for name in inspect.signature(SweepCallback).parameters}
     assert set(RULES) <= keys
 
 

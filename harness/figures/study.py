@@ -1,7 +1,7 @@
 """The figures of a study (a sweep's report), drawn from the tables :mod:`harness.results.report`
 aggregates over its runs: metrics over time and against severity or label delay, Ovadia-style boxes,
 confidence curves, reliability diagrams, the cost trade-off and the critical-difference diagram.
-The names of the figures are :data:`harness.results.report.FIGURES`, the one list of them."""
+The names of the figures are :data:`harness.results.figure_names.FIGURES`, the one list of them."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from harness.figures.shared import (  # noqa: E402
     save_figure,
     strategy_colors,
 )
-from harness.results.report import FIGURES  # noqa: E402
+from harness.results.figure_names import FIGURES  # noqa: E402
 
 
 def plot_drift_induced_error(runs: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:

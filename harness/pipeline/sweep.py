@@ -171,13 +171,17 @@ class SweepCallback(Callback):
         figures: list[str] | None = None,
         reference: list[str] | None = None,
         reference_dir: str = "results/reference",
+        **unknown,
     ):
+        # Kept as given: harness.validation.preflight checks these options against this signature before
+        # anything starts (an unknown key or a bad value failing here would reach the user as Hydra's bare
+        # TypeError), and a refused sweep never gets as far as using them.
         self.report = report
         self.progress = progress
         self.poll_s = poll_s
-        self.figures = list(figures) if figures is not None else None
-        self.reference = list(reference or [])
-        self.reference_dir = Path(reference_dir)
+        self.figures = figures
+        self.reference = reference
+        self.reference_dir = reference_dir
         self.update_reference = update_reference
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -204,7 +208,7 @@ class SweepCallback(Callback):
             self._thread = threading.Thread(target=self._watch, daemon=True)
             self._thread.start()
         if self.report:
-            self._report = start_report(self.sweep_dir, self.ledger, self.figures)
+            self._report = start_report(self.sweep_dir, self.ledger, self._figures())
 
     def _watch(self) -> None:
         # a bar only on a terminal; in a file, a line each time the count of finished jobs moves
@@ -234,6 +238,9 @@ class SweepCallback(Callback):
             sys.exit(1)
         if failing:
             sys.exit(1)  # a SystemExit is not swallowed by Hydra's callback wrapper
+
+    def _figures(self) -> list[str] | None:
+        return None if self.figures is None else list(self.figures)
 
     def _finish(self) -> bool:
         if self._thread is not None:
@@ -272,11 +279,12 @@ class SweepCallback(Callback):
             elif write:
                 from harness.results.report import collect, write_report
 
-                write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self.figures)
+                write_report(collect([self.sweep_dir]), self.sweep_dir, figures=self._figures())
         finally:
             discard_ledger(self.ledger)  # made by this invocation, read now
             os.environ.pop(LEDGER_ENV, None)
         if write and self.update_reference:
-            for name in self.reference:
-                shrink(self.sweep_dir / "figures" / f"{name}.png", self.reference_dir / self.sweep_dir.name / f"{name}.png")
+            shrunk = Path(self.reference_dir) / self.sweep_dir.name
+            for name in self.reference or []:
+                shrink(self.sweep_dir / "figures" / f"{name}.png", shrunk / f"{name}.png")
         return bool(states["failed"] or states["refused"] or states["unfinished"])

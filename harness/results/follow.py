@@ -25,7 +25,8 @@ from functools import partial
 from pathlib import Path
 
 from harness.results.records import read_ledger_entry
-from harness.results.report import FIGURES, collect, read_one, write_report
+from harness.results.figure_names import FIGURES
+from harness.results.report import collect, read_one, write_report
 
 POLL_S = 0.25  # how often the ledger is looked at for newly finished runs
 

@@ -36,21 +36,6 @@ HIGHER_IS_BETTER = {"accuracy": True, "ece": False, "brier": False, "nll": False
 
 TAUS = np.round(np.arange(0.0, 1.0, 0.1), 1)  # confidence thresholds of the Ovadia-style curves
 TABLES = ("runs", "windows", "costs", "confidence", "reliability")
-# The figures of a study report, the one list of them (harness.figures.study draws them and imports it): here,
-# without matplotlib, so that a bad --figures is refused before anything is read or written.
-FIGURES = (
-    "accuracy_over_time",
-    "confident_errors_over_time",
-    "memory_over_time",
-    "drift_induced_error",
-    "label_budget",
-    "severity_boxes",
-    "confidence_curves",
-    "reliability",
-    "cost_tradeoff",
-    "pipeline_faults",
-    "pipeline_detection",
-)
 
 
 @dataclass

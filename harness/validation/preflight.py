@@ -14,11 +14,13 @@ from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
 
 from harness.results.ownership import check_owned
 from harness.streams.families import CUSTOM, stream_class, target_of
 from harness.validation import validate
 from harness.validation.errors import ConfigError, RunDirectoryError
+from harness.validation.settings import check_arguments
 
 
 def preflight(cfg: DictConfig) -> tuple:
@@ -49,6 +51,26 @@ def task_config(config: DictConfig) -> DictConfig:
 
 
 RAY_INSTALL = "pip install -e '.[ray]'"
+
+
+SWEEP_CALLBACK = "harness.pipeline.sweep.SweepCallback"
+
+
+def check_sweep_options(hydra: DictConfig) -> None:
+    """The sweep callback's options (``hydra.callbacks.sweep.*``, from a preset or the command line)
+    against its signature and the rules of :mod:`harness.validation.settings`: a misspelt figure is
+    refused before the sweep starts, not when its last job has run."""
+    node = OmegaConf.select(hydra, "callbacks.sweep", default=None)
+    if node is None or node.get("_target_") != SWEEP_CALLBACK:  # a callback of the user's own
+        return
+    from harness.pipeline.sweep import SweepCallback
+
+    try:
+        options = OmegaConf.to_container(node, resolve=True)
+    except OmegaConfBaseException as error:  # ${...} that does not resolve
+        key = str(error.full_key).rpartition("callbacks.sweep.")[2]
+        raise ConfigError(f"hydra.callbacks.sweep.{key}: {str(error.msg).splitlines()[0]}") from None
+    check_arguments(options, SweepCallback.__init__, "hydra.callbacks.sweep")
 
 
 def check_launcher(hydra: DictConfig) -> None:
@@ -95,6 +117,7 @@ class PreflightCallback(Callback):
         task = task_config(config)
         try:
             validate.writable_directory("hydra.run.dir", config.hydra.run.dir)
+            check_sweep_options(config.hydra)
             _checked["built"] = (OmegaConf.to_yaml(task), preflight(task))
             run_dir = config.hydra.run.dir  # ${now:...} is cached: the directory Hydra then makes
             check_owned(Path(run_dir), f"hydra.run.dir={run_dir}")
@@ -110,6 +133,7 @@ class PreflightCallback(Callback):
         stream = task_config(config).stream
         try:
             check_launcher(config.hydra)
+            check_sweep_options(config.hydra)
             sweep_dir = config.hydra.sweep.dir
             validate.writable_directory("hydra.sweep.dir", sweep_dir)
             check_owned(Path(sweep_dir), f"hydra.sweep.dir={sweep_dir}", owner="sweep's", sweep=True)

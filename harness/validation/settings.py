@@ -13,7 +13,9 @@ with the key, the value and what is allowed, as from the command line.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
+import types
 import typing
 from collections.abc import Mapping
 
@@ -29,6 +31,10 @@ def cpu_count() -> int:
 def _choices(name: str):
     """Choices that live with the code that reads them, imported when checked (no import cycle)."""
     def load():
+        if name == "figures":  # without torch: the sweep's options are checked in a sweep's parent process
+            from harness.results.figure_names import FIGURES
+
+            return FIGURES
         from harness.offline.models import MODEL_KINDS
         from harness.offline.text_model import VOCABS
         from harness.offline.tune import PRUNERS, SAMPLERS
@@ -80,6 +86,11 @@ RULES: dict[str, dict] = {
     "metrics.window": {"low": 1},
     "metrics.recovery_tolerance": {"low": 0},
     "metrics.max_detection_delay": {"low": 0},
+    # the sweep callback's options (harness.pipeline.sweep.SweepCallback), typed by its signature
+    "hydra.callbacks.sweep.poll_s": {"low": 0, "high": 3600, "low_open": True},
+    "hydra.callbacks.sweep.figures": {"choices": _choices("figures"), "empty": True},  # []: no figure
+    "hydra.callbacks.sweep.reference": {"choices": _choices("figures"), "empty": True},
+    "hydra.callbacks.sweep.reference_dir": {"directory": True},
 }
 SKIPPED = ("stream", "strategy")  # typed by their classes' constructors (harness.streams, harness.validation.checks)
 
@@ -87,7 +98,7 @@ SKIPPED = ("stream", "strategy")  # typed by their classes' constructors (harnes
 def check_value(key: str, value, kind) -> None:
     """``value`` has the schema type ``kind`` and obeys the rule of ``key``; raises ConfigError."""
     origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if origin is typing.Union and type(None) in args:
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
         if value is None:
             return
         kind = next(arg for arg in args if arg is not type(None))
@@ -95,7 +106,7 @@ def check_value(key: str, value, kind) -> None:
     if origin in (list, typing.List):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}={value!r} is not a list")
-        if not value:
+        if not value and not RULES.get(key, {}).get("empty"):
             raise ConfigError(f"{key}=[] is empty; give at least one value")
         for item in value:
             check_value(key, item, args[0] if args else typing.Any)
@@ -111,7 +122,9 @@ def check_value(key: str, value, kind) -> None:
 
 
 def _check_rule(key: str, value, rule: dict) -> None:
-    if rule.get("faults"):
+    if rule.get("directory"):
+        validate.writable_directory(key, value)
+    elif rule.get("faults"):
         from harness.streams.faults import fault_names
 
         if value is not None:
@@ -151,3 +164,19 @@ def check_schema(tree: Mapping, schema: type | None = None, prefix: str = "") ->
             check_schema(value, kind, f"{key}.")
         elif field.name != "_target_":  # decided by harness.validation.targets
             check_value(key, value, kind)
+
+
+def check_arguments(tree: Mapping, function, prefix: str) -> None:
+    """The keyword arguments ``tree`` (a plain container, ``_target_`` aside) that the node ``prefix``
+    gives ``function``: every key one of its parameters, every required one given, every value of its
+    annotated type and obeying the rule of ``prefix.<key>``; raises ConfigError."""
+    parameters = {name: p for name, p in inspect.signature(function).parameters.items()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name != "self"}
+    given = [key for key in tree if key != "_target_"]
+    validate.known_keys(prefix, given, parameters)
+    for name, parameter in parameters.items():
+        if parameter.default is inspect.Parameter.empty and name not in tree:
+            raise ConfigError(f"{prefix}.{name} is missing: {prefix} needs it")
+    hints = typing.get_type_hints(function)
+    for key in given:
+        check_value(f"{prefix}.{key}", tree[key], hints.get(key, typing.Any))
