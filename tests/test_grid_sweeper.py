@@ -95,15 +95,23 @@ def test_the_command_line_refuses_a_batch_size_that_is_not_a_count(value):
     check_overrides(["hydra.sweeper.max_batch_size=-1"])
 
 
+REFUSED = [  # a group choice is composed; a plain value is set in the first job's config, typed by the schema
+    ("drift=sudden,nope seed=0,1", "Could not find 'drift/nope'"),
+    ("seed=0,1 drift.severity=0.5,1,abc", "Error merging override drift.severity=abc\nValue 'abc' of type 'str' could "
+                                          "not be converted to Float"),
+]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
-def test_a_harness_sweep_the_sweeper_refuses_leaves_nothing_behind(tmp_path, existing):
+@pytest.mark.parametrize("grid, message", REFUSED, ids=["group", "plain"])
+def test_a_harness_sweep_the_sweeper_refuses_leaves_nothing_behind(tmp_path, existing, grid, message):
     sweep_dir = tmp_path / "sweep"
     if existing:
         sweep_dir.mkdir()  # given, empty: it stays
-    done = subprocess.run([sys.executable, "-m", "harness.run", "-m", "drift=sudden,nope", f"hydra.sweep.dir={sweep_dir}"],
+    done = subprocess.run([sys.executable, "-m", "harness.run", "-m", *grid.split(), f"hydra.sweep.dir={sweep_dir}"],
                           cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
                           timeout=120, check=False)
-    assert done.returncode != 0 and "Could not find 'drift/nope'" in done.stderr
+    assert done.returncode != 0 and message in done.stderr
     left = sorted(p.name for p in sweep_dir.iterdir()) if sweep_dir.exists() else None
     assert left == ([] if existing else None)

@@ -6,9 +6,11 @@ order, batched by ``max_batch_size``, with each job's config composed once.
 Hydra's basic sweeper composes every job's config twice: once to check the whole batch before any
 job starts, then again when the launcher runs the job; it has no switch for the first (about 0.1 s a
 job, serially in the parent even when the launcher runs jobs in parallel). This sweeper still checks
-before any job starts, but each swept value once (composed with the first value of every other key),
-so a misspelt group choice or a value of the wrong type is refused before anything runs. A config that
-only a combination of values breaks fails when its job is composed.
+before any job starts, but each swept value once, so a misspelt group choice or a value of the wrong
+type is refused before anything runs: the first job's config is composed, each other value of a plain
+key is set in it as Hydra sets a command-line value (``OmegaConf.update``, typed by the schema), and
+each other choice of a config group (or a ``+``/``++``/``~`` override) is composed in the first job's
+place. A config that only a combination of values breaks fails when its job is composed.
 """
 
 # No postponed annotations: Hydra's plugin scan runs this module before it is in sys.modules, where a
@@ -20,12 +22,13 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
+from hydra.core.override_parser.types import Override, OverrideType
 from hydra.core.plugins import Plugins
-from hydra.errors import CompactHydraException
+from hydra.errors import CompactHydraException, ConfigCompositionException
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 
 @dataclass
@@ -58,15 +61,14 @@ def grid_values(overrides: list[Override]) -> list[list[str]]:
     return list(by_key.values())
 
 
-def each_value_once(values: list[list[str]]) -> list[list[str]]:
-    """The jobs that between them hold every value: the first job, then each other value of each key
-    in the first job's place.
+def other_values(values: list[list[str]]) -> list[tuple[str, list[str]]]:
+    """Each value but the first of each key, with the job that holds it in the first job's place.
 
-    >>> each_value_once([["a=1", "a=2"], ["b=x"], ["c=3", "c=4", "c=5"]])
-    [['a=1', 'b=x', 'c=3'], ['a=2', 'b=x', 'c=3'], ['a=1', 'b=x', 'c=4'], ['a=1', 'b=x', 'c=5']]
+    >>> other_values([["a=1", "a=2"], ["b=x"], ["c=3", "c=4"]])
+    [('a=2', ['a=2', 'b=x', 'c=3']), ('c=4', ['a=1', 'b=x', 'c=4'])]
     """
     first = [options[0] for options in values]
-    return [first] + [first[:i] + [value] + first[i + 1 :] for i, options in enumerate(values) for value in options[1:]]
+    return [(value, first[:i] + [value] + first[i + 1 :]) for i, options in enumerate(values) for value in options[1:]]
 
 
 class GridSweeper(Sweeper):
@@ -89,7 +91,7 @@ class GridSweeper(Sweeper):
             # compact: Hydra prints the message alone, as for a value that does not compose
             raise CompactHydraException(f"hydra.sweeper.max_batch_size={self.max_batch_size} is invalid: must be an "
                                         "integer >= 1, or -1 (or null) for one batch of every job")
-        self.validate_batch_is_legal(each_value_once(values))  # before anything is written
+        self.check_values(values)  # before anything is written
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
@@ -100,3 +102,20 @@ class GridSweeper(Sweeper):
                 _ = result.return_value  # raises the job's exception, as Hydra's sweepers do
             returns.append(results)
         return returns
+
+    def check_values(self, values: list[list[str]]) -> None:
+        """Every swept value, once, as the module's docstring says; raises Hydra's composition errors."""
+        loader = self.hydra_context.config_loader
+        config = loader.load_sweep_config(self.config, [options[0] for options in values])
+        parser = OverridesParser.create(config_loader=loader)
+        for value, job in other_values(values):
+            override = parser.parse_override(value)
+            key = override.key_or_group
+            if (override.type is not OverrideType.CHANGE or override.package is not None or "/" in key
+                    or key.startswith("hydra.") or loader.get_group_options(key)):
+                loader.load_sweep_config(self.config, job)
+                continue
+            try:  # as Hydra applies a command-line value to a composed config
+                OmegaConf.update(config, key, override.value(), merge=True)
+            except OmegaConfBaseException as error:
+                raise ConfigCompositionException(f"Error merging override {value}") from error
