@@ -25,6 +25,7 @@ from omegaconf import OmegaConf
 
 from harness.results.figure_names import FIGURES
 from harness.run import run
+from harness.validation.command_line import check_overrides, ruled_keys
 from harness.validation.errors import ConfigError
 from harness.validation.preflight import check_sweep_options, preflight
 from tests.conftest import CONF, compose_config
@@ -228,3 +229,26 @@ def test_any_sweep_option_is_refused_by_name_or_gives_a_callback_that_works(edit
     assert isinstance(callback.poll_s, (int, float)) and 0 < callback.poll_s <= 3600
     assert callback._figures() is None or set(callback._figures()) <= set(FIGURES)
     assert set(callback.reference or []) <= set(FIGURES)
+
+
+RULED = sorted(ruled_keys())
+TEXTS = st.one_of(
+    st.sampled_from(["0", "1", "-1", "2", "0.5", "1e9", "-1e-9", "nan", "inf", "-inf", "abc", "true", "null", "[1]", "''",
+                     "4294967296", "covariate", "sudden", "mlp", "tpe"]),
+    st.integers(-5, 10**6).map(str), st.floats(allow_nan=False, allow_infinity=False).map(repr),
+)
+
+
+@given(key=st.sampled_from(RULED), text=TEXTS)
+def test_the_command_line_refuses_a_value_only_if_its_run_would(key, text):
+    """What the command line refuses before Hydra runs (a swept value out of range, before the first job)
+    is refused by composing that config or by the run's own checks: no false refusal."""
+    override = f"{key}={text}"
+    try:
+        check_overrides([override])
+    except ConfigError:
+        try:
+            preflight(compose_config([*STRATEGIES, override]))
+        except (ConfigError, ConfigCompositionException):
+            return
+        raise AssertionError(f"{override} is refused by the command line only")

@@ -23,7 +23,7 @@ from tests.conftest import compose_config
     ("monitor.detectors=[]", "monitor.detectors=[] is empty; give at least one value"),
     ("monitor.coverages=[]", "monitor.coverages=[] is empty; give at least one value"),
     ("offline.search.lr=[]", "offline.search.lr=[] is empty; give at least one value"),
-    ("replay.label_fraction=0", "replay.label_fraction=0.0 is outside (0, 1]"),
+    ("replay.label_fraction=0", "replay.label_fraction=0 is outside (0, 1]"),  # as typed: refused before Hydra
     ("quiet=yes", "quiet='yes' is not a boolean; allowed: true, false"),
 ])
 def test_compose_applies_the_command_lines_checks(override, message):

@@ -17,6 +17,7 @@ from harness.validation import validate
 from harness.validation.argv import VALUE_FLAGS, runs_a_job
 from harness.validation.config import CONF_DIR, Config
 from harness.validation.errors import ConfigError
+from harness.validation.settings import RULES, check_value
 
 
 def bool_keys() -> dict[str, bool]:
@@ -37,6 +38,42 @@ def bool_keys() -> dict[str, bool]:
     return keys
 
 
+def ruled_keys() -> dict[str, object]:
+    """Dotted keys of :class:`Config` that :data:`harness.validation.settings.RULES` gives a range or
+    choices, with their schema types: a swept value out of range is refused before the first job runs,
+    not when its own job starts."""
+    keys = {}
+
+    def walk(schema, prefix):
+        for name, kind in typing.get_type_hints(schema).items():
+            if dataclasses.is_dataclass(kind):
+                walk(kind, f"{prefix}{name}.")
+            elif prefix + name in RULES:
+                keys[prefix + name] = kind
+
+    walk(Config, "")
+    return keys
+
+
+def _of_type(value, kind) -> bool:
+    """``value``, as Hydra parsed it, is of the schema type ``kind`` (``Optional`` and ``List`` of
+    ``bool``, ``int``, ``float``, ``str``), and no interpolation (resolved when the job runs)."""
+    if isinstance(value, str) and "${" in value:
+        return False
+    if kind is typing.Any:
+        return True
+    args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+    if value is None:
+        return type(None) in typing.get_args(kind)
+    if typing.get_origin(kind) is typing.Union:
+        kind = args[0]
+    if typing.get_origin(kind) in (list, typing.List):
+        return isinstance(value, list) and all(_of_type(item, typing.get_args(kind)[0]) for item in value)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+
+
 def strategy_names() -> list[str]:
     return sorted(path.stem for path in (CONF_DIR / "strategy").glob("*.yaml"))
 
@@ -47,7 +84,7 @@ def check_overrides(overrides: list[str]) -> None:
     runs one), ``hydra.launcher.n_jobs=0``, a value swept twice (``seed=0,0``: one cell run twice). A key
     given twice with two values is noted on stderr (Hydra keeps the last one without a word), so
     that appending overrides to a base list keeps working and nobody is surprised."""
-    booleans, parser, given = bool_keys(), OverridesParser.create(), {}
+    booleans, ruled, parser, given = bool_keys(), ruled_keys(), OverridesParser.create(), {}
     for text in overrides:
         try:
             override = parser.parse_override(text)
@@ -73,6 +110,8 @@ def check_overrides(overrides: list[str]) -> None:
                 _check_n_jobs(value)
             elif key == "hydra.sweeper.max_batch_size":
                 _check_batch_size(value)
+            elif key in ruled and _of_type(value, ruled[key]):  # a wrong type: Hydra's message, at composition
+                check_value(key, value, ruled[key])
 
 
 def _check_distinct(key: str, values: list, text: str) -> None:

@@ -30,20 +30,22 @@ def cpu_count() -> int:
 
 def _choices(name: str):
     """Choices that live with the code that reads them, imported when checked (no import cycle)."""
-    def load():
-        if name == "figures":  # without torch: the sweep's options are checked in a sweep's parent process
+    def load():  # the figures and drift choices without torch: the command line checks them in a sweep's parent
+        if name == "figures":
             from harness.results.figure_names import FIGURES
 
             return FIGURES
+        if name.startswith("drift."):
+            from harness.streams.base import KINDS, PATTERNS, TRANSITIONS
+
+            return {"drift.kind": KINDS, "drift.pattern": PATTERNS, "drift.transition": TRANSITIONS}[name]
         from harness.offline.models import MODEL_KINDS
         from harness.offline.text_model import VOCABS
         from harness.offline.tune import PRUNERS, SAMPLERS
         from harness.offline.user import OUTPUTS
-        from harness.streams.base import KINDS, PATTERNS, TRANSITIONS
 
         return {"model.kind": (*MODEL_KINDS, "pretrained"), "model.vocab": VOCABS, "model.outputs": OUTPUTS,
-                "offline.sampler": SAMPLERS, "offline.pruner": PRUNERS, "drift.kind": KINDS,
-                "drift.pattern": PATTERNS, "drift.transition": TRANSITIONS}[name]
+                "offline.sampler": SAMPLERS, "offline.pruner": PRUNERS}[name]
     return load
 
 
@@ -95,8 +97,10 @@ RULES: dict[str, dict] = {
 SKIPPED = ("stream", "strategy")  # typed by their classes' constructors (harness.streams, harness.validation.checks)
 
 
-def check_value(key: str, value, kind) -> None:
-    """``value`` has the schema type ``kind`` and obeys the rule of ``key``; raises ConfigError."""
+def check_value(key: str, value, kind, *, shown: str | None = None) -> None:
+    """``value`` has the schema type ``kind`` and obeys the rule of ``key``; raises ConfigError naming
+    ``shown`` (default ``key``; a list's items as ``key[i]``)."""
+    shown = shown or key
     origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (typing.Union, types.UnionType) and type(None) in args:
         if value is None:
@@ -105,20 +109,20 @@ def check_value(key: str, value, kind) -> None:
         origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (list, typing.List):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}={value!r} is not a list")
+            raise ConfigError(f"{shown}={value!r} is not a list")
         if not value and not RULES.get(key, {}).get("empty"):
-            raise ConfigError(f"{key}=[] is empty; give at least one value")
-        for item in value:
-            check_value(key, item, args[0] if args else typing.Any)
+            raise ConfigError(f"{shown}=[] is empty; give at least one value")
+        for i, item in enumerate(value):
+            check_value(key, item, args[0] if args else typing.Any, shown=f"{shown}[{i}]")
         return
     if kind is bool:
-        validate.boolean(key, value)
+        validate.boolean(shown, value)
     elif kind is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key}={value!r} is not a string")
+            raise ConfigError(f"{shown}={value!r} is not a string")
     elif kind in (int, float):
-        (validate.integer if kind is int else validate.number)(key, value)
-    _check_rule(key, value, RULES.get(key, {}))
+        (validate.integer if kind is int else validate.number)(shown, value)
+    _check_rule(shown, value, RULES.get(key, {}))
 
 
 def _check_rule(key: str, value, rule: dict) -> None:
