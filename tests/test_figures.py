@@ -5,6 +5,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -257,3 +260,37 @@ def test_the_shaded_interval_is_the_t_interval_of_the_mean_over_seeds():
             assert np.allclose([drawn.min(), drawn.max()], [low, high])
     finally:
         plt.close(fig)
+
+
+# Draws a critical-difference diagram whose one bar joins five strategies, and prints its files' hashes.
+CD_SCRIPT = """
+import hashlib, sys
+from pathlib import Path
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from harness.figures.shared import save_figure
+from harness.figures.study import plot_critical_difference
+names = ["frozen", "finetune", "river_logreg", "river_hat", "oracle"]
+fig, ax = plt.subplots()
+plot_critical_difference(pd.Series([1.5, 2.0, 2.5, 3.0, 4.0], index=names), pd.DataFrame(0.9, index=names, columns=names),
+                         ax=ax)
+save_figure(fig, Path(sys.argv[1]) / "cd")
+print([hashlib.sha256((Path(sys.argv[1]) / f"cd.{form}").read_bytes()).hexdigest() for form in ("png", "pdf")])
+"""
+
+
+def test_a_figure_is_the_same_bytes_whatever_the_hash_seed(tmp_path):
+    """The PNG and the PDF (no creation date) of a critical-difference diagram, whose bars scikit-posthocs
+    draws through sets of strategy names, are the same files under two hash seeds."""
+    import subprocess
+    import sys
+
+    def hashes(seed: int) -> str:
+        (tmp_path / str(seed)).mkdir()
+        env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        return subprocess.run([sys.executable, "-c", CD_SCRIPT, str(tmp_path / str(seed))], env=env, check=True,
+                              capture_output=True, text=True, timeout=120).stdout
+
+    assert hashes(1) == hashes(2)

@@ -265,6 +265,8 @@ def save_figure(fig: plt.Figure, stem: Path) -> list[Path]:
     text sizes are in points, so the PDF, drawn with the layout engine off, has the same layout."""
     written = [atomic_write(stem.with_suffix(".png"), lambda tmp: fig.savefig(tmp, dpi=130))]
     fig.set_layout_engine("none")
-    written.append(atomic_write(stem.with_suffix(".pdf"), lambda tmp: fig.savefig(tmp, dpi=130)))
+    # no creation date: the same figure is the same bytes, as the PNG is
+    written.append(atomic_write(stem.with_suffix(".pdf"), lambda tmp: fig.savefig(tmp, dpi=130,
+                                                                                  metadata={"CreationDate": None})))
     plt.close(fig)
     return written

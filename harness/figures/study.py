@@ -199,8 +199,11 @@ def plot_critical_difference(ranks: pd.Series, pvalues: pd.DataFrame, *, cd: flo
     import scikit_posthocs as sp
 
     ax = ax or plt.gca()
-    sp.critical_difference_diagram(ranks, pvalues, cd=cd, ax=ax, color_palette=strategy_colors(ranks.index),
-                                   label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}")
+    drawn = sp.critical_difference_diagram(ranks, pvalues, cd=cd, ax=ax, color_palette=strategy_colors(ranks.index),
+                                           label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}")
+    for lines in drawn["crossbars"]:  # each bar is drawn through a set of strategies, in the hash seed's order
+        for line in lines:
+            line.set_xdata(sorted(line.get_xdata()))
     k = len(ranks)
     ax.set_xlim(1, max(k, 2))  # the whole scale of ranks, 1 (best) to k, not only the span of the data
     ax.set_xticks(range(1, max(k, 2) + 1))
