@@ -344,7 +344,7 @@ COMPOSE = [
 REPORT = [
     ("{empty}", "{empty} holds no run (no result.json below it)"),
     ("{missing}", "not a directory: {missing}"),
-    ("{empty} --out {file}", "--out {file} is a file, not a directory"),
+    ("{empty} --out {file}", "--out {file} is a file: it must be a writable directory"),
     ("{empty} --figures bad", "--figures bad is not a figure; available: ['accuracy_over_time', "),
     ("{empty} --figures none", "--figures none: to draw no figure give --figures with no name"),
     ("{empty} --figures accuracy_over_tme", "(did you mean 'accuracy_over_time'?)"),
@@ -531,7 +531,7 @@ def test_report_command_line_exits_2_without_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert "is a file, not a directory" in done.stderr and "Traceback" not in done.stderr
+    assert "is a file: it must be a writable directory" in done.stderr and "Traceback" not in done.stderr
 
 
 def table() -> str:
@@ -640,7 +640,7 @@ def table() -> str:
         "| input | stderr holds |",
         "|---|---|",
         *rows(CLI, "python -m harness.run "),
-        "| `python -m harness.report {empty} --out {file}` | `is a file, not a directory` |",
+        "| `python -m harness.report {empty} --out {file}` | `is a file: it must be a writable directory` |",
         "",
     ]
     return "\n".join(lines)

@@ -60,9 +60,9 @@ def test_a_link_loop_as_the_run_directory_is_refused_cleanly(tmp_path):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda p: p.write_text("x") and None, "is a file, not a directory"),
-    (lambda p: p.symlink_to(p.parent / "nowhere"), "is a symbolic link to"),
-    (lambda p: (p.parent / "f").write_text("x") and p.parent / "f" / "run", "lies inside"),
+    (lambda p: p.write_text("x") and None, "is a file: it must be a writable directory"),
+    (lambda p: p.symlink_to(p.parent / "nowhere"), "a symbolic link that leads nowhere"),
+    (lambda p: (p.parent / "f").write_text("x") and p.parent / "f" / "run", "which cannot hold it"),
 ])
 def test_paths_that_cannot_be_a_directory_are_refused(tmp_path, make, message):
     path = tmp_path / "out"

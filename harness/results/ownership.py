@@ -4,12 +4,11 @@ Everything else belongs to the user and is refused before anything is created in
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from harness.validation.errors import RunDirectoryError
+from harness.validation.validate import directory_problem
 
 RUN_RECORDS = (".hydra", "result.json")  # a run directory: its config record or its result
 REPORT_RECORD = "report.json"  # written first by harness.results.report into the directory it writes
@@ -19,29 +18,11 @@ IGNORED = (".lock",)  # made by the harness (results.LOCK) before it knows wheth
 
 
 def usable(path: Path, label: str) -> None:
-    """``path`` is a directory the harness can create or write: not a file, a dangling link, a link
-    loop, inside a file, or unwritable. RunDirectoryError starting with ``label`` (how the user gave
-    the path) otherwise."""
-    path = Path(path)
-    try:
-        path.stat()
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise RunDirectoryError(f"{label} is a symbolic link loop") from None
-        if os.path.islink(path):
-            raise RunDirectoryError(f"{label} is a symbolic link to {os.readlink(path)}, which does not "
-                                    "exist") from None
-        if error.errno == errno.ENOTDIR:
-            raise RunDirectoryError(f"{label} lies inside a file, not a directory") from None
-        if error.errno != errno.ENOENT:
-            raise RunDirectoryError(f"{label} cannot be read: {error.strerror}") from None
-    if path.exists() and not path.is_dir():
-        raise RunDirectoryError(f"{label} is a file, not a directory")
-    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise RunDirectoryError(f"{label} lies inside {existing}, which is a file")
-    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
-        raise RunDirectoryError(f"{label} cannot be written: {existing} is not writable")
+    """``path`` is a directory the harness can create or write (:func:`harness.validation.validate.directory_problem`);
+    RunDirectoryError starting with ``label`` (how the user gave the path) otherwise."""
+    problem = directory_problem(Path(path))
+    if problem:
+        raise RunDirectoryError(f"{label} {problem}")
 
 
 def holds_run(path: Path) -> bool:

@@ -129,9 +129,8 @@ def known_keys(where: str, keys: Iterable[str], allowed: Iterable[str], *, node:
 
 
 def writable_directory(key: str, value, hint: str = "") -> None:
-    """``value`` names a directory that exists or can be made, and written to: not a file, not under
-    a file, not through a dangling or looping symbolic link, not in an unwritable place; ``hint``
-    ends the message (``(or offline.cache=false)``).
+    """``value`` names a directory that exists or can be made, and written to (:func:`directory_problem`);
+    ``hint`` ends the message (``(or offline.cache=false)``).
 
     >>> writable_directory("offline.cache_dir", "/dev/null")
     Traceback (most recent call last):
@@ -139,17 +138,32 @@ def writable_directory(key: str, value, hint: str = "") -> None:
     """
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{key}={value!r} is not a path: it must name a writable directory")
-    tail = f" {hint}" if hint else ""
-    path = Path(value).expanduser()
+    problem = directory_problem(Path(value).expanduser())
+    if problem:
+        raise ConfigError(f"{key}={value!r} {problem}" + (f" {hint}" if hint else ""))
+
+
+def directory_problem(path: Path) -> str:
+    """What keeps ``path`` from being a directory that exists or can be made, and written to: a file,
+    a path under a file, a dangling or looping symbolic link on the way, an unwritable place; ``""``
+    when nothing does. One rule for every directory the harness writes (a config's, ``--out``).
+
+    >>> directory_problem(Path("/dev/null/x"))
+    'is under /dev/null, which cannot hold it: it must be a writable directory'
+    """
     existing = path
-    while not existing.exists() and existing != existing.parent:
-        if existing.is_symlink():  # exists() follows links: a dangling or looping one reads as absent
-            raise ConfigError(f"{key}={value!r} passes through {existing}, a symbolic link that leads nowhere "
-                              f"(dangling or looping): it must be a writable directory{tail}")
-        existing = existing.parent
+    try:
+        while not existing.exists() and existing != existing.parent:
+            if existing.is_symlink():  # exists() follows links: a dangling or looping one reads as absent
+                return (f"passes through {existing}, a symbolic link that leads nowhere (dangling or looping): it "
+                        "must be a writable directory")
+            existing = existing.parent
+    except OSError as error:  # a folder on the way that cannot be searched
+        return f"cannot be reached: {error.strerror}: it must be a writable directory"
     if not existing.is_dir() or not os.access(existing, os.W_OK) or not _can_make_in(existing):
         what = "a file" if existing == path else f"under {existing}, which cannot hold it"
-        raise ConfigError(f"{key}={value!r} is {what}: it must be a writable directory{tail}")
+        return f"is {what}: it must be a writable directory"
+    return ""
 
 
 def _can_make_in(directory: Path) -> bool:
