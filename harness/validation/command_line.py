@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import types
 import typing
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -62,11 +63,12 @@ def _of_type(value, kind) -> bool:
         return False
     if kind is typing.Any:
         return True
-    args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-    if value is None:
-        return type(None) in typing.get_args(kind)
-    if typing.get_origin(kind) is typing.Union:
-        kind = args[0]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):  # Optional[X]
+        if value is None:
+            return type(None) in typing.get_args(kind)
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    elif value is None:
+        return False
     if typing.get_origin(kind) in (list, typing.List):
         return isinstance(value, list) and all(_of_type(item, typing.get_args(kind)[0]) for item in value)
     if kind is float:

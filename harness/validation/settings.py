@@ -4,6 +4,8 @@ Each key's type comes from its dataclass field (``bool``, ``int``, ``float``, ``
 ``List``); its range or choices from :data:`RULES`, declared once here. :func:`check_schema` checks
 every key of a config against both; :func:`check_value` checks one (``DriftSchedule`` uses it for its
 own fields, so a drift setting has one rule whether it comes from a config or from Python).
+:func:`check_arguments` checks the options of a class Hydra instantiates (the sweep callback) the same
+way, typed by the class's own signature.
 
 A config edited in Python (``cfg.quiet = "yes"``) reaches these checks as given: a list where a number
 belongs, a word where a boolean does, an empty list where one item is needed are all refused here,
