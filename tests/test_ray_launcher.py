@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HAS_RAY = importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None
 needs_ray = pytest.mark.skipif(not HAS_RAY, reason="hydra-ray-launcher is not installed: the Ray launcher is the "
                                "optional extra pip install -e '.[ray]' (docs/launchers.md)")
-# Two finished jobs and one refused by its config (drift.severity is at most 1): recorded as failed.
-GRID = ["drift.severity=0,1,1.5", "seed=0", "strategy=[frozen,river_logreg]", "offline.cache=false",
+# Two finished jobs and one refused by its own check (its drift starts after the stream ends): recorded as failed.
+GRID = ["drift.onset=300,600,5000", "seed=0", "strategy=[frozen,river_logreg]", "offline.cache=false",
         "+hydra.callbacks.sweep.figures=[]"]
 # No token to hand round in a test; no usage report from a test machine.
 RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -147,7 +147,7 @@ def check_same_as_basic(basic, directory: Path, done: subprocess.CompletedProces
     for finished in (basic_done, done):
         assert finished.returncode == 1, finished.stderr  # a job failed
         assert "sweep: 2 done, 0 skipped, 1 failed" in finished.stderr, finished.stderr
-        assert "drift.severity=1.5 is outside [0, 1]" in finished.stderr
+        assert "drift.onset=5000 is outside [0, stream.n_deploy=1200)" in finished.stderr
     theirs, ours = contents(reference), contents(directory)
     assert len(ours) == 3 and sum(isinstance(v[0], dict) for v in ours.values()) == 2
     assert ours == theirs

@@ -121,20 +121,21 @@ def test_unfinished_job_is_redone_and_a_grid_grows_by_its_new_cells(tmp_path):
 @pytest.mark.slow
 def test_failing_job_is_recorded_and_its_siblings_finish(tmp_path, capsys):
     sweep = tmp_path / "sweep"
-    done = multirun(sweep, "drift.severity=0,1,1.5")
+    done = multirun(sweep, "drift.onset=200,400,5000")  # the last is beyond the stream: only its job can tell
     assert done.returncode != 0
     assert "sweep: 2 done, 0 skipped, 1 failed" in done.stderr
-    failed = next(p for p in job_dirs(sweep) if "drift.severity=1.5" in p.name)
+    failed = next(p for p in job_dirs(sweep) if "drift.onset=5000" in p.name)
     result = json.loads((failed / "result.json").read_text())
     assert result["status"] == "failed"
-    assert result["error_type"] == "ConfigError" and "drift.severity=1.5 is outside [0, 1]" in result["message"]
+    assert result["error_type"] == "ConfigError"
+    assert "drift.onset=5000 is outside [0, stream.n_deploy=800)" in result["message"]
     assert "Traceback" in result["traceback"]
 
     assert report_main([str(sweep), "--out", str(tmp_path / "report")]) == 0
     printed = capsys.readouterr().out
-    assert "2 runs read, 1 failed" in printed and "drift.severity=1.5" in printed
+    assert "2 runs read, 1 failed" in printed and "drift.onset=5000" in printed
     runs = pd.read_parquet(tmp_path / "report" / "runs.parquet")
-    assert sorted(runs["drift.severity"].unique()) == [0.0, 1.0]
+    assert sorted(runs["drift.onset"].unique()) == [200, 400]
     failures = pd.read_csv(tmp_path / "report" / "runs_failed.csv")
     assert failures["error_type"].tolist() == ["ConfigError"]
 

@@ -55,7 +55,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     ('covariate', 0.5, 'teacher')
     >>> harness.compose(["drift.severity=-1"])
     Traceback (most recent call last):
-    harness.validation.errors.ConfigError: drift.severity=-1.0 is outside [0, 1]
+    harness.validation.errors.ConfigError: drift.severity=-1 is outside [0, 1]
     """
     if isinstance(overrides, str):
         raise TypeError(f"overrides={overrides!r} is a string; give a list such as ['drift.severity=0.5']")

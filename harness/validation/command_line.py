@@ -49,7 +49,7 @@ def ruled_keys() -> dict[str, object]:
         for name, kind in typing.get_type_hints(schema).items():
             if dataclasses.is_dataclass(kind):
                 walk(kind, f"{prefix}{name}.")
-            elif prefix + name in RULES:
+            elif prefix + name in RULES and not RULES[prefix + name].get("cpus"):  # a job's CPUs: where it runs
                 keys[prefix + name] = kind
 
     walk(Config, "")
