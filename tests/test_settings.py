@@ -151,3 +151,15 @@ def test_report_reads_a_directory_given_twice_once_with_a_note(tmp_path, capsys)
     given = [tmp_path / "runs", tmp_path / "other", tmp_path / "runs" / ".", tmp_path / "alias"]
     assert distinct_dirs(given) == [tmp_path / "runs", tmp_path / "other"]
     assert capsys.readouterr().err.count("is given twice; its runs are read once") == 2
+
+
+def test_the_command_line_leaves_a_jobs_threads_to_the_machine_that_runs_it():
+    """A sweep's jobs may run on other machines (SLURM, Ray): the command line checks a swept value's
+    range, but a job's CPUs only where the job runs."""
+    from harness.validation.command_line import check_overrides
+
+    check_overrides(["threads=1,1024"])
+    with pytest.raises(ConfigError, match=r"^drift.severity=2 is outside \[0, 1\]"):
+        check_overrides(["drift.severity=0,2"])
+    with pytest.raises(ConfigError, match=r"^threads=1024 exceeds the "):
+        harness.compose(["threads=1024"])
