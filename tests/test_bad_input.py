@@ -232,6 +232,7 @@ RUN = [
     ("+monitor.foo=1", "monitor.foo is not a key of monitor; allowed: ['enabled', 'strategies', "),
     ("seed=0,0", "seed=0,0 sweeps seed=0 twice; each cell runs once: give each value once"),
     ("drift.severity=0.5,0.50", "drift.severity=0.5,0.50 sweeps drift.severity=0.5 twice"),
+    ("strategy=[frozen],[river_logreg],[frozen]", "sweeps strategy=['frozen'] twice"),
     # a user's own stream (tests/user_streams.py)
     ("stream=custom", "stream=custom needs stream._target_=<module.Class>, a subclass of harness.streams.Stream"),
     ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),

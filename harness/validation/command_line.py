@@ -117,10 +117,18 @@ def check_overrides(overrides: list[str]) -> None:
 
 
 def _check_distinct(key: str, values: list, text: str) -> None:
-    """A sweep names each value once: ``seed=0,0`` would run the same cell twice into one directory."""
-    for i, value in enumerate(values):
-        if value in values[:i]:
+    """A sweep names each value once: ``seed=0,0`` would run the same cell twice into one directory.
+    In one pass, so that ``seed=range(1000000)`` is checked in a second."""
+    seen = set()
+    for value in values:
+        try:
+            hash(value)
+            marker = (0, value)  # 1 and 1.0 are one value, as equality sees them
+        except TypeError:  # a list (strategy=[a,b],[c]): equal lists print alike
+            marker = (1, repr(value))
+        if marker in seen:
             raise ConfigError(f"{text} sweeps {key}={value!r} twice; each cell runs once: give each value once")
+        seen.add(marker)
 
 
 def _check_batch_size(value) -> None:
