@@ -25,6 +25,9 @@ from tests.conftest import compose_config
     ("offline.search.lr=[]", "offline.search.lr=[] is empty; give at least one value"),
     ("replay.label_fraction=0", "replay.label_fraction=0 is outside (0, 1]"),  # as typed: refused before Hydra
     ("quiet=yes", "quiet='yes' is not a boolean; allowed: true, false"),
+    ("monitor.detectors=[ks_inputs,bbsd,ks_inputs]", "monitor.detectors=['ks_inputs', 'bbsd', 'ks_inputs'] names "
+                                                     "'ks_inputs' twice; give each value once"),
+    ("monitor.coverages=[0.5,0.5]", "monitor.coverages=[0.5, 0.5] names 0.5 twice"),
 ])
 def test_compose_applies_the_command_lines_checks(override, message):
     with pytest.raises(ConfigError) as refused:

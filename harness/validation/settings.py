@@ -116,6 +116,8 @@ def check_value(key: str, value, kind, *, shown: str | None = None) -> None:
             raise ConfigError(f"{shown}=[] is empty; give at least one value")
         for i, item in enumerate(value):
             check_value(key, item, args[0] if args else typing.Any, shown=f"{shown}[{i}]")
+            if item in value[:i]:  # a detector, coverage or figure twice would be computed and shown twice
+                raise ConfigError(f"{shown}={list(value)!r} names {item!r} twice; give each value once")
         return
     if kind is bool:
         validate.boolean(shown, value)
