@@ -12,6 +12,9 @@
   figures are drawn once per sweep, however many jobs it has;
 - start-up: ``python -m harness.run --help`` and a shell-completion query (what a tab key waits for),
   best of three each, goal under 1.5 s;
+- a refused sweep: ``-m seed=range(100) drift=sudden,nope``, the time until the grid sweeper's check of
+  every swept value refuses it, before any job (one composition per group choice, a plain value set in
+  the first job's config);
 - a process's end: once it holds torch, pandas and the report's modules, from its last statement to
   its end, with ``harness.run``'s ``gc.freeze`` at exit and without it (best of three each);
 - a study's sweep as a user runs it: 24 cells of the severity study (3 kinds x 4 severities x 2 seeds,
@@ -52,7 +55,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "exit", "study",
-         "study_joblib", "study_ray")
+         "study_joblib", "study_ray", "check")
 LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=parallel"],  # joblib, 2 workers
              "ray": ["hydra/launcher=ray_cluster", "hydra.launcher.ray.init.num_cpus=2"]}  # the ray extra
 STUDY = ["experiment=severity", "drift.kind=covariate,concept,label", "drift.severity=0.25,0.5,0.75,1", "seed=0,1",
@@ -121,6 +124,17 @@ def exit_time(root: Path) -> tuple[float, float]:
         return time.time() - float(done.stdout)
 
     return min(once("frozen") for _ in range(3)), min(once("unfrozen") for _ in range(3))
+
+
+def refusal(root: Path, sweep: Path) -> float:
+    """Seconds until a sweep of 100 seeds and a misspelt drift choice is refused (the sweeper checks every
+    swept value before any job starts)."""
+    tic = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "harness.run", "-m", "seed=range(100)", "drift=sudden,nope",
+                           f"hydra.sweep.dir={sweep}"], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and "drift/nope" in done.stderr, done.stderr
+    return time.perf_counter() - tic
 
 
 def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
@@ -201,6 +215,7 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
             "study": lambda root, i: study(root, tmp, f"study{i}"),
             "study_joblib": lambda root, i: study(root, tmp, f"study{i}", "joblib"),
             "study_ray": lambda root, i: study(root, tmp, f"study{i}", "ray") if ray_installed(root) else float("nan"),
+            "check": lambda root, i: refusal(root, tmp / f"refused{i}"),
         }
         for step, work in sweeps.items():
             for i, root in enumerate(roots):
@@ -222,6 +237,9 @@ def report_study(times: dict) -> None:
         frozen, unfrozen = times["exit"]
         print(f"a process's end once it holds torch, pandas and the report: {frozen:.2f} s, against {unfrozen:.2f} s"
               f" without gc.freeze at exit")
+    if not math.isnan(times["check"]):
+        print(f"a sweep of 100 seeds and a misspelt drift choice (-m seed=range(100) drift=sudden,nope) refused in"
+              f" {times['check']:.2f} s")
     if isinstance(times["study"], tuple):
         wall, runs, alone, _, closing = times["study"]
         print(f"severity study, 24 cached cells, basic launcher, figures included: {wall:.1f} s against its runs'"
