@@ -274,8 +274,8 @@ from harness.figures.shared import save_figure
 from harness.figures.study import plot_critical_difference
 names = ["frozen", "finetune", "river_logreg", "river_hat", "oracle"]
 fig, ax = plt.subplots()
-plot_critical_difference(pd.Series([1.5, 2.0, 2.5, 3.0, 4.0], index=names), pd.DataFrame(0.9, index=names, columns=names),
-                         ax=ax)
+ranks, pvalues = pd.Series([1.5, 2.0, 2.5, 3.0, 4.0], index=names), pd.DataFrame(0.9, index=names, columns=names)
+plot_critical_difference(ranks, pvalues, ax=ax)
 save_figure(fig, Path(sys.argv[1]) / "cd")
 print([hashlib.sha256((Path(sys.argv[1]) / f"cd.{form}").read_bytes()).hexdigest() for form in ("png", "pdf")])
 """

@@ -233,8 +233,8 @@ def test_any_sweep_option_is_refused_by_name_or_gives_a_callback_that_works(edit
 
 RULED = sorted(ruled_keys())
 TEXTS = st.one_of(
-    st.sampled_from(["0", "1", "-1", "2", "0.5", "1e9", "-1e-9", "nan", "inf", "-inf", "abc", "true", "null", "[1]", "''",
-                     "4294967296", "covariate", "sudden", "mlp", "tpe"]),
+    st.sampled_from(["0", "1", "-1", "2", "0.5", "1e9", "-1e-9", "nan", "inf", "-inf", "abc", "true", "null", "[1]",
+                     "''", "4294967296", "covariate", "sudden", "mlp", "tpe"]),
     st.integers(-5, 10**6).map(str), st.floats(allow_nan=False, allow_infinity=False).map(repr),
 )
 

@@ -200,7 +200,8 @@ def plot_critical_difference(ranks: pd.Series, pvalues: pd.DataFrame, *, cd: flo
 
     ax = ax or plt.gca()
     drawn = sp.critical_difference_diagram(ranks, pvalues, cd=cd, ax=ax, color_palette=strategy_colors(ranks.index),
-                                           label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}")
+                                           label_fmt_left="{label} ({rank:.2f})",
+                                           label_fmt_right="({rank:.2f}) {label}")
     for lines in drawn["crossbars"]:  # each bar is drawn through a set of strategies, in the hash seed's order
         for line in lines:
             line.set_xdata(sorted(line.get_xdata()))
