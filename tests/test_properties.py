@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from harness.results.figure_names import FIGURES
 from harness.run import run
 from harness.validation.command_line import check_overrides, ruled_keys
 from harness.validation.errors import ConfigError
+from harness.validation.validate import directory_problem
 from harness.validation.preflight import check_sweep_options, preflight
 from tests.conftest import CONF, compose_config
 
@@ -215,6 +217,8 @@ FIGURE_LISTS = st.lists(st.sampled_from([*FIGURES, "nope", ""]), max_size=3)  # 
 @example(edits={"reference": ["severity_boxs"]})
 @example(edits={"poll_s": 0})
 @example(edits={"figures": [], "reference": []})
+@example(edits={"update_reference": True, "reference_dir": "/dev/null"})
+@example(edits={"update_reference": False, "reference_dir": "/dev/null"})  # not written: not checked
 def test_any_sweep_option_is_refused_by_name_or_gives_a_callback_that_works(edits):
     """``hydra.callbacks.sweep.*``: refused naming the key, or a callback whose options are what it uses."""
     node = OmegaConf.merge(SWEEP_NODE, edits)
@@ -229,6 +233,7 @@ def test_any_sweep_option_is_refused_by_name_or_gives_a_callback_that_works(edit
     assert isinstance(callback.poll_s, (int, float)) and 0 < callback.poll_s <= 3600
     assert callback._figures() is None or set(callback._figures()) <= set(FIGURES)
     assert set(callback.reference or []) <= set(FIGURES)
+    assert not callback.update_reference or not directory_problem(Path(callback.reference_dir))
 
 
 RULED = sorted(ruled_keys())

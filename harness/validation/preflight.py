@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def check_sweep_options(hydra: DictConfig) -> None:
         key = str(error.full_key).rpartition("callbacks.sweep.")[2]
         raise ConfigError(f"hydra.callbacks.sweep.{key}: {str(error.msg).splitlines()[0]}") from None
     check_arguments(options, SweepCallback.__init__, "hydra.callbacks.sweep")
+    if options["update_reference"]:  # written only then: a sweep run from a read-only folder needs no such place
+        default = inspect.signature(SweepCallback).parameters["reference_dir"].default
+        validate.writable_directory("hydra.callbacks.sweep.reference_dir", options.get("reference_dir", default))
 
 
 def check_launcher(hydra: DictConfig) -> None:

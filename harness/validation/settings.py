@@ -94,7 +94,6 @@ RULES: dict[str, dict] = {
     "hydra.callbacks.sweep.poll_s": {"low": 0, "high": 3600, "low_open": True},
     "hydra.callbacks.sweep.figures": {"choices": _choices("figures"), "empty": True},  # []: no figure
     "hydra.callbacks.sweep.reference": {"choices": _choices("figures"), "empty": True},
-    "hydra.callbacks.sweep.reference_dir": {"directory": True},
 }
 SKIPPED = ("stream", "strategy")  # typed by their classes' constructors (harness.streams, harness.validation.checks)
 
@@ -130,9 +129,7 @@ def check_value(key: str, value, kind, *, shown: str | None = None) -> None:
 
 
 def _check_rule(key: str, value, rule: dict) -> None:
-    if rule.get("directory"):
-        validate.writable_directory(key, value)
-    elif rule.get("faults"):
+    if rule.get("faults"):
         from harness.streams.faults import fault_names
 
         if value is not None:
