@@ -14,7 +14,8 @@ import harness
 from harness.pipeline.sweep import SweepCallback
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_schema
-from tests.conftest import compose_config
+from harness.validation.preflight import check_preset_values
+from tests.conftest import CONF, compose_config
 
 
 @pytest.mark.parametrize("override, message", [
@@ -166,3 +167,39 @@ def test_the_command_line_leaves_a_jobs_threads_to_the_machine_that_runs_it():
         check_overrides(["drift.severity=0,2"])
     with pytest.raises(ConfigError, match=r"^threads=1024 exceeds the "):
         harness.compose(["threads=1024"])
+
+
+def preset_hydra(preset: str, *overrides: str):
+    """The Hydra node of ``experiment=<preset>`` composed with ``overrides``, as a sweep's callbacks get it."""
+    from hydra import compose, initialize_config_dir
+
+    from harness.validation import config
+
+    config.register()
+    with initialize_config_dir(str(config.CONF_DIR), version_base="1.3"):
+        return compose("config", overrides=[f"experiment={preset}", *overrides], return_hydra_config=True)
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
+def test_every_value_a_preset_sweeps_passes_the_command_lines_checks(preset):
+    check_preset_values(preset_hydra(preset).hydra)
+
+
+def test_a_bad_value_a_preset_sweeps_is_refused_before_the_sweep_starts(capsys):
+    """Refused by the sweep's first callback with the command line's message, unless the command line
+    gives that key its own values."""
+    from omegaconf import open_dict, read_write
+
+    from harness.validation.preflight import PreflightCallback
+
+    cfg = preset_hydra("severity")
+    with read_write(cfg), open_dict(cfg):
+        cfg.hydra.sweeper.params["drift.severity"] = "0,0.5,2"
+    with pytest.raises(SystemExit) as refused:
+        PreflightCallback().on_multirun_start(cfg)
+    assert refused.value.code == 2
+    assert "error: drift.severity=2 is outside [0, 1] (swept by hydra.sweeper.params)" in capsys.readouterr().err
+    overridden = preset_hydra("severity", "drift.severity=0.5")
+    with read_write(overridden), open_dict(overridden):
+        overridden.hydra.sweeper.params["drift.severity"] = "0,0.5,2"
+    check_preset_values(overridden.hydra)

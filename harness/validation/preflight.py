@@ -77,6 +77,23 @@ def check_sweep_options(hydra: DictConfig) -> None:
         validate.writable_directory("hydra.callbacks.sweep.reference_dir", options.get("reference_dir", default))
 
 
+def check_preset_values(hydra: DictConfig) -> None:
+    """The values a preset sweeps (``hydra.sweeper.params``) get the command line's checks
+    (:func:`harness.validation.command_line.check_overrides`), so that every swept value is checked
+    before the first job wherever it was written; a key the command line sets is the command line's."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from harness.validation.command_line import check_overrides
+
+    parser = OverridesParser.create()
+    given = {parser.parse_override(text).key_or_group.lstrip("+~") for text in hydra.overrides.task}
+    params = hydra.sweeper.get("params") or {}
+    try:
+        check_overrides([f"{key}={value}" for key, value in params.items() if key not in given])
+    except ConfigError as error:
+        raise ConfigError(f"{error} (swept by hydra.sweeper.params)") from None
+
+
 def check_launcher(hydra: DictConfig) -> None:
     """A launcher a sweep can use as configured, checked before the sweep creates anything."""
     check_plugin(hydra)
@@ -138,6 +155,7 @@ class PreflightCallback(Callback):
         try:
             check_launcher(config.hydra)
             check_sweep_options(config.hydra)
+            check_preset_values(config.hydra)
             sweep_dir = config.hydra.sweep.dir
             validate.writable_directory("hydra.sweep.dir", sweep_dir)
             check_owned(Path(sweep_dir), f"hydra.sweep.dir={sweep_dir}", owner="sweep's", sweep=True)
