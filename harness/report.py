@@ -50,12 +50,14 @@ def main(argv: list[str] | None = None) -> int:
             check_owned(args.out, f"--out {args.out}", owner="run's or report's", sweep=True)
         except RunDirectoryError as error:
             parser.error(str(error))
-    for name in args.figures or []:
+    for i, name in enumerate(args.figures or []):
         if name == "none":
             parser.error("--figures none: to draw no figure give --figures with no name")
         if name not in FIGURES:
             close = did_you_mean(name, FIGURES)
             parser.error(f"--figures {name} is not a figure{close}; available: {sorted(FIGURES)}")
+        if name in args.figures[:i]:
+            parser.error(f"--figures names {name} twice; give each figure once")
     collection = collect(args.dirs)
     if collection.runs.empty and not collection.failed and not collection.unfinished:
         parser.error(f"{' '.join(map(str, args.dirs))} holds no run (no result.json below it)")

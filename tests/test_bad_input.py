@@ -349,6 +349,7 @@ REPORT = [
     ("{empty} --figures bad", "--figures bad is not a figure; available: ['accuracy_over_time', "),
     ("{empty} --figures none", "--figures none: to draw no figure give --figures with no name"),
     ("{empty} --figures accuracy_over_tme", "(did you mean 'accuracy_over_time'?)"),
+    ("{empty} --figures reliability reliability", "--figures names reliability twice; give each figure once"),
     ("{empty} --metric acc", "argument --metric: invalid choice: 'acc'"),
 ]
 
