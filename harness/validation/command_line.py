@@ -21,39 +21,27 @@ from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_value
 
 
+def leaf_types(schema, prefix: str = ""):
+    """``(dotted key, type)`` of every leaf of a typed schema, nested dataclasses walked."""
+    for name, kind in typing.get_type_hints(schema).items():
+        if dataclasses.is_dataclass(kind):
+            yield from leaf_types(kind, f"{prefix}{name}.")
+        else:
+            yield prefix + name, kind
+
+
 def bool_keys() -> dict[str, bool]:
     """Dotted keys the schemas type as ``bool`` or ``Optional[bool]`` (the value: whether null is
     allowed): Hydra turns ``2`` or ``yes`` into ``True`` for them."""
-    keys = {}
-
-    def walk(schema, prefix):
-        for name, kind in typing.get_type_hints(schema).items():
-            if kind in (bool, typing.Optional[bool]):
-                keys[prefix + name] = kind is not bool
-            elif dataclasses.is_dataclass(kind):
-                walk(kind, f"{prefix}{name}.")
-
-    walk(Config, "")
-    for schema in SCHEMAS.values():
-        walk(schema, "stream.")
-    return keys
+    leaves = [*leaf_types(Config), *(leaf for schema in SCHEMAS.values() for leaf in leaf_types(schema, "stream."))]
+    return {key: kind is not bool for key, kind in leaves if kind in (bool, typing.Optional[bool])}
 
 
 def ruled_keys() -> dict[str, object]:
     """Dotted keys of :class:`Config` that :data:`harness.validation.settings.RULES` gives a range or
     choices, with their schema types: a swept value out of range is refused before the first job runs,
-    not when its own job starts."""
-    keys = {}
-
-    def walk(schema, prefix):
-        for name, kind in typing.get_type_hints(schema).items():
-            if dataclasses.is_dataclass(kind):
-                walk(kind, f"{prefix}{name}.")
-            elif prefix + name in RULES and not RULES[prefix + name].get("cpus"):  # a job's CPUs: where it runs
-                keys[prefix + name] = kind
-
-    walk(Config, "")
-    return keys
+    not when its own job starts. A job's CPUs are checked where it runs."""
+    return {key: kind for key, kind in leaf_types(Config) if key in RULES and not RULES[key].get("cpus")}
 
 
 def _of_type(value, kind) -> bool:
