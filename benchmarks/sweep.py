@@ -16,7 +16,8 @@
   every swept value refuses it, before any job (one composition per group choice, a plain value set in
   the first job's config);
 - a process's end: once it holds torch, pandas and the report's modules, from its last statement to
-  its end, with ``harness.run``'s ``gc.freeze`` at exit and without it (best of three each);
+  its end, with ``harness.skip_final_collection`` (``gc.freeze`` at exit, registered by every process
+  that runs jobs) and without it (best of three each);
 - a study's sweep as a user runs it: 24 cells of the severity study (3 kinds x 4 severities x 2 seeds,
   the study's size per job), cache filled, basic launcher, closing tables and figures included, against
   the sum of its runs' own ``wall_time_s``: goal at most 1.5x (the rest is the sweep's overhead: the
@@ -103,10 +104,11 @@ def startup(root: Path) -> tuple[float, float]:
 
 
 # A process that holds what a job loads, timed from its last statement to its end; "unfrozen" takes back
-# harness.run's gc.freeze at exit, so that the interpreter's last collection walks every object.
+# the gc.freeze at exit that harness.pipeline.jobs registers, so that the interpreter's last collection
+# walks every object.
 EXITING = """
 import atexit, gc, sys, time
-import harness.run, harness.pipeline.experiment, harness.results.report
+import harness.run, harness.pipeline.jobs, harness.results.report
 if sys.argv[1] == "unfrozen":
     atexit.unregister(gc.freeze)
 print(time.time())
@@ -114,8 +116,8 @@ print(time.time())
 
 
 def exit_time(root: Path) -> tuple[float, float]:
-    """Best of three: seconds from a loaded process's last statement to its end, with harness.run's
-    gc.freeze at exit and without it."""
+    """Best of three: seconds from a loaded process's last statement to its end, with gc.freeze at exit
+    and without it."""
     env = {**os.environ, "PYTHONPATH": str(root)}
 
     def once(way: str) -> float:

@@ -12,6 +12,8 @@ public names of the packages (``harness.streams.build_stream``, ``harness.monito
 importing one module of a package loads that module, not the whole package.
 """
 
+import atexit
+import gc
 import sys
 from importlib import import_module
 
@@ -33,6 +35,13 @@ def lazy_names(package: str, public: dict[str, str]):
         return sorted({*vars(sys.modules[package]), *public})
 
     return __getattr__, __dir__
+
+
+def skip_final_collection() -> None:
+    """Leave the interpreter's last garbage collections out of this process's end: they walk every
+    object torch, pandas and matplotlib made (half a second to over a second once jobs have run), and
+    the process frees its memory anyway. Registered by every process that runs jobs or writes a report."""
+    atexit.register(gc.freeze)
 
 
 _PUBLIC = {

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness import skip_final_collection
 from harness.results import report as study
 from harness.results.ownership import check_owned
 from harness.results.figure_names import FIGURES
@@ -73,4 +74,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    skip_final_collection()
     sys.exit(main())

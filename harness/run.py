@@ -11,8 +11,6 @@ once a job runs.
 
 from __future__ import annotations
 
-import atexit
-import gc
 import logging
 import sys
 from pathlib import Path
@@ -29,10 +27,6 @@ from harness.validation.argv import runs_a_job
 __all__ = ["cli", "main", "run"]
 log = logging.getLogger("harness")
 config.register()
-# The interpreter's last garbage collection at exit walks every object torch, pandas and matplotlib made
-# (about half a second); frozen, they are left to the process's end. Every process that runs a job
-# imports this module: the command line's, and the workers of joblib, submitit and Ray.
-atexit.register(gc.freeze)
 # ``from harness.run import run``: the experiment, imported on first use
 __getattr__, __dir__ = lazy_names(__name__, {"run": "harness.pipeline.experiment"})
 

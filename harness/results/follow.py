@@ -24,6 +24,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+from harness import skip_final_collection
 from harness.results.records import read_ledger_entry
 from harness.results.figure_names import FIGURES
 from harness.results.report import collect, read_one, write_report
@@ -120,4 +121,5 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the sweep's to handle: it ends this process
     os.nice(5)  # work in the background: the sweep's jobs go first
+    skip_final_collection()
     sys.exit(main())
