@@ -376,9 +376,12 @@ NEEDS = {"drift_induced_error": "drift.severity", "severity_boxes": "drift.sever
 
 
 def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list[str],
-                 names: list[str] | None = None, extra: dict[str, Callable[[], plt.Figure]] | None = None) -> list[Path]:
+                 names: list[str] | None = None, extra: dict[str, Callable[[], plt.Figure]] | None = None,
+                 meanwhile: Callable[[], list[Path]] | None = None) -> list[Path]:
     """Draw the named figures (default: every one the tables support) as PNG and PDF into ``out``,
-    and ``extra`` (a figure's name: a function that builds it).
+    and ``extra`` (a figure's name: a function that builds it); ``meanwhile`` (other files to write)
+    is called in this process while forks draw, or first when it draws them itself. Returns the
+    paths ``meanwhile`` wrote, then the figures'.
 
     ``conditions`` are the config columns that vary across runs (seed excluded): figures over time
     get one panel per condition, figures against severity or label delay one per other condition.
@@ -387,6 +390,7 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
     unknown = sorted(set(names) - set(FIGURES))
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; available: {sorted(FIGURES)}")
+    meanwhile = meanwhile or list
     out.mkdir(parents=True, exist_ok=True)
     _drawing.update(tables=tables, out=out, conditions=conditions, extra=extra or {})
     every = [*names, *_drawing["extra"]]
@@ -396,8 +400,10 @@ def draw_figures(tables: dict[str, pd.DataFrame], out: Path, *, conditions: list
             # the longest does not wait for a free worker): the fork already holds the tables and
             # matplotlib, so it starts at once, where a fresh interpreter would import for a second
             with ProcessPoolExecutor(min(len(every), MAX_FORKS), mp_context=multiprocessing.get_context("fork")) as pool:
-                return [path for paths in pool.map(_draw_one, every) for path in paths]
-        return [path for name in every for path in _draw_one(name)]
+                drawn = pool.map(_draw_one, every)
+                written = meanwhile()
+                return written + [path for paths in drawn for path in paths]
+        return meanwhile() + [path for name in every for path in _draw_one(name)]
     finally:
         _drawing.clear()
 

@@ -63,8 +63,17 @@ def read_finished(sweep_dir: Path, ledger: Path, memo: dict, seen: set[str]) -> 
             recall(run_dir, memo)
 
 
-def warm_up() -> None:
-    """Import the figures' modules and load what a first figure loads (fonts, the PNG and PDF backends)."""
+def warm_up(figures: bool) -> None:
+    """Import what the report imports on first use: the post-hoc tests, tabulate and jinja2 (by which
+    pandas writes Markdown and LaTeX) and, with ``figures``, the figures' modules and what a first
+    figure loads (fonts, the PNG and PDF backends)."""
+    import pandas as pd
+    import scikit_posthocs  # noqa: F401
+
+    table = pd.DataFrame({"warm-up": [1.0]})
+    table.to_markdown(), table.to_latex()
+    if not figures:
+        return
     import harness.figures.study  # noqa: F401
     import matplotlib.pyplot as plt
 
@@ -77,8 +86,7 @@ def warm_up() -> None:
 
 def follow(sweep_dir: Path, ledger: Path, figures: list[str] | None, commands=sys.stdin) -> bool:
     """Read finished runs until ``commands`` says ``close`` (write the report: True) or ends (False)."""
-    if figures != []:
-        warm_up()
+    warm_up(figures != [])
     memo: dict = {}
     seen: set[str] = set()
     while True:

@@ -379,31 +379,40 @@ def format_comparison(result: dict, *, metric: str, phase: str) -> tuple[str, st
 def write_report(collection: Collection, out: Path, *, metric: str = "accuracy",
                  figures: list[str] | None = None) -> list[Path]:  # fmt: skip
     """Tables, comparison tables and (unless ``figures == []``) figures into ``out``; first its
-    record ``report.json``, by which a later report recognises the directory as a report's."""
+    record ``report.json``, by which a later report recognises the directory as a report's. The
+    tables are written while the figures are drawn (in forks of this process, where it may fork)."""
     out.mkdir(parents=True, exist_ok=True)
     written = [write_json(out / REPORT_RECORD, {"written_by": "harness.results.report", "metric": metric})]
-    for name in TABLES:
-        written.append(write_table(out / f"{name}.parquet", getattr(collection, name)))
-    written.append(write_table(out / "runs_failed.csv", pd.DataFrame(
-        collection.failed + [{"run": str(p), "error_type": "unfinished", "message": "no result.json"}
-                             for p in collection.unfinished], columns=["run", "error_type", "message"])))  # fmt: skip
-    if not collection.runs.empty:
-        results = {}
-        for phase in ("pre", "post", "all"):
-            results[phase] = result = comparison(collection.runs, phase=phase, metric=metric)
+    phases = ("pre", "post", "all") if not collection.runs.empty else ()
+    results: dict[str, dict] = {}  # phase -> its comparison, computed once
+
+    def compared(phase: str) -> dict:
+        if phase not in results:
+            results[phase] = comparison(collection.runs, phase=phase, metric=metric)
+        return results[phase]
+
+    def write_tables() -> list[Path]:
+        paths = [write_table(out / f"{name}.parquet", getattr(collection, name)) for name in TABLES]
+        paths.append(write_table(out / "runs_failed.csv", pd.DataFrame(
+            collection.failed + [{"run": str(p), "error_type": "unfinished", "message": "no result.json"}
+                                 for p in collection.unfinished], columns=["run", "error_type", "message"])))  # fmt: skip
+        for phase in phases:
+            result = compared(phase)
             md, tex = format_comparison(result, metric=metric, phase=phase)
             for suffix, text in ((".md", md), (".tex", tex)):
-                written.append(atomic_write(out / f"comparison_{phase}{suffix}", lambda tmp: tmp.write_text(text)))
-            written.append(write_table(out / f"comparison_{phase}.csv", result["table"]))
-        if figures != []:
-            from harness.figures.study import draw_figures  # matplotlib only when figures are asked for
+                paths.append(atomic_write(out / f"comparison_{phase}{suffix}", lambda tmp: tmp.write_text(text)))
+            paths.append(write_table(out / f"comparison_{phase}.csv", result["table"]))
+        return paths
 
-            tables = {name: getattr(collection, name) for name in TABLES}
-            extra = ({"critical_difference_post": partial(critical_difference_figure, results["post"])}
-                     if results["post"]["posthoc"] is not None else {})
-            written += draw_figures(tables, out / "figures", conditions=condition_columns(collection.runs),
-                                    names=figures, extra=extra)
-    return written
+    if figures == [] or not phases:
+        return written + write_tables()
+    from harness.figures.study import draw_figures  # matplotlib only when figures are asked for
+
+    tables = {name: getattr(collection, name) for name in TABLES}
+    post = compared("post")  # the critical-difference diagram's, before the forks that draw it
+    extra = {"critical_difference_post": partial(critical_difference_figure, post)} if post["posthoc"] is not None else {}
+    return written + draw_figures(tables, out / "figures", conditions=condition_columns(collection.runs),
+                                  names=figures, extra=extra, meanwhile=write_tables)
 
 
 def critical_difference_figure(result: dict):
