@@ -25,7 +25,8 @@
   its own (``python -m harness.report`` on the finished sweep, the study's figures); then the same sweep
   with the joblib launcher and 2 workers (``hydra/launcher=parallel``), goal at least 1.7x faster, and,
   where the ``ray`` extra is installed (docs/launchers.md), with Ray and 2 workers; each with its numbers
-  checked against the basic launcher's;
+  checked against the basic launcher's, and its time beside the runs split by the times its files were
+  written (before the first job, between jobs, inside jobs beside their runs, after the last job);
 - where a job's time goes: importing the harness in a fresh process (what every joblib worker pays
   once), composing one job's config (the launcher does it once per job; the grid sweeper checks each
   swept value once before any job starts), and the runs themselves (``wall_time_s`` of each
@@ -150,15 +151,31 @@ def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
         if not warm.exists():
             timed([sys.executable, "-m", "harness.run", *STUDY[:1], "hydra.mode=RUN", f"seed={seed}", "quiet=true",
                    f"hydra.run.dir={warm}", cache], root)
-    sweep = tmp / f"{name}-{launcher}"
+    sweep, started = tmp / f"{name}-{launcher}", time.time()
     wall = timed([sys.executable, "-m", "harness.run", *STUDY, *LAUNCHERS[launcher], f"hydra.sweep.dir={sweep}", cache],
                  root)
+    parts = split(sweep, started, time.time(), one_process=launcher == "basic")
     closing = time.time() - max(path.stat().st_mtime for path in sweep.rglob("result.json"))  # after the last job
     if launcher != "basic":
-        return wall, runs_time(sweep), float("nan"), numbers(sweep).equals(numbers(tmp / f"{name}-basic")), closing
+        same = numbers(sweep).equals(numbers(tmp / f"{name}-basic"))
+        return wall, runs_time(sweep), float("nan"), same, closing, parts
     report = timed([sys.executable, "-m", "harness.report", str(sweep), "--out", str(tmp / f"{name}-report"),
                     "--figures", *STUDY_FIGURES], root)
-    return wall, runs_time(sweep), report, True, closing
+    return wall, runs_time(sweep), report, True, closing, parts
+
+
+def split(sweep: Path, started: float, ended: float, *, one_process: bool) -> dict:
+    """Where a finished sweep's time beside its runs went, from its files: a job starts running when it
+    writes ``.hydra/`` (its config composed, Hydra's set-up done, the harness imported) and ends with
+    ``result.json``, whose ``wall_time_s`` is its run. Seconds before the first job's ``.hydra/``, inside
+    jobs beside their runs (summed), after the last ``result.json``, and (``one_process``: the basic
+    launcher, one job after another) between one job's ``result.json`` and the next job's ``.hydra/``,
+    summed: composing its config and Hydra's set-up."""
+    jobs = sorted((path.parent.joinpath(".hydra", "overrides.yaml").stat().st_mtime, path.stat().st_mtime,
+                   json.loads(path.read_text())["wall_time_s"]) for path in sweep.rglob("result.json"))
+    between = sum(start - end for (_, end, _), (start, _, _) in zip(jobs, jobs[1:])) if one_process else float("nan")
+    return {"before": jobs[0][0] - started, "between": between, "inside": sum(end - start - run for start, end, run in jobs),
+            "after": ended - max(end for _, end, _ in jobs), "jobs": len(jobs)}
 
 
 def numbers(sweep: Path) -> pd.DataFrame:
@@ -223,7 +240,8 @@ def measure(roots: list[Path], jobs: int, steps: list[str]) -> list[dict]:
             for i, root in enumerate(roots):
                 times[i][step] = work(root, i) if step in steps else float("nan")
                 value = times[i][step]
-                shown = ", ".join(f"{v:.2f}" for v in value) if isinstance(value, tuple) else f"{value:.2f}"
+                shown = (", ".join(f"{v:.2f}" for v in value if not isinstance(v, dict)) if isinstance(value, tuple)
+                         else f"{value:.2f}")
                 print(f"  {step} ({root}): {shown} s", file=sys.stderr, flush=True)
                 if step == "basic":
                     times[i]["runs"] = runs_time(tmp / f"basic{i}") if "basic" in steps else float("nan")
@@ -243,18 +261,30 @@ def report_study(times: dict) -> None:
         print(f"a sweep of 100 seeds and a misspelt drift choice (-m seed=range(100) drift=sudden,nope) refused in"
               f" {times['check']:.2f} s")
     if isinstance(times["study"], tuple):
-        wall, runs, alone, _, closing = times["study"]
+        wall, runs, alone, _, closing, parts = times["study"]
         print(f"severity study, 24 cached cells, basic launcher, figures included: {wall:.1f} s against its runs'"
               f" {runs:.1f} s -> {wall / runs:.2f}x (goal <= 1.5x); overhead {wall - runs:.1f} s, of which"
               f" {closing:.1f} s after the last job (the closing report, and the process's end); the report redone"
               f" on its own {alone:.1f} s")
+        print(f"  {split_line(parts)}")
         for launcher in ("joblib", "ray"):
             if isinstance(times[f"study_{launcher}"], tuple):
-                other, other_runs, _, same, closing = times[f"study_{launcher}"]
+                other, other_runs, _, same, closing, parts = times[f"study_{launcher}"]
                 print(f"the same sweep, {' '.join(LAUNCHERS[launcher])} (2 workers): {other:.1f} s (its runs"
                       f" {other_runs:.1f} s, {closing:.1f} s after the last job) -> {wall / other:.2f}x faster than the"
                       f" basic launcher (goal >= 1.7x); {'the same' if same else 'NOT the same'} numbers as the basic"
                       f" launcher's")
+                print(f"  {split_line(parts)}")
+
+
+def split_line(parts: dict) -> str:
+    """Where a sweep's time beside its runs went (:func:`split`)."""
+    n = parts["jobs"]
+    between = (f", {parts['between']:.1f} s between jobs ({parts['between'] / (n - 1):.2f} s a job: its config"
+               f" composed, Hydra's set-up)" if not math.isnan(parts["between"]) else "")
+    return (f"beside the runs: {parts['before']:.1f} s before the first job ran (start-up, checks, the harness's"
+            f" imports){between}, {parts['inside']:.1f} s inside jobs beside their runs ({parts['inside'] / n:.2f} s a"
+            f" job), {parts['after']:.1f} s after the last job (the closing report, the process's end)")
 
 
 def report(times: dict, n: int) -> None:
