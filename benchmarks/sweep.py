@@ -143,8 +143,8 @@ def refusal(root: Path, sweep: Path) -> float:
 def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
     """Seconds of the 24-cell severity sweep under ``launcher`` (cache filled by a first run of each seed,
     shared by the sweeps of one checkout; closing tables and figures included), the sum of its runs'
-    ``wall_time_s``, its closing report redone on its own (basic only, else NaN) and, for another launcher,
-    whether its numbers equal the basic launcher's (``runs.parquet`` without times)."""
+    ``wall_time_s``, its closing report redone on its own (basic only, else NaN), for another launcher
+    whether its numbers equal the basic launcher's (``runs.parquet`` without times), and :func:`split`."""
     cache = f"offline.cache_dir={tmp / ('cache-' + name)}"
     for seed in (0, 1):  # the offline data depend on the seed only: one run per seed fills the cache
         warm = tmp / f"{name}-warm{seed}"
@@ -155,13 +155,11 @@ def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
     wall = timed([sys.executable, "-m", "harness.run", *STUDY, *LAUNCHERS[launcher], f"hydra.sweep.dir={sweep}", cache],
                  root)
     parts = split(sweep, started, time.time(), one_process=launcher == "basic")
-    closing = time.time() - max(path.stat().st_mtime for path in sweep.rglob("result.json"))  # after the last job
     if launcher != "basic":
-        same = numbers(sweep).equals(numbers(tmp / f"{name}-basic"))
-        return wall, runs_time(sweep), float("nan"), same, closing, parts
+        return wall, runs_time(sweep), float("nan"), numbers(sweep).equals(numbers(tmp / f"{name}-basic")), parts
     report = timed([sys.executable, "-m", "harness.report", str(sweep), "--out", str(tmp / f"{name}-report"),
                     "--figures", *STUDY_FIGURES], root)
-    return wall, runs_time(sweep), report, True, closing, parts
+    return wall, runs_time(sweep), report, True, parts
 
 
 def split(sweep: Path, started: float, ended: float, *, one_process: bool) -> dict:
@@ -261,17 +259,17 @@ def report_study(times: dict) -> None:
         print(f"a sweep of 100 seeds and a misspelt drift choice (-m seed=range(100) drift=sudden,nope) refused in"
               f" {times['check']:.2f} s")
     if isinstance(times["study"], tuple):
-        wall, runs, alone, _, closing, parts = times["study"]
+        wall, runs, alone, _, parts = times["study"]
         print(f"severity study, 24 cached cells, basic launcher, figures included: {wall:.1f} s against its runs'"
               f" {runs:.1f} s -> {wall / runs:.2f}x (goal <= 1.5x); overhead {wall - runs:.1f} s, of which"
-              f" {closing:.1f} s after the last job (the closing report, and the process's end); the report redone"
+              f" {parts['after']:.1f} s after the last job (the closing report, and the process's end); the report redone"
               f" on its own {alone:.1f} s")
         print(f"  {split_line(parts)}")
         for launcher in ("joblib", "ray"):
             if isinstance(times[f"study_{launcher}"], tuple):
-                other, other_runs, _, same, closing, parts = times[f"study_{launcher}"]
+                other, other_runs, _, same, parts = times[f"study_{launcher}"]
                 print(f"the same sweep, {' '.join(LAUNCHERS[launcher])} (2 workers): {other:.1f} s (its runs"
-                      f" {other_runs:.1f} s, {closing:.1f} s after the last job) -> {wall / other:.2f}x faster than the"
+                      f" {other_runs:.1f} s, {parts['after']:.1f} s after the last job) -> {wall / other:.2f}x faster than the"
                       f" basic launcher (goal >= 1.7x); {'the same' if same else 'NOT the same'} numbers as the basic"
                       f" launcher's")
                 print(f"  {split_line(parts)}")

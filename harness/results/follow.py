@@ -8,8 +8,8 @@ jobs leave free (the basic launcher runs them one at a time; joblib's and Ray's 
 ``close`` on its standard input writes the report into ``SWEEP_DIR`` (as ``harness.report`` would:
 every run is found again, and one is read again when any of its files changed since); ``quit`` or
 the end of its input (the sweep was stopped) ends it writing nothing. It holds no torch, so it draws
-each figure in a fork of itself, all at once, and writes the tables meanwhile. Exit code 0 when it did what it was told, 1 on an error
-(said on standard error).
+each figure in a fork of itself, all at once, and writes the tables meanwhile. Exit code 0 when it did
+what it was told, 1 on an error (said on standard error).
 """
 
 from __future__ import annotations
