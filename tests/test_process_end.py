@@ -35,10 +35,12 @@ def test_the_cycle_is_collected_at_exit_without_the_hook():
     assert "collected" in ended("import harness")  # the check below can fail
 
 
+@pytest.mark.slow
 def test_a_process_that_runs_jobs_skips_the_last_collection():
     assert "collected" not in ended("import harness.pipeline.jobs")  # what harness.run.main imports to run a job
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("module", "argv", "stdin"), [
     ("harness.results.follow", ["follow", "{tmp}", "{tmp}/ledger", "[]"], "quit\n"),
     ("harness.report", ["report", "{tmp}"], ""),
