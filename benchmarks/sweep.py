@@ -17,7 +17,7 @@
   the first job's config);
 - a process's end: once it holds torch, pandas and the report's modules, from its last statement to
   its end, with ``harness.skip_final_collection`` (``gc.freeze`` at exit, registered by every process
-  that runs jobs) and without it (best of three each);
+  that runs a job) and without it (best of three each);
 - a study's sweep as a user runs it: 24 cells of the severity study (3 kinds x 4 severities x 2 seeds,
   the study's size per job), cache filled, basic launcher, closing tables and figures included, against
   the sum of its runs' own ``wall_time_s``: goal at most 1.5x (the rest is the sweep's overhead: the
@@ -104,14 +104,14 @@ def startup(root: Path) -> tuple[float, float]:
     return helped, min(timed(query, root, env) for _ in range(3))
 
 
-# A process that holds what a job loads, timed from its last statement to its end; "unfrozen" takes back
-# the gc.freeze at exit that harness.pipeline.jobs registers, so that the interpreter's last collection
-# walks every object.
+# A process that holds what a job loads, timed from its last statement to its end; "frozen" registers the
+# gc.freeze at exit that every process running a job registers, "unfrozen" leaves the interpreter's last
+# collections to walk every object.
 EXITING = """
-import atexit, gc, sys, time
-import harness.run, harness.pipeline.jobs, harness.results.report
-if sys.argv[1] == "unfrozen":
-    atexit.unregister(gc.freeze)
+import sys, time
+import harness, harness.run, harness.pipeline.jobs, harness.results.report
+if sys.argv[1] == "frozen":
+    harness.skip_final_collection()
 print(time.time())
 """
 

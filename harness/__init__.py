@@ -40,7 +40,10 @@ def lazy_names(package: str, public: dict[str, str]):
 def skip_final_collection() -> None:
     """Leave the interpreter's last garbage collections out of this process's end: they walk every
     object torch, pandas and matplotlib made (half a second to over a second once jobs have run), and
-    the process frees its memory anyway. Registered by every process that runs jobs or writes a report."""
+    the process frees its memory anyway. Registered (once, however often called) by the processes the
+    harness owns: those that run a job of the command line's app, and the report processes; never by
+    importing the harness into a process of the user's own."""
+    atexit.unregister(gc.freeze)
     atexit.register(gc.freeze)
 
 

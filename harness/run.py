@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from harness import lazy_names
+from harness import lazy_names, skip_final_collection
 from harness.validation import config
 from harness.validation.argv import runs_a_job
 
@@ -36,6 +36,9 @@ def main(cfg: DictConfig) -> str:
     """Run one job. A finished job of the same config is skipped; a finished job of another config
     is refused (``rerun=true`` redoes it); a job another process is running is left to it; a failing
     job is recorded as failed (``result.json`` with the error) while the others of a sweep go on."""
+    # Here, not at import: this body runs in every process that runs a job (the command line's, and
+    # the workers of joblib, submitit and Ray, which receive this function by value).
+    skip_final_collection()
     from harness.pipeline.jobs import fail, plan_job, refuse, run_job
     from harness.pipeline.sweep import record_outcome
     from harness.results.ownership import check_owned

@@ -12,7 +12,6 @@ import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from harness import skip_final_collection
 from harness.pipeline.experiment import StrategiesFailed, run
 from harness.pipeline.record import write_failure
 from harness.pipeline.sweep import record_outcome
@@ -20,9 +19,6 @@ from harness.results.store import RESULT, atomic_write, run_state
 from harness.validation.errors import ConfigError
 
 log = logging.getLogger("harness")
-# Every process that runs a job imports this module: the command line's, and the workers of joblib,
-# submitit and Ray (which receive the task function by value, without harness.run).
-skip_final_collection()
 FAILED_STRATEGY_EXIT = 1  # a single run in which a strategy failed: its results stand, the exit code says so
 HEADLINE = {"accuracy_pre": "acc pre", "accuracy_post": "acc post", "drift_induced_error": "drift-induced err",
             "confident_error_rate_post": "conf. err post", "accuracy_all": "acc all",
