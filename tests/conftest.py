@@ -38,6 +38,16 @@ def compose_config(overrides=(), *, tiny: bool = True):
     return harness.compose([*(TINY if tiny else []), *overrides])
 
 
+def compose_with_hydra(overrides=()):
+    """The config with its ``hydra`` node, as Hydra hands it to a sweep's callbacks and launcher, from
+    these overrides alone (no TINY); ``harness.compose`` leaves that node out."""
+    from hydra import compose, initialize_config_dir
+
+    config.register()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+
+
 @pytest.fixture
 def compose_cfg():
     return compose_config

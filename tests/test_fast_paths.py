@@ -7,17 +7,15 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from torch import nn
 
 from harness.offline.freeze import Pretrained
 from harness.offline.models import Calibrated, Standardize, build_network, freeze, predict_proba, weights_sha256
 from harness.strategies import netfit
 from harness.streams import build_stream
-from harness.validation import config
 from harness.validation import preflight as preflight_module
 from harness.validation.preflight import PreflightCallback, preflight, task_config
-from tests.conftest import CONF, TINY
+from tests.conftest import TINY, compose_with_hydra
 
 DRIFT = {"kind": "concept", "pattern": "sudden", "severity": 1.0, "onset": 50, "width": 0}
 
@@ -146,9 +144,7 @@ def test_fit_network_once_keeps_its_networks_in_the_offline_cache_for_other_proc
 
 
 def hydra_config(*overrides: str):
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=[*TINY, *overrides], return_hydra_config=True)
+    return compose_with_hydra([*TINY, *overrides])
 
 
 def test_a_single_run_builds_its_stream_and_strategies_once():

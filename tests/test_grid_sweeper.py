@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import compose_with_hydra
+
 ROOT = Path(__file__).resolve().parents[1]
 # An app that knows nothing of the harness (Hydra finds the sweeper in the hydra_plugins package);
 # each job appends its index and overrides to a file.
@@ -74,13 +76,7 @@ def test_a_sweep_that_is_no_grid_is_refused_with_the_message_alone(tmp_path):
 
 
 def test_the_harness_sweeps_with_the_grid_sweeper_by_default():
-    from hydra import compose, initialize_config_dir
-
-    from harness.validation import config
-
-    config.register()
-    with initialize_config_dir(str(config.CONF_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=["seed=0"], return_hydra_config=True)
+    cfg = compose_with_hydra(["seed=0"])
     assert cfg.hydra.sweeper._target_ == "hydra_plugins.harness_grid_sweeper.grid_sweeper.GridSweeper"
 
 

@@ -20,14 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from harness.pipeline.sweep import LEDGER_ENV, ledger_env
-from harness.validation import config
 from harness.validation.errors import ConfigError
 from harness.validation.preflight import check_cluster_sweep, check_plugin
-from tests.conftest import TIMED, TINY
+from tests.conftest import TIMED, TINY, compose_with_hydra
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_RAY = importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is not None
@@ -41,9 +39,7 @@ RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
 def hydra_config(*overrides: str):
-    config.register()
-    with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True).hydra
+    return compose_with_hydra(overrides).hydra
 
 
 def test_a_cluster_sweep_into_a_relative_directory_is_refused():

@@ -15,7 +15,7 @@ from harness.pipeline.sweep import SweepCallback
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_schema
 from harness.validation.preflight import check_preset_values
-from tests.conftest import CONF, compose_config
+from tests.conftest import CONF, compose_config, compose_with_hydra
 
 
 @pytest.mark.parametrize("override, message", [
@@ -170,14 +170,8 @@ def test_the_command_line_leaves_a_jobs_threads_to_the_machine_that_runs_it():
 
 
 def preset_hydra(preset: str, *overrides: str):
-    """The Hydra node of ``experiment=<preset>`` composed with ``overrides``, as a sweep's callbacks get it."""
-    from hydra import compose, initialize_config_dir
-
-    from harness.validation import config
-
-    config.register()
-    with initialize_config_dir(str(config.CONF_DIR), version_base="1.3"):
-        return compose("config", overrides=[f"experiment={preset}", *overrides], return_hydra_config=True)
+    """``experiment=<preset>`` composed with ``overrides``, with the Hydra node a sweep's callbacks get."""
+    return compose_with_hydra([f"experiment={preset}", *overrides])
 
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))

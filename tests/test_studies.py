@@ -6,10 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from harness.validation import config
-from tests.conftest import CONF
+from tests.conftest import CONF, compose_with_hydra
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml") if p.stem != "quick_sweep")
@@ -19,9 +17,7 @@ TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "drift
 
 
 def sweep_params(study: str) -> dict[str, str]:
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"experiment={study}"], return_hydra_config=True)
+    cfg = compose_with_hydra([f"experiment={study}"])
     return {key: str(value) for key, value in cfg.hydra.sweeper.params.items()}
 
 
