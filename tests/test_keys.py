@@ -7,9 +7,13 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from omegaconf import OmegaConf
 
 from harness.validation.errors import ConfigError
 from harness.validation.keys import check_override_keys
+from tests.conftest import compose_config, compose_with_hydra
 
 DRIFT = "['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition', 'fault', 'features']"
 
@@ -51,6 +55,34 @@ def test_a_misspelt_key_is_refused_naming_the_closest_and_the_allowed(overrides,
 )
 def test_known_keys_and_what_hydra_judges_pass(overrides):
     check_override_keys([o for o in overrides if not o.startswith("-")])
+
+
+def list_paths(node, prefix: str = "") -> list[str]:
+    """The dotted path of every list in a config (as plain containers)."""
+    if isinstance(node, list):
+        return [prefix.rstrip(".")]
+    if not isinstance(node, dict):
+        return []
+    return [path for key, value in node.items() for path in list_paths(value, f"{prefix}{key}.")]
+
+
+LISTS = list_paths(OmegaConf.to_container(compose_config(tiny=False)))
+
+
+@pytest.mark.slow  # two compositions an example
+@settings(max_examples=20, deadline=None)
+@example(path="monitor.detectors", part="ks_inputs", deeper=True)
+@given(path=st.sampled_from(LISTS), part=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True),
+       deeper=st.booleans())
+def test_a_part_of_a_list_that_is_no_position_is_refused_naming_the_key(path, part, deeper):
+    """Where Hydra would fail with OmegaConf's bare TypeError (a traceback), a key that indexes a list by
+    a name gets the harness's message; Hydra itself fails on it too (no false refusal)."""
+    key = f"{path}.{part}{'.x' if deeper else ''}"
+    with pytest.raises(ConfigError) as refused:
+        check_override_keys([f"{key}=1"])
+    assert str(refused.value).startswith(f"{key}: {path} is a list, indexed by position")
+    with pytest.raises(Exception):
+        compose_with_hydra([f"{key}=1"])
 
 
 @pytest.mark.slow

@@ -14,9 +14,10 @@ import inspect
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import get_object
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from harness.validation import config, validate
+from harness.validation.errors import ConfigError
 
 
 def groups() -> set[str]:
@@ -58,12 +59,18 @@ def check_override_keys(overrides: list[str]) -> None:
 
 
 def check_key(cfg: DictConfig, key: str) -> None:
-    """Walk ``key``'s dotted path through ``cfg``; the first part missing from a mapping is refused."""
+    """Walk ``key``'s dotted path through ``cfg``; the first part missing from a mapping is refused, and
+    so is a part of a list that is not a position (OmegaConf would answer it with a bare TypeError)."""
     node, path = cfg, []
     for part in key.split("."):
-        if not isinstance(node, DictConfig):
-            return  # inside a list or a value: the checks after composition judge it
-        if part not in node.keys():  # keys(), not `in`: a missing value (???) is still a key
+        if isinstance(node, ListConfig):
+            if not part.isdigit():
+                raise ConfigError(f"{key}: {'.'.join(path)} is a list, indexed by position (0 to {len(node) - 1});"
+                                  f" {part!r} is not a position")
+            part = int(part)  # beyond the list: Hydra names the index
+        elif not isinstance(node, DictConfig):
+            return  # inside a value: the checks after composition judge it
+        elif part not in node.keys():  # keys(), not `in`: a missing value (???) is still a key
             allowed = allowed_keys(node, path)
             if allowed is None:
                 return
@@ -71,8 +78,8 @@ def check_key(cfg: DictConfig, key: str) -> None:
         try:
             node = node[part]
         except Exception:
-            return  # a missing or unresolvable value: the checks after composition judge it
-        path.append(part)
+            return  # a missing or unresolvable value, or an index beyond a list: judged after composition
+        path.append(str(part))
 
 
 def allowed_keys(node: DictConfig, path: list[str]) -> list[str] | None:
