@@ -7,13 +7,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from harness import report as report_cli
 from harness.results.ownership import check_owned
+from harness.results.records import LEDGER_PREFIX
+from harness.results.store import atomic_write, temporary_sibling
 from harness.validation.errors import RunDirectoryError
+from harness.validation.validate import directory_problem
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,3 +140,65 @@ def test_a_report_into_a_folder_of_runs_and_the_users_files_is_refused(finished_
     assert contents(mixed) == before
     (mixed / "notes.txt").unlink()
     assert report_cli.main([str(mixed / "run"), "--out", str(mixed), "--figures"]) == 0
+
+
+def test_a_directory_another_process_is_probing_or_writing_into_is_not_refused(tmp_path):
+    """What the harness keeps in a directory only while it works there is no user's file: another
+    process checking the same job directory (its probe directory, made and removed at once), writing
+    a report atomically (the temporary sibling of report.json) or keeping a sweep's ledger."""
+    job = tmp_path / "job"
+    job.mkdir()
+    stop = threading.Event()
+
+    class Stopped(Exception):
+        pass
+
+    def half_write(tmp: Path):  # the temporary file is there; the final name never comes
+        tmp.write_text("{}")
+        raise Stopped
+
+    def probe_and_write():  # what a second process does to the same directory, over and over
+        while not stop.is_set():
+            assert directory_problem(job) == ""
+            with pytest.raises(Stopped):
+                atomic_write(job / "report.json", half_write)
+
+    other = threading.Thread(target=probe_and_write)
+    other.start()
+    try:
+        for _ in range(3000):
+            check_owned(job, "x")
+    finally:
+        stop.set()
+        other.join()
+    (job / f"{LEDGER_PREFIX}1-0a1b2c3d").mkdir()  # a sweep that has not written multirun.yaml yet
+    check_owned(job, "x", sweep=True)
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_characters="/\0"), min_size=1, max_size=30)
+       .filter(lambda name: name not in (".", "..")))
+@example(".lock")
+@example(".ledger-7-0a1b2c3d")
+@example(".harness-probe-k2j4")
+@example("notes.txt")
+@example(".hydra")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_only_the_harness_own_passing_names_are_overlooked(tmp_path, name):
+    """Any name is a user's file that refuses the directory unless it is a run's or a report's record,
+    or one the harness makes while it works (a file written atomically under that name included)."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    try:
+        (folder / name).write_text("x")
+    except OSError:  # a name this file system refuses (too long for it)
+        return
+    records = {".hydra", "result.json", "report.json", "runs.parquet"}
+    ours = name in records or name == ".lock" or name.startswith((".harness-probe-", ".ledger-"))
+    if ours:
+        check_owned(folder, "x")
+    else:
+        with pytest.raises(RunDirectoryError, match="holds files that are no run's"):
+            check_owned(folder, "x")
+    (folder / name).unlink()
+    temporary = temporary_sibling(folder / name)
+    temporary.write_text("x")  # the same name, while it is written atomically
+    check_owned(folder, "x")

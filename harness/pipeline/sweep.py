@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from harness.pipeline.progress import interactive, say
-from harness.results.records import read_ledger_entry
+from harness.results.records import LEDGER_PREFIX, read_ledger_entry
 from harness.results.store import run_state, wait_for_lock, write_json
 from hydra_plugins.harness_grid_sweeper.grid_sweeper import grid_values
 
@@ -197,7 +197,7 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.sweep_dir = Path(config.hydra.sweep.dir)
         self.total = count_jobs(config)
-        self.ledger = self.sweep_dir / f".ledger-{os.getpid()}-{secrets.token_hex(4)}"
+        self.ledger = self.sweep_dir / f"{LEDGER_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         made_sweep_dir = not self.sweep_dir.exists()
         self.ledger.mkdir(parents=True)
         os.environ[LEDGER_ENV] = str(self.ledger.resolve())

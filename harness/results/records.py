@@ -98,6 +98,7 @@ def seal_problem(record: Mapping, *, required: bool) -> str:
     return "" if matches else f"its content does not match its {SEAL} (it was changed after it was written)"
 
 
+LEDGER_PREFIX = ".ledger-"  # a sweep's ledger: a hidden directory of its own in the sweep's directory
 JOB_STATES = ("done", "skipped", "failed", "refused", "busy")
 LEDGER_ENTRY = {"job_dir": str, "state": lambda state: state in JOB_STATES, "message": str}
 

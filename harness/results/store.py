@@ -11,6 +11,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -55,12 +56,24 @@ def not_in_fingerprint() -> frozenset[str]:
     return frozenset(conf.hydra.job.config.override_dirname.exclude_keys)
 
 
+TEMPORARY = re.compile(r"\..*\.\d+-[0-9a-f]{8}\.tmp(\.[^.]*)?", re.DOTALL)  # the names temporary_sibling gives
+
+
+def temporary_sibling(path: Path) -> Path:
+    """Where :func:`atomic_write` writes ``path`` before renaming it into place: hidden, named after
+    ``path``, unique to this process.
+
+    >>> bool(TEMPORARY.fullmatch(temporary_sibling(Path("run/result.json")).name))
+    True
+    """
+    return path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary sibling of ``path`` (same suffix, a name unique to this
     process), then rename it into place, so that a killed run never leaves a half-written file under
     the final name and two processes writing the same file never share a temporary one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{secrets.token_hex(4)}.tmp{path.suffix}")
+    tmp = temporary_sibling(Path(path))
     try:
         write(tmp)
         os.replace(tmp, path)

@@ -166,11 +166,14 @@ def directory_problem(path: Path) -> str:
     return ""
 
 
+PROBE_PREFIX = ".harness-probe-"  # the empty directory _can_make_in makes and removes at once
+
+
 def _can_make_in(directory: Path) -> bool:
     """A directory can be made in ``directory``: tried with an empty one of this call's own, removed
     at once (``os.access`` says yes to root on a read-only file system or ``/proc``)."""
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=".harness-probe-", dir=directory))
+        os.rmdir(tempfile.mkdtemp(prefix=PROBE_PREFIX, dir=directory))
     except OSError:
         return False
     return True
