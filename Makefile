@@ -22,12 +22,12 @@ run: $(STAMP)
 	$(PY) -m harness.run $(ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest -n auto $(ARGS)
+	$(PY) -m pytest -n auto --dist worksteal $(ARGS)
 
 # The inner loop: every test module, without the tests marked slow (those that run an experiment, a
 # command line or a sweep); tests/test_fast_subset.py checks that each module keeps a test here. CI runs `make test`.
 test-fast: $(STAMP)
-	$(PY) -m pytest -n auto -m "not slow" $(ARGS)
+	$(PY) -m pytest -n auto --dist worksteal -m "not slow" $(ARGS)
 
 # Mutation testing of the modules where a wrong line changes a result (benchmarks/mutation.py; one to two hours
 # on one core). ARGS="--module replay tally" runs only those.

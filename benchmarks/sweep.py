@@ -25,8 +25,10 @@
   its own (``python -m harness.report`` on the finished sweep, the study's figures); then the same sweep
   with the joblib launcher and 2 workers (``hydra/launcher=parallel``), goal at least 1.7x faster, and,
   where the ``ray`` extra is installed (docs/launchers.md), with Ray and 2 workers; each with its numbers
-  checked against the basic launcher's, and its time beside the runs split by the times its files were
-  written (before the first job, between jobs, inside jobs beside their runs, after the last job);
+  checked against the basic launcher's, its time beside the runs split by the times its files were
+  written (before the first job, between jobs, inside jobs beside their runs, after the last job), and
+  the CPU time its processes used, by role, against what the cores could give in its wall time (two
+  workers cannot halve a sweep whose cores the basic launcher already keeps busy);
 - where a job's time goes: importing the harness in a fresh process (what every joblib worker pays
   once), composing one job's config (the launcher does it once per job; the grid sweeper checks each
   swept value once before any job starts), and the runs themselves (``wall_time_s`` of each
@@ -152,9 +154,9 @@ def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
             timed([sys.executable, "-m", "harness.run", *STUDY[:1], "hydra.mode=RUN", f"seed={seed}", "quiet=true",
                    f"hydra.run.dir={warm}", cache], root)
     sweep, started = tmp / f"{name}-{launcher}", time.time()
-    wall = timed([sys.executable, "-m", "harness.run", *STUDY, *LAUNCHERS[launcher], f"hydra.sweep.dir={sweep}", cache],
-                 root)
-    parts = split(sweep, started, time.time(), one_process=launcher == "basic")
+    wall, cpu = timed_with_cpu([sys.executable, "-m", "harness.run", *STUDY, *LAUNCHERS[launcher],
+                                f"hydra.sweep.dir={sweep}", cache], root)
+    parts = {**split(sweep, started, time.time(), one_process=launcher == "basic"), "cpu": cpu, "wall": wall}
     if launcher != "basic":
         return wall, runs_time(sweep), float("nan"), numbers(sweep).equals(numbers(tmp / f"{name}-basic")), parts
     report = timed([sys.executable, "-m", "harness.report", str(sweep), "--out", str(tmp / f"{name}-report"),
@@ -191,6 +193,74 @@ def ray_installed(root: Path) -> bool:
 def runs_time(sweep: Path) -> float:
     """Seconds the runs of a finished sweep took themselves (``wall_time_s`` of its ``result.json``)."""
     return sum(json.loads(path.read_text())["wall_time_s"] for path in sweep.rglob("result.json"))
+
+
+ROLES = {"harness.results.follow": "the closing report's process (its figure forks included)",
+         "loky": "the launcher's workers", "ray::": "the launcher's workers", "default_worker.py": "the launcher's workers"}
+
+
+def cpu_seconds(pid: int) -> tuple[float, str]:
+    """CPU seconds ``pid`` has used so far and its command line ("" once it has ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return 0.0, ""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), line
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        found.append(pid := todo.pop())
+        todo += children.get(pid, [])
+    return found
+
+
+def timed_with_cpu(command: list[str], root: Path = ROOT) -> tuple[float, dict[str, float]]:
+    """:func:`timed`, with the CPU seconds its processes used: ``all`` (exact: ``getrusage`` of the
+    children waited for) and by role, read from /proc every 0.05 s: the sweep's process, the closing
+    report's, the launcher's workers; what a process used after the last look goes to ``the rest``."""
+    before = os.times()
+    tic = time.perf_counter()
+    process = subprocess.Popen(command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    used: dict[int, tuple[float, str]] = {}
+    while process.poll() is None:
+        for pid in descendants(process.pid):
+            seconds, line = cpu_seconds(pid)
+            if line:
+                used[pid] = (seconds, line)
+        time.sleep(0.05)
+    wall = time.perf_counter() - tic
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, command, stderr=process.stderr.read())
+    after = os.times()
+    roles = {"all": after.children_user + after.children_system - before.children_user - before.children_system,
+             "the sweep's process": used.get(process.pid, (0.0, ""))[0]}
+    for pid, (seconds, line) in used.items():
+        role = next((name for key, name in ROLES.items() if key in line), None) if pid != process.pid else None
+        if role:
+            roles[role] = roles.get(role, 0.0) + seconds
+    roles["the rest"] = roles["all"] - sum(v for k, v in roles.items() if k != "all")
+    return wall, roles
+
+
+def cpu_line(wall: float, cpu: dict[str, float]) -> str:
+    """How busy a sweep kept the machine's cores, and who used them (:func:`timed_with_cpu`)."""
+    cores = os.cpu_count() or 1
+    shares = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cpu.items() if name != "all")
+    return (f"CPU: {cpu['all']:.1f} s in {wall:.1f} s on {cores} cores ({cpu['all'] / (wall * cores):.0%} busy):"
+            f" {shares}")
 
 
 def timed(command: list[str], root: Path = ROOT, extra_env: dict | None = None) -> float:
@@ -265,6 +335,7 @@ def report_study(times: dict) -> None:
               f" {parts['after']:.1f} s after the last job (the closing report, and the process's end); the report redone"
               f" on its own {alone:.1f} s")
         print(f"  {split_line(parts)}")
+        print(f"  {cpu_line(parts['wall'], parts['cpu'])}")
         for launcher in ("joblib", "ray"):
             if isinstance(times[f"study_{launcher}"], tuple):
                 other, other_runs, _, same, parts = times[f"study_{launcher}"]
@@ -273,6 +344,19 @@ def report_study(times: dict) -> None:
                       f" basic launcher (goal >= 1.7x); {'the same' if same else 'NOT the same'} numbers as the basic"
                       f" launcher's")
                 print(f"  {split_line(parts)}")
+                print(f"  {cpu_line(parts['wall'], parts['cpu'])}")
+                print(f"  {bound_line(times['study'][4], parts)}")
+
+
+def bound_line(basic: dict, other: dict) -> str:
+    """The most any launcher could gain over the basic one on this machine's cores: the same sweep
+    cannot take less CPU than the basic launcher's did (the same runs, compositions and report, and
+    each worker's own start on top), and the cores give at most their count in CPU seconds a second."""
+    cores = os.cpu_count() or 1
+    fastest = basic["cpu"]["all"] / cores
+    return (f"bound: {basic['wall'] / fastest:.2f}x at most on {cores} cores (the basic launcher's {basic['cpu']['all']:.1f}"
+            f" CPU seconds, all cores busy, would take {fastest:.1f} s); this launcher's sweep used"
+            f" {other['cpu']['all']:.1f} ({other['cpu']['all'] - basic['cpu']['all']:+.1f})")
 
 
 def split_line(parts: dict) -> str:

@@ -2,6 +2,7 @@
 wheel `pip install .` builds runs from any directory, as `python -m harness.run` and as `drift-harness`."""
 
 import ast
+import importlib.metadata
 import json
 import os
 import pkgutil
@@ -85,6 +86,20 @@ def test_the_drift_harness_command_makes_the_command_lines_checks(tmp_path, monk
     assert refused.value.code == 2
     assert "error: strategy=[frozen,frozen] names frozen twice" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_the_harness_as_the_set_up_installs_it_runs_from_another_directory(tmp_path):
+    """``make``'s editable install: ``python -m harness.run`` finds the grid sweeper under Hydra's
+    ``hydra_plugins`` beside the other plugins from any directory, not only from the repository's."""
+    try:
+        importlib.metadata.distribution("drift-harness")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("the harness is not installed in this environment (make setup installs it)")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-m", "harness.run", "--help"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "== Configuration groups ==" in done.stdout, done.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")
