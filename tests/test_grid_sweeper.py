@@ -46,6 +46,7 @@ def sweep(tmp_path: Path, name: str, *overrides: str) -> tuple[subprocess.Comple
     return done, jobs.read_text().splitlines() if jobs.exists() else []
 
 
+@pytest.mark.slow  # two sweeps of twelve jobs, each in a process of its own
 def test_the_grid_sweeper_launches_the_basic_sweepers_jobs_in_its_order(tmp_path):
     grid = ["a=1,2", "shape=round,square", "b=x,y,z", "c=5", "hydra.sweeper.max_batch_size=5"]
     basic_run, basic = sweep(tmp_path, "basic", *grid, "hydra/sweeper=basic")
