@@ -232,18 +232,20 @@ def timed_with_cpu(command: list[str], root: Path = ROOT) -> tuple[float, dict[s
     report's, the launcher's workers; what a process used after the last look goes to ``the rest``."""
     before = os.times()
     tic = time.perf_counter()
-    process = subprocess.Popen(command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    used: dict[int, tuple[float, str]] = {}
-    while process.poll() is None:
-        for pid in descendants(process.pid):
-            seconds, line = cpu_seconds(pid)
-            if line:
-                used[pid] = (seconds, line)
-        time.sleep(0.05)
-    wall = time.perf_counter() - tic
-    if process.returncode != 0:
-        raise subprocess.CalledProcessError(process.returncode, command, stderr=process.stderr.read())
+    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: nobody reads a pipe while it runs
+        process = subprocess.Popen(command, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                                   stdout=subprocess.DEVNULL, stderr=errors)
+        used: dict[int, tuple[float, str]] = {}
+        while process.poll() is None:
+            for pid in descendants(process.pid):
+                seconds, line = cpu_seconds(pid)
+                if line:
+                    used[pid] = (seconds, line)
+            time.sleep(0.05)
+        wall = time.perf_counter() - tic
+        if process.returncode != 0:
+            errors.seek(0)
+            raise subprocess.CalledProcessError(process.returncode, command, stderr=errors.read())
     after = os.times()
     roles = {"all": after.children_user + after.children_system - before.children_user - before.children_system,
              "the sweep's process": used.get(process.pid, (0.0, ""))[0]}

@@ -73,7 +73,8 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary sibling of ``path`` (same suffix, a name unique to this
     process), then rename it into place, so that a killed run never leaves a half-written file under
     the final name and two processes writing the same file never share a temporary one."""
-    tmp = temporary_sibling(Path(path))
+    path = Path(path)
+    tmp = temporary_sibling(path)
     try:
         write(tmp)
         os.replace(tmp, path)
