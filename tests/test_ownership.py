@@ -157,11 +157,14 @@ def test_a_directory_another_process_is_probing_or_writing_into_is_not_refused(t
         tmp.write_text("{}")
         raise Stopped
 
+    rounds: list[int] = []
+
     def probe_and_write():  # what a second process does to the same directory, over and over
         while not stop.is_set():
             assert directory_problem(job) == ""
             with pytest.raises(Stopped):
                 atomic_write(job / "report.json", half_write)
+            rounds.append(1)
 
     other = threading.Thread(target=probe_and_write)
     other.start()
@@ -171,6 +174,7 @@ def test_a_directory_another_process_is_probing_or_writing_into_is_not_refused(t
     finally:
         stop.set()
         other.join()
+    assert len(rounds) > 100  # the other side kept probing and writing all along
     (job / f"{LEDGER_PREFIX}1-0a1b2c3d").mkdir()  # a sweep that has not written multirun.yaml yet
     check_owned(job, "x", sweep=True)
 
