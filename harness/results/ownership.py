@@ -56,7 +56,7 @@ def check_owned(path: Path, label: str, *, owner: str = "run's", ours: Iterable[
     names and the ``ours`` names this invocation made), or holding a run's records, a report's record,
     or, with ``sweep``, only runs in its subdirectories and what a report writes beside them.
     RunDirectoryError starting with ``label`` and naming what is there otherwise (``owner``: whose
-    files would be expected); nothing is created."""
+    files would be expected); nothing is created but :func:`usable`'s probe, removed at once."""
     path = Path(path)
     usable(path, label)
     if not path.is_dir():
