@@ -158,10 +158,10 @@ def study(root: Path, tmp: Path, name: str, launcher: str = "basic") -> tuple:
                                 f"hydra.sweep.dir={sweep}", cache], root)
     parts = {**split(sweep, started, time.time(), one_process=launcher == "basic"), "cpu": cpu, "wall": wall}
     if launcher != "basic":
-        return wall, runs_time(sweep), float("nan"), numbers(sweep).equals(numbers(tmp / f"{name}-basic")), parts
+        return wall, parts["runs"], float("nan"), numbers(sweep).equals(numbers(tmp / f"{name}-basic")), parts
     report = timed([sys.executable, "-m", "harness.report", str(sweep), "--out", str(tmp / f"{name}-report"),
                     "--figures", *STUDY_FIGURES], root)
-    return wall, runs_time(sweep), report, True, parts
+    return wall, parts["runs"], report, True, parts
 
 
 def split(sweep: Path, started: float, ended: float, *, one_process: bool) -> dict:
@@ -170,12 +170,12 @@ def split(sweep: Path, started: float, ended: float, *, one_process: bool) -> di
     ``result.json``, whose ``wall_time_s`` is its run. Seconds before the first job's ``.hydra/``, inside
     jobs beside their runs (summed), after the last ``result.json``, and (``one_process``: the basic
     launcher, one job after another) between one job's ``result.json`` and the next job's ``.hydra/``,
-    summed: composing its config and Hydra's set-up."""
+    summed: composing its config and Hydra's set-up; and ``runs``, the runs' own seconds summed."""
     jobs = sorted((path.parent.joinpath(".hydra", "overrides.yaml").stat().st_mtime, path.stat().st_mtime,
                    json.loads(path.read_text())["wall_time_s"]) for path in sweep.rglob("result.json"))
     between = sum(start - end for (_, end, _), (start, _, _) in zip(jobs, jobs[1:])) if one_process else float("nan")
     return {"before": jobs[0][0] - started, "between": between, "inside": sum(end - start - run for start, end, run in jobs),
-            "after": ended - max(end for _, end, _ in jobs), "jobs": len(jobs)}
+            "after": ended - max(end for _, end, _ in jobs), "jobs": len(jobs), "runs": sum(run for _, _, run in jobs)}
 
 
 def numbers(sweep: Path) -> pd.DataFrame:
@@ -199,10 +199,16 @@ ROLES = {"harness.results.follow": "the closing report's process (its figure for
          "loky": "the launcher's workers", "ray::": "the launcher's workers", "default_worker.py": "the launcher's workers"}
 
 
+def stat_fields(pid: int | str) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (which may hold spaces and brackets):
+    ``[0]`` the state, ``[1]`` the parent, ``[11]`` and ``[12]`` user and system clock ticks."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> tuple[float, str]:
     """CPU seconds ``pid`` has used so far and its command line ("" once it has ended)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat_fields(pid)
         line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return 0.0, ""
@@ -215,7 +221,7 @@ def descendants(root: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                parent = int(stat_fields(entry.name)[1])
             except OSError:
                 continue
             children.setdefault(parent, []).append(int(entry.name))
