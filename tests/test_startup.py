@@ -55,3 +55,25 @@ def test_the_experiment_still_imports_from_the_entry_module():
     assert run is experiment.run
     with pytest.raises(AttributeError, match="module 'harness.run' has no attribute 'rn'"):
         harness.run.rn
+
+
+def test_copies_of_the_config_store_share_the_schemas_and_a_load_hands_out_a_copy():
+    """Hydra deep-copies the ConfigStore for every composition and every group ``--help`` lists;
+    ``register`` lets the copies share the harness's schemas, which is safe because a load copies."""
+    import copy
+
+    from hydra.core.config_store import ConfigStore
+
+    from harness.validation import config
+
+    config.register()
+    store = ConfigStore.instance()
+    copied = copy.deepcopy(store)
+    assert copied.repo["schema"] is store.repo["schema"]
+    assert copied.repo["base_config.yaml"] is store.repo["base_config.yaml"]
+    assert copied.repo["hydra"] is not store.repo["hydra"]  # Hydra's own entries are left as they are
+
+    for path, key in (("schema/stream/teacher.yaml", "n_deploy"), ("base_config.yaml", "seed")):
+        value = store.load(path).node[key]
+        store.load(path).node[key] = 12345
+        assert copied.load(path).node[key] == store.load(path).node[key] == value

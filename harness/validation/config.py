@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from hydra.core.config_store import ConfigStore
+from hydra.core.config_store import ConfigNode, ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from harness.offline.cache_location import offline_cache_dir
@@ -154,3 +154,19 @@ def register() -> None:
     OmegaConf.register_new_resolver("offline_cache_dir", offline_cache_dir, replace=True)
     cs.store(name="base_config", node=Config)
     schemas.register(cs)
+    cs.repo["base_config.yaml"] = _SharedNode(**vars(cs.repo["base_config.yaml"]))
+    cs.repo["schema"] = _SharedGroup(cs.repo["schema"])
+
+
+# Hydra deep-copies the whole ConfigStore for every composition and for every group that ``--help``
+# lists (about a hundred copies), and the harness's typed schemas were most of each copy. Nothing
+# changes them once registered, and ``ConfigStore.load`` copies a node before handing it out, so
+# every copy of the store may share them.
+class _SharedNode(ConfigNode):
+    def __deepcopy__(self, memo: dict) -> "_SharedNode":
+        return self
+
+
+class _SharedGroup(dict):
+    def __deepcopy__(self, memo: dict) -> "_SharedGroup":
+        return self
