@@ -244,3 +244,27 @@ def test_weather_figure_is_drawn_in_years(tmp_path):
     stream = build_stream(cfg.stream, cfg.drift, 0).describe()
     to_time, label = time_axis(stream, 365)
     assert to_time([14_507])[0] == pytest.approx(14_507 / 365.25) and "years" in label
+
+
+
+@pytest.mark.parametrize(("kind", "features"), [("csv", ["a"]), ("parquet", ["a"]), ("parquet", ["a", "b"])])
+def test_a_table_of_float_columns_trains_without_a_warning(tmp_path, kind, features):
+    """pandas' copy-on-write can hand out a read-only view of a file's float columns (one column, or
+    a parquet file's); torch warns on such an array at every training on a user's table."""
+    import warnings
+
+    from harness.offline.models import build_network
+    from harness.offline.train import train_network
+    from harness.streams.table_file import load_table
+
+    path = tmp_path / f"floats.{kind}"
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({name: rng.normal(size=60) for name in features}).assign(y=rng.integers(0, 2, size=60))
+    frame.to_csv(path, index=False) if kind == "csv" else frame.to_parquet(path)
+    table = load_table(str(path), target="y")
+    assert table.X.flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = build_network("mlp", n_features=len(features), n_classes=2, width=4, depth=1)
+        train_network(net, table.X[:40], table.y[:40], table.X[40:], table.y[40:], lr=0.01, batch_size=16,
+                      weight_decay=0.0, max_epochs=1, patience=1, seed=0)

@@ -186,7 +186,7 @@ def load_table(
         kept = kept.sort_values(order, kind="stable")
     codes, classes = pd.factorize(kept[target], sort=True)
     return Table(
-        X=kept[features].to_numpy(dtype=np.float64),
+        X=kept[features].to_numpy(dtype=np.float64, copy=True),  # pandas' copy-on-write may hand out a read-only view
         y=codes.astype(np.int64),
         classes=tuple(classes.tolist()),
         features=tuple(str(c) for c in features),
