@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+
 # every figure is saved as PDF too: its backend loaded once, not by each fork that draws a figure
-from matplotlib.backends import backend_pdf  # noqa: E402,F401
+from matplotlib.backends import backend_pdf  # noqa: F401
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402

@@ -163,10 +163,10 @@ def register() -> None:
 # changes them once registered, and ``ConfigStore.load`` copies a node before handing it out, so
 # every copy of the store may share them.
 class _SharedNode(ConfigNode):
-    def __deepcopy__(self, memo: dict) -> "_SharedNode":
+    def __deepcopy__(self, memo: dict) -> _SharedNode:
         return self
 
 
 class _SharedGroup(dict):
-    def __deepcopy__(self, memo: dict) -> "_SharedGroup":
+    def __deepcopy__(self, memo: dict) -> _SharedGroup:
         return self
