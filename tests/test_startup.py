@@ -77,3 +77,19 @@ def test_copies_of_the_config_store_share_the_schemas_and_a_load_hands_out_a_cop
         value = store.load(path).node[key]
         store.load(path).node[key] = 12345
         assert copied.load(path).node[key] == store.load(path).node[key] == value
+
+
+def test_register_stores_the_schemas_once_and_again_only_if_they_are_gone():
+    from hydra.core.config_store import ConfigStore
+
+    from harness.validation import config
+
+    config.register()
+    store = ConfigStore.instance()
+    stored = store.repo["base_config.yaml"], store.repo["schema"]
+    config.register()
+    assert store.repo["base_config.yaml"] is stored[0] and store.repo["schema"] is stored[1]  # not stored again
+
+    del store.repo["schema"]  # as if the store had been reset to a state before the harness's
+    config.register()
+    assert store.repo["schema"]["stream"].keys() == stored[1]["stream"].keys()

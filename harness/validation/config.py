@@ -147,10 +147,16 @@ class Config:
 
 
 def register() -> None:
+    """Store the schemas and register the resolvers the config needs; a no-op when this process's
+    store and resolvers already hold them (storing the schemas again costs more than a fifth of a
+    composition, and ``harness.compose`` calls this before each one)."""
     import harness.pipeline.sweep  # noqa: F401  registers the ${job_dir:...} resolver of conf/config.yaml
     import hydra_plugins.harness_grid_sweeper.grid_sweeper  # noqa: F401  stores hydra/sweeper=grid
 
     cs = ConfigStore.instance()
+    if (isinstance(cs.repo.get("base_config.yaml"), _SharedNode) and isinstance(cs.repo.get("schema"), _SharedGroup)
+            and OmegaConf.has_resolver("offline_cache_dir") and OmegaConf.has_resolver("stream_default")):
+        return
     OmegaConf.register_new_resolver("offline_cache_dir", offline_cache_dir, replace=True)
     cs.store(name="base_config", node=Config)
     schemas.register(cs)
