@@ -246,7 +246,6 @@ def test_weather_figure_is_drawn_in_years(tmp_path):
     assert to_time([14_507])[0] == pytest.approx(14_507 / 365.25) and "years" in label
 
 
-
 @pytest.mark.parametrize(("kind", "features"), [("csv", ["a"]), ("parquet", ["a"]), ("parquet", ["a", "b"])])
 def test_a_table_of_float_columns_trains_without_a_warning(tmp_path, kind, features):
     """pandas' copy-on-write can hand out a read-only view of a file's float columns (one column, or
