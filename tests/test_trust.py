@@ -75,6 +75,19 @@ def test_quiet_still_says_where_the_results_are(finished):
     assert f"results: {run_dir}" in done.stdout
 
 
+def test_the_command_lines_run_records_its_config_as_hydra_would(finished):
+    """``.hydra/``, written by the harness once the job runs (Hydra's own writing is off): the job's
+    config, Hydra's config and the command line's overrides."""
+    from omegaconf import OmegaConf
+
+    run_dir, _ = finished
+    config, hydra = (OmegaConf.load(run_dir / ".hydra" / name) for name in ("config.yaml", "hydra.yaml"))
+    overrides = OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")
+    assert config.drift.severity == 1 and "hydra" not in config
+    assert hydra.hydra.run.dir == str(run_dir) and hydra.hydra.job.config_name == "config"
+    assert "drift.severity=1" in overrides and list(hydra.hydra.overrides.task) == list(overrides)
+
+
 @pytest.mark.slow
 def test_a_finished_run_of_another_config_is_refused_and_left_untouched(finished):
     run_dir, _ = finished

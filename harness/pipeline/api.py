@@ -15,17 +15,15 @@ from hydra import initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from harness.pipeline.experiment import run
-from harness.pipeline.jobs import plan_job
+from harness.pipeline.jobs import plan_job, write_config_record
 from harness.pipeline.record import write_failure
 from harness.results.ownership import check_owned
-from harness.results.store import RunResult, atomic_write, job_lock, load_run
+from harness.results.store import RunResult, job_lock, load_run
 from harness.validation import config
 from harness.validation.checks import check_config
 from harness.validation.command_line import check_overrides
 from harness.validation.errors import RunDirectoryError
 from harness.validation.preflight import preflight
-
-RECORD = ".hydra"  # where a run keeps its config; harness.results.report finds runs by it
 
 
 def compose(overrides: Sequence[str] = ()) -> DictConfig:
@@ -125,9 +123,7 @@ def run_experiment(cfg: DictConfig, output_dir: Path | str) -> RunResult:
         if action == "refuse":
             raise RunDirectoryError(message)
         if action == "run":
-            record = output_dir / RECORD
-            record.mkdir(exist_ok=True)
-            atomic_write(record / "config.yaml", lambda tmp: OmegaConf.save(cfg, tmp))
+            write_config_record(output_dir, cfg)
             try:
                 run(cfg, output_dir)
             except Exception as error:

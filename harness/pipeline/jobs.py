@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from harness.pipeline.experiment import StrategiesFailed, run
 from harness.pipeline.record import write_failure
 from harness.pipeline.sweep import record_outcome
-from harness.results.store import RESULT, atomic_write, run_state
+from harness.results.store import CONFIG_RECORD, RESULT, atomic_write, run_state
 from harness.validation.errors import ConfigError
 
 log = logging.getLogger("harness")
@@ -42,7 +42,7 @@ def plan_job(cfg: DictConfig, output_dir: Path) -> tuple[str, str]:
 def run_job(cfg: DictConfig, output_dir: Path, single: bool) -> str:
     """Run the job into ``output_dir`` and tell the sweep how it ended; a failure is recorded in
     ``result.json``, and a single run exits 2 on a bad config."""
-    write_hydra_record(output_dir, cfg)
+    write_config_record(output_dir, cfg, HydraConfig.instance().cfg)
     try:
         outcome = run(cfg, output_dir)
     except ConfigError as error:
@@ -95,15 +95,17 @@ def refuse(output_dir: Path, state: str, message: str, single: bool) -> str:
     return state
 
 
-def write_hydra_record(output_dir: Path, cfg: DictConfig) -> None:
-    """``.hydra/``: the job's config, Hydra's config and the overrides, as Hydra itself writes them.
-    Written here, once the job is known to run, rather than by Hydra (``hydra.output_subdir: null``),
-    so that a skipped or refused job leaves the record of the run in its directory untouched."""
-    record = output_dir / ".hydra"
+def write_config_record(output_dir: Path, cfg: DictConfig, hydra_cfg: DictConfig | None = None) -> None:
+    """``.hydra/``: the job's config and, for a job Hydra runs (``hydra_cfg``), Hydra's config and the
+    overrides, as Hydra itself writes them. Written once the job is known to run, rather than by Hydra
+    (``hydra.output_subdir: null``), so that a skipped or refused job leaves the record of the run in
+    its directory untouched."""
+    record = output_dir / CONFIG_RECORD
     record.mkdir(parents=True, exist_ok=True)
-    hydra_cfg = HydraConfig.instance().cfg
-    for name, node in (("config.yaml", cfg), ("hydra.yaml", hydra_cfg),
-                       ("overrides.yaml", hydra_cfg.hydra.overrides.task)):
+    nodes = {"config.yaml": cfg}
+    if hydra_cfg is not None:
+        nodes.update({"hydra.yaml": hydra_cfg, "overrides.yaml": hydra_cfg.hydra.overrides.task})
+    for name, node in nodes.items():
         atomic_write(record / name, lambda tmp, node=node: OmegaConf.save(node, tmp))
 
 

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from harness.results.records import LEDGER_PREFIX
-from harness.results.store import LOCK, TEMPORARY
+from harness.results.store import CONFIG_RECORD, LOCK, RESULT, TEMPORARY
 from harness.validation.errors import RunDirectoryError
 from harness.validation.validate import PROBE_PREFIX, directory_problem
 
-RUN_RECORDS = (".hydra", "result.json")  # a run directory: its config record or its result
+RUN_RECORDS = (CONFIG_RECORD, RESULT)  # a run directory: its config record or its result
 REPORT_RECORD = "report.json"  # written first by harness.results.report into the directory it writes
 REPORT_TABLE = "runs.parquet"  # a report's main table: how a report from before report.json is recognised
 SWEEP_RECORD = "multirun.yaml"  # Hydra's record of a sweep in its directory

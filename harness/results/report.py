@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from harness.results.ownership import REPORT_RECORD
-from harness.results.store import atomic_write, run_state, write_json, write_table
+from harness.results.store import CONFIG_RECORD, atomic_write, run_state, write_json, write_table
 from harness.scores import metrics
 
 # Always reported, swept or not: what a reader needs to tell runs apart.
@@ -50,12 +50,12 @@ class Collection:
 
 
 def find_run_dirs(roots: list[Path]) -> list[Path]:
-    """Every directory below ``roots`` that Hydra made for a job (it holds ``.hydra/``)."""
+    """Every directory below ``roots`` that holds a run's config record (``.hydra/``)."""
     found = set()
     for root in map(Path, roots):
-        if (root / ".hydra").is_dir():
+        if (root / CONFIG_RECORD).is_dir():
             found.add(root)
-        found.update(path.parent for path in root.rglob(".hydra") if path.is_dir())
+        found.update(path.parent for path in root.rglob(CONFIG_RECORD) if path.is_dir())
     return sorted(found)
 
 

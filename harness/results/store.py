@@ -33,6 +33,7 @@ except ImportError:  # Windows
     fcntl = None
 
 RESULT = "result.json"
+CONFIG_RECORD = ".hydra"  # a run's config record, where Hydra keeps it (its output_subdir): runs are found by it
 LOCK = ".lock"
 # The files whose SHA-256 result.json records: every table and the exported model (figures are
 # drawings of the tables and may be redrawn).
@@ -198,7 +199,7 @@ def written_files(run_dir: Path, since_ns: int) -> dict[str, str]:
         and path.suffix in CHECKED_SUFFIXES
         and path.name != RESULT
         and not path.name.startswith(".")
-        and ".hydra" not in path.relative_to(run_dir).parts
+        and CONFIG_RECORD not in path.relative_to(run_dir).parts
         and path.stat().st_mtime_ns >= since_ns
     }
 
