@@ -12,6 +12,7 @@ once a job runs.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -77,7 +78,8 @@ def main(cfg: DictConfig) -> str:
 def cli() -> None:
     """``python -m harness.run`` and the ``drift-harness`` command: the command-line checks Hydra does
     not make (exit code 2 before any directory exists), then the Hydra app."""
-    if runs_a_job(sys.argv[1:]):  # --help and completion need no check (and not its imports)
+    runs = runs_a_job(sys.argv[1:])
+    if runs:  # --help and completion need no check (and not its imports)
         from harness.validation.command_line import check_command_line
 
         check_command_line(sys.argv[1:])
@@ -87,6 +89,13 @@ def cli() -> None:
         print("interrupted: a run directory without result.json is unfinished; the same command runs it "
               "again and skips the finished ones", file=sys.stderr)
         sys.exit(130)
+    except Exception as error:
+        # Hydra composes for --help and --hydra-help outside the error report it gives a run: the same
+        # message a run prints for a bad override, without the traceback (HYDRA_FULL_ERROR=1 keeps it)
+        if runs or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

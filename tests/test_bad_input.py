@@ -526,6 +526,21 @@ def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, messa
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("args", "message"), [
+    ("--help stream=nope", "error: In 'config': Could not find 'stream/nope'"),
+    ("--help drift.sevrity=2", "error: Could not override 'drift.sevrity'."),
+    ("--hydra-help ++y", "error: Error parsing override '++y'"),
+])
+def test_help_with_a_bad_override_says_why_without_a_traceback(args, message, tmp_path):
+    """Hydra composes for ``--help`` outside the error report it gives a run."""
+    command = [sys.executable, "-m", "harness.run", *shlex.split(args)]
+    done = subprocess.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
 def test_report_command_line_exits_2_without_traceback(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("")
