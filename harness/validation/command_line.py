@@ -155,12 +155,31 @@ def check_command_line(argv: list[str]) -> None:
     overrides = [arg for i, arg in enumerate(argv)
                  if not arg.startswith("-") and not (i and argv[i - 1] in VALUE_FLAGS)]
     try:
+        check_rerun_flag(argv)
         check_hydra_targets(overrides)
         check_overrides(overrides)
         check_override_keys(overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+def check_rerun_flag(argv: list[str]) -> None:
+    """Hydra's ``--experimental-rerun FILE`` unpickles ``FILE`` (which can run any code) to rerun the job
+    that wrote it; no run of the harness writes one (``hydra.output_subdir: null``).
+
+    Hydra's parser (argparse) also takes ``--flag=FILE`` and any abbreviation of the flag, and no other
+    flag of Hydra's starts with ``--e``.
+
+    >>> check_rerun_flag(["--exp=run/.hydra/config.pickle"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    harness.validation.errors.ConfigError: --experimental-rerun is not supported: ...
+    >>> check_rerun_flag(["drift.severity=0.5", "--", "-e"])
+    """
+    if any(len(name := arg.split("=", 1)[0]) > 2 and "--experimental-rerun".startswith(name) for arg in argv):
+        raise ConfigError("--experimental-rerun is not supported: it unpickles a file, which can run any code, and "
+                          "no run of the harness writes one; a run's config is in <run dir>/.hydra/config.yaml and "
+                          "its overrides in .hydra/overrides.yaml: give the same overrides again")
 
 
 def check_hydra_targets(overrides: list[str]) -> None:
