@@ -369,6 +369,7 @@ CLI = [
     ("-m seed=0,1 +hydra.callbacks.sweep.figures=[severity_boxs]", "error: hydra.callbacks.sweep.figures[0]='severity_boxs' is not one of"),
     ("-m seed=0,1 +hydra.callbacks.sweep.figurs=[severity_boxes]", "error: hydra.callbacks.sweep.figurs is not a key of hydra.callbacks.sweep (did you mean 'figures'?)"),
     ("--exp=run/.hydra/config.pickle", "error: --experimental-rerun is not supported: it unpickles a file"),
+    ("--help --experimental-rerun run/.hydra/config.pickle", "error: --experimental-rerun is not supported"),
 ]
 
 

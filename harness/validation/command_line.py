@@ -15,7 +15,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from harness.streams.schemas import SCHEMAS
 from harness.validation import validate
-from harness.validation.argv import VALUE_FLAGS, runs_a_job
+from harness.validation.argv import VALUE_FLAGS, gives_rerun_flag, runs_a_job
 from harness.validation.config import CONF_DIR, Config
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_value
@@ -168,15 +168,12 @@ def check_rerun_flag(argv: list[str]) -> None:
     """Hydra's ``--experimental-rerun FILE`` unpickles ``FILE`` (which can run any code) to rerun the job
     that wrote it; no run of the harness writes one (``hydra.output_subdir: null``).
 
-    Hydra's parser (argparse) also takes ``--flag=FILE`` and any abbreviation of the flag, and no other
-    flag of Hydra's starts with ``--e``.
-
     >>> check_rerun_flag(["--exp=run/.hydra/config.pickle"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     harness.validation.errors.ConfigError: --experimental-rerun is not supported: ...
     >>> check_rerun_flag(["drift.severity=0.5", "--", "-e"])
     """
-    if any(len(name := arg.split("=", 1)[0]) > 2 and "--experimental-rerun".startswith(name) for arg in argv):
+    if gives_rerun_flag(argv):
         raise ConfigError("--experimental-rerun is not supported: it unpickles a file, which can run any code, and "
                           "no run of the harness writes one; a run's config is in <run dir>/.hydra/config.yaml and "
                           "its overrides in .hydra/overrides.yaml: give the same overrides again")
