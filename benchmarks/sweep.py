@@ -195,6 +195,7 @@ def runs_time(sweep: Path) -> float:
     return sum(json.loads(path.read_text())["wall_time_s"] for path in sweep.rglob("result.json"))
 
 
+CORES = os.cpu_count() or 1
 ROLES = {"harness.results.follow": "the closing report's process (its figure forks included)",
          "loky": "the launcher's workers", "ray::": "the launcher's workers", "default_worker.py": "the launcher's workers"}
 
@@ -268,9 +269,8 @@ def timed_with_cpu(command: list[str], root: Path = ROOT) -> tuple[float, dict[s
 
 def cpu_line(wall: float, cpu: dict[str, float]) -> str:
     """How busy a sweep kept the machine's cores, and who used them (:func:`timed_with_cpu`)."""
-    cores = os.cpu_count() or 1
     shares = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cpu.items() if name != "all")
-    return (f"CPU: {cpu['all']:.1f} s in {wall:.1f} s on {cores} cores ({cpu['all'] / (wall * cores):.0%} busy):"
+    return (f"CPU: {cpu['all']:.1f} s in {wall:.1f} s on {CORES} cores ({cpu['all'] / (wall * CORES):.0%} busy):"
             f" {shares}")
 
 
@@ -363,9 +363,8 @@ def bound_line(basic: dict, other: dict) -> str:
     """The most any launcher could gain over the basic one on this machine's cores: the same sweep
     cannot take less CPU than the basic launcher's did (the same runs, compositions and report, and
     each worker's own start on top), and the cores give at most their count in CPU seconds a second."""
-    cores = os.cpu_count() or 1
-    fastest = basic["cpu"]["all"] / cores
-    return (f"bound: {basic['wall'] / fastest:.2f}x at most on {cores} cores (the basic launcher's {basic['cpu']['all']:.1f}"
+    fastest = basic["cpu"]["all"] / CORES
+    return (f"bound: {basic['wall'] / fastest:.2f}x at most on {CORES} cores (the basic launcher's {basic['cpu']['all']:.1f}"
             f" CPU seconds, all cores busy, would take {fastest:.1f} s); this launcher's sweep used"
             f" {other['cpu']['all']:.1f} ({other['cpu']['all'] - basic['cpu']['all']:+.1f})")
 
