@@ -370,6 +370,7 @@ CLI = [
     ("-m seed=0,1 +hydra.callbacks.sweep.figurs=[severity_boxes]", "error: hydra.callbacks.sweep.figurs is not a key of hydra.callbacks.sweep (did you mean 'figures'?)"),
     ("--exp=run/.hydra/config.pickle", "error: --experimental-rerun is not supported: it unpickles a file"),
     ("--help --experimental-rerun run/.hydra/config.pickle", "error: --experimental-rerun is not supported"),
+    ("-m seed=range(0,1000000000)", "error: seed=range(0,1000000000) sweeps 1,000,000,000 values; at most 1,000,000"),
 ]
 
 

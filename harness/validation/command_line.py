@@ -12,6 +12,7 @@ import types
 import typing
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
 
 from harness.streams.schemas import SCHEMAS
 from harness.validation import validate
@@ -19,6 +20,7 @@ from harness.validation.argv import VALUE_FLAGS, gives_rerun_flag, runs_a_job
 from harness.validation.config import CONF_DIR, Config
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_value
+from hydra_plugins.harness_grid_sweeper.grid_sweeper import check_sweep_size
 
 
 def leaf_types(schema, prefix: str = ""):
@@ -86,6 +88,11 @@ def check_overrides(overrides: list[str]) -> None:
         given[key] = text
         if override.is_delete():
             continue
+        if override.is_discrete_sweep():
+            try:
+                check_sweep_size(override)
+            except HydraException as error:
+                raise ConfigError(str(error)) from None
         try:
             values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
         except Exception:

@@ -16,13 +16,14 @@ place. A config that only a combination of values breaks fails when its job is c
 # No postponed annotations: Hydra's plugin scan runs this module before it is in sys.modules, where a
 # dataclass would look its string annotations up.
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, OverrideType
+from hydra.core.override_parser.types import ChoiceSweep, Override, OverrideType, RangeSweep
 from hydra.core.plugins import Plugins
 from hydra.errors import CompactHydraException, ConfigCompositionException
 from hydra.plugins.sweeper import Sweeper
@@ -41,6 +42,31 @@ class GridSweeperConf:
 ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweeperConf, provider="harness")
 
 
+MAX_JOBS = 1_000_000  # a sweep with more jobs is a typo (seed=range(0,1e9)), not a study: refused before it is listed
+
+
+def sweep_size(override: Override) -> int:
+    """How many values the discrete sweep ``override`` names, counted without listing them.
+
+    >>> [sweep_size(OverridesParser.create().parse_override(text)) for text in
+    ...  ["seed=range(0,1000000000)", "x=range(0,1,0.25)", "x=range(5,0)", "a=1,2,3"]]
+    [1000000000, 4, 0, 3]
+    """
+    value = override.value()
+    if isinstance(value, RangeSweep):
+        if all(isinstance(v, int) for v in (value.start, value.stop, value.step)):
+            return len(range(value.start, value.stop, value.step))
+        return max(0, math.ceil((value.stop - value.start) / value.step))
+    return len(value.list) if isinstance(value, ChoiceSweep) else 1
+
+
+def check_sweep_size(override: Override) -> None:
+    """Refuse a swept key with more than :data:`MAX_JOBS` values, before they are listed."""
+    if (size := sweep_size(override)) > MAX_JOBS:
+        raise CompactHydraException(f"{override.input_line} sweeps {size:,} values; at most {MAX_JOBS:,} jobs in one "
+                                    "sweep: sweep fewer values")
+
+
 def grid_values(overrides: list[Override]) -> list[list[str]]:
     """Per key, in order of first appearance, the ``key=value`` of each of its values; a later
     override of a key replaces an earlier one (the command line replaces ``params``).
@@ -55,6 +81,7 @@ def grid_values(overrides: list[Override]) -> list[list[str]]:
         if not override.is_sweep_override():
             by_key[key] = [f"{key}={override.get_value_element_as_str()}"]
         elif override.is_discrete_sweep():
+            check_sweep_size(override)
             by_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
         else:
             raise CompactHydraException(f"the grid sweeper takes lists of values, not {override.input_line}")
@@ -85,6 +112,9 @@ class GridSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         values = grid_values(parser.parse_overrides([*(f"{k}={v}" for k, v in self.params.items()), *arguments]))
+        if math.prod(map(len, values)) > MAX_JOBS:
+            raise CompactHydraException(f"this sweep has {math.prod(map(len, values)):,} jobs; at most {MAX_JOBS:,} "
+                                        "in one sweep: sweep fewer values")
         jobs = [list(job) for job in itertools.product(*values)]
         size = len(jobs) if self.max_batch_size in (None, -1) else self.max_batch_size
         if size <= 0:
