@@ -57,6 +57,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.validation.settings import cpu_count
+
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "exit", "study",
          "study_joblib", "study_ray", "check")
@@ -195,7 +197,7 @@ def runs_time(sweep: Path) -> float:
     return sum(json.loads(path.read_text())["wall_time_s"] for path in sweep.rglob("result.json"))
 
 
-CORES = os.cpu_count() or 1
+CORES = cpu_count()  # the CPUs this benchmark's processes may run on
 ROLES = {"harness.results.follow": "the closing report's process (its figure forks included)",
          "loky": "the launcher's workers", "ray::": "the launcher's workers", "default_worker.py": "the launcher's workers"}
 

@@ -166,10 +166,12 @@ def test_rerun_forces_finished_jobs_again_in_the_same_directory(tmp_path):
 def test_figures_drawn_by_forked_copies_are_those_drawn_one_at_a_time(basic, tmp_path):
     """``harness.report`` draws its figures in forks of itself where that is safe (no torch
     loaded, no other thread): the files are those of drawing one at a time (torch loaded first)."""
-    checked = subprocess.run([sys.executable, "-c", "from harness.figures.study import forks_safely as f; print(f());"
-                              " import torch; print(f())"], env={**os.environ, "PYTHONPATH": str(ROOT)},
-                             capture_output=True, text=True, check=True)
-    assert checked.stdout.split() == ["True", "False"]
+    checked = subprocess.run([sys.executable, "-c", "import os; from harness.figures.study import forks_safely as f;"
+                              " print(f()); cpus = os.sched_getaffinity(0); os.sched_setaffinity(0, {min(cpus)});"
+                              " print(f()); os.sched_setaffinity(0, cpus); import torch; print(f())"],
+                             env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=True)
+    # a process held to one CPU (taskset, a container's quota) draws in itself, as one with torch loaded
+    assert checked.stdout.split() == [str(len(os.sched_getaffinity(0)) > 1), "False", "False"]
     drawn = {}
     for way, first in (("forked", ""), ("serial", "import torch; ")):
         code = f"{first}import sys; from harness.report import main; sys.exit(main(sys.argv[1:]))"

@@ -6,7 +6,6 @@ The names of the figures are :data:`harness.results.figure_names.FIGURES`, the o
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import threading
 import warnings
@@ -46,6 +45,7 @@ from harness.figures.shared import (  # noqa: E402
     strategy_colors,
 )
 from harness.results.figure_names import FIGURES  # noqa: E402
+from harness.validation.settings import cpu_count  # noqa: E402
 
 
 def plot_drift_induced_error(runs: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:
@@ -419,8 +419,9 @@ def _draw_one(name: str) -> list[Path]:
 
 
 def forks_safely() -> bool:
-    """Whether this process may fork to draw: on Linux, with a second core, no other thread running
-    (a lock held by one would stay held in the copy) and no torch loaded (its thread pools do not
-    survive a fork). True in a sweep's report process (harness.results.follow) and in ``harness.report``."""
-    return (sys.platform == "linux" and (os.cpu_count() or 1) > 1 and threading.active_count() == 1
+    """Whether this process may fork to draw: on Linux, with a second CPU it may run on, no other
+    thread running (a lock held by one would stay held in the copy) and no torch loaded (its thread
+    pools do not survive a fork). True in a sweep's report process (harness.results.follow) and in
+    ``harness.report``."""
+    return (sys.platform == "linux" and cpu_count() > 1 and threading.active_count() == 1
             and "torch" not in sys.modules)
