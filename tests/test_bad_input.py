@@ -233,6 +233,7 @@ RUN = [
     ("seed=0,0", "seed=0,0 sweeps seed=0 twice; each cell runs once: give each value once"),
     ("drift.severity=0.5,0.50", "drift.severity=0.5,0.50 sweeps drift.severity=0.5 twice"),
     ("strategy=[frozen],[river_logreg],[frozen]", "sweeps strategy=['frozen'] twice"),
+    ("seed=range(3,0)", "seed=range(3,0) sweeps no value: range(start,stop[,step]) counts from start up to stop"),
     # a user's own stream (tests/user_streams.py)
     ("stream=custom", "stream=custom needs stream._target_=<module.Class>, a subclass of harness.streams.Stream"),
     ("stream=custom stream._target_=tests.user_streams.Nope", "stream._target_='tests.user_streams.Nope' cannot be imported"),

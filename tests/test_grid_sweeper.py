@@ -118,8 +118,9 @@ def test_a_harness_sweep_the_sweeper_refuses_leaves_nothing_behind(tmp_path, exi
 @pytest.mark.parametrize(("grid", "message"), [
     (["a=range(0,2000)", "b=range(0,1000)"], "this sweep has 2,000,000 jobs; at most 1,000,000 in one sweep"),
     (["a=range(0,1000001)"], "a=range(0,1000001) sweeps 1,000,001 values; at most 1,000,000 jobs"),
+    (["a=1,2", "b=range(3,0)"], "b=range(3,0) sweeps no value: range(start,stop[,step]) counts from start up to stop"),
 ])
-def test_a_sweep_of_more_jobs_than_one_machine_runs_is_refused_before_any_is_listed(tmp_path, grid, message):
+def test_a_sweep_of_no_job_or_of_more_than_one_machine_runs_is_refused_before_any_is_listed(tmp_path, grid, message):
     done, jobs = sweep(tmp_path, "huge", *grid, "hydra/sweeper=grid")
     assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert jobs == [] and not (tmp_path / "huge").exists()

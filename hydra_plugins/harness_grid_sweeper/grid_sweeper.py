@@ -61,10 +61,19 @@ def sweep_size(override: Override) -> int:
 
 
 def check_sweep_size(override: Override) -> None:
-    """Refuse a swept key with more than :data:`MAX_JOBS` values, before they are listed."""
+    """Refuse a swept key with no value (a grid of no job) or more than :data:`MAX_JOBS`, before they
+    are listed.
+
+    >>> check_sweep_size(OverridesParser.create().parse_override("seed=range(3,0)"))
+    Traceback (most recent call last):
+    hydra.errors.CompactHydraException: seed=range(3,0) sweeps no value: range(start,stop[,step]) counts from start up to stop, stop excluded (a negative step counts down)
+    """
     if (size := sweep_size(override)) > MAX_JOBS:
         raise CompactHydraException(f"{override.input_line} sweeps {size:,} values; at most {MAX_JOBS:,} jobs in one "
                                     "sweep: sweep fewer values")
+    if size == 0:
+        raise CompactHydraException(f"{override.input_line} sweeps no value: range(start,stop[,step]) counts from "
+                                    "start up to stop, stop excluded (a negative step counts down)")
 
 
 def grid_values(overrides: list[Override]) -> list[list[str]]:
