@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import CompactHydraException
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hydra_plugins.harness_grid_sweeper.grid_sweeper import check_sweep_size, sweep_size
 from tests.conftest import compose_with_hydra
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,3 +129,23 @@ def test_a_sweep_of_no_job_or_of_more_than_one_machine_runs_is_refused_before_an
     done, jobs = sweep(tmp_path, "huge", *grid, "hydra/sweeper=grid")
     assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert jobs == [] and not (tmp_path / "huge").exists()
+
+
+NUMBERS = st.one_of(st.integers(-50, 50), st.integers(-50, 50).map(lambda n: round(n * 0.1, 1)),
+                    st.sampled_from([0, 0.0, 10**30, float("inf"), float("-inf"), float("nan"), 1e-300]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(start=NUMBERS, stop=NUMBERS, step=NUMBERS)
+def test_a_swept_range_is_counted_as_hydra_lists_it_or_refused_by_name(start, stop, step):
+    """:func:`check_sweep_size` counts a range without listing it: as many values as Hydra's own
+    listing, or a refusal naming the override (a step of 0, a bound that is no finite number, more
+    values than one sweep may have, none at all), never another exception."""
+    text = f"x=range({start},{stop},{step})"
+    override = OverridesParser.create().parse_override(text)
+    try:
+        check_sweep_size(override)
+    except CompactHydraException as refused:
+        assert str(refused).startswith(f"{text} ")
+        return
+    assert sweep_size(override) == len(list(override.sweep_string_iterator()))

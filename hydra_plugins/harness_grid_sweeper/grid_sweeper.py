@@ -45,19 +45,30 @@ ConfigStore.instance().store(group="hydra/sweeper", name="grid", node=GridSweepe
 MAX_JOBS = 1_000_000  # a sweep with more jobs is a typo (seed=range(0,1e9)), not a study: refused before it is listed
 
 
-def sweep_size(override: Override) -> int:
-    """How many values the discrete sweep ``override`` names, counted without listing them.
+def sweep_size(override: Override) -> float:
+    """How many values the discrete sweep ``override`` names, counted without listing more than
+    :data:`MAX_JOBS` of them (``math.inf`` past any count); a range of no finite numbers or a step
+    of 0 is refused.
 
     >>> [sweep_size(OverridesParser.create().parse_override(text)) for text in
-    ...  ["seed=range(0,1000000000)", "x=range(0,1,0.25)", "x=range(5,0)", "a=1,2,3"]]
-    [1000000000, 4, 0, 3]
+    ...  ["seed=range(0,1000000000)", "x=range(0,1,0.25)", "x=range(5,0)", "x=range(-0.4,0,0.1)", "x=range(9,0,-4)",
+    ...   "a=1,2,3"]]
+    [1000000000, 4, 0, 5, 3, 3]
     """
     value = override.value()
-    if isinstance(value, RangeSweep):
-        if all(isinstance(v, int) for v in (value.start, value.stop, value.step)):
-            return len(range(value.start, value.stop, value.step))
-        return max(0, math.ceil((value.stop - value.start) / value.step))
-    return len(value.list) if isinstance(value, ChoiceSweep) else 1
+    if not isinstance(value, RangeSweep):
+        return len(value.list) if isinstance(value, ChoiceSweep) else 1
+    bounds = (value.start, value.stop, value.step)
+    if value.step == 0 or not all(math.isfinite(number) for number in bounds):
+        raise CompactHydraException(f"{override.input_line} is no range: range(start,stop[,step]) takes finite numbers "
+                                    "and a step other than 0")
+    if all(isinstance(number, int) for number in bounds):
+        return max(0, -((value.start - value.stop) // value.step))  # len(range(...)), for any size
+    estimate = (value.stop - value.start) / value.step
+    if estimate > MAX_JOBS + 1:
+        return math.ceil(estimate) if math.isfinite(estimate) else math.inf
+    # Hydra adds the step up (in decimal), which may give one value more or fewer than the quotient
+    return sum(1 for _ in override.sweep_iterator())
 
 
 def check_sweep_size(override: Override) -> None:
@@ -69,7 +80,8 @@ def check_sweep_size(override: Override) -> None:
     hydra.errors.CompactHydraException: seed=range(3,0) sweeps no value: range(start,stop[,step]) counts from start up to stop, stop excluded (a negative step counts down)
     """
     if (size := sweep_size(override)) > MAX_JOBS:
-        raise CompactHydraException(f"{override.input_line} sweeps {size:,} values; at most {MAX_JOBS:,} jobs in one "
+        count = f"{size:,}" if size < 1e15 else f"about {size:.0e}" if math.isfinite(size) else "over 1e308"
+        raise CompactHydraException(f"{override.input_line} sweeps {count} values; at most {MAX_JOBS:,} jobs in one "
                                     "sweep: sweep fewer values")
     if size == 0:
         raise CompactHydraException(f"{override.input_line} sweeps no value: range(start,stop[,step]) counts from "
