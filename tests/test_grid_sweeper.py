@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import CompactHydraException
+from hydra.errors import CompactHydraException, HydraException
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hydra_plugins.harness_grid_sweeper.grid_sweeper import check_sweep_size, sweep_size
+from hydra_plugins.harness_grid_sweeper.grid_sweeper import check_sweep_size, grid_values, sweep_size
 from tests.conftest import compose_with_hydra
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,3 +149,32 @@ def test_a_swept_range_is_counted_as_hydra_lists_it_or_refused_by_name(start, st
         assert str(refused).startswith(f"{text} ")
         return
     assert sweep_size(override) == len(list(override.sweep_string_iterator()))
+
+
+VALUES = st.sampled_from(["0", "1", "-1", "0.5", "nan", "inf", "a", "[1,2]", "''", "null"])
+SWEEPS = st.recursive(
+    st.one_of(st.lists(VALUES, min_size=1, max_size=3).map(",".join),
+              st.tuples(NUMBERS, NUMBERS, NUMBERS).map(lambda bounds: "range({},{},{})".format(*bounds)),
+              st.sampled_from(["*", "x*", "su*", ""]).map(lambda pattern: f"glob({pattern})")),
+    lambda inner: st.one_of(st.tuples(st.sampled_from(["choice", "shuffle", "sort"]), st.lists(inner, min_size=1, max_size=2))
+                            .map(lambda call: f"{call[0]}({','.join(call[1])})"),
+                            inner.map(lambda sweep: f"tag(t,{sweep})"), st.tuples(inner, VALUES).map(",".join)),
+    max_leaves=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(["seed", "drift.severity", "drift", "strategy"]), sweep=SWEEPS)
+def test_any_swept_value_is_listed_or_refused_by_name(key, sweep):
+    """Whatever a command line sweeps, in Hydra's grammar (lists, ranges, globs, choice, shuffle, sort and
+    tags, nested), the grid sweeper lists it or refuses it with Hydra's kind of message (no traceback)
+    before any job; what it lists holds at least one value."""
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+        try:
+            values = grid_values(parser.parse_overrides([f"{key}={sweep}"]))
+        except HydraException:
+            return
+    assert len(values) == 1 and values[0] and all(value.startswith(f"{key}=") for value in values[0])

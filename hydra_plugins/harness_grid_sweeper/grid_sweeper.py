@@ -23,7 +23,7 @@ from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import ChoiceSweep, Override, OverrideType, RangeSweep
+from hydra.core.override_parser.types import ChoiceSweep, Override, OverrideType, RangeSweep, Sweep
 from hydra.core.plugins import Plugins
 from hydra.errors import CompactHydraException, ConfigCompositionException
 from hydra.plugins.sweeper import Sweeper
@@ -56,6 +56,9 @@ def sweep_size(override: Override) -> float:
     [1000000000, 4, 0, 5, 3, 3]
     """
     value = override.value()
+    if isinstance(value, ChoiceSweep) and any(isinstance(item, Sweep) for item in value.list):
+        raise CompactHydraException(f"{override.input_line} holds a sweep among its values, which Hydra cannot list: "
+                                    "give the values themselves, or one range(...)")
     if not isinstance(value, RangeSweep):
         return len(value.list) if isinstance(value, ChoiceSweep) else 1
     bounds = (value.start, value.stop, value.step)
@@ -104,6 +107,9 @@ def grid_values(overrides: list[Override]) -> list[list[str]]:
         elif override.is_discrete_sweep():
             check_sweep_size(override)
             by_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+            if not by_key[key]:
+                raise CompactHydraException(f"{override.input_line} sweeps no value: glob(...) picks among the options "
+                                            f"of a config group, and none of {key}'s matches")
         else:
             raise CompactHydraException(f"the grid sweeper takes lists of values, not {override.input_line}")
     return list(by_key.values())
