@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 import harness
@@ -105,6 +107,25 @@ def test_compose_makes_the_command_lines_checks():
 def test_compose_refuses_a_string_for_the_list_of_overrides():
     with pytest.raises(TypeError, match=re.escape("give a list such as ['drift.severity=0.5']")):
         harness.compose("seed=1")
+
+
+@settings(max_examples=30, deadline=None)
+@given(item=st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.binary(max_size=4),
+                      st.lists(st.text(max_size=3), max_size=2), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1)),
+       before=st.integers(0, 2))
+def test_compose_refuses_an_override_that_is_no_string_naming_its_place(item, before):
+    with pytest.raises(TypeError, match=re.escape(f"overrides[{before}]={item!r} is a {type(item).__name__}; each "
+                                                  "override is a string")):
+        harness.compose([*["seed=1"] * before, item])
+    if not isinstance(item, (list, dict, bytes)):  # of an iterable, each element is checked instead
+        with pytest.raises(TypeError, match=re.escape(f"overrides={item!r} is no list")):
+            harness.compose(item)
+
+
+@pytest.mark.parametrize("where", [None, 3, ["run"]])
+def test_run_experiment_refuses_a_directory_that_is_no_path(where):
+    with pytest.raises(TypeError, match=re.escape(f"output_dir={where!r} is no path")):
+        harness.run_experiment(harness.compose(TINY), where)
 
 
 # -- run_experiment -------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ holds a run, so that a notebook and the command line can share one results tree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from hydra import compose as hydra_compose
@@ -57,7 +58,13 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     """
     if isinstance(overrides, str):
         raise TypeError(f"overrides={overrides!r} is a string; give a list such as ['drift.severity=0.5']")
+    if not isinstance(overrides, Iterable):
+        raise TypeError(f"overrides={overrides!r} is no list; give a list such as ['drift.severity=0.5']")
     overrides = list(overrides)
+    for i, override in enumerate(overrides):
+        if not isinstance(override, str):
+            raise TypeError(f"overrides[{i}]={override!r} is a {type(override).__name__}; each override is a string "
+                            "such as 'drift.severity=0.5'")
     check_overrides(overrides)
     config.register()
     with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
@@ -113,6 +120,8 @@ def run_experiment(cfg: DictConfig, output_dir: Path | str) -> RunResult:
     """
     if not isinstance(cfg, DictConfig):
         raise TypeError(f"cfg is a {type(cfg).__name__}; build it with harness.compose([...])")
+    if not isinstance(output_dir, (str, os.PathLike)):
+        raise TypeError(f"output_dir={output_dir!r} is no path; give the run directory as a str or a Path")
     output_dir = Path(output_dir)
     preflight(cfg)
     check_run_directory(output_dir)
