@@ -98,6 +98,19 @@ def test_a_malformed_ledger_entry_is_a_failed_job_not_a_traceback(tmp_path):
     assert "it is a list, not a record" in entries[3]["message"]
 
 
+NESTED = "[" * 100_000 + "]" * 100_000  # valid JSON, deeper than Python's recursion limit
+
+
+def test_a_record_nested_too_deeply_to_parse_is_corrupt_not_a_traceback(tmp_path):
+    (tmp_path / "result.json").write_text(NESTED)
+    state = run_state(tmp_path)
+    assert state.state == "corrupt" and "JSON nested too deeply to be a record" in state.message
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "a.json").write_text(NESTED)
+    [entry] = read_ledger(tmp_path / "ledger")
+    assert entry["state"] == "failed" and "JSON nested too deeply" in entry["message"]
+
+
 def test_a_stored_network_with_a_wrong_field_is_set_aside(tmp_path):
     path = tmp_path / "net.pt"
     torch.save({"state": {}, "steps": "many", "sha256": "0" * 64}, path)

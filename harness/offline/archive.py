@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import ast
 import io
-import json
 import re
 import zipfile
 from pathlib import Path
 
 import torch
 
+from harness.results.records import parse_json
 from harness.validation.errors import ConfigError
 
 # Top-level entries (below the archive's root folder) that torch.export.save writes; anything else
@@ -105,8 +105,8 @@ def inspect_archive(path: Path) -> None:
 
 def _json(archive: zipfile.ZipFile, name: str):
     try:
-        return json.loads(archive.read(name))
-    except (ValueError, UnicodeDecodeError):
+        return parse_json(archive.read(name))
+    except ValueError:  # UnicodeDecodeError too
         raise Unsafe(name, "is not JSON") from None
 
 

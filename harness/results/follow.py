@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import select
 import signal
@@ -25,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from harness import skip_final_collection
-from harness.results.records import read_ledger_entry
+from harness.results.records import parse_json, read_ledger_entry
 from harness.results.figure_names import FIGURES
 from harness.results.report import collect, read_one, write_report
 
@@ -104,7 +103,7 @@ def figure_list(text: str) -> list[str] | None:
     """The ``FIGURES_JSON`` argument: ``null`` (every figure the runs support), ``[]`` (none) or a list of
     figure names."""
     try:
-        figures = json.loads(text)
+        figures = parse_json(text)
     except ValueError:
         figures = text
     if figures is None or (isinstance(figures, list) and all(name in FIGURES for name in figures)):

@@ -46,6 +46,20 @@ def mapping_of(check: Callable) -> Callable:
     return lambda value: isinstance(value, dict) and all(isinstance(k, str) and check(v) for k, v in value.items())
 
 
+def parse_json(text: str | bytes):
+    """``json.loads``, with a document nested deeper than Python's recursion allows (``[[[...]]]``, never
+    one the harness writes) refused as the ``ValueError`` any malformed document gets.
+
+    >>> parse_json("[" * 100_000 + "]" * 100_000)
+    Traceback (most recent call last):
+    ValueError: JSON nested too deeply to be a record
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to be a record") from None
+
+
 def problems(record, schema: Mapping[str, object]) -> str:
     """``""`` when ``record`` is a dict whose every key of ``schema`` is present and passes its
     check, else what is wrong (the first few keys).
@@ -107,7 +121,7 @@ def read_ledger_entry(path: Path) -> dict:
     """One entry of a sweep's ledger (how a job ended; entries are renamed into place whole); one that
     is unreadable or no valid outcome stands for a failed job, named by its file."""
     try:
-        entry = json.loads(Path(path).read_text())
+        entry = parse_json(Path(path).read_text())
         wrong = problems(entry, LEDGER_ENTRY)
     except (OSError, UnicodeDecodeError, ValueError) as error:
         entry, wrong = None, f"{type(error).__name__}: {error}"

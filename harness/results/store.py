@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.results.records import HEX64, mapping_of, problems, seal_problem
+from harness.results.records import HEX64, mapping_of, parse_json, problems, seal_problem
 from harness.validation.errors import RunDirectoryError
 
 if TYPE_CHECKING:
@@ -259,8 +259,8 @@ def read_result(run_dir: Path) -> dict | None:
     if not path.is_file():
         return None
     try:
-        result = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        result = parse_json(path.read_text())
+    except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is unreadable: {error}"}
     if not isinstance(result, dict) or "status" not in result:
         return {"status": "corrupt", "error_type": "corrupt", "message": f"{path} is not a run record"}
