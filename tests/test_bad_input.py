@@ -234,6 +234,7 @@ RUN = [
     ("drift.severity=0.5,0.50", "drift.severity=0.5,0.50 sweeps drift.severity=0.5 twice"),
     ("strategy=[frozen],[river_logreg],[frozen]", "sweeps strategy=['frozen'] twice"),
     ("seed=range(3,0)", "seed=range(3,0) sweeps no value: range(start,stop[,step]) counts from start up to stop"),
+    ("'hydra.run.dir=/data/Müller'", "hydra.run.dir=/data/Müller cannot be parsed: a value holding spaces or non-ASCII characters is quoted: hydra.run.dir='/data/Müller'"),
     ("seed=range(0,2),3", "seed=range(0,2),3 holds a sweep among its values, which Hydra cannot list"),
     ("drift.severity=range(0,1,0.0)", "drift.severity=range(0,1,0.0) is no range: range(start,stop[,step]) takes finite numbers and a step other than 0"),
     # a user's own stream (tests/user_streams.py)

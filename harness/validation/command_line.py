@@ -80,7 +80,8 @@ def check_overrides(overrides: list[str]) -> None:
     for text in overrides:
         try:
             override = parser.parse_override(text)
-        except Exception:
+        except Exception as error:
+            _check_unquoted(text, error)
             continue  # Hydra reports its own syntax errors
         key = override.key_or_group.lstrip("+~")
         if key in given and given[key] != text:  # Hydra keeps the last one without a word
@@ -109,6 +110,20 @@ def check_overrides(overrides: list[str]) -> None:
                 _check_batch_size(value)
             elif key in ruled and _of_type(value, ruled[key]):  # a wrong type: Hydra's message, at composition
                 check_value(key, value, ruled[key])
+
+
+def _check_unquoted(text: str, error: Exception) -> None:
+    """Hydra's grammar takes spaces and non-ASCII letters only inside quotes, and its message for them
+    points at the character without saying so (a path such as ``/data/Müller`` is common).
+
+    >>> _check_unquoted("hydra.run.dir=/data/Müller", ValueError("LexerNoViableAltException: ..."))
+    Traceback (most recent call last):
+    harness.validation.errors.ConfigError: hydra.run.dir=/data/Müller cannot be parsed: a value holding spaces or non-ASCII characters is quoted: hydra.run.dir='/data/Müller'
+    """
+    key, _, value = text.partition("=")
+    if value and value[0] not in "'\"" and any(not char.isascii() or char.isspace() for char in value):
+        raise ConfigError(f"{text} cannot be parsed: a value holding spaces or non-ASCII characters is quoted: "
+                          f"{key}='{value}'") from error
 
 
 def _check_distinct(key: str, values: list, text: str) -> None:
