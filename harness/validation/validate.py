@@ -150,6 +150,8 @@ def directory_problem(path: Path) -> str:
 
     >>> directory_problem(Path("/dev/null/x"))
     'is under /dev/null, which cannot hold it: it must be a writable directory'
+    >>> directory_problem(Path("/proc"))  # root may write anywhere but there
+    'is a directory this process cannot write in: it must be a writable directory'
     """
     existing = path
     try:
@@ -160,10 +162,12 @@ def directory_problem(path: Path) -> str:
             existing = existing.parent
     except OSError as error:  # a folder on the way that cannot be searched
         return f"cannot be reached: {error.strerror}: it must be a writable directory"
-    if not existing.is_dir() or not os.access(existing, os.W_OK) or not _can_make_in(existing):
-        what = "a file" if existing == path else f"under {existing}, which cannot hold it"
-        return f"is {what}: it must be a writable directory"
-    return ""
+    if existing.is_dir() and os.access(existing, os.W_OK) and _can_make_in(existing):
+        return ""
+    if existing != path:
+        return f"is under {existing}, which cannot hold it: it must be a writable directory"
+    what = "a directory this process cannot write in" if existing.is_dir() else "a file"
+    return f"is {what}: it must be a writable directory"
 
 
 PROBE_PREFIX = ".harness-probe-"  # the empty directory _can_make_in makes and removes at once
