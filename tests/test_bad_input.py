@@ -235,6 +235,9 @@ RUN = [
     ("strategy=[frozen],[river_logreg],[frozen]", "sweeps strategy=['frozen'] twice"),
     ("seed=range(3,0)", "seed=range(3,0) sweeps no value: range(start,stop[,step]) counts from start up to stop"),
     ("'hydra.run.dir=/data/Müller'", "hydra.run.dir=/data/Müller cannot be parsed: a value holding spaces or non-ASCII characters is quoted: hydra.run.dir='/data/Müller'"),
+    ("drift=1", "drift=1 is no option's name: the config group drift takes the name of one of its options; available: ['covariate',"),
+    ("drift=[sudden,gradual]", "drift=[sudden,gradual] is a list: the config group drift takes the name of one of its options"),
+    ("hydra/launcher=null", "hydra/launcher=null is no option's name: the config group hydra/launcher takes the name of one of its options"),
     ("seed=range(0,2),3", "seed=range(0,2),3 holds a sweep among its values, which Hydra cannot list"),
     ("drift.severity=range(0,1,0.0)", "drift.severity=range(0,1,0.0) is no range: range(start,stop[,step]) takes finite numbers and a step other than 0"),
     # a user's own stream (tests/user_streams.py)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from omegaconf import OmegaConf
 
 from harness.results.figure_names import FIGURES
 from harness.run import run
-from harness.validation.command_line import check_overrides, ruled_keys
+from harness.validation.command_line import as_typed, check_overrides, group_names, ruled_keys
 from harness.validation.errors import ConfigError
 from harness.validation.validate import directory_problem
 from harness.validation.preflight import check_sweep_options, preflight
@@ -257,3 +258,21 @@ def test_the_command_line_refuses_a_value_only_if_its_run_would(key, text):
         except (ConfigError, ConfigCompositionException):
             return
         raise AssertionError(f"{override} is refused by the command line only")
+
+
+GROUPS = [*group_names(), "hydra/launcher", "hydra/sweeper"]
+NOT_NAMES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                      st.lists(st.sampled_from(["sudden", "mlp", "teacher", "1"]), max_size=2))
+
+
+@given(group=st.sampled_from(GROUPS), value=NOT_NAMES)
+def test_a_config_group_given_anything_but_an_options_name_is_refused_by_name(group, value):
+    """``drift=1``, ``hydra/launcher=null`` or ``model=[mlp]``: Hydra stops on the first with a traceback and
+    merges the options of a list; the command line refuses each, naming the group (``strategy`` takes a list)."""
+    if group == "strategy" and isinstance(value, list):
+        return
+    text = f"{group}={as_typed(value)}"
+    with pytest.raises(ConfigError, match=re.escape(f"{text} is ")):
+        check_overrides([text])
+    with pytest.raises(ConfigError, match=re.escape(f"{group}=")):
+        check_overrides([f"{group}=teacher,{as_typed(value)}"])  # a swept value too, after a good one

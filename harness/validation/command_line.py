@@ -70,13 +70,18 @@ def strategy_names() -> list[str]:
     return sorted(path.stem for path in (CONF_DIR / "strategy").glob("*.yaml"))
 
 
+def group_names() -> list[str]:
+    """The harness's config groups (``conf/<group>/``); Hydra's own are named with a ``/`` (``hydra/launcher``)."""
+    return sorted(path.name for path in CONF_DIR.iterdir() if path.is_dir() and path.name != "hydra")
+
+
 def check_overrides(overrides: list[str]) -> None:
     """What Hydra accepts on the command line but should not: a number or a word for a boolean
     (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
     runs one), ``hydra.launcher.n_jobs=0``, a value swept twice (``seed=0,0``: one cell run twice). A key
     given twice with two values is noted on stderr (Hydra keeps the last one without a word), so
     that appending overrides to a base list keeps working and nobody is surprised."""
-    booleans, ruled, parser, given = bool_keys(), ruled_keys(), OverridesParser.create(), {}
+    booleans, ruled, groups, parser, given = bool_keys(), ruled_keys(), group_names(), OverridesParser.create(), {}
     for text in overrides:
         try:
             override = parser.parse_override(text)
@@ -104,6 +109,8 @@ def check_overrides(overrides: list[str]) -> None:
                 validate.boolean(key, value)
             elif key == "strategy":
                 _check_strategy_list(value if isinstance(value, list) else [value])
+            elif key in groups or "/" in key:
+                _check_group_choice(key, value)
             elif key == "hydra.launcher.n_jobs":
                 _check_n_jobs(value)
             elif key == "hydra.sweeper.max_batch_size":
@@ -157,12 +164,40 @@ def _check_n_jobs(value) -> None:
         )
 
 
+def _check_group_choice(group: str, value) -> None:
+    """A config group but ``strategy`` takes one option's name: Hydra stops on a number, a boolean or
+    null with a traceback, and merges the options of a list (``drift=[sudden,gradual]`` runs a mixture
+    of the two).
+
+    >>> _check_group_choice("drift", [])
+    Traceback (most recent call last):
+    harness.validation.errors.ConfigError: drift=[] is a list: the config group drift takes the name of one of its options; available: ['covariate', 'gradual', 'incremental', 'label', 'none', 'novel', 'pipeline', 'recurring', 'sudden']
+    """
+    if isinstance(value, str):
+        return
+    what = "a list" if isinstance(value, list) else "no option's name"
+    options = sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml")) if "/" not in group else []
+    raise ConfigError(f"{group}={as_typed(value)} is {what}: the config group {group} takes the name of one of its "
+                      "options" + (f"; available: {options}" if options else ""))
+
+
+def as_typed(value) -> str:
+    """A parsed command-line value as it is typed.
+
+    >>> as_typed([None, True, 0.5, "a"])
+    '[null,true,0.5,a]'
+    """
+    if isinstance(value, list):
+        return f"[{','.join(map(as_typed, value))}]"
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _check_strategy_list(names: list) -> None:
     available = strategy_names()
     for i, name in enumerate(names):
         if name not in available:
             close = validate.did_you_mean(name, available)
-            raise ConfigError(f"strategy={name} is not a strategy{close}; available: {available}")
+            raise ConfigError(f"strategy={as_typed(name)} is not a strategy{close}; available: {available}")
         if name in names[:i]:
             raise ConfigError(f"strategy=[{','.join(map(str, names))}] names {name} twice; each strategy runs once")
 
