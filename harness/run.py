@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 
 from harness import lazy_names, skip_final_collection
 from harness.validation import config
-from harness.validation.argv import runs_a_job
+from harness.validation.argv import completion_problem, runs_a_job
 
 __all__ = ["cli", "main", "run"]
 log = logging.getLogger("harness")
@@ -83,6 +83,9 @@ def cli() -> None:
         from harness.validation.command_line import check_command_line
 
         check_command_line(sys.argv[1:])
+    elif problem := completion_problem(sys.argv[1:]):  # Hydra answers a bad one with a traceback
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
     try:
         main()
     except KeyboardInterrupt:

@@ -377,6 +377,8 @@ CLI = [
     ("-m seed=0,1 +hydra.callbacks.sweep.figurs=[severity_boxes]", "error: hydra.callbacks.sweep.figurs is not a key of hydra.callbacks.sweep (did you mean 'figures'?)"),
     ("--exp=run/.hydra/config.pickle", "error: --experimental-rerun is not supported: it unpickles a file"),
     ("--help --experimental-rerun run/.hydra/config.pickle", "error: --experimental-rerun is not supported"),
+    ("-sc", "error: -sc takes one of install=SHELL, uninstall=SHELL or query=SHELL, SHELL one of ['bash', 'fish', 'zsh']"),
+    ("-sc query=zsh", "error: -sc query=zsh is what zsh's completion function sends, with COMP_LINE set"),
     ("-m seed=range(0,1000000000)", "error: seed=range(0,1000000000) sweeps 1,000,000,000 values; at most 1,000,000"),
 ]
 
@@ -524,7 +526,7 @@ def test_the_memory_check_passes_a_run_that_fits_and_names_the_largest_part():
 @pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", CLI, ids=[o for o, _ in CLI])
 def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, message, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**{k: v for k, v in os.environ.items() if k != "COMP_LINE"}, "PYTHONPATH": str(ROOT)}  # as typed, no tab
     dirs = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     command = [sys.executable, "-m", "harness.run", *shlex.split(overrides), *TINY, *dirs]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
