@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 
 from harness import lazy_names, skip_final_collection
 from harness.validation import config
-from harness.validation.argv import completion_problem, runs_a_job
+from harness.validation.argv import completion_problem, flag_problem, runs_a_job
 
 __all__ = ["cli", "main", "run"]
 log = logging.getLogger("harness")
@@ -78,14 +78,15 @@ def main(cfg: DictConfig) -> str:
 def cli() -> None:
     """``python -m harness.run`` and the ``drift-harness`` command: the command-line checks Hydra does
     not make (exit code 2 before any directory exists), then the Hydra app."""
-    runs = runs_a_job(sys.argv[1:])
+    argv = sys.argv[1:]
+    if problem := flag_problem(argv) or completion_problem(argv):  # Hydra's answer: a traceback
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    runs = runs_a_job(argv)
     if runs:  # --help and completion need no check (and not its imports)
         from harness.validation.command_line import check_command_line
 
-        check_command_line(sys.argv[1:])
-    elif problem := completion_problem(sys.argv[1:]):  # Hydra answers a bad one with a traceback
-        print(f"error: {problem}", file=sys.stderr)
-        sys.exit(2)
+        check_command_line(argv)
     try:
         main()
     except KeyboardInterrupt:

@@ -1,15 +1,45 @@
-"""What the command line's arguments are, without importing the checks: Hydra's flags that run no
-job (help, completion, info) and those that take the next argument as their value."""
+"""What the command line's arguments are, without importing the checks: Hydra's flags, read as its
+parser (argparse) reads them, which run no job (help, completion, info), and the rules between them
+that Hydra breaks with a traceback."""
 
 from __future__ import annotations
 
 import os
 
-NO_JOB_FLAGS = ("-h", "--help", "--hydra-help", "-sc", "--shell-completion", "-i", "--info")
-COMPLETION_FLAGS = ("-sc", "--shell-completion")
+# Hydra's flags by their long names, with their short forms (hydra/_internal/utils.py, get_args_parser)
+FLAGS = {"--help": "-h", "--hydra-help": None, "--version": None, "--cfg": "-c", "--resolve": None,
+         "--package": "-p", "--run": "-r", "--multirun": "-m", "--shell-completion": "-sc", "--config-path": "-cp",
+         "--config-name": "-cn", "--config-dir": "-cd", "--experimental-rerun": None, "--info": "-i"}
+SHORT = {short: name for name, short in FLAGS.items() if short}
+TAKES_VALUE = ("--cfg", "--package", "--config-path", "--config-name", "--config-dir", "--experimental-rerun")
+INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")  # --info's optional value
+VALUE_FLAGS = (*TAKES_VALUE, *(FLAGS[name] for name in TAKES_VALUE if FLAGS[name]))
+NO_JOB = ("--help", "--hydra-help", "--version", "--shell-completion", "--info")
+COMMANDS = ("--run", "--multirun", "--cfg", "--info", "--shell-completion")  # one at most
 COMPLETION_COMMANDS = ("install", "uninstall", "query")
-VALUE_FLAGS = ("-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name", "-cd",
-               "--config-dir", "--experimental-rerun")
+
+
+def flags(argv: list[str]) -> set[str]:
+    """Hydra's flags in ``argv`` by their long names: short forms, ``--flag=value`` and any unambiguous
+    prefix (argparse takes ``--mu`` for ``--multirun``) included, a flag's value and what follows
+    ``--`` left out.
+
+    >>> sorted(flags(["-m", "--cf", "job", "--e=f", "--info", "config", "seed=1", "--", "-h"]))
+    ['--cfg', '--experimental-rerun', '--info', '--multirun']
+    """
+    found: set[str] = set()
+    i = 0
+    while i < len(argv) and argv[i] != "--":
+        arg, following = argv[i], argv[i + 1] if i + 1 < len(argv) else None
+        name = arg.split("=", 1)[0]
+        matches = [SHORT[name]] if name in SHORT else [name] if name in FLAGS else \
+            [flag for flag in FLAGS if name.startswith("--") and len(name) > 2 and flag.startswith(name)]
+        if len(matches) == 1:  # else no flag, or an ambiguous prefix, which argparse refuses itself
+            found.add(flag := matches[0])
+            if "=" not in arg and (flag in TAKES_VALUE or (flag == "--info" and following in INFO_CHOICES)):
+                i += 1  # the flag's value
+        i += 1
+    return found
 
 
 def runs_a_job(argv: list[str]) -> bool:
@@ -22,18 +52,37 @@ def runs_a_job(argv: list[str]) -> bool:
     >>> runs_a_job(["--help", "--exp=run/config.pickle"])
     True
     """
-    return gives_rerun_flag(argv) or not any(arg in NO_JOB_FLAGS for arg in argv)
+    given = flags(argv)
+    return "--experimental-rerun" in given or not given & set(NO_JOB)
 
 
 def gives_rerun_flag(argv: list[str]) -> bool:
-    """Whether ``argv`` gives Hydra's ``--experimental-rerun``: whole, as ``--flag=FILE``, or abbreviated
-    (Hydra's parser, argparse, takes any unambiguous prefix, and no other flag of Hydra's starts with
-    ``--e``).
+    """Whether ``argv`` gives Hydra's ``--experimental-rerun``: whole, as ``--flag=FILE``, or abbreviated.
 
     >>> gives_rerun_flag(["--e", "f"]), gives_rerun_flag(["--experimental-rerun=f"]), gives_rerun_flag(["--", "-e"])
     (True, True, False)
     """
-    return any(len(name := arg.split("=", 1)[0]) > 2 and "--experimental-rerun".startswith(name) for arg in argv)
+    return "--experimental-rerun" in flags(argv)
+
+
+def flag_problem(argv: list[str]) -> str:
+    """What breaks a rule between Hydra's flags (``""`` if nothing), which Hydra checks only once it runs
+    and reports with a traceback: ``--resolve`` goes with ``--cfg`` (or ``--help``), and one of
+    ``--run``, ``--multirun``, ``--cfg``, ``--info`` and ``-sc`` at most.
+
+    >>> flag_problem(["--cfg", "job", "--resolve"]), flag_problem(["--help", "-m", "--resolve"])
+    ('', '')
+    >>> flag_problem(["-m", "--cfg", "job"])
+    '--multirun and --cfg were given: one of --run, --multirun, --cfg, --info and --shell-completion at most'
+    """
+    given = flags(argv)
+    if "--help" in given:
+        return ""  # Hydra answers --help before either rule
+    if "--resolve" in given and "--cfg" not in given:
+        return "--resolve shows a config resolved: give it with --cfg job, --cfg hydra or --cfg all"
+    if "--hydra-help" not in given and len(commands := [flag for flag in COMMANDS if flag in given]) > 1:
+        return f"{' and '.join(commands)} were given: one of {', '.join(COMMANDS[:-1])} and {COMMANDS[-1]} at most"
+    return ""
 
 
 def completion_problem(argv: list[str]) -> str:
@@ -47,7 +96,7 @@ def completion_problem(argv: list[str]) -> str:
     >>> print(completion_problem(["-sc"]))  # doctest: +ELLIPSIS
     -sc takes one of install=SHELL, uninstall=SHELL or query=SHELL, SHELL one of ['bash', 'fish', 'zsh'] (...)
     """
-    if not any(arg in COMPLETION_FLAGS for arg in argv):
+    if "--shell-completion" not in flags(argv):
         return ""
     from hydra.core.plugins import Plugins
     from hydra.plugins.completion_plugin import CompletionPlugin
