@@ -61,9 +61,9 @@ def main(cfg: DictConfig) -> str:
             return refuse(output_dir, "busy", f"{output_dir} is being run by another process", single)
         try:
             stream_class(cfg.stream)  # before the config is resolved: ${stream_default:...} needs the class
+            action, message = plan_job(cfg, output_dir)
         except ConfigError as error:
             return fail(output_dir, error, single)
-        action, message = plan_job(cfg, output_dir)
         if action == "refuse":
             return refuse(output_dir, "refused", message, single)
         if action == "skip":

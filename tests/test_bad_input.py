@@ -11,12 +11,15 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hydra.errors import ConfigCompositionException
 
 from harness import report as report_cli
@@ -537,6 +540,31 @@ def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, messa
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
     assert not (tmp_path / "pwn").exists()  # no code named by an override ran
+
+
+CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci"  # README, "Tests": many more examples
+WORDS = st.sampled_from(["-m", "--run", "--cfg", "job", "--resolve", "--info", "config", "-sc", "query=bash",
+                         "install=bash", "-p", "drift", "--hydra-help", "--mu", "--inf", "--", "-cn", "nope", "-x"])
+OVERRIDES = st.builds("{}{}={}".format, st.sampled_from(["", "+", "++", "~"]),
+                      st.sampled_from(["seed", "drift", "drift.severity", "stream", "strategy", "hydra/launcher",
+                                       "hydra.sweep.dir", "hydra.job.chdir", "experiment", "monitor", "threads"]),
+                      st.sampled_from(["0", "-1", "0.5", "nan", "null", "[]", "[frozen]", "1,2", "range(2)", "glob(*)",
+                                       "sudden", "basic", "ü", "${seed}", "'a b'", "a=b"]))
+
+
+@pytest.mark.slow
+@settings(max_examples=200 if CI else 6, derandomize=not CI, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=st.lists(st.one_of(WORDS, OVERRIDES), min_size=1, max_size=4))
+def test_the_command_line_answers_any_arguments_without_a_traceback(argv, tmp_path):
+    """Hydra's flags and overrides, mixed as a hurried user types them: a message or a run, never a
+    traceback (each of Hydra's own rules it answers with one is checked before it runs)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "COMP_LINE"}, "PYTHONPATH": str(ROOT)}
+    here = Path(tempfile.mkdtemp(dir=tmp_path))  # one per example
+    dirs = [f"hydra.run.dir={here / 'run'}", f"hydra.sweep.dir={here / 'sweep'}"]
+    command = [sys.executable, "-m", "harness.run", *argv, *TINY, "monitor=off", "figures=false", *dirs]
+    done = subprocess.run(command, cwd=here, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1, 2) and "Traceback" not in done.stdout + done.stderr, (argv, done.stderr[-2000:])
 
 
 @pytest.mark.slow

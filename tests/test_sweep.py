@@ -119,6 +119,20 @@ def test_unfinished_job_is_redone_and_a_grid_grows_by_its_new_cells(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_job_whose_config_does_not_resolve_fails_with_the_key_not_a_traceback(tmp_path):
+    """``~seed`` deletes what strategies' ``${seed}`` points at: a sweep's job finds out when it plans its
+    directory, before any check of the run."""
+    sweep = tmp_path / "sweep"
+    done = multirun(sweep, "~seed=0", "strategy=[frozen,river_hat]")
+    assert done.returncode == 1 and "sweep: 0 done, 0 skipped, 1 failed" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    [failed] = [path.parent for path in sweep.glob("*/result.json")]
+    result = json.loads((failed / "result.json").read_text())
+    assert result["status"] == "failed" and result["error_type"] == "ConfigError"
+    assert result["message"] == "strategy.river_hat.model.seed cannot be resolved: Interpolation key 'seed' not found"
+
+
+@pytest.mark.slow
 def test_failing_job_is_recorded_and_its_siblings_finish(tmp_path, capsys):
     sweep = tmp_path / "sweep"
     done = multirun(sweep, "drift.onset=200,400,5000")  # the last is beyond the stream: only its job can tell

@@ -16,6 +16,7 @@ from harness.pipeline.experiment import StrategiesFailed, run
 from harness.pipeline.record import write_failure
 from harness.pipeline.sweep import record_outcome
 from harness.results.store import CONFIG_RECORD, RESULT, atomic_write, run_state
+from harness.validation.checks import resolved
 from harness.validation.errors import ConfigError
 
 log = logging.getLogger("harness")
@@ -29,8 +30,9 @@ def plan_job(cfg: DictConfig, output_dir: Path) -> tuple[str, str]:
     """What to do with ``output_dir`` (held under its lock) for ``cfg``, and why: ``("refuse", why)``
     when it holds a finished run of another config (unless ``rerun``), ``("skip", why)`` when it holds
     a finished run of this config (unless ``rerun``, or ``save_stream`` asks for data it lacks),
-    ``("run", why)`` otherwise, ``why`` saying what is redone when the run there is corrupt."""
-    state = run_state(output_dir, OmegaConf.to_container(cfg, resolve=True))
+    ``("run", why)`` otherwise, ``why`` saying what is redone when the run there is corrupt; ConfigError
+    when the config does not resolve."""
+    state = run_state(output_dir, resolved(cfg))
     if state.state == "conflict" and not cfg.rerun:
         return "refuse", f"{state.message}; choose another directory, or rerun=true to replace it"
     stream_wanted = cfg.save_stream and not (output_dir / "stream_deploy.parquet").is_file()

@@ -80,14 +80,20 @@ def check_keys(cfg: DictConfig) -> None:
         validate.known_keys(where, OmegaConf.select(cfg, where), [f.name for f in dataclasses.fields(schema)])
 
 
-def check_finite(cfg: DictConfig) -> dict:
-    """No NaN or infinity anywhere, strategies' arguments included; interpolations must resolve.
-    Returns the resolved tree."""
+def resolved(cfg: DictConfig) -> dict:
+    """``cfg`` as a plain tree with every interpolation resolved; ConfigError naming the key that cannot be
+    (``~seed`` deletes what ``${seed}`` points at)."""
     try:
-        tree = OmegaConf.to_container(cfg, resolve=True)
+        return OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None) or "a value"
         raise ConfigError(f"{key} cannot be resolved: {str(error).splitlines()[0]}") from None
+
+
+def check_finite(cfg: DictConfig) -> dict:
+    """No NaN or infinity anywhere, strategies' arguments included; interpolations must resolve.
+    Returns the resolved tree."""
+    tree = resolved(cfg)
     for key, value in _leaves(tree):
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{key}={value} is not a finite number")
