@@ -380,6 +380,7 @@ CLI = [
     ("-m seed=0,1 +hydra.callbacks.sweep.figurs=[severity_boxes]", "error: hydra.callbacks.sweep.figurs is not a key of hydra.callbacks.sweep (did you mean 'figures'?)"),
     ("--exp=run/.hydra/config.pickle", "error: --experimental-rerun is not supported: it unpickles a file"),
     ("--help --experimental-rerun run/.hydra/config.pickle", "error: --experimental-rerun is not supported"),
+    ("hydra.job_logging=${now:%H}", "error: hydra.job_logging=${now:%H} gives '"),
     ("--resolve", "error: --resolve shows a config resolved: give it with --cfg job, --cfg hydra or --cfg all"),
     ("--mu --cfg job seed=0,1", "error: --multirun and --cfg were given: one of --run, --multirun, --cfg, --info and"),
     ("-sc", "error: -sc takes one of install=SHELL, uninstall=SHELL or query=SHELL, SHELL one of ['bash', 'fish', 'zsh']"),

@@ -205,7 +205,8 @@ def _check_strategy_list(names: list) -> None:
 def check_command_line(argv: list[str]) -> None:
     """:func:`check_overrides` on ``python -m harness.run``'s arguments: ``error: ...`` and exit code 2
     before Hydra makes a directory. Hydra lists the options of ``strategy=x`` but not of ``strategy=[x,y]``."""
-    from harness.validation.keys import check_override_keys  # composes: imported only by the command line
+    from harness.validation.hydra_values import check_hydra_values  # these two compose: imported only here
+    from harness.validation.keys import check_override_keys
 
     if not runs_a_job(argv):  # help, completion, info
         return
@@ -216,6 +217,7 @@ def check_command_line(argv: list[str]) -> None:
         check_hydra_targets(overrides)
         check_overrides(overrides)
         check_override_keys(overrides)
+        check_hydra_values(overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
