@@ -57,7 +57,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.validation.settings import cpu_count
+from harness import cpu_count
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ("empty", "uncached", "basic", "joblib", "skipped", "figures", "parts", "startup", "exit", "study",

@@ -14,6 +14,7 @@ importing one module of a package loads that module, not the whole package.
 
 import atexit
 import gc
+import os
 import sys
 from importlib import import_module
 
@@ -35,6 +36,11 @@ def lazy_names(package: str, public: dict[str, str]):
         return sorted({*vars(sys.modules[package]), *public})
 
     return __getattr__, __dir__
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity: ``taskset``, a container's CPU set), not the machine's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def skip_final_collection() -> None:

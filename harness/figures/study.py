@@ -25,6 +25,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from harness import cpu_count  # noqa: E402
 from harness.figures import palette, pipeline  # noqa: E402
 from harness.figures.shared import (  # noqa: E402
     CI,
@@ -45,7 +46,6 @@ from harness.figures.shared import (  # noqa: E402
     strategy_colors,
 )
 from harness.results.figure_names import FIGURES  # noqa: E402
-from harness.validation.settings import cpu_count  # noqa: E402
 
 
 def plot_drift_induced_error(runs: pd.DataFrame, *, ax: plt.Axes | None = None) -> plt.Axes:

@@ -16,18 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import os
 import types
 import typing
 from collections.abc import Mapping
 
+from harness import cpu_count
 from harness.validation import validate
 from harness.validation.errors import ConfigError
-
-
-def cpu_count() -> int:
-    """CPUs this process may run on: more threads than that only slow torch and BLAS down."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _choices(name: str):
