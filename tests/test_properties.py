@@ -268,7 +268,10 @@ NOT_NAMES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_n
 @given(group=st.sampled_from(GROUPS), value=NOT_NAMES)
 def test_a_config_group_given_anything_but_an_options_name_is_refused_by_name(group, value):
     """``drift=1``, ``hydra/launcher=null`` or ``model=[mlp]``: Hydra stops on the first with a traceback and
-    merges the options of a list; the command line refuses each, naming the group (``strategy`` takes a list)."""
+    merges the options of a list; the command line refuses each, naming the group (``strategy`` takes a list).
+    Deleting one option (``~drift=sudden``) takes its name alone, a list included."""
+    with pytest.raises(ConfigError, match=re.escape(f"{group}={as_typed(value)} is ")):
+        check_overrides([f"~{group}={as_typed(value)}"])
     if group == "strategy" and isinstance(value, list):
         return
     text = f"{group}={as_typed(value)}"

@@ -93,6 +93,8 @@ def check_overrides(overrides: list[str]) -> None:
             print(f"note: {key} is given twice ({given[key]}, then {text}); the last one is used", file=sys.stderr)
         given[key] = text
         if override.is_delete():
+            if "=" in text and (key in groups or "/" in key):  # ~drift=sudden deletes that option only
+                _check_group_choice(key, override.value())
             continue
         if override.is_discrete_sweep():
             try:
