@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hydra.errors import ConfigCompositionException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hydra.errors import ConfigCompositionException
 
 from harness import report as report_cli
 from harness.results import report
@@ -564,7 +564,7 @@ def test_the_command_line_answers_any_arguments_without_a_traceback(argv, tmp_pa
     here = Path(tempfile.mkdtemp(dir=tmp_path))  # one per example
     dirs = [f"hydra.run.dir={here / 'run'}", f"hydra.sweep.dir={here / 'sweep'}"]
     command = [sys.executable, "-m", "harness.run", *argv, *TINY, "monitor=off", "figures=false", *dirs]
-    done = subprocess.run(command, cwd=here, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, cwd=here, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode in (0, 1, 2) and "Traceback" not in done.stdout + done.stderr, (argv, done.stderr[-2000:])
 
 

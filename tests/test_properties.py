@@ -20,17 +20,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from harness.results.figure_names import FIGURES
 from harness.run import run
 from harness.validation.command_line import as_typed, check_overrides, group_names, ruled_keys
 from harness.validation.errors import ConfigError
-from harness.validation.validate import directory_problem
 from harness.validation.preflight import check_sweep_options, preflight
+from harness.validation.validate import directory_problem
 from tests.conftest import CONF, compose_config
 
 settings.register_profile("default", max_examples=15, deadline=None, derandomize=True,
