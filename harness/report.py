@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     figures_help = "figures to draw (default: all the data supports; --figures with no name: no figure)"
     parser.add_argument("--figures", nargs="*", help=figures_help)
     args = parser.parse_args(argv)
-    args.dirs = distinct_dirs(args.dirs)
-    missing = [str(d) for d in args.dirs if not d.is_dir()]
+    missing = [str(d) for d in args.dirs if not d.is_dir()]  # a dangling or looping link too
     if missing:
         parser.error(f"not a directory: {', '.join(missing)}")
+    args.dirs = distinct_dirs(args.dirs)
     if args.out is not None and args.out not in args.dirs:  # a directory it reads is its results tree
         try:
             check_owned(args.out, f"--out {args.out}", owner="run's or report's", sweep=True)

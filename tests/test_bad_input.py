@@ -355,6 +355,7 @@ COMPOSE = [
 REPORT = [
     ("{empty}", "{empty} holds no run (no result.json below it)"),
     ("{missing}", "not a directory: {missing}"),
+    ("{loop} {empty}", "not a directory: {loop}"),  # a link to itself
     ("{empty} --out {file}", "--out {file} is a file: it must be a writable directory"),
     ("{empty} --figures bad", "--figures bad is not a figure; available: ['accuracy_over_time', "),
     ("{empty} --figures none", "--figures none: to draw no figure give --figures with no name"),
@@ -480,7 +481,9 @@ def test_bad_model_is_refused_before_any_file_is_written(overrides, message, mod
 def report_paths(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("keep me\n")
-    return {"empty": tmp_path / "empty", "file": tmp_path / "file", "missing": tmp_path / "missing"}
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    return {"empty": tmp_path / "empty", "file": tmp_path / "file", "missing": tmp_path / "missing",
+            "loop": tmp_path / "loop"}
 
 
 @pytest.mark.slow
