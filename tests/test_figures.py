@@ -285,8 +285,6 @@ print([hashlib.sha256((Path(sys.argv[1]) / f"cd.{form}").read_bytes()).hexdigest
 def test_a_figure_is_the_same_bytes_whatever_the_hash_seed(tmp_path):
     """The PNG and the PDF (no creation date) of a critical-difference diagram, whose bars scikit-posthocs
     draws through sets of strategy names, are the same files under two hash seeds."""
-    import subprocess
-    import sys
 
     def hashes(seed: int) -> str:
         (tmp_path / str(seed)).mkdir()
