@@ -103,7 +103,7 @@ def completion_problem(argv: list[str]) -> str:
 
     shells = sorted(plugin.provides() for plugin in Plugins.instance().discover(CompletionPlugin))
     usage = (f"-sc takes one of install=SHELL, uninstall=SHELL or query=SHELL, SHELL one of {shells} "
-             "(eval \"$(python -m harness.run -sc install=bash)\" sets up tab completion in bash)")
+             "(eval \"$(drift-harness -sc install=bash)\" sets up tab completion of the drift-harness command in bash)")
     commands = [arg.split("=", 1) for arg in argv if arg.split("=", 1)[0] in COMPLETION_COMMANDS and "=" in arg]
     if len(commands) != 1 or commands[0][1] not in shells:
         return usage
