@@ -27,7 +27,8 @@ from omegaconf import OmegaConf
 
 from harness.results.figure_names import FIGURES
 from harness.run import run
-from harness.validation.command_line import as_typed, check_overrides, group_names, ruled_keys
+from harness.validation.command_line import as_typed, check_overrides, ruled_keys
+from harness.validation.config import group_names
 from harness.validation.errors import ConfigError
 from harness.validation.preflight import check_sweep_options, preflight
 from harness.validation.validate import directory_problem

@@ -17,7 +17,7 @@ from hydra.errors import HydraException
 from harness.streams.schemas import SCHEMAS
 from harness.validation import validate
 from harness.validation.argv import VALUE_FLAGS, gives_rerun_flag, runs_a_job
-from harness.validation.config import CONF_DIR, Config
+from harness.validation.config import Config, group_names, group_options
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_value
 from hydra_plugins.harness_grid_sweeper.grid_sweeper import check_sweep_size
@@ -66,15 +66,6 @@ def _of_type(value, kind) -> bool:
     return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
 
 
-def strategy_names() -> list[str]:
-    return sorted(path.stem for path in (CONF_DIR / "strategy").glob("*.yaml"))
-
-
-def group_names() -> list[str]:
-    """The harness's config groups (``conf/<group>/``); Hydra's own are named with a ``/`` (``hydra/launcher``)."""
-    return sorted(path.name for path in CONF_DIR.iterdir() if path.is_dir() and path.name != "hydra")
-
-
 def check_overrides(overrides: list[str]) -> None:
     """What Hydra accepts on the command line but should not: a number or a word for a boolean
     (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
@@ -92,8 +83,9 @@ def check_overrides(overrides: list[str]) -> None:
         if key in given and given[key] != text:  # Hydra keeps the last one without a word
             print(f"note: {key} is given twice ({given[key]}, then {text}); the last one is used", file=sys.stderr)
         given[key] = text
+        group = key in groups or "/" in key  # a group of conf/, or one of Hydra's (hydra/launcher)
         if override.is_delete():
-            if "=" in text and (key in groups or "/" in key):  # ~drift=sudden deletes that option only
+            if "=" in text and group:  # ~drift=sudden deletes that option only
                 _check_group_choice(key, override.value())
             continue
         if override.is_discrete_sweep():
@@ -111,7 +103,7 @@ def check_overrides(overrides: list[str]) -> None:
                 validate.boolean(key, value)
             elif key == "strategy":
                 _check_strategy_list(value if isinstance(value, list) else [value])
-            elif key in groups or "/" in key:
+            elif group:
                 _check_group_choice(key, value)
             elif key == "hydra.launcher.n_jobs":
                 _check_n_jobs(value)
@@ -178,7 +170,7 @@ def _check_group_choice(group: str, value) -> None:
     if isinstance(value, str):
         return
     what = "a list" if isinstance(value, list) else "no option's name"
-    options = sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml")) if "/" not in group else []
+    options = group_options(group) if "/" not in group else []  # Hydra's own groups: Hydra lists them
     raise ConfigError(f"{group}={as_typed(value)} is {what}: the config group {group} takes the name of one of its "
                       "options" + (f"; available: {options}" if options else ""))
 
@@ -195,7 +187,7 @@ def as_typed(value) -> str:
 
 
 def _check_strategy_list(names: list) -> None:
-    available = strategy_names()
+    available = group_options("strategy")
     for i, name in enumerate(names):
         if name not in available:
             close = validate.did_you_mean(name, available)

@@ -33,6 +33,17 @@ def conf_dir() -> Path:
 CONF_DIR = conf_dir()
 
 
+def group_names() -> list[str]:
+    """The config groups of ``conf/`` that a ``name=choice`` override selects; Hydra's own are named
+    with a ``/`` (``hydra/launcher``)."""
+    return sorted(path.name for path in CONF_DIR.iterdir() if path.is_dir() and path.name != "hydra")
+
+
+def group_options(group: str) -> list[str]:
+    """The options of one of :func:`group_names`, as ``group=<option>`` names them."""
+    return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
+
+
 @dataclass
 class DriftConf:
     kind: str = "concept"

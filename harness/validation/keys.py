@@ -20,16 +20,11 @@ from harness.validation import config, validate
 from harness.validation.errors import ConfigError
 
 
-def groups() -> set[str]:
-    """The config groups of ``conf/`` that a ``name=choice`` override selects."""
-    return {path.name for path in config.CONF_DIR.iterdir() if path.is_dir() and path.name != "hydra"}
-
-
 def check_override_keys(overrides: list[str]) -> None:
     """Raise a ``ConfigError`` for the first ``key=value`` whose key the composed config does not have.
     ``+key`` (add), ``++key`` and ``~key`` are left to Hydra and the checks after composition, as are
     ``hydra.*`` keys and the keys under a group swept over several choices (their node differs per job)."""
-    parser, names = OverridesParser.create(), groups()
+    parser, names = OverridesParser.create(), config.group_names()
     choices, keys, swept = [], [], set()
     for text in overrides:
         try:
