@@ -41,11 +41,7 @@ def compose_config(overrides=(), *, tiny: bool = True):
 def compose_with_hydra(overrides=()):
     """The config with its ``hydra`` node, as Hydra hands it to a sweep's callbacks and launcher, from
     these overrides alone (no TINY); ``harness.compose`` leaves that node out."""
-    from hydra import compose, initialize_config_dir
-
-    config.register()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return config.compose_config(list(overrides), with_hydra=True)
 
 
 @pytest.fixture

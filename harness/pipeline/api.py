@@ -11,8 +11,6 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from hydra import compose as hydra_compose
-from hydra import initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from harness.pipeline.experiment import run
@@ -66,9 +64,7 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
             raise TypeError(f"overrides[{i}]={override!r} is a {type(override).__name__}; each override is a string "
                             "such as 'drift.severity=0.5'")
     check_overrides(overrides)
-    config.register()
-    with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
-        composed = hydra_compose(config_name="config", overrides=overrides)
+    composed = config.compose_config(overrides)
     check_config(composed)
     return editable(composed)
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigNode, ConfigStore
-from omegaconf import MISSING, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from harness.offline.cache_location import offline_cache_dir
 from harness.streams import schemas
@@ -173,6 +174,14 @@ def register() -> None:
     schemas.register(cs)
     cs.repo["base_config.yaml"] = _SharedNode(**vars(cs.repo["base_config.yaml"]))
     cs.repo["schema"] = _SharedGroup(cs.repo["schema"])
+
+
+def compose_config(overrides: list[str], *, with_hydra: bool = False) -> DictConfig:
+    """``conf/config.yaml`` with ``overrides`` as Hydra composes it, with no check of the harness's
+    (``with_hydra``: Hydra's own node kept)."""
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=with_hydra)
 
 
 # Hydra deep-copies the whole ConfigStore for every composition and for every group that ``--help``

@@ -7,7 +7,6 @@ An interpolation is judged by what it resolves to; one that needs what Hydra set
 
 from __future__ import annotations
 
-from hydra import compose, initialize_config_dir
 from hydra.conf import HydraConf
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -46,9 +45,7 @@ def check_hydra_values(overrides: list[str]) -> None:
     if not interpolated:
         return  # ${hydra:...}: Hydra's runtime values are set once the job runs
     try:
-        config.register()
-        with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        cfg = config.compose_config(overrides, with_hydra=True)
     except Exception:
         return  # what does not compose, Hydra names
     for text, key in interpolated:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 
-from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig
@@ -43,9 +42,7 @@ def check_override_keys(overrides: list[str]) -> None:
     if not keys or "experiment" in swept:
         return
     try:
-        config.register()
-        with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=choices)
+        cfg = config.compose_config(choices)
     except Exception:
         return  # a bad group choice: Hydra names it and lists the options
     for key in keys:

@@ -139,9 +139,9 @@ class GridSweeper(Sweeper):
     def sweep(self, arguments: list[str]) -> Any:
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         values = grid_values(parser.parse_overrides([*(f"{k}={v}" for k, v in self.params.items()), *arguments]))
-        if math.prod(map(len, values)) > MAX_JOBS:
-            raise CompactHydraException(f"this sweep has {math.prod(map(len, values)):,} jobs; at most {MAX_JOBS:,} "
-                                        "in one sweep: sweep fewer values")
+        if (n_jobs := math.prod(map(len, values))) > MAX_JOBS:
+            raise CompactHydraException(f"this sweep has {n_jobs:,} jobs; at most {MAX_JOBS:,} in one sweep: sweep "
+                                        "fewer values")
         jobs = [list(job) for job in itertools.product(*values)]
         size = len(jobs) if self.max_batch_size in (None, -1) else self.max_batch_size
         if size <= 0:
