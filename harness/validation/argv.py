@@ -44,38 +44,38 @@ def flags(argv: list[str]) -> set[str]:
 
 def runs_a_job(argv: list[str]) -> bool:
     """Whether ``argv`` runs a job: not with ``--help``, ``-sc`` (shell completion) or ``--info``,
-    which Hydra answers from the composed config alone; always with ``--experimental-rerun``, which
-    Hydra obeys before any of those.
+    which Hydra answers from the composed config alone.
 
     >>> runs_a_job(["drift.severity=0.5"]), runs_a_job(["-sc", "query=bash"]), runs_a_job(["--help"])
     (True, False, False)
-    >>> runs_a_job(["--help", "--exp=run/config.pickle"])
-    True
     """
-    given = flags(argv)
-    return "--experimental-rerun" in given or not given & set(NO_JOB)
+    return not flags(argv) & set(NO_JOB)
 
 
-def gives_rerun_flag(argv: list[str]) -> bool:
-    """Whether ``argv`` gives Hydra's ``--experimental-rerun``: whole, as ``--flag=FILE``, or abbreviated.
-
-    >>> gives_rerun_flag(["--e", "f"]), gives_rerun_flag(["--experimental-rerun=f"]), gives_rerun_flag(["--", "-e"])
-    (True, True, False)
-    """
-    return "--experimental-rerun" in flags(argv)
+RERUN = ("--experimental-rerun is not supported: it unpickles a file, which can run any code, and no run of the "
+         "harness writes one; a run's config is in <run dir>/.hydra/config.yaml and its overrides in "
+         ".hydra/overrides.yaml: give the same overrides again")
 
 
 def flag_problem(argv: list[str]) -> str:
     """What breaks a rule between Hydra's flags (``""`` if nothing), which Hydra checks only once it runs
     and reports with a traceback: ``--resolve`` goes with ``--cfg`` (or ``--help``), and one of
-    ``--run``, ``--multirun``, ``--cfg``, ``--info`` and ``-sc`` at most.
+    ``--run``, ``--multirun``, ``--cfg``, ``--info`` and ``-sc`` at most. And Hydra's
+    ``--experimental-rerun FILE`` is refused however it is written, beside any other flag: Hydra obeys
+    it before any of them and unpickles ``FILE``; no run of the harness writes one
+    (``hydra.output_subdir: null``).
 
     >>> flag_problem(["--cfg", "job", "--resolve"]), flag_problem(["--help", "-m", "--resolve"])
     ('', '')
     >>> flag_problem(["-m", "--cfg", "job"])
     '--multirun and --cfg were given: one of --run, --multirun, --cfg, --info and --shell-completion at most'
+    >>> [flag_problem(argv) == RERUN for argv in (["--help", "--exp=run/config.pickle"], ["--e", "f"],
+    ...                                           ["drift.severity=0.5", "--", "-e"])]
+    [True, True, False]
     """
     given = flags(argv)
+    if "--experimental-rerun" in given:
+        return RERUN
     if "--help" in given:
         return ""  # Hydra answers --help before either rule
     if "--resolve" in given and "--cfg" not in given:

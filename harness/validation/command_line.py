@@ -16,7 +16,7 @@ from hydra.errors import HydraException
 
 from harness.streams.schemas import SCHEMAS
 from harness.validation import validate
-from harness.validation.argv import VALUE_FLAGS, gives_rerun_flag, runs_a_job
+from harness.validation.argv import VALUE_FLAGS, runs_a_job
 from harness.validation.config import Config, group_names, group_options
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_value
@@ -207,7 +207,6 @@ def check_command_line(argv: list[str]) -> None:
     overrides = [arg for i, arg in enumerate(argv)
                  if not arg.startswith("-") and not (i and argv[i - 1] in VALUE_FLAGS)]
     try:
-        check_rerun_flag(argv)
         check_hydra_targets(overrides)
         check_overrides(overrides)
         check_override_keys(overrides)
@@ -215,21 +214,6 @@ def check_command_line(argv: list[str]) -> None:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-
-
-def check_rerun_flag(argv: list[str]) -> None:
-    """Hydra's ``--experimental-rerun FILE`` unpickles ``FILE`` (which can run any code) to rerun the job
-    that wrote it; no run of the harness writes one (``hydra.output_subdir: null``).
-
-    >>> check_rerun_flag(["--exp=run/.hydra/config.pickle"])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    harness.validation.errors.ConfigError: --experimental-rerun is not supported: ...
-    >>> check_rerun_flag(["drift.severity=0.5", "--", "-e"])
-    """
-    if gives_rerun_flag(argv):
-        raise ConfigError("--experimental-rerun is not supported: it unpickles a file, which can run any code, and "
-                          "no run of the harness writes one; a run's config is in <run dir>/.hydra/config.yaml and "
-                          "its overrides in .hydra/overrides.yaml: give the same overrides again")
 
 
 def check_hydra_targets(overrides: list[str]) -> None:
