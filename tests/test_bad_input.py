@@ -532,10 +532,15 @@ def test_the_memory_check_passes_a_run_that_fits_and_names_the_largest_part():
         check_memory(cfg, stream, strategies, available=1000)
 
 
+def typed_env() -> dict[str, str]:
+    """The environment of a command typed at a prompt (no tab key: no COMP_LINE), with the checkout importable."""
+    return {**{k: v for k, v in os.environ.items() if k != "COMP_LINE"}, "PYTHONPATH": str(ROOT)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", CLI, ids=[o for o, _ in CLI])
 def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, message, tmp_path):
-    env = {**{k: v for k, v in os.environ.items() if k != "COMP_LINE"}, "PYTHONPATH": str(ROOT)}  # as typed, no tab
+    env = typed_env()
     dirs = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     command = [sys.executable, "-m", "harness.run", *shlex.split(overrides), *TINY, *dirs]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -563,7 +568,7 @@ OVERRIDES = st.builds("{}{}={}".format, st.sampled_from(["", "+", "++", "~"]),
 def test_the_command_line_answers_any_arguments_without_a_traceback(argv, tmp_path):
     """Hydra's flags and overrides, mixed as a hurried user types them: a message or a run, never a
     traceback (each of Hydra's own rules it answers with one is checked before it runs)."""
-    env = {**{k: v for k, v in os.environ.items() if k != "COMP_LINE"}, "PYTHONPATH": str(ROOT)}
+    env = typed_env()
     here = Path(tempfile.mkdtemp(dir=tmp_path))  # one per example
     dirs = [f"hydra.run.dir={here / 'run'}", f"hydra.sweep.dir={here / 'sweep'}"]
     command = [sys.executable, "-m", "harness.run", *argv, *TINY, "monitor=off", "figures=false", *dirs]

@@ -123,6 +123,6 @@ def read_ledger_entry(path: Path) -> dict:
     try:
         entry = parse_json(Path(path).read_text())
         wrong = problems(entry, LEDGER_ENTRY)
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+    except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         entry, wrong = None, f"{type(error).__name__}: {error}"
     return entry if not wrong else {"job_dir": str(path), "state": "failed", "message": f"corrupt ledger entry: {wrong}"}
