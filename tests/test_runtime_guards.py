@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from harness.run import run
 from harness.strategies import BaseStrategy
 from harness.streams import build_stream
 from harness.validation.errors import ConfigError
+from harness.validation.preflight import preflight
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,3 +156,18 @@ def test_a_learning_rate_beyond_float32_is_refused_by_name():
     for override in ("offline.search.lr=[1e300]", "model=pretrained model.path=x.pt2 model.lr=1e39"):
         with pytest.raises(ConfigError, match=r"lr(\[0\])?=1e\+(300|39) exceeds 3\.4e\+38, the largest learning rate"):
             compose_config(override.split())
+
+
+@pytest.mark.parametrize("override", ["offline.search.lr=[1e-50]", "model=pretrained model.path=x.pt2 model.lr=1e-46",
+                                      "strategy=[finetune] strategy.finetune.lr=1e-50"])
+def test_a_learning_rate_a_float32_rounds_to_0_is_refused_by_name(override):
+    """torch steps by the learning rate as a float32, where 1e-50 is 0: nothing would learn, without a word."""
+    key = override.split()[-1].split("=")[0]
+    with pytest.raises(ConfigError, match=re.escape(key) + r"(\[0\])?=1e-(50|46) is below 1\.4e-45, the smallest"):
+        preflight(compose_config(override.split()))  # a strategy's arguments: checked as it is built
+
+
+def test_a_strategys_learning_rate_gets_the_same_float32_bounds():
+    cfg = compose_config(["strategy=[finetune]", "strategy.finetune.lr=1e39"])
+    with pytest.raises(ConfigError, match=r"strategy\.finetune\.lr=1e\+39 exceeds 3\.4e\+38, the largest learning rate"):
+        preflight(cfg)

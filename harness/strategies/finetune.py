@@ -34,7 +34,7 @@ class Finetune(BaseStrategy):
         self, *, lr: float | None = None, batch_size: int = 32, replay_share: float = 0.0,
         replay_size: int = 1000, seed: int = 0,
     ):  # fmt: skip
-        self.lr = lr if lr is None else validate.number("lr", lr, 0, low_open=True)
+        self.lr = lr if lr is None else validate.learning_rate("lr", lr)
         self.batch_size = validate.integer("batch_size", batch_size, 1)
         self.replay_share = validate.number("replay_share", replay_share, 0, 1, high_open=True)
         self.replay_size = validate.integer("replay_size", replay_size, 1)

@@ -46,9 +46,7 @@ def _choices(name: str):
     return load
 
 
-LR_MAX = 3.4e38  # torch's optimisers hold a learning rate as a float32: a larger one cannot be represented
-
-# key -> range (low, high, low_open, high_open), choices, or "seed"; list items take their list's rule
+# key -> range (low, high, low_open, high_open), choices, "seed" or "learning_rate"; list items take their list's rule
 RULES: dict[str, dict] = {
     "seed": {"seed": True},
     "threads": {"low": 1, "cpus": True},
@@ -64,7 +62,7 @@ RULES: dict[str, dict] = {
     "model.vocab": {"choices": _choices("model.vocab")},
     "model.buckets": {"low": 1},
     "model.outputs": {"choices": _choices("model.outputs")},
-    "model.lr": {"low": 0, "low_open": True, "float32": True},
+    "model.lr": {"learning_rate": True},
     "model.batch_size": {"low": 1},
     "model.weight_decay": {"low": 0},
     "offline.n_trials": {"low": 1},
@@ -72,7 +70,7 @@ RULES: dict[str, dict] = {
     "offline.patience": {"low": 1},
     "offline.sampler": {"choices": _choices("offline.sampler")},
     "offline.pruner": {"choices": _choices("offline.pruner")},
-    "offline.search.lr": {"low": 0, "low_open": True, "float32": True},
+    "offline.search.lr": {"learning_rate": True},
     "offline.search.batch_size": {"low": 1},
     "offline.search.weight_decay": {"low": 0},
     "offline.search.width": {"low": 1},
@@ -133,12 +131,11 @@ def _check_rule(key: str, value, rule: dict) -> None:
         validate.choice(key, value, rule["choices"]())
     elif rule.get("seed"):
         validate.seed(key, value)
+    elif rule.get("learning_rate"):
+        validate.learning_rate(key, value)
     elif "low" in rule or "high" in rule:
         validate.number(key, value, rule.get("low"), rule.get("high"), low_open=rule.get("low_open", False),
                         high_open=rule.get("high_open", False))
-    if rule.get("float32") and value > LR_MAX:
-        raise ConfigError(f"{key}={value:g} exceeds {LR_MAX:g}, the largest learning rate torch's optimisers can "
-                          "hold (a float32)")
     if rule.get("cpus") and value > cpu_count():
         raise ConfigError(f"{key}={value} exceeds the {cpu_count()} CPUs this process may use; more threads "
                           "than CPUs only slow torch and BLAS down")

@@ -73,6 +73,27 @@ def number(key: str, value, low=None, high=None, *, low_open: bool = False, high
     return value
 
 
+LR_MAX = 3.4e38  # torch's optimisers step by the learning rate as a float32: a larger one is infinite there
+LR_MIN = 2.0**-149  # the smallest positive float32: a smaller learning rate is 0 there, and nothing learns
+
+
+def learning_rate(key: str, value) -> float:
+    """A learning rate: a number > 0 that a float32 holds, as torch's optimisers use it.
+
+    >>> learning_rate("strategy.finetune.lr", 1e-50)
+    Traceback (most recent call last):
+    harness.validation.errors.ConfigError: strategy.finetune.lr=1e-50 is below 1.4e-45, the smallest learning rate torch's optimisers can hold (a float32): it would be 0
+    """
+    number(key, value, 0, low_open=True)
+    if value > LR_MAX:
+        raise ConfigError(f"{key}={value:g} exceeds {LR_MAX:g}, the largest learning rate torch's optimisers can hold "
+                          "(a float32)")
+    if value < LR_MIN:
+        raise ConfigError(f"{key}={value:g} is below {LR_MIN:.2g}, the smallest learning rate torch's optimisers can "
+                          "hold (a float32): it would be 0")
+    return value
+
+
 def integer(key: str, value, low=None, high=None, *, bounds: str | None = None):
     """``value`` is an integer (not a bool) in ``[low, high]``: every count and size.
 
