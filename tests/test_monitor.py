@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -326,3 +327,20 @@ def test_retrain_on_alarm_without_shift_uses_no_label():
     strategy = build("retrain_on_alarm", "strategy.retrain_on_alarm.window=50", "strategy.retrain_on_alarm.alpha=0.001")
     record = run_strategy(strategy, offline, deploy)
     assert strategy.alarms == [] and record.label_used.sum() == 0 and strategy.n_retrains == 0
+
+
+def test_the_confidence_test_on_a_model_of_one_confidence_answers_without_a_warning():
+    """A collapsed model's confidence is one value on every input: scipy's answer stands (NaN, no evidence,
+    for one value on both sides; a certain difference for two), as scipy itself computes it, and its
+    "nearly identical" warning is not printed once per window."""
+    from scipy import stats
+
+    same, moved = np.full(60, 0.9), np.full(40, 0.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert all(math.isnan(v) for v in shift.confidence_test(same, same))
+        statistic, p_value = shift.confidence_test(moved, same)
+    assert abs(statistic) > 1e6 and p_value < 1e-12
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert p_value == stats.ttest_ind(moved, same, equal_var=False).pvalue
