@@ -57,9 +57,10 @@ def test_the_experiment_still_imports_from_the_entry_module():
         harness.run.rn
 
 
-def test_copies_of_the_config_store_share_the_schemas_and_a_load_hands_out_a_copy():
+def test_copies_of_the_config_store_share_its_nodes_and_a_load_hands_out_a_copy():
     """Hydra deep-copies the ConfigStore for every composition and every group ``--help`` lists;
-    ``register`` lets the copies share the harness's schemas, which is safe because a load copies."""
+    ``register`` lets the copies share the stored nodes, the harness's and Hydra's, which is safe
+    because a load copies."""
     import copy
 
     from hydra.core.config_store import ConfigStore
@@ -69,14 +70,16 @@ def test_copies_of_the_config_store_share_the_schemas_and_a_load_hands_out_a_cop
     config.register()
     store = ConfigStore.instance()
     copied = copy.deepcopy(store)
-    assert copied.repo["schema"] is store.repo["schema"]
-    assert copied.repo["base_config.yaml"] is store.repo["base_config.yaml"]
-    assert copied.repo["hydra"] is not store.repo["hydra"]  # Hydra's own entries are left as they are
-
-    for path, key in (("schema/stream/teacher.yaml", "n_deploy"), ("base_config.yaml", "seed")):
-        value = store.load(path).node[key]
-        store.load(path).node[key] = 12345
-        assert copied.load(path).node[key] == store.load(path).node[key] == value
+    assert copied.repo is store.repo
+    store.store(group="later", name="node", node={"x": 1})  # as Hydra's plugins store theirs, after register
+    try:
+        for path, key in (("schema/stream/teacher.yaml", "n_deploy"), ("base_config.yaml", "seed"),
+                          ("hydra/config.yaml", "output_subdir"), ("later/node.yaml", "x")):
+            value = store.load(path).node[key]
+            store.load(path).node[key] = 12345
+            assert copied.load(path).node[key] == store.load(path).node[key] == value
+    finally:
+        del store.repo["later"]
 
 
 def test_register_stores_the_schemas_once_and_again_only_if_they_are_gone():

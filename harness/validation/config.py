@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra import compose, initialize_config_dir
-from hydra.core.config_store import ConfigNode, ConfigStore
+from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from harness.offline.cache_location import offline_cache_dir
@@ -166,14 +166,13 @@ def register() -> None:
     import hydra_plugins.harness_grid_sweeper.grid_sweeper  # noqa: F401  stores hydra/sweeper=grid
 
     cs = ConfigStore.instance()
-    if (isinstance(cs.repo.get("base_config.yaml"), _SharedNode) and isinstance(cs.repo.get("schema"), _SharedGroup)
+    if (isinstance(cs.repo, _SharedStore) and {"base_config.yaml", "schema"} <= cs.repo.keys()
             and OmegaConf.has_resolver("offline_cache_dir") and OmegaConf.has_resolver("stream_default")):
         return
     OmegaConf.register_new_resolver("offline_cache_dir", offline_cache_dir, replace=True)
     cs.store(name="base_config", node=Config)
     schemas.register(cs)
-    cs.repo["base_config.yaml"] = _SharedNode(**vars(cs.repo["base_config.yaml"]))
-    cs.repo["schema"] = _SharedGroup(cs.repo["schema"])
+    cs.repo = _SharedStore(cs.repo)
 
 
 def compose_config(overrides: list[str], *, with_hydra: bool = False) -> DictConfig:
@@ -185,14 +184,10 @@ def compose_config(overrides: list[str], *, with_hydra: bool = False) -> DictCon
 
 
 # Hydra deep-copies the whole ConfigStore for every composition and for every group that ``--help``
-# lists (about a hundred copies), and the harness's typed schemas were most of each copy. Nothing
-# changes them once registered, and ``ConfigStore.load`` copies a node before handing it out, so
-# every copy of the store may share them.
-class _SharedNode(ConfigNode):
-    def __deepcopy__(self, memo: dict) -> _SharedNode:
-        return self
-
-
-class _SharedGroup(dict):
-    def __deepcopy__(self, memo: dict) -> _SharedGroup:
+# lists (about a hundred copies): the harness's typed schemas, then Hydra's own (its HydraConf, its
+# launchers' and sweepers'), were most of each copy. Nothing changes a stored node (``store``
+# replaces it), and ``ConfigStore.load`` copies a node before handing it out, so every copy of the
+# store may share its contents, nodes stored later by Hydra's plugins included.
+class _SharedStore(dict):
+    def __deepcopy__(self, memo: dict) -> _SharedStore:
         return self
