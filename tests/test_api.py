@@ -21,6 +21,7 @@ from harness.results.store import job_lock
 from harness.run import run
 from harness.strategies.river import RiverClassifier
 from harness.validation.errors import ConfigError, RunDirectoryError
+from tests import preloaded
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,8 +92,8 @@ def test_an_unknown_name_is_an_attribute_error():
 def test_compose_is_the_config_the_command_line_runs():
     overrides = ["drift.kind=covariate", "drift.severity=0.5", "seed=3", "strategy=[frozen,river_hat]",
                  "stream=gaussian_classes"]
-    done = subprocess.run([sys.executable, "-m", "harness.run", "--cfg", "job", *overrides], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = preloaded.run([sys.executable, "-m", "harness.run", "--cfg", "job", *overrides], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert OmegaConf.to_yaml(harness.compose(overrides)) == done.stdout
 

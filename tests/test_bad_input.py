@@ -28,6 +28,7 @@ from harness.results.figure_names import FIGURES
 from harness.run import run
 from harness.validation.command_line import check_overrides
 from harness.validation.errors import ConfigError
+from tests import preloaded
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -543,7 +544,7 @@ def test_command_line_exits_2_with_the_message_and_no_traceback(overrides, messa
     env = typed_env()
     dirs = [f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'sweep'}"]
     command = [sys.executable, "-m", "harness.run", *shlex.split(overrides), *TINY, *dirs]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = preloaded.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
@@ -572,7 +573,7 @@ def test_the_command_line_answers_any_arguments_without_a_traceback(argv, tmp_pa
     here = Path(tempfile.mkdtemp(dir=tmp_path))  # one per example
     dirs = [f"hydra.run.dir={here / 'run'}", f"hydra.sweep.dir={here / 'sweep'}"]
     command = [sys.executable, "-m", "harness.run", *argv, *TINY, "monitor=off", "figures=false", *dirs]
-    done = subprocess.run(command, cwd=here, env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = preloaded.run(command, cwd=here, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode in (0, 1, 2) and "Traceback" not in done.stdout + done.stderr, (argv, done.stderr[-2000:])
 
 
@@ -585,8 +586,8 @@ def test_the_command_line_answers_any_arguments_without_a_traceback(argv, tmp_pa
 def test_help_with_a_bad_override_says_why_without_a_traceback(args, message, tmp_path):
     """Hydra composes for ``--help`` outside the error report it gives a run."""
     command = [sys.executable, "-m", "harness.run", *shlex.split(args)]
-    done = subprocess.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
-                          text=True, timeout=120)
+    done = preloaded.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                         text=True, timeout=120)
     assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert list(tmp_path.iterdir()) == []
 

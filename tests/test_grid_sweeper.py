@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hydra_plugins.harness_grid_sweeper.grid_sweeper import check_sweep_size, grid_values, sweep_size
+from tests import preloaded
 from tests.conftest import compose_with_hydra
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,9 +112,9 @@ def test_a_harness_sweep_the_sweeper_refuses_leaves_nothing_behind(tmp_path, exi
     sweep_dir = tmp_path / "sweep"
     if existing:
         sweep_dir.mkdir()  # given, empty: it stays
-    done = subprocess.run([sys.executable, "-m", "harness.run", "-m", *grid.split(), f"hydra.sweep.dir={sweep_dir}"],
-                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = preloaded.run([sys.executable, "-m", "harness.run", "-m", *grid.split(), f"hydra.sweep.dir={sweep_dir}"],
+                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                         timeout=120, check=False)
     assert done.returncode != 0 and message in done.stderr
     left = sorted(p.name for p in sweep_dir.iterdir()) if sweep_dir.exists() else None
     assert left == ([] if existing else None)

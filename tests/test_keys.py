@@ -3,7 +3,6 @@ append it with ``+``: the key, its node, the closest key and the allowed ones; e
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -13,6 +12,7 @@ from omegaconf import OmegaConf
 
 from harness.validation.errors import ConfigError
 from harness.validation.keys import check_override_keys
+from tests import preloaded
 from tests.conftest import compose_config, compose_with_hydra
 
 DRIFT = "['kind', 'pattern', 'severity', 'onset', 'width', 'period', 'transition', 'fault', 'features']"
@@ -87,8 +87,8 @@ def test_a_part_of_a_list_that_is_no_position_is_refused_naming_the_key(path, pa
 
 @pytest.mark.slow
 def test_the_command_line_gives_the_message_first_with_exit_code_2(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "harness.run", "drift.sevrity=0.5", f"hydra.run.dir={tmp_path / 'r'}"],
-                          capture_output=True, text=True, timeout=120)
+    done = preloaded.run([sys.executable, "-m", "harness.run", "drift.sevrity=0.5", f"hydra.run.dir={tmp_path / 'r'}"],
+                         capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr == f"error: drift.sevrity is not a key of drift (did you mean 'severity'?); allowed: {DRIFT}\n"
     assert not (tmp_path / "r").exists()

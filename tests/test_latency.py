@@ -1,6 +1,5 @@
 """Per-request latency, the serving batch, and the peak memory of each strategy's replay."""
 
-import subprocess
 import sys
 import time
 
@@ -8,6 +7,7 @@ import numpy as np
 import pytest
 
 from harness.pipeline.replay import replay
+from tests import preloaded
 from tests.helpers import K, build, make_data, run_strategy
 
 PREDICT_S = 0.002
@@ -101,7 +101,7 @@ def test_peak_memory_is_measured_per_strategy():
 
 @pytest.mark.slow
 def test_a_negative_serve_batch_fails_before_any_compute(tmp_path):
-    result = subprocess.run(
+    result = preloaded.run(
         [sys.executable, "-m", "harness.run", "replay.serve_batch=-1", f"hydra.run.dir={tmp_path}/run"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -21,14 +21,15 @@ from harness.results.records import LEDGER_PREFIX
 from harness.results.store import atomic_write, temporary_sibling
 from harness.validation.errors import RunDirectoryError
 from harness.validation.validate import directory_problem
+from tests import preloaded
 from tests.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def harness_command(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return preloaded.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def contents(folder: Path) -> dict:

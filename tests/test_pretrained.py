@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from scipy.special import log_softmax, softmax
 from harness.offline.freeze import exported_proba
 from harness.run import run
 from harness.streams import build_stream
-from tests import user_models
+from tests import preloaded, user_models
 from tests.conftest import TINY, compose_config
 
 FEATURES = [f"x_{i}" for i in range(user_models.N_FEATURES)]
@@ -203,7 +202,7 @@ def test_a_file_torch_cannot_load_is_refused_from_the_command_line_without_a_tra
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "harness.run", "model=pretrained", f"model.path={folder / 'mine_state.pt'}",
                *TINY, f"hydra.run.dir={tmp_path / 'run'}"]
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=120)
+    done = preloaded.run(command, cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert f"error: model.path='{folder / 'mine_state.pt'}' is not a torch.export program" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "run").exists()

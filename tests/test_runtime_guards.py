@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from harness.strategies import BaseStrategy
 from harness.streams import build_stream
 from harness.validation.errors import ConfigError
 from harness.validation.preflight import preflight
+from tests import preloaded
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,9 +87,9 @@ def test_a_run_in_which_every_strategy_fails_is_refused(tmp_path):
 @pytest.mark.slow
 def test_the_command_line_prints_the_failure_and_exits_1(tmp_path):
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "harness.run", *TINY, "strategy=[frozen]", *MINE, "figures=false",
+    done = preloaded.run([sys.executable, "-m", "harness.run", *TINY, "strategy=[frozen]", *MINE, "figures=false",
                            "monitor.enabled=false", f"hydra.run.dir={out}"], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "error: strategy mine failed at t=300: its answer is not finite (NaN or infinity)" in done.stderr
     assert "Traceback" not in done.stderr

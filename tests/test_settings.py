@@ -13,8 +13,9 @@ from omegaconf import OmegaConf
 import harness
 from harness.pipeline.sweep import SweepCallback
 from harness.validation.errors import ConfigError
-from harness.validation.settings import RULES, check_schema
 from harness.validation.preflight import check_preset_values
+from harness.validation.settings import RULES, check_schema
+from tests import preloaded
 from tests.conftest import CONF, compose_config, compose_with_hydra
 
 
@@ -132,14 +133,13 @@ def test_a_place_where_no_directory_can_be_made_is_refused():
 @pytest.mark.slow
 def test_the_run_directory_is_checked_before_hydra_makes_it(links):
     import os
-    import subprocess
     import sys
 
     from tests.conftest import TINY
 
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    done = subprocess.run([sys.executable, "-m", "harness.run", *TINY, f"hydra.run.dir={links / 'dangle' / 'run'}"],
-                          cwd=links, env=env, capture_output=True, text=True, timeout=120)
+    done = preloaded.run([sys.executable, "-m", "harness.run", *TINY, f"hydra.run.dir={links / 'dangle' / 'run'}"],
+                         cwd=links, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert f"error: hydra.run.dir='{links / 'dangle' / 'run'}' passes through {links / 'dangle'}" in done.stderr
     assert "Traceback" not in done.stderr

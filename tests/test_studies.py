@@ -1,12 +1,12 @@
 """Every study preset composes, and runs end to end at a tiny size: its sweep, report and figures."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests import preloaded
 from tests.conftest import CONF, compose_with_hydra
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def test_study_runs_tiny_and_draws_its_figures(study, tmp_path):
     first, *rest = params
     grid = [f"{first}={','.join(params[first].split(',')[:2])}"] + [f"{k}={params[k].split(',')[0]}" for k in rest]
     sweep = tmp_path / study
-    done = subprocess.run(
+    done = preloaded.run(
         [sys.executable, "-m", "harness.run", f"experiment={study}", *TINY, *grid, f"hydra.sweep.dir={sweep}"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=900,
     )  # fmt: skip

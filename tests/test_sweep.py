@@ -11,6 +11,7 @@ import pytest
 
 from harness.report import main as report_main
 from harness.results.report import collect
+from tests import preloaded
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["stream.n_offline=600", "stream.n_deploy=800", "drift.onset=300", "metrics.window=100",
@@ -20,7 +21,7 @@ KEYS = ["drift.severity", "seed", "strategy", "phase"]
 
 
 def multirun(sweep_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return preloaded.run(
         [sys.executable, "-m", "harness.run", "-m", *TINY, *overrides, f"hydra.sweep.dir={sweep_dir}"],
         cwd=sweep_dir.parent, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
         timeout=600,
@@ -156,7 +157,7 @@ def test_failing_job_is_recorded_and_its_siblings_finish(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_preset_defines_its_own_grid_and_the_command_line_overrides_it(tmp_path):
-    done = subprocess.run(
+    done = preloaded.run(
         [sys.executable, "-m", "harness.run", "experiment=quick_sweep", *TINY, "drift.kind=concept",
          "drift.severity=1", "seed=3", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,

@@ -14,6 +14,7 @@ import pytest
 
 from harness.results.report import collect
 from harness.run import run
+from tests import preloaded
 from tests.conftest import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,8 +26,8 @@ NO_FIGURES = ["figures=false", "+hydra.callbacks.sweep.figures=[]"]  # what thes
 def cli(*args: str, cwd: Path, module: str = "harness.run") -> subprocess.CompletedProcess:
     if module == "harness.run" and not any("sweep.figures" in arg for arg in args):
         args = (*args, *NO_FIGURES)
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    return preloaded.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
 
 
 def snapshot(root: Path) -> dict:

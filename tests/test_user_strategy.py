@@ -8,7 +8,6 @@ import os
 import pickle
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from harness.pipeline.testing import CHECKS, check_strategy
 from harness.run import run
 from harness.strategies import BaseStrategy
+from tests import preloaded
 from tests.conftest import TINY, compose_config
 from tests.user_strategies import BROKEN, Frequencies
 
@@ -137,7 +137,7 @@ def test_the_documented_command_runs_the_strategy_as_a_bare_loop_would(mine, tmp
     args = shlex.split(command.split("python -m harness.run", 1)[1])
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(directory), str(ROOT)])}
-    done = subprocess.run(
+    done = preloaded.run(
         [sys.executable, "-m", "harness.run", *args, *TINY, *QUICK, "save_stream=true", f"hydra.run.dir={out}"],
         cwd=directory, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 from harness.run import run
 from harness.streams import DriftSchedule, build_stream
 from harness.validation.errors import ConfigError
+from tests import preloaded
 from tests.conftest import TINY, compose_config
 from tests.user_streams import Blobs
 
@@ -61,7 +62,7 @@ def test_a_user_stream_runs_from_the_command_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "harness.run", *BLOBS, "+stream.distance=2.5", "strategy=[river_logreg]",
                *TINY, *QUICK, f"hydra.run.dir={tmp_path / 'run'}"]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    done = preloaded.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "run" / "stream.json").read_text())["distance"] == 2.5
     assert OmegaConf.load(tmp_path / "run" / ".hydra" / "config.yaml").stream.n_classes == 2
@@ -99,8 +100,8 @@ def test_the_stream_in_the_docs_runs_as_documented(tmp_path, monkeypatch):
 def sweep(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "harness.run", "-m", "stream=custom", *overrides, *QUICK,
                f"hydra.sweep.dir={tmp_path / 'sweep'}"]
-    return subprocess.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
-                          text=True, timeout=300)
+    return preloaded.run(command, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                         text=True, timeout=300)
 
 
 @pytest.mark.slow
