@@ -11,7 +11,7 @@ from harness.run import run
 from tests.conftest import compose_config
 from tests.helpers import make_data
 
-SMALL = ["strategy=[frozen,finetune]"]
+SMALL = ["strategy=[frozen,finetune]", "figures=false"]  # the cache is in the tables, not the figures
 
 
 def cached_run(tmp_path, name, *overrides):
