@@ -32,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "harness.run"
 # What a job of the command line imports, besides the entry module (importing it here would make
-# runpy's __main__ a second copy and warn)
-PRELOAD = ("torch", "scipy.stats", "pandas", "river.linear_model", "river.tree", "river.drift", "hydra",
-           "harness.validation.command_line", "harness.pipeline.jobs", "harness.pipeline.experiment",
-           "harness.pipeline.sweep", "harness.monitor.pipeline", "harness.results.store", "harness.figures.per_run",
-           "hydra_plugins.harness_grid_sweeper.grid_sweeper")
+# runpy's __main__ a second copy and warn); torch imports torch._dynamo when a first optimiser is made
+PRELOAD = ("torch", "torch._dynamo", "torch.export", "scipy.stats", "pandas", "river.linear_model", "river.tree",
+           "river.drift", "river.preprocessing", "hydra", "harness.validation.command_line", "harness.pipeline.jobs",
+           "harness.pipeline.experiment", "harness.pipeline.sweep", "harness.monitor.pipeline", "harness.results.store",
+           "harness.figures.per_run", "harness.figures.stream_view", "hydra_plugins.harness_grid_sweeper.grid_sweeper")
 # Environment read when an interpreter starts or a module is imported: a command that sets these
 # otherwise than the preloaded process runs in a fresh interpreter
 READ_AT_START = ("PYTHON", "MPL", "OMP_", "MKL_", "OPENBLAS_", "KMP_", "TORCH", "HOME", "XDG_")
