@@ -9,8 +9,8 @@ captured text, runs in a fresh interpreter, by :func:`subprocess.run` itself.
 
 The preloaded process (one per test process, started on first use) reads a request per line: the
 arguments, working directory, environment and two output files; it forks, and the child becomes the
-command: its directory, environment, ``sys.argv``, ``sys.path[0]`` (``-m`` puts the working directory
-there) and standard streams are the command's, and it runs ``harness.run`` as ``__main__`` with
+command: its directory, environment, ``sys.argv``, ``sys.path`` (the working directory first, as ``-m``
+puts it, then ``PYTHONPATH``'s entries) and standard streams are the command's, and it runs ``harness.run`` as ``__main__`` with
 :func:`runpy.run_module`, as ``python -m`` does; its exit (atexit handlers, flushed streams, an
 uncaught exception's traceback and exit code 1) is the interpreter's own.
 """
@@ -47,7 +47,7 @@ def run(command: list[str], *, cwd=None, env=None, timeout=None, check=False, ca
     """:func:`subprocess.run` of ``command``; ``python -m harness.run ...`` from the preloaded process."""
     env = dict(os.environ if env is None else env)
     if not (command[:3] == [sys.executable, "-m", MODULE] and capture_output and text and not other
-            and _starts_alike(env)):
+            and starts_alike(env)):
         return subprocess.run(command, cwd=cwd, env=env, timeout=timeout, check=check, capture_output=capture_output,
                               text=text, **other)
     with tempfile.TemporaryDirectory(prefix="preloaded-") as folder:
@@ -61,7 +61,7 @@ def run(command: list[str], *, cwd=None, env=None, timeout=None, check=False, ca
     return done
 
 
-def _starts_alike(env: dict[str, str]) -> bool:
+def starts_alike(env: dict[str, str]) -> bool:
     """Whether a fresh interpreter in ``env`` would start and import as the preloaded process did."""
     preloaded = _environment()
     keys = {k for k in {*env, *preloaded} if k.startswith(READ_AT_START) and k != "PYTHONPATH"}  # sys.path: become

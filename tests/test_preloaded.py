@@ -58,4 +58,4 @@ def test_a_command_past_its_timeout_is_killed_and_raises_as_subprocess_run_does(
     ({"OMP_NUM_THREADS": "3"}, False),
 ])
 def test_an_environment_an_interpreter_reads_at_start_gets_a_fresh_interpreter(change, alike):
-    assert preloaded._starts_alike({**os.environ, "PYTHONPATH": str(ROOT), **change}) == alike
+    assert preloaded.starts_alike({**os.environ, "PYTHONPATH": str(ROOT), **change}) == alike
