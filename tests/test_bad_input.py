@@ -378,6 +378,7 @@ CLI = [
     ("stream=custom stream._target_=tests.user_streams.Blobs +stream.distanse=2", "error: stream.distanse is not a key of stream=tests.user_streams.Blobs (did you mean 'distance'?)"),
     ("+hydra.callbacks.evil._target_=pathlib.Path.touch +hydra.callbacks.evil._args_=[pwn]", "error: +hydra.callbacks.evil._target_=pathlib.Path.touch names code for Hydra to call before any check"),
     ("-m seed=0,1 drift.severity=0,0.5,2", "error: drift.severity=2 is outside [0, 1]"),
+    ("~monitor", "error: ~monitor deletes the config group monitor: the run would take its schema's defaults without a word; choose its options instead (monitor=NAME); available: ['default', 'off']"),
     ("-m seed=0,1 +hydra.callbacks.sweep.figures=[severity_boxs]", "error: hydra.callbacks.sweep.figures[0]='severity_boxs' is not one of"),
     ("-m seed=0,1 +hydra.callbacks.sweep.figurs=[severity_boxes]", "error: hydra.callbacks.sweep.figurs is not a key of hydra.callbacks.sweep (did you mean 'figures'?)"),
     ("--exp=run/.hydra/config.pickle", "error: --experimental-rerun is not supported: it unpickles a file"),

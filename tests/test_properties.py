@@ -266,6 +266,23 @@ NOT_NAMES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_n
                       st.lists(st.sampled_from(["sudden", "mlp", "teacher", "1"]), max_size=2))
 
 
+@pytest.mark.parametrize("group", group_names())
+def test_deleting_a_config_group_the_defaults_fill_is_refused_naming_its_options(group):
+    """``~drift`` or ``~drift=sudden`` (the option it holds) leaves the group to its schema's defaults, settings
+    nobody chose; ``experiment`` is null by default, and deleting it deletes nothing."""
+    options = sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    for text in (f"~{group}", f"~{group}={options[0]}"):
+        if group == "experiment":
+            check_overrides([text])
+            continue
+        with pytest.raises(ConfigError, match=re.escape(f"{text} deletes the config group {group}")) as refused:
+            check_overrides([text])
+        assert str(options) in str(refused.value)
+    if group != "experiment":
+        with pytest.raises(ConfigError, match=re.escape(f"~{group}")):
+            compose_config([f"~{group}"])  # harness.compose: the same check
+
+
 @given(group=st.sampled_from(GROUPS), value=NOT_NAMES)
 def test_a_config_group_given_anything_but_an_options_name_is_refused_by_name(group, value):
     """``drift=1``, ``hydra/launcher=null`` or ``model=[mlp]``: Hydra stops on the first with a traceback and

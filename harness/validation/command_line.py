@@ -87,6 +87,8 @@ def check_overrides(overrides: list[str]) -> None:
         if override.is_delete():
             if "=" in text and group:  # ~drift=sudden deletes that option only
                 _check_group_choice(key, override.value())
+            if key in groups and key not in OPTIONAL_GROUPS:
+                _refuse_group_deletion(text, key)
             continue
         if override.is_discrete_sweep():
             try:
@@ -156,6 +158,22 @@ def _check_n_jobs(value) -> None:
             f"hydra.launcher.n_jobs={value!r} is invalid: must be an integer >= 1, "
             "or negative to count back from the number of CPUs (-1: all of them)"
         )
+
+
+OPTIONAL_GROUPS = {"experiment"}  # null in conf/config.yaml's defaults: deleting it deletes nothing
+
+
+def _refuse_group_deletion(text: str, group: str) -> None:
+    """``~drift`` (or ``~drift=sudden``, the option it holds) leaves the group's part of the config to its
+    schema's defaults: a run of settings nobody chose, without a word.
+
+    >>> _refuse_group_deletion("~monitor", "monitor")
+    Traceback (most recent call last):
+    harness.validation.errors.ConfigError: ~monitor deletes the config group monitor: the run would take its schema's defaults without a word; choose its options instead (monitor=NAME); available: ['default', 'off']
+    """
+    chosen = "[NAME,...]" if group == "strategy" else "NAME"  # strategy takes a list of options
+    raise ConfigError(f"{text} deletes the config group {group}: the run would take its schema's defaults without a "
+                      f"word; choose its options instead ({group}={chosen}); available: {group_options(group)}")
 
 
 def _check_group_choice(group: str, value) -> None:
