@@ -32,15 +32,31 @@ def distinct_dirs(dirs: list[Path]) -> list[Path]:
     return kept
 
 
+class LastOfTwice(argparse.Action):
+    """Store an option's value as argparse does (the last one given wins), with the note the run's command
+    line gives when the option is given again with another value: a second ``--out`` was a silent change
+    of where the report goes. One parser per :func:`main` call, so the first value is kept on the action."""
+
+    earlier: tuple | None = None  # (as typed, value) of the option's last occurrence
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        typed = f"{option_string} {' '.join(map(str, values)) if isinstance(values, list) else values}".strip()
+        if self.earlier is not None and self.earlier[1] != values:
+            print(f"note: {option_string} is given twice ({self.earlier[0]}, then {typed}); the last one is used",
+                  file=sys.stderr)
+        self.earlier = (typed, values)
+        setattr(namespace, self.dest, values)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Every argument is checked before anything is read or written: a bad one exits with code 2 and
     ``error: ...`` (argparse's way)."""
     parser = argparse.ArgumentParser(description=study.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="+", type=Path, help="run or sweep directories")
-    parser.add_argument("--out", type=Path, help="where to write (default: the first DIR)")
-    parser.add_argument("--metric", default="accuracy", choices=sorted(HIGHER_IS_BETTER))
+    parser.add_argument("--out", type=Path, action=LastOfTwice, help="where to write (default: the first DIR)")
+    parser.add_argument("--metric", default="accuracy", choices=sorted(HIGHER_IS_BETTER), action=LastOfTwice)
     figures_help = "figures to draw (default: all the data supports; --figures with no name: no figure)"
-    parser.add_argument("--figures", nargs="*", help=figures_help)
+    parser.add_argument("--figures", nargs="*", action=LastOfTwice, help=figures_help)
     args = parser.parse_args(argv)
     missing = [str(d) for d in args.dirs if not d.is_dir()]  # a dangling or looping link too
     if missing:

@@ -157,6 +157,22 @@ def test_report_reads_a_directory_given_twice_once_with_a_note(tmp_path, capsys)
     assert capsys.readouterr().err.count("is given twice; its runs are read once") == 2
 
 
+@pytest.mark.parametrize("args, note", [
+    (["--out", "a", "--out", "b"], "note: --out is given twice (--out a, then --out b); the last one is used"),
+    (["--metric", "accuracy", "--metric=ece"], "note: --metric is given twice (--metric accuracy, then --metric ece)"),
+    (["--figures", "--figures", "severity_boxes"], "note: --figures is given twice (--figures, then --figures severity_boxes)"),
+    (["--out", "a", "--out", "a"], None),  # the same value twice changes nothing
+])
+def test_report_notes_an_option_given_twice_and_keeps_the_last(tmp_path, capsys, args, note):
+    from harness.report import main
+
+    with pytest.raises(SystemExit):  # no run below tmp_path: refused after the options are read
+        main([str(tmp_path), *args])
+    err = capsys.readouterr().err
+    assert "holds no run" in err
+    assert (note in err) if note else "given twice" not in err
+
+
 def test_the_command_line_leaves_a_jobs_threads_to_the_machine_that_runs_it():
     """A sweep's jobs may run on other machines (SLURM, Ray): the command line checks a swept value's
     range, but a job's CPUs only where the job runs."""
