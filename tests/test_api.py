@@ -105,6 +105,17 @@ def test_compose_makes_the_command_lines_checks():
         harness.compose(["save_stream=2"])
 
 
+@pytest.mark.parametrize("override, error", [("drift.sevrity=0.5", "ConfigCompositionException"),
+                                             ("seed=abc", "ConfigCompositionException"),
+                                             ("seed=[1", "OverrideParseException")])
+def test_compose_raises_hydras_exception_as_its_docstring_says(override, error):
+    """docs/python.md and ``compose``'s docstring name them: a misspelt key, a wrong type, a syntax error."""
+    import hydra.errors
+
+    with pytest.raises(getattr(hydra.errors, error)):
+        harness.compose([override])
+
+
 def test_compose_refuses_a_string_for_the_list_of_overrides():
     with pytest.raises(TypeError, match=re.escape("give a list such as ['drift.severity=0.5']")):
         harness.compose("seed=1")

@@ -29,8 +29,8 @@ def compose(overrides: Sequence[str] = ()) -> DictConfig:
     """The config that ``python -m harness.run *overrides`` runs.
 
     ``conf/config.yaml`` with the overrides applied, typed by the schemas (a misspelled key or a
-    wrong type raises Hydra's ``ConfigCompositionException``) and through the command line's own
-    checks (``ConfigError``).
+    wrong type raises Hydra's ``ConfigCompositionException``, an override its grammar cannot parse its
+    ``OverrideParseException``) and through the command line's own checks (``ConfigError``).
 
     Parameters
     ----------
