@@ -344,3 +344,22 @@ def test_the_confidence_test_on_a_model_of_one_confidence_answers_without_a_warn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert p_value == stats.ttest_ind(moved, same, equal_var=False).pvalue
+
+
+def test_a_ks_test_scipy_cannot_compute_exactly_takes_its_asymptotic_answer_without_a_warning():
+    """Two samples of 300 zeros and ones (a token flag, a binned score): scipy's exact p-value fails and it
+    switches to the asymptotic one with a warning, once per monitored window; the answer is scipy's, the
+    warning is not printed. With a missing value the per-column path gives the same."""
+    from scipy import stats
+
+    reference = np.r_[np.ones(50), np.zeros(250)][:, None]
+    window = np.r_[np.ones(51), np.zeros(249)][:, None]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        expected = stats.ks_2samp(reference[:, 0], window[:, 0])
+    assert any("Exact calculation unsuccessful" in str(w.message) for w in caught)  # the case scipy warns on
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert shift.ks_bonferroni(reference, window) == (expected.statistic, min(1.0, expected.pvalue))
+        missing = np.r_[window, [[np.nan]]]
+        assert shift.ks_bonferroni(reference, missing) == (expected.statistic, min(1.0, expected.pvalue))
