@@ -69,7 +69,8 @@ def _of_type(value, kind) -> bool:
 def check_overrides(overrides: list[str]) -> None:
     """What Hydra accepts on the command line but should not: a number or a word for a boolean
     (``save_stream=2``), an unknown or repeated strategy (``strategy=[frozen,frozen]`` silently
-    runs one), ``hydra.launcher.n_jobs=0``, a value swept twice (``seed=0,0``: one cell run twice). A key
+    runs one), ``hydra.launcher.n_jobs=0``, a value swept twice (``seed=0,0``: one cell run twice), a
+    deleted config group (``~drift``: the group's schema defaults, chosen by nobody). A key
     given twice with two values is noted on stderr (Hydra keeps the last one without a word), so
     that appending overrides to a base list keeps working and nobody is surprised."""
     booleans, ruled, groups, parser, given = bool_keys(), ruled_keys(), group_names(), OverridesParser.create(), {}
