@@ -17,7 +17,7 @@ from hydra.errors import HydraException
 from harness.streams.schemas import SCHEMAS
 from harness.validation import validate
 from harness.validation.argv import VALUE_FLAGS, runs_a_job
-from harness.validation.config import Config, group_names, group_options
+from harness.validation.config import Config, group_names, group_options, optional_groups
 from harness.validation.errors import ConfigError
 from harness.validation.settings import RULES, check_value
 from hydra_plugins.harness_grid_sweeper.grid_sweeper import check_sweep_size
@@ -88,7 +88,7 @@ def check_overrides(overrides: list[str]) -> None:
         if override.is_delete():
             if "=" in text and group:  # ~drift=sudden deletes that option only
                 _check_group_choice(key, override.value())
-            if key in groups and key not in OPTIONAL_GROUPS:
+            if key in groups and key not in optional_groups():  # deleting an empty one deletes nothing
                 _refuse_group_deletion(text, key)
             continue
         if override.is_discrete_sweep():
@@ -159,9 +159,6 @@ def _check_n_jobs(value) -> None:
             f"hydra.launcher.n_jobs={value!r} is invalid: must be an integer >= 1, "
             "or negative to count back from the number of CPUs (-1: all of them)"
         )
-
-
-OPTIONAL_GROUPS = {"experiment"}  # null in conf/config.yaml's defaults: deleting it deletes nothing
 
 
 def _refuse_group_deletion(text: str, group: str) -> None:

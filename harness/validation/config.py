@@ -45,6 +45,13 @@ def group_options(group: str) -> list[str]:
     return sorted(path.stem for path in (CONF_DIR / group).glob("*.yaml"))
 
 
+def optional_groups() -> set[str]:
+    """The groups ``conf/config.yaml``'s defaults list leaves empty (``experiment: null``)."""
+    defaults = OmegaConf.load(CONF_DIR / "config.yaml").defaults
+    return {group for item in defaults if isinstance(item, DictConfig) for group, option in item.items()
+            if option is None}
+
+
 @dataclass
 class DriftConf:
     kind: str = "concept"
