@@ -16,7 +16,7 @@ from river import datasets
 from river.datasets import synth
 from scipy import stats
 
-from harness.scores.shift import exact_or_asymptotic
+from harness.scores.shift import KS_INEXACT, scipy_answer
 from tests.streams_cases import make
 
 N_DEPLOY, ONSET = 2000, 1000
@@ -36,7 +36,7 @@ def case(family: str, kind: str, severity: float = 1.0, seed: int = 0):
 
 
 def ks_pvalues(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with exact_or_asymptotic():  # the monitor's KS, as it runs: scipy's answer, without its warning
+    with scipy_answer(KS_INEXACT):  # the monitor's KS, as it runs: scipy's answer, without its warning
         return np.array([stats.ks_2samp(a[:, j], b[:, j]).pvalue for j in range(a.shape[1])])
 
 

@@ -18,6 +18,18 @@ import numpy as np
 import torch
 from scipy import stats
 
+# scipy's warnings for answers it still gives, each printed once per monitored window on a user's terminal
+KS_INEXACT = "ks_2samp: Exact calculation unsuccessful"  # no exact p-value: the asymptotic one is taken
+NEARLY_IDENTICAL = "Precision loss occurred"  # a t-test of samples of one or two values
+
+
+@contextlib.contextmanager
+def scipy_answer(warning: str) -> Iterator[None]:
+    """scipy's answer, without its RuntimeWarning starting with ``warning``."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=warning, category=RuntimeWarning)
+        yield
+
 
 def ks_bonferroni(reference: np.ndarray, window: np.ndarray) -> tuple[float, float]:
     """Two-sample KS test on every column of ``reference`` ``(m, d)`` against ``window`` ``(n, d)``:
@@ -30,20 +42,10 @@ def ks_bonferroni(reference: np.ndarray, window: np.ndarray) -> tuple[float, flo
     reference, window = np.atleast_2d(reference.T).T, np.atleast_2d(window.T).T
     if np.isnan(window).any() or np.isnan(reference).any():
         return _ks_present(reference, window)
-    with exact_or_asymptotic():
+    with scipy_answer(KS_INEXACT):
         result = stats.ks_2samp(reference, window, axis=0)
     statistic, p_value = np.atleast_1d(result.statistic), np.atleast_1d(result.pvalue)
     return float(statistic.max()), float(min(1.0, p_value.min() * reference.shape[1]))
-
-
-@contextlib.contextmanager
-def exact_or_asymptotic() -> Iterator[None]:
-    """scipy's KS test tries the exact p-value on small samples and, where it cannot compute it, takes the
-    asymptotic one with a RuntimeWarning each time: once per monitored window on a user's terminal. Its
-    answer stands; only that warning is not shown."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful", category=RuntimeWarning)
-        yield
 
 
 def _ks_present(reference: np.ndarray, window: np.ndarray) -> tuple[float, float]:
@@ -58,7 +60,7 @@ def _ks_present(reference: np.ndarray, window: np.ndarray) -> tuple[float, float
     for ref, win in zip(reference.T, window.T):
         ref, win = ref[~np.isnan(ref)], win[~np.isnan(win)]
         if len(ref) and len(win):
-            with exact_or_asymptotic():
+            with scipy_answer(KS_INEXACT):
                 result = stats.ks_2samp(ref, win)
             statistics.append(result.statistic)
             p_values.append(result.pvalue)
@@ -92,8 +94,7 @@ def confidence_test(reference_confidence: np.ndarray, window_confidence: np.ndar
     >>> confidence_test(np.full(50, 0.9), np.full(50, 0.9))
     (nan, nan)
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
+    with scipy_answer(NEARLY_IDENTICAL):
         result = stats.ttest_ind(window_confidence, reference_confidence, equal_var=False)
     return float(result.statistic), float(result.pvalue)
 
